@@ -1,0 +1,79 @@
+"""Interchangeable optimisation back ends for GridTwin, independent of ``twin``.
+
+One solver-neutral :class:`Problem` goes to any registered solver:
+
+- ``milp``: HiGHS MILP/LP/QP (:mod:`solvers.milp`);
+- ``qaoa``: QAOA from qiskit-optimization on qiskit-aer, ideal or with a device
+  noise model (:mod:`solvers.qaoa`);
+- ``hybrid``: a QUBO sampler proposes the binaries, HiGHS solves the rest
+  (:mod:`solvers.hybrid`);
+- ``exact``, ``annealing``, ``tabu``, ``lp-rounding``: classical baselines
+  (:mod:`solvers.baselines`).
+
+Importing :mod:`solvers` is light: qiskit, qiskit-aer and dwave-samplers are
+imported inside the backends when they first solve.
+
+Public names: :class:`Problem`, :class:`ProblemBuilder`, :class:`VarBlock`,
+:class:`Result`, :class:`Status`, :class:`Sense`, :class:`VarKind`,
+:class:`ProblemError`, :class:`Solver`, :func:`register`, :func:`get_solver`,
+:func:`available_solvers`, :func:`registered_solvers`,
+:func:`approximation_ratio`, :func:`compare`, and the registry errors.
+
+Examples
+--------
+>>> import numpy as np
+>>> from solvers import Problem, get_solver
+>>> problem = Problem(objective=[-1.0, -2.0], kinds="binary", upper=1.0,
+...                   constraints=[[1.0, 1.0]], row_upper=[1.0])
+>>> result = get_solver("milp").solve(problem)
+>>> result.status.value, result.objective, result.values["x1"]
+('optimal', -2.0, 1.0)
+"""
+
+from __future__ import annotations
+
+from solvers import milp  # noqa: F401  TEMP
+#TEMPCMP
+from solvers.problem import (
+    Problem,
+    ProblemBuilder,
+    ProblemError,
+    Result,
+    Sense,
+    Status,
+    VarBlock,
+    VarKind,
+)
+from solvers.registry import (
+    Solver,
+    SolverInfo,
+    SolverOptionError,
+    SolverUnavailableError,
+    UnknownSolverError,
+    available_solvers,
+    get_solver,
+    register,
+    registered_solvers,
+)
+
+__all__ = [
+    "Problem",
+    "ProblemBuilder",
+    "ProblemError",
+    "Result",
+    "Sense",
+    "Solver",
+    "SolverInfo",
+    "SolverOptionError",
+    "SolverUnavailableError",
+    "Status",
+    "UnknownSolverError",
+    "VarBlock",
+    "VarKind",
+    "approximation_ratio",
+    "available_solvers",
+    "compare",
+    "get_solver",
+    "register",
+    "registered_solvers",
+]

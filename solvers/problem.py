@@ -1,0 +1,981 @@
+"""The solver-neutral optimisation model: :class:`Problem` and :class:`Result`.
+
+A :class:`Problem` is a small MILP/QUBO model in array form: named variables with
+kinds (continuous, integer, binary) and bounds, a linear plus optional quadratic
+objective with a sense, and linear constraints ``row_lower <= A x <= row_upper``
+held as a sparse matrix. It is frozen and validated on construction, so a solver
+never sees NaN coefficients, mismatched shapes or crossed bounds.
+
+A :class:`Result` carries the status, the objective value, the solution as an
+array in variable order (``result.x``) and by name (``result.values[name]``), the
+wall time and backend-specific diagnostics.
+
+Public names: :class:`Problem`, :class:`ProblemBuilder`, :class:`VarBlock`,
+:class:`Result`, :class:`Status`, :class:`Sense`, :class:`VarKind`,
+:class:`ProblemError`, :func:`result_from_x`.
+
+Examples
+--------
+Build a problem from blocks of arrays (the idiomatic way for schedules):
+
+>>> import numpy as np
+>>> b = ProblemBuilder("toy")
+>>> p = b.add_variables("p_mw", 3, lower=0.0, upper=2.0, cost=[1.0, 2.0, 3.0])
+>>> u = b.add_variables("u", 3, kind="binary", cost=0.5)
+>>> b.add_constraints([(p, np.ones((1, 3)))], lower=2.5, name="demand")
+>>> b.add_constraints([(p, np.eye(3)), (u, -2.0 * np.eye(3))], upper=0.0, name="on")
+>>> problem = b.build()
+>>> problem.num_variables, problem.num_constraints
+(6, 4)
+>>> problem.names[:2]
+('p_mw[0]', 'p_mw[1]')
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+    from qiskit_optimization import QuadraticProgram
+
+__all__ = [
+    "Problem",
+    "ProblemBuilder",
+    "ProblemError",
+    "Result",
+    "Sense",
+    "Status",
+    "VarBlock",
+    "VarKind",
+    "result_from_x",
+]
+
+#: Feasibility tolerance used by :meth:`Problem.is_feasible` (absolute). [-]
+FEASIBILITY_TOL = 1e-6
+
+
+class ProblemError(ValueError):
+    """A problem's data is invalid (NaN, shapes, bounds, names, file syntax)."""
+
+
+class VarKind(enum.IntEnum):
+    """Kind of a decision variable (stored as ``int8`` codes in :attr:`Problem.kinds`)."""
+
+    CONTINUOUS = 0
+    INTEGER = 1
+    BINARY = 2
+
+    @classmethod
+    def parse(cls, value: VarKind | str | int) -> VarKind:
+        """Return the kind named by ``value`` ("continuous", "integer", "binary")."""
+        if isinstance(value, VarKind):
+            return value
+        if isinstance(value, str):
+            try:
+                return cls[value.strip().upper()]
+            except KeyError:
+                raise ProblemError(
+                    f"unknown variable kind {value!r}; expected one of "
+                    "'continuous', 'integer', 'binary'"
+                ) from None
+        return cls(int(value))
+
+
+class Sense(enum.Enum):
+    """Objective sense."""
+
+    MINIMIZE = "minimize"
+    MAXIMIZE = "maximize"
+
+    @classmethod
+    def parse(cls, value: Sense | str) -> Sense:
+        """Return the sense named by ``value`` ("min", "minimize", "max", ...)."""
+        if isinstance(value, Sense):
+            return value
+        text = str(value).strip().lower()
+        if text in ("min", "minimize", "minimise"):
+            return cls.MINIMIZE
+        if text in ("max", "maximize", "maximise"):
+            return cls.MAXIMIZE
+        raise ProblemError(f"unknown sense {value!r}; expected 'minimize' or 'maximize'")
+
+    @property
+    def sign(self) -> float:
+        """+1 for minimisation, -1 for maximisation (multiply to get a minimisation)."""
+        return 1.0 if self is Sense.MINIMIZE else -1.0
+
+
+class Status(enum.Enum):
+    """Outcome of a solve.
+
+    ``OPTIMAL``: proven optimal (for heuristics: equal to an enumerated optimum).
+    ``FEASIBLE``: a feasible solution without an optimality proof.
+    ``INFEASIBLE``: proven infeasible, or (heuristics) no feasible sample found,
+    see ``diagnostics["infeasible_proven"]``.
+    ``UNBOUNDED``: objective unbounded (or infeasible-or-unbounded, see message).
+    ``TIME_LIMIT``: stopped by the time limit; ``x`` holds the best feasible
+    solution found, if any.
+    ``UNSUPPORTED``: the solver refused the problem (``message`` says why).
+    ``FAILED``: the solver failed (``message`` says why).
+    """
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    TIME_LIMIT = "time_limit"
+    UNSUPPORTED = "unsupported"
+    FAILED = "failed"
+
+
+def _as_float_vector(value: ArrayLike, size: int, what: str) -> NDArray[np.float64]:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full(size, float(arr))
+    arr = arr.reshape(-1) if arr.ndim > 1 else arr
+    if arr.shape != (size,):
+        raise ProblemError(f"{what}: expected {size} values, got shape {np.shape(value)}")
+    return np.array(arr, dtype=np.float64, copy=True)
+
+
+def _check_no_nan(arr: NDArray[np.float64], what: str, allow_inf: bool) -> None:
+    bad = np.isnan(arr) if allow_inf else ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        kind = "NaN" if allow_inf else "NaN or infinite"
+        raise ProblemError(f"{what}: {kind} value at position {i} ({arr[i]!r})")
+
+
+def _freeze(arr: np.ndarray) -> np.ndarray:
+    arr.flags.writeable = False
+    return arr
+
+
+def _canonical_quadratic(q: Any, n: int) -> sp.csr_array | None:
+    """Return ``q`` as an upper-triangular CSR array (i <= j), duplicates summed."""
+    if q is None:
+        return None
+    mat = sp.coo_array(q, dtype=np.float64) if not sp.issparse(q) else sp.coo_array(q)
+    if mat.shape != (n, n):
+        raise ProblemError(f"quadratic: expected shape ({n}, {n}), got {mat.shape}")
+    data = np.asarray(mat.data, dtype=np.float64)
+    _check_no_nan(data, "quadratic", allow_inf=False)
+    row, col = mat.coords
+    lo = np.minimum(row, col)
+    hi = np.maximum(row, col)
+    upper = sp.coo_array((data, (lo, hi)), shape=(n, n)).tocsr()
+    upper.sum_duplicates()
+    upper.eliminate_zeros()
+    if upper.nnz == 0:
+        return None
+    upper.sort_indices()
+    return upper
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    r"""A validated, immutable optimisation problem in array form.
+
+    .. math::
+
+        \min / \max \; c_0 + c^\top x + \sum_{i \le j} Q_{ij} x_i x_j
+        \quad \text{s.t.} \quad r^{lo} \le A x \le r^{up},\;
+        l \le x \le u,\; x_i \in \mathbb{Z} \text{ for integer/binary } i
+
+    Parameters
+    ----------
+    objective : array_like, shape (n,)
+        Linear objective coefficients ``c``. [objective unit per variable unit]
+    lower, upper : array_like or float, shape (n,)
+        Variable bounds; ``-inf``/``inf`` allowed for continuous and integer
+        variables. Binary variables are clipped to ``[0, 1]`` at most.
+    kinds : array_like of VarKind/str/int or a single kind, optional
+        Variable kinds, default continuous.
+    names : sequence of str, optional
+        Unique variable names, default ``x0, x1, ...``.
+    quadratic : array_like or scipy sparse, shape (n, n), optional
+        Quadratic coefficients. Entries ``(i, j)`` and ``(j, i)`` are summed into
+        the upper triangle, so the objective term is ``sum_{i<=j} Q_ij x_i x_j``.
+    constant : float
+        Objective offset ``c_0``.
+    sense : Sense or str
+        ``"minimize"`` (default) or ``"maximize"``.
+    constraints : array_like or scipy sparse, shape (m, n), optional
+        Constraint matrix ``A`` (stored as CSR).
+    row_lower, row_upper : array_like or float, shape (m,)
+        Row bounds; equal values make an equality, ``-inf``/``inf`` one-sided.
+    row_names : sequence of str, optional
+        Unique constraint names, default ``c0, c1, ...``.
+    name : str
+        Problem name.
+
+    Raises
+    ------
+    ProblemError
+        On NaN or infinite coefficients, mismatched shapes, lower above upper
+        bound, binary bounds outside [0, 1], or duplicate names.
+    """
+
+    objective: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    kinds: NDArray[np.int8]
+    names: tuple[str, ...]
+    quadratic: sp.csr_array | None
+    constant: float
+    sense: Sense
+    constraints: sp.csr_array
+    row_lower: NDArray[np.float64]
+    row_upper: NDArray[np.float64]
+    row_names: tuple[str, ...]
+    name: str
+    _index: dict[str, int] | None = field(default=None, repr=False, compare=False)
+
+    def __init__(
+        self,
+        objective: ArrayLike,
+        lower: ArrayLike = 0.0,
+        upper: ArrayLike = math.inf,
+        kinds: Any = VarKind.CONTINUOUS,
+        names: Sequence[str] | None = None,
+        quadratic: Any = None,
+        constant: float = 0.0,
+        sense: Sense | str = Sense.MINIMIZE,
+        constraints: Any = None,
+        row_lower: ArrayLike = -math.inf,
+        row_upper: ArrayLike = math.inf,
+        row_names: Sequence[str] | None = None,
+        name: str = "problem",
+    ) -> None:
+        c = np.array(objective, dtype=np.float64, copy=True).reshape(-1)
+        n = c.size
+        _check_no_nan(c, "objective", allow_inf=False)
+        kind_arr = self._parse_kinds(kinds, n)
+        lb = _as_float_vector(lower, n, "lower")
+        ub = _as_float_vector(upper, n, "upper")
+        _check_no_nan(lb, "lower", allow_inf=True)
+        _check_no_nan(ub, "upper", allow_inf=True)
+        is_bin = kind_arr == VarKind.BINARY
+        if is_bin.any():
+            if (lb[is_bin] < 0).any() or (ub[is_bin] > 1).any():
+                i = int(np.flatnonzero(is_bin & ((lb < 0) | (ub > 1)))[0])
+                raise ProblemError(
+                    f"bounds of binary variable {i}: expected within [0, 1], "
+                    f"got [{lb[i]}, {ub[i]}]"
+                )
+        crossed = lb > ub
+        if crossed.any():
+            i = int(np.flatnonzero(crossed)[0])
+            label = names[i] if names is not None and i < len(names) else f"x{i}"
+            raise ProblemError(
+                f"bounds of variable {label!r}: lower {lb[i]} is above upper {ub[i]}"
+            )
+        var_names = self._parse_names(names, n, "x", "variable")
+        if not np.isfinite(constant):
+            raise ProblemError(f"constant: expected a finite number, got {constant!r}")
+        if constraints is None:
+            a = sp.csr_array((0, n), dtype=np.float64)
+        else:
+            a = sp.csr_array(constraints, dtype=np.float64)
+            if a.ndim != 2 or a.shape[1] != n:
+                raise ProblemError(
+                    f"constraints: expected a matrix with {n} columns, got shape {a.shape}"
+                )
+            a.sum_duplicates()
+            a.sort_indices()
+            _check_no_nan(np.asarray(a.data), "constraints", allow_inf=False)
+        m = a.shape[0]
+        rl = _as_float_vector(row_lower, m, "row_lower")
+        ru = _as_float_vector(row_upper, m, "row_upper")
+        _check_no_nan(rl, "row_lower", allow_inf=True)
+        _check_no_nan(ru, "row_upper", allow_inf=True)
+        if m and (np.isposinf(rl).any() or np.isneginf(ru).any()):
+            raise ProblemError("row bounds: lower cannot be +inf and upper cannot be -inf")
+        crossed_rows = rl > ru
+        if crossed_rows.any():
+            i = int(np.flatnonzero(crossed_rows)[0])
+            raise ProblemError(
+                f"bounds of constraint {i}: row_lower {rl[i]} is above row_upper {ru[i]}"
+            )
+        r_names = self._parse_names(row_names, m, "c", "constraint")
+        q = _canonical_quadratic(quadratic, n)
+        set_ = object.__setattr__
+        set_(self, "objective", _freeze(c))
+        set_(self, "lower", _freeze(lb))
+        set_(self, "upper", _freeze(ub))
+        set_(self, "kinds", _freeze(kind_arr))
+        set_(self, "names", var_names)
+        set_(self, "quadratic", q)
+        set_(self, "constant", float(constant))
+        set_(self, "sense", Sense.parse(sense))
+        set_(self, "constraints", a)
+        set_(self, "row_lower", _freeze(rl))
+        set_(self, "row_upper", _freeze(ru))
+        set_(self, "row_names", r_names)
+        set_(self, "name", str(name))
+        set_(self, "_index", None)
+
+    @staticmethod
+    def _parse_kinds(kinds: Any, n: int) -> NDArray[np.int8]:
+        if isinstance(kinds, VarKind | str | int):
+            return np.full(n, int(VarKind.parse(kinds)), dtype=np.int8)
+        arr = np.asarray(kinds)
+        if arr.dtype.kind in "iu":
+            out = arr.astype(np.int8).reshape(-1)
+            if out.size and (out.min() < 0 or out.max() > 2):
+                raise ProblemError("kinds: integer codes must be 0, 1 or 2")
+        else:
+            out = np.array([int(VarKind.parse(k)) for k in arr.reshape(-1)], dtype=np.int8)
+        if out.shape != (n,):
+            raise ProblemError(f"kinds: expected {n} values, got {out.size}")
+        return out
+
+    @staticmethod
+    def _parse_names(
+        names: Sequence[str] | None, size: int, prefix: str, what: str
+    ) -> tuple[str, ...]:
+        if names is None:
+            return tuple(f"{prefix}{i}" for i in range(size))
+        out = tuple(str(s) for s in names)
+        if len(out) != size:
+            raise ProblemError(f"{what} names: expected {size}, got {len(out)}")
+        if len(set(out)) != size:
+            seen: set[str] = set()
+            dup = next(s for s in out if s in seen or seen.add(s))  # type: ignore[func-returns-value]
+            raise ProblemError(f"{what} names: duplicate name {dup!r}")
+        return out
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def num_variables(self) -> int:
+        """Number of variables ``n``."""
+        return int(self.objective.size)
+
+    @property
+    def num_constraints(self) -> int:
+        """Number of constraint rows ``m``."""
+        return int(self.constraints.shape[0])
+
+    @property
+    def num_binary(self) -> int:
+        """Number of binary variables."""
+        return int(np.count_nonzero(self.kinds == VarKind.BINARY))
+
+    @property
+    def is_binary(self) -> bool:
+        """True when every variable is binary."""
+        return bool((self.kinds == VarKind.BINARY).all())
+
+    @property
+    def is_linear(self) -> bool:
+        """True when the objective has no quadratic term."""
+        return self.quadratic is None
+
+    @property
+    def is_continuous(self) -> bool:
+        """True when no variable is integer or binary."""
+        return bool((self.kinds == VarKind.CONTINUOUS).all())
+
+    def index(self, name: str) -> int:
+        """Return the position of variable ``name`` (a dict built once, then O(1))."""
+        idx = self._index
+        if idx is None:
+            idx = {s: i for i, s in enumerate(self.names)}
+            object.__setattr__(self, "_index", idx)
+        try:
+            return idx[name]
+        except KeyError:
+            raise KeyError(f"no variable named {name!r} in problem {self.name!r}") from None
+
+    # -------------------------------------------------------------- evaluate
+    def evaluate(self, x: ArrayLike) -> float:
+        """Objective value of assignment ``x`` (in the problem's own sense)."""
+        xv = np.asarray(x, dtype=np.float64)
+        val = self.constant + float(self.objective @ xv)
+        if self.quadratic is not None:
+            val += float(xv @ (self.quadratic @ xv))
+        return val
+
+    def evaluate_many(self, xs: ArrayLike) -> NDArray[np.float64]:
+        """Objective values of the rows of ``xs`` (shape (k, n))."""
+        xm = np.asarray(xs, dtype=np.float64)
+        vals = self.constant + xm @ self.objective
+        if self.quadratic is not None:
+            vals = vals + np.einsum("ij,ij->i", xm, (self.quadratic @ xm.T).T)
+        return np.asarray(vals, dtype=np.float64)
+
+    def violation(self, x: ArrayLike) -> float:
+        """Largest absolute violation of bounds, integrality and constraints of ``x``."""
+        xv = np.asarray(x, dtype=np.float64)
+        if xv.shape != (self.num_variables,):
+            raise ProblemError(
+                f"assignment: expected {self.num_variables} values, got shape {xv.shape}"
+            )
+        worst = 0.0
+        if xv.size:
+            worst = max(
+                float(np.max(self.lower - xv, initial=0.0)),
+                float(np.max(xv - self.upper, initial=0.0)),
+            )
+            integral = self.kinds != VarKind.CONTINUOUS
+            if integral.any():
+                frac = np.abs(xv[integral] - np.round(xv[integral]))
+                worst = max(worst, float(frac.max(initial=0.0)))
+        if self.num_constraints:
+            ax = self.constraints @ xv
+            worst = max(
+                worst,
+                float(np.max(self.row_lower - ax, initial=0.0)),
+                float(np.max(ax - self.row_upper, initial=0.0)),
+            )
+        return worst
+
+    def is_feasible(self, x: ArrayLike, tol: float = FEASIBILITY_TOL) -> bool:
+        """True when ``x`` respects bounds, integrality and constraints within ``tol``."""
+        return self.violation(x) <= tol
+
+    def feasible_mask(self, xs: ArrayLike, tol: float = FEASIBILITY_TOL) -> NDArray[np.bool_]:
+        """Vectorised :meth:`is_feasible` over the rows of ``xs`` (shape (k, n))."""
+        xm = np.asarray(xs, dtype=np.float64)
+        ok = ((xm >= self.lower - tol) & (xm <= self.upper + tol)).all(axis=1)
+        integral = self.kinds != VarKind.CONTINUOUS
+        if integral.any():
+            sub = xm[:, integral]
+            ok &= (np.abs(sub - np.round(sub)) <= tol).all(axis=1)
+        if self.num_constraints:
+            ax = (self.constraints @ xm.T).T
+            ok &= ((ax >= self.row_lower - tol) & (ax <= self.row_upper + tol)).all(axis=1)
+        return np.asarray(ok)
+
+    # --------------------------------------------------------------- derived
+    def replace(self, **changes: Any) -> Problem:
+        """Return a copy with some fields replaced (validated again)."""
+        fields = {
+            "objective": self.objective,
+            "lower": self.lower,
+            "upper": self.upper,
+            "kinds": self.kinds,
+            "names": self.names,
+            "quadratic": self.quadratic,
+            "constant": self.constant,
+            "sense": self.sense,
+            "constraints": self.constraints,
+            "row_lower": self.row_lower,
+            "row_upper": self.row_upper,
+            "row_names": self.row_names,
+            "name": self.name,
+        }
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise TypeError(f"unknown Problem fields {sorted(unknown)}; known: {sorted(fields)}")
+        fields.update(changes)
+        return Problem(**fields)
+
+    def relaxed(self) -> Problem:
+        """The continuous relaxation (every variable continuous, same bounds)."""
+        return self.replace(kinds=np.zeros(self.num_variables, dtype=np.int8))
+
+    def quadratic_dense(self) -> NDArray[np.float64]:
+        """Upper-triangular quadratic coefficients as a dense (n, n) array."""
+        if self.quadratic is None:
+            return np.zeros((self.num_variables, self.num_variables))
+        return np.asarray(self.quadratic.toarray())
+
+    def summary(self) -> dict[str, Any]:
+        """Sizes and kinds, for logs and diagnostics."""
+        return {
+            "name": self.name,
+            "variables": self.num_variables,
+            "binary": self.num_binary,
+            "integer": int(np.count_nonzero(self.kinds == VarKind.INTEGER)),
+            "continuous": int(np.count_nonzero(self.kinds == VarKind.CONTINUOUS)),
+            "constraints": self.num_constraints,
+            "nonzeros": int(self.constraints.nnz),
+            "quadratic_terms": 0 if self.quadratic is None else int(self.quadratic.nnz),
+            "sense": self.sense.value,
+        }
+
+    # ----------------------------------------------------------- conversion
+    @classmethod
+    def from_quadratic_program(cls, qp: QuadraticProgram) -> Problem:
+        """Convert a qiskit-optimization ``QuadraticProgram`` (linear constraints only).
+
+        Raises
+        ------
+        ProblemError
+            If the program has quadratic constraints.
+        """
+        from solvers.qubo import problem_from_quadratic_program
+
+        return problem_from_quadratic_program(qp)
+
+    def to_quadratic_program(self) -> QuadraticProgram:
+        """Convert to a qiskit-optimization ``QuadraticProgram`` (lossless)."""
+        from solvers.qubo import problem_to_quadratic_program
+
+        return problem_to_quadratic_program(self)
+
+    @classmethod
+    def read_lp(cls, path: str) -> Problem:
+        """Read a CPLEX-LP file (see :mod:`solvers.lpfile`)."""
+        from solvers.lpfile import read_lp
+
+        return read_lp(path)
+
+    def write_lp(self, path: str) -> None:
+        """Write this problem as a CPLEX-LP file (see :mod:`solvers.lpfile`)."""
+        from solvers.lpfile import write_lp
+
+        write_lp(self, path)
+
+    def same_as(self, other: Problem, rtol: float = 0.0, atol: float = 0.0) -> bool:
+        """True when both problems hold the same data (within tolerances)."""
+
+        def close(a: np.ndarray, b: np.ndarray) -> bool:
+            return a.shape == b.shape and bool(
+                np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=False)
+                or np.array_equal(a, b)
+            )
+
+        qa = self.quadratic_dense() if self.quadratic is not None else None
+        qb = other.quadratic_dense() if other.quadratic is not None else None
+        return (
+            self.names == other.names
+            and self.row_names == other.row_names
+            and self.sense == other.sense
+            and np.array_equal(self.kinds, other.kinds)
+            and close(self.objective, other.objective)
+            and close(self.lower, other.lower)
+            and close(self.upper, other.upper)
+            and close(self.row_lower, other.row_lower)
+            and close(self.row_upper, other.row_upper)
+            and math.isclose(self.constant, other.constant, rel_tol=rtol, abs_tol=atol)
+            and close(self.constraints.toarray(), other.constraints.toarray())
+            and (qa is None) == (qb is None)
+            and (qa is None or close(qa, qb))  # type: ignore[arg-type]
+        )
+
+
+# ---------------------------------------------------------------- builder
+@dataclass(frozen=True)
+class VarBlock:
+    """A contiguous block of variables added by :meth:`ProblemBuilder.add_variables`.
+
+    Attributes
+    ----------
+    name : str
+        Block prefix; variables are named ``name[i]`` or ``name[i,j]``.
+    start : int
+        Position of the first variable of the block.
+    shape : tuple of int
+        Shape the block was declared with.
+    """
+
+    name: str
+    start: int
+    shape: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        """Number of variables in the block."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def indices(self) -> NDArray[np.int64]:
+        """Variable positions, reshaped to the block's shape."""
+        return np.arange(self.start, self.start + self.size).reshape(self.shape)
+
+    def values(self, x: ArrayLike) -> NDArray[np.float64]:
+        """The block's values out of a full solution array, in the block's shape."""
+        xv = np.asarray(x, dtype=np.float64)
+        return xv[self.start : self.start + self.size].reshape(self.shape)
+
+
+class ProblemBuilder:
+    """Assemble a :class:`Problem` from blocks of numpy/scipy arrays.
+
+    Variables are added in blocks (one call per quantity: ``p_mw`` over
+    (steps, units), ``u`` binaries, ``soc_mwh`` ...); constraints in row blocks,
+    each a list of ``(block, matrix)`` terms whose matrices have one column per
+    variable of the block (dense or scipy sparse). Nothing is copied per element:
+    a 10,000-variable schedule builds in milliseconds.
+
+    Parameters
+    ----------
+    name : str
+        Problem name.
+    sense : Sense or str
+        Objective sense.
+    """
+
+    def __init__(self, name: str = "problem", sense: Sense | str = Sense.MINIMIZE) -> None:
+        self.name = name
+        self.sense = Sense.parse(sense)
+        self._blocks: list[VarBlock] = []
+        self._names: list[str] = []
+        self._cost: list[np.ndarray] = []
+        self._lower: list[np.ndarray] = []
+        self._upper: list[np.ndarray] = []
+        self._kinds: list[np.ndarray] = []
+        self._n = 0
+        self._rows: list[tuple[list[tuple[VarBlock, Any]], np.ndarray, np.ndarray, str, int]] = []
+        self._m = 0
+        self._quad: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.constant = 0.0
+
+    @property
+    def num_variables(self) -> int:
+        """Variables added so far."""
+        return self._n
+
+    def add_variables(
+        self,
+        name: str,
+        shape: int | tuple[int, ...],
+        *,
+        kind: VarKind | str = VarKind.CONTINUOUS,
+        lower: ArrayLike = 0.0,
+        upper: ArrayLike = math.inf,
+        cost: ArrayLike = 0.0,
+    ) -> VarBlock:
+        """Add a block of variables named ``name[i]`` (1-D) or ``name[i,j,...]``.
+
+        Parameters
+        ----------
+        name : str
+            Block prefix (unique).
+        shape : int or tuple of int
+            Block shape, e.g. ``(steps, units)``.
+        kind : VarKind or str
+            Kind of every variable of the block.
+        lower, upper, cost : array_like or float
+            Bounds and linear objective coefficients, broadcast to ``shape``.
+
+        Returns
+        -------
+        VarBlock
+            The block, to reference in constraints and to read results.
+        """
+        shp = (shape,) if isinstance(shape, int | np.integer) else tuple(int(s) for s in shape)
+        if any(s < 0 for s in shp):
+            raise ProblemError(f"variables {name!r}: negative shape {shp}")
+        if any(b.name == name for b in self._blocks):
+            raise ProblemError(f"variables {name!r}: a block with this name already exists")
+        k = VarKind.parse(kind)
+        size = int(np.prod(shp, dtype=np.int64))
+        block = VarBlock(name, self._n, shp)
+
+        def bcast(v: ArrayLike, what: str) -> np.ndarray:
+            try:
+                return np.broadcast_to(np.asarray(v, dtype=np.float64), shp).reshape(-1)
+            except ValueError:
+                raise ProblemError(
+                    f"variables {name!r}: {what} of shape {np.shape(v)} does not fit {shp}"
+                ) from None
+
+        lb, ub = bcast(lower, "lower"), bcast(upper, "upper")
+        if k is VarKind.BINARY:
+            lb = np.maximum(lb, 0.0) if np.ndim(lower) == 0 and lower == 0.0 else lb
+            ub = np.minimum(ub, 1.0) if np.ndim(upper) == 0 and np.isinf(upper) else ub
+        self._cost.append(bcast(cost, "cost"))
+        self._lower.append(lb)
+        self._upper.append(ub)
+        self._kinds.append(np.full(size, int(k), dtype=np.int8))
+        if len(shp) == 1:
+            self._names.extend([f"{name}[{i}]" for i in range(size)])
+        else:
+            self._names.extend(
+                f"{name}[{','.join(map(str, idx))}]" for idx in np.ndindex(*shp)
+            )
+        self._blocks.append(block)
+        self._n += size
+        return block
+
+    def add_constraints(
+        self,
+        terms: Iterable[tuple[VarBlock, Any]] | Mapping[VarBlock, Any],
+        *,
+        lower: ArrayLike = -math.inf,
+        upper: ArrayLike = math.inf,
+        name: str = "c",
+    ) -> range:
+        """Add rows ``lower <= sum_k M_k x_{block_k} <= upper``.
+
+        Parameters
+        ----------
+        terms : iterable of (VarBlock, matrix) or mapping VarBlock -> matrix
+            Each matrix has shape (rows, block.size); dense or scipy sparse.
+        lower, upper : array_like or float
+            Row bounds, broadcast to (rows,). Equal values give equalities.
+        name : str
+            Row prefix; rows are named ``name[i]`` (unique per builder).
+
+        Returns
+        -------
+        range
+            Positions of the new rows.
+        """
+        pairs = list(terms.items()) if isinstance(terms, Mapping) else list(terms)
+        if not pairs:
+            raise ProblemError(f"constraints {name!r}: no terms given")
+        rows = None
+        for block, mat in pairs:
+            shape = mat.shape if hasattr(mat, "shape") else np.shape(mat)
+            if len(shape) != 2 or shape[1] != block.size:
+                raise ProblemError(
+                    f"constraints {name!r}: matrix for block {block.name!r} must have "
+                    f"{block.size} columns, got shape {shape}"
+                )
+            if rows is None:
+                rows = shape[0]
+            elif shape[0] != rows:
+                raise ProblemError(
+                    f"constraints {name!r}: matrices disagree on the number of rows "
+                    f"({rows} vs {shape[0]})"
+                )
+        assert rows is not None
+        if any(r[3] == name for r in self._rows):
+            raise ProblemError(f"constraints {name!r}: a row block with this name exists")
+        lo = _as_float_vector(lower, rows, f"constraints {name!r} lower")
+        hi = _as_float_vector(upper, rows, f"constraints {name!r} upper")
+        self._rows.append((pairs, lo, hi, name, rows))
+        start = self._m
+        self._m += rows
+        return range(start, start + rows)
+
+    def add_quadratic(self, first: VarBlock, second: VarBlock, matrix: Any) -> None:
+        """Add objective terms ``x_first^T M x_second`` (M of shape (first.size, second.size))."""
+        coo = sp.coo_array(matrix)
+        if coo.shape != (first.size, second.size):
+            raise ProblemError(
+                f"quadratic {first.name!r} x {second.name!r}: expected shape "
+                f"({first.size}, {second.size}), got {coo.shape}"
+            )
+        rr, cc = coo.coords
+        self._quad.append((rr + first.start, cc + second.start, np.asarray(coo.data, float)))
+
+    def build(self) -> Problem:
+        """Validate and return the :class:`Problem`."""
+        n = self._n
+        cat = np.concatenate
+        data, ri, ci, lo, hi, rnames = [], [], [], [], [], []
+        offset = 0
+        for pairs, rl, ru, name, rows in self._rows:
+            for block, mat in pairs:
+                coo = sp.coo_array(mat, dtype=np.float64)
+                r, c = coo.coords
+                data.append(np.asarray(coo.data, dtype=np.float64))
+                ri.append(r + offset)
+                ci.append(c + block.start)
+            lo.append(rl)
+            hi.append(ru)
+            rnames.extend(f"{name}[{i}]" for i in range(rows))
+            offset += rows
+        a = (
+            sp.csr_array(
+                (cat(data), (cat(ri), cat(ci))) if data else ([], ([], [])),
+                shape=(offset, n),
+            )
+            if offset
+            else None
+        )
+        quad = None
+        if self._quad:
+            r = cat([q[0] for q in self._quad])
+            c = cat([q[1] for q in self._quad])
+            v = cat([q[2] for q in self._quad])
+            quad = sp.coo_array((v, (r, c)), shape=(n, n))
+        return Problem(
+            objective=cat(self._cost) if self._cost else np.zeros(0),
+            lower=cat(self._lower) if self._lower else np.zeros(0),
+            upper=cat(self._upper) if self._upper else np.zeros(0),
+            kinds=cat(self._kinds) if self._kinds else np.zeros(0, dtype=np.int8),
+            names=self._names,
+            quadratic=quad,
+            constant=self.constant,
+            sense=self.sense,
+            constraints=a,
+            row_lower=cat(lo) if lo else np.zeros(0),
+            row_upper=cat(hi) if hi else np.zeros(0),
+            row_names=rnames,
+            name=self.name,
+        )
+
+
+# ----------------------------------------------------------------- result
+class _NamedValues(Mapping[str, float]):
+    """Read-only name -> value view over a solution array."""
+
+    __slots__ = ("_problem", "_x")
+
+    def __init__(self, problem_names: tuple[str, ...], index: Any, x: np.ndarray) -> None:
+        self._problem = (problem_names, index)
+        self._x = x
+
+    def __getitem__(self, key: str) -> float:
+        return float(self._x[self._problem[1](key)])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._problem[0])
+
+    def __len__(self) -> int:
+        return len(self._problem[0])
+
+    def __repr__(self) -> str:
+        items = ", ".join(f"{k!r}: {self[k]:g}" for k in list(self)[:6])
+        more = ", ..." if len(self) > 6 else ""
+        return f"{{{items}{more}}}"
+
+
+@dataclass(frozen=True)
+class Result:
+    """Outcome of :meth:`Solver.solve`.
+
+    Attributes
+    ----------
+    status : Status
+        See :class:`Status`.
+    solver : str
+        Registered name of the solver that produced it.
+    objective : float or None
+        Objective value of ``x`` in the problem's own sense, or None.
+    x : numpy.ndarray or None
+        Solution in variable order (read-only), or None when there is none.
+    wall_time_s : float
+        Wall-clock time of the solve call. [s]
+    diagnostics : Mapping[str, Any]
+        Backend-specific values; keys are documented per solver.
+    message : str
+        Human-readable reason for UNSUPPORTED / FAILED / INFEASIBLE etc.
+    problem : Problem or None
+        The problem solved (gives names to ``x``).
+    """
+
+    status: Status
+    solver: str
+    objective: float | None = None
+    x: NDArray[np.float64] | None = None
+    wall_time_s: float = 0.0
+    diagnostics: Mapping[str, Any] = field(default_factory=dict)
+    message: str = ""
+    problem: Problem | None = field(default=None, repr=False)
+
+    @property
+    def has_solution(self) -> bool:
+        """True when ``x`` holds a feasible solution."""
+        return self.x is not None
+
+    @property
+    def ok(self) -> bool:
+        """True for OPTIMAL and FEASIBLE."""
+        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
+
+    @property
+    def values(self) -> Mapping[str, float]:
+        """Solution by variable name (empty mapping when there is no solution)."""
+        if self.x is None or self.problem is None:
+            return {}
+        return _NamedValues(self.problem.names, self.problem.index, self.x)
+
+    def value(self, name: str) -> float:
+        """Value of one variable by name."""
+        if self.x is None or self.problem is None:
+            raise KeyError(f"result of {self.solver!r} has no solution ({self.status.value})")
+        return float(self.x[self.problem.index(name)])
+
+    def to_dict(self, *, include_values: bool = True) -> dict[str, Any]:
+        """JSON-friendly dictionary (numpy values converted to Python types)."""
+        out: dict[str, Any] = {
+            "status": self.status.value,
+            "solver": self.solver,
+            "objective": self.objective,
+            "wall_time_s": self.wall_time_s,
+            "message": self.message,
+            "diagnostics": _jsonable(dict(self.diagnostics)),
+        }
+        if include_values:
+            out["values"] = dict(self.values.items()) if self.x is not None else None
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def result_from_x(
+    problem: Problem,
+    solver: str,
+    x: ArrayLike | None,
+    *,
+    status: Status | None = None,
+    wall_time_s: float = 0.0,
+    diagnostics: Mapping[str, Any] | None = None,
+    message: str = "",
+    tol: float = FEASIBILITY_TOL,
+) -> Result:
+    """Build a :class:`Result`, checking feasibility of ``x`` honestly.
+
+    An assignment that violates a bound, integrality or constraint by more
+    than ``tol`` is never reported as a solution: the status becomes
+    INFEASIBLE (unless an explicit non-success status is given) and the
+    violation is recorded in ``diagnostics["max_violation"]``.
+    """
+    diag = dict(diagnostics or {})
+    if x is None:
+        return Result(
+            status=status or Status.FAILED,
+            solver=solver,
+            wall_time_s=wall_time_s,
+            diagnostics=diag,
+            message=message,
+            problem=problem,
+        )
+    xv = np.array(x, dtype=np.float64, copy=True).reshape(-1)
+    integral = problem.kinds != VarKind.CONTINUOUS
+    snapped = xv.copy()
+    snapped[integral] = np.round(snapped[integral])
+    viol = problem.violation(snapped)
+    diag["max_violation"] = viol
+    if viol > tol:
+        if status in (None, Status.OPTIMAL, Status.FEASIBLE):
+            status = Status.INFEASIBLE
+            message = message or f"best assignment violates the constraints by {viol:.3g}"
+        return Result(
+            status=status or Status.INFEASIBLE,
+            solver=solver,
+            wall_time_s=wall_time_s,
+            diagnostics=diag,
+            message=message,
+            problem=problem,
+        )
+    snapped.flags.writeable = False
+    return Result(
+        status=status or Status.FEASIBLE,
+        solver=solver,
+        objective=problem.evaluate(snapped),
+        x=snapped,
+        wall_time_s=wall_time_s,
+        diagnostics=diag,
+        message=message,
+        problem=problem,
+    )

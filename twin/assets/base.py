@@ -1,0 +1,131 @@
+"""The contract every asset family follows, and the shared injection buffer.
+
+An asset *family* is one SimPy process owning the state of all assets of one kind as
+arrays (vectorised: one process for 100 PV systems costs what one costs). It writes
+its grid injections into its slice of the :class:`InjectionBuffer`, exposes
+:class:`Channel` s for the recorder, a ``snapshot()`` for controllers and, when it is
+controllable, a ``command(...)`` method whose setpoints it applies within its own
+physical limits at the ACT phase of each step.
+
+Public names: :class:`InjectionBuffer`, :class:`FamilyContext`, :class:`Channel`,
+:class:`AssetFamily`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import simpy
+
+    from twin.clock import StepClock
+    from twin.grid import PowerFlowModel, ProfileLibrary
+    from twin.recorder import Recorder
+    from twin.scenario import Scenario
+
+ProcessGen = Generator[Any, Any, None]
+
+
+class InjectionBuffer:
+    """Element injections of the whole grid in pandapower's convention, one array each.
+
+    Attributes
+    ----------
+    p_mw, q_mvar : numpy.ndarray
+        Active and reactive power of every driven element (load, sgen, storage rows in
+        :data:`twin.grid.ELEMENT_TABLES` order); loads and storage positive when
+        consuming, sgens positive when producing. [MW, Mvar]
+    """
+
+    def __init__(self, model: PowerFlowModel) -> None:
+        self.p_mw = np.zeros(model.n_injections)
+        self.q_mvar = np.zeros(model.n_injections)
+        self._slices = model.element_slices
+
+    def rows(self, table: str, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Writable views ``(p_mw, q_mvar)`` on rows ``start:stop`` of element ``table``."""
+        base = self._slices[table].start
+        sl = slice(base + start, base + stop)
+        return self.p_mw[sl], self.q_mvar[sl]
+
+
+@dataclass(frozen=True)
+class FamilyContext:
+    """What a family gets from the engine when it is built.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The validated scenario.
+    n_steps, step_s : int
+        Number of grid steps and their length. [-, s]
+    profile_offset_rows : int
+        Row of the SimBench profile year at simulated second 0 (quarter hours).
+    rng : numpy.random.Generator
+        The run's one seeded generator; families draw from it in a fixed order.
+    injections : InjectionBuffer
+        Shared injection arrays.
+    library : ProfileLibrary or None
+        Named relative profiles (SimBench), when the scenario has a library.
+    model : PowerFlowModel
+        The grid model (element positions, network tables).
+    recorder : Recorder
+        Where events go (``recorder.event(...)``).
+    """
+
+    scenario: Scenario
+    n_steps: int
+    step_s: int
+    profile_offset_rows: int
+    rng: np.random.Generator
+    injections: InjectionBuffer
+    library: ProfileLibrary | None
+    model: PowerFlowModel
+    recorder: Recorder
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One recorded quantity of a family: a live array the recorder copies each step.
+
+    Attributes
+    ----------
+    group : str
+        Output group ("element" for the network's own elements, "asset" for scenario
+        assets); ``outputs.groups`` selects groups.
+    quantity, unit : str
+        Name (with its unit, e.g. "p_mw") and unit label (e.g. "MW").
+    entities : tuple of str
+        Entity id per column, e.g. "asset/pv_school" or "load/3".
+    source : numpy.ndarray
+        1-D array updated in place by the family; its value at the RECORD phase is stored.
+    """
+
+    group: str
+    quantity: str
+    unit: str
+    entities: tuple[str, ...]
+    source: np.ndarray
+
+
+class AssetFamily(Protocol):
+    """What the engine needs from an asset family."""
+
+    kind: ClassVar[str]
+    names: tuple[str, ...]
+
+    def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
+        """The family's SimPy process."""
+        ...
+
+    def channels(self) -> list[Channel]:
+        """Quantities to record."""
+        ...
+
+    def snapshot(self) -> Any:
+        """A frozen copy of the state a controller may read."""
+        ...

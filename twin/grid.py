@@ -1,0 +1,594 @@
+"""The pandapower network adapter: build the net, map injections, solve, derive results.
+
+The twin keeps pandapower's names and sign convention (``p_mw``, ``q_mvar``, ``vm_pu``,
+``loading_percent``; loads and storage positive when consuming, static generators
+positive when producing).
+
+:class:`PowerFlowModel` takes the internal model pandapower itself builds for a net
+(its "ppci": admittance matrices, bus types, fused buses behind closed bus-bus switches,
+lines cut by open switches) and solves it step by step with a pluggable backend:
+
+- ``lightsim2grid``: lightsim2grid's Newton-Raphson (KLU) called directly on that model,
+  the same solver pandapower calls when it uses lightsim2grid, without pandapower's
+  per-call overhead; the previous step's voltages are the start point.
+- ``pandapower``: pandapower's own ``runpp`` (Newton-Raphson, pandapower's solver) on the
+  net each step. Slow; the reference.
+
+Derived quantities (line/trafo loadings, slack power, losses) come from the complex bus
+voltages with pandapower's own formulas, vectorised over all recorded steps at the end
+(:meth:`PowerFlowModel.derive`), or for one step on demand.
+
+Public names: :func:`build_network`, :func:`simbench_codes`, :class:`ProfileLibrary`,
+:func:`profile_library`, :class:`PowerFlowModel`, :class:`SolveOutcome`,
+:class:`DerivedResults`, :data:`ELEMENT_TABLES`.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from twin.errors import PowerFlowError
+
+if TYPE_CHECKING:
+    import pandapower as pp_types
+
+    from twin.scenario import GridSpec
+
+logger = logging.getLogger(__name__)
+
+ELEMENT_TABLES: tuple[tuple[str, float], ...] = (("load", -1.0), ("sgen", 1.0), ("storage", -1.0))
+"""Element tables the twin drives, with the sign that turns their ``p_mw`` into a bus
+injection (generation positive)."""
+
+SIMBENCH_STEP_S = 900
+"""Resolution of SimBench profiles. [s]"""
+SIMBENCH_YEAR = 2016
+"""Calendar year of SimBench profiles (a leap year: 35,136 quarter hours)."""
+
+
+def _quiet_import_pandapower() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pandapower
+
+        logging.getLogger("pandapower").setLevel(logging.ERROR)
+    return pandapower
+
+
+@functools.cache
+def simbench_codes() -> frozenset[str]:
+    """All SimBench codes the installed simbench package knows."""
+    import simbench
+
+    return frozenset(simbench.collect_all_simbench_codes())
+
+
+@functools.cache
+def _cached_network(key: tuple[str, str]) -> Any:
+    source, name = key
+    pp = _quiet_import_pandapower()
+    if source == "simbench":
+        import simbench
+
+        return simbench.get_simbench_net(name)
+    if source == "pandapower":
+        import pandapower.networks as pn
+
+        builders = {
+            "cigre_lv": pn.create_cigre_network_lv,
+            "cigre_mv": pn.create_cigre_network_mv,
+            "cigre_mv_pv_wind": functools.partial(pn.create_cigre_network_mv, with_der="pv_wind"),
+            "mv_oberrhein": pn.mv_oberrhein,
+        }
+        return builders[name]()
+    return pp.from_json(name)
+
+
+def build_network(spec: GridSpec) -> pp_types.pandapowerNet:
+    """Build (a private copy of) the pandapower network a grid spec names.
+
+    Networks are cached per process (a SimBench net takes seconds to load); each call
+    returns a deep copy the caller may change.
+
+    Raises
+    ------
+    PowerFlowError
+        If the network cannot be loaded (unknown code, unreadable file).
+    """
+    if spec.source == "simbench":
+        if spec.code not in simbench_codes():
+            raise PowerFlowError(f"unknown SimBench code '{spec.code}'")
+        key = ("simbench", spec.code)
+    elif spec.source == "pandapower":
+        key = ("pandapower", spec.network)
+    else:
+        path = Path(spec.path)
+        if not path.is_file():
+            raise PowerFlowError(f"network file '{spec.path}' not found")
+        key = ("file", str(path.resolve()))
+    try:
+        net = _cached_network(key)
+    except Exception as exc:  # pandapower/simbench raise many types for a bad input
+        raise PowerFlowError(f"cannot load network {key[1]!r}: {exc}") from None
+    return copy.deepcopy(net)
+
+
+# ------------------------------------------------------------------------- profiles
+
+
+@dataclass(frozen=True)
+class ProfileLibrary:
+    """Relative SimBench profiles (one value per quarter hour of 2016), by name.
+
+    Attributes
+    ----------
+    load : dict[str, numpy.ndarray]
+        Load profiles by name (e.g. "H0-A"), active part, relative to peak. [-]
+    renewables : dict[str, numpy.ndarray]
+        Generation profiles by name (e.g. "PV3"), relative to installed power. [-]
+    """
+
+    load: dict[str, np.ndarray]
+    renewables: dict[str, np.ndarray]
+
+    def get(self, family: str, name: str) -> np.ndarray:
+        """Profile ``name`` of ``family`` ("load" or "renewables"); KeyError if absent."""
+        table = self.load if family == "load" else self.renewables
+        return table[name]
+
+    def names(self, family: str) -> list[str]:
+        """Sorted profile names available in a family."""
+        return sorted(self.load if family == "load" else self.renewables)
+
+
+@functools.cache
+def profile_library(code: str) -> ProfileLibrary:
+    """The relative profiles shipped with the SimBench net ``code``."""
+    net = _cached_network(("simbench", code))
+    load = {
+        col[: -len("_pload")]: net.profiles["load"][col].to_numpy(dtype=float)
+        for col in net.profiles["load"].columns
+        if col.endswith("_pload")
+    }
+    renewables: dict[str, np.ndarray] = {}
+    for table in ("renewables", "powerplants"):
+        frame = net.profiles.get(table)
+        if frame is None:
+            continue
+        for col in frame.columns:
+            if col != "time":
+                renewables[col] = frame[col].to_numpy(dtype=float)
+    return ProfileLibrary(load=load, renewables=renewables)
+
+
+@functools.cache
+def _simbench_absolute(code: str) -> dict[tuple[str, str], np.ndarray]:
+    import simbench
+
+    net = _cached_network(("simbench", code))
+    values = simbench.get_absolute_values(net, profiles_instead_of_study_cases=True)
+    return {key: frame.to_numpy(dtype=float) for key, frame in values.items()}
+
+
+def simbench_element_profiles(code: str) -> dict[tuple[str, str], np.ndarray]:
+    """Absolute one-year profiles of a SimBench net's elements, as simbench computes them.
+
+    Returns
+    -------
+    dict
+        ``(table, column) -> array (35136, n_elements)`` for ("load", "p_mw"),
+        ("load", "q_mvar"), ("sgen", "p_mw"), ("gen", "p_mw"), ("storage", "p_mw").
+        [MW or Mvar]
+    """
+    return _simbench_absolute(code)
+
+
+def resample_rows(
+    table: np.ndarray, offset_rows: int, n_steps: int, step_s: int, row_s: int = SIMBENCH_STEP_S
+) -> np.ndarray:
+    """Resample a profile table (rows every ``row_s``) onto the twin's steps.
+
+    A step longer than a row takes the mean of the rows it covers; a shorter step holds
+    the row it falls into. ``step_s`` must divide or be a multiple of ``row_s``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_steps, ...)`` values per step.
+    """
+    if step_s % row_s == 0:
+        per = step_s // row_s
+        block = table[offset_rows : offset_rows + n_steps * per]
+        if per == 1:
+            return np.ascontiguousarray(block)
+        return block.reshape(n_steps, per, *table.shape[1:]).mean(axis=1)
+    rows = offset_rows + (np.arange(n_steps, dtype=np.int64) * step_s) // row_s
+    return np.ascontiguousarray(table[rows])
+
+
+# ---------------------------------------------------------------------- power flow
+
+
+@dataclass(frozen=True, slots=True)
+class SolveOutcome:
+    """Result of one power-flow solve.
+
+    Attributes
+    ----------
+    converged : bool
+        Whether Newton-Raphson met the tolerance.
+    iterations : int
+        Newton-Raphson iterations used.
+    """
+
+    converged: bool
+    iterations: int
+
+
+@dataclass(frozen=True)
+class DerivedResults:
+    """Grid results derived from recorded voltages, one row per step.
+
+    All arrays have shape ``(n_steps, n)``; steps whose voltages are NaN (not
+    converged) give NaN.
+
+    Attributes
+    ----------
+    vm_pu : numpy.ndarray
+        Voltage magnitude per pandapower bus (``bus_index`` order). [pu]
+    va_degree : numpy.ndarray
+        Voltage angle per pandapower bus. [degree]
+    line_loading_percent, line_i_ka, line_pl_mw : numpy.ndarray
+        Per line: loading [%], max of from/to current [kA], active losses [MW].
+    trafo_loading_percent, trafo_pl_mw : numpy.ndarray
+        Per transformer: loading [%], active losses [MW].
+    slack_p_mw, slack_q_mvar : numpy.ndarray
+        Power drawn from the upstream grid per ext_grid (import positive). [MW, Mvar]
+    losses_p_mw : numpy.ndarray
+        Total active losses (branches and shunts), shape ``(n_steps,)``. [MW]
+    """
+
+    vm_pu: np.ndarray
+    va_degree: np.ndarray
+    line_loading_percent: np.ndarray
+    line_i_ka: np.ndarray
+    line_pl_mw: np.ndarray
+    trafo_loading_percent: np.ndarray
+    trafo_pl_mw: np.ndarray
+    slack_p_mw: np.ndarray
+    slack_q_mvar: np.ndarray
+    losses_p_mw: np.ndarray
+
+
+class PowerFlowModel:
+    """Fixed-topology AC power flow of a pandapower net, solved step by step.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        The network, with every element the twin will drive already added. It is not
+        modified except by the ``pandapower`` backend, which writes injections into it.
+    backend : {"lightsim2grid", "pandapower"}
+        Which Newton-Raphson implementation solves each step.
+    max_iteration : int
+        Newton-Raphson iteration limit.
+    tolerance_mva : float
+        Mismatch tolerance, used as pandapower uses it. [MVA]
+
+    Notes
+    -----
+    Injections are given per element table (``ELEMENT_TABLES``) in pandapower's
+    convention (``p_mw``, ``q_mvar``; the ``scaling`` column and ``in_service`` apply as
+    in pandapower). The complex bus injection is ``S = S_const + C @ (p + j q) / sn_mva``
+    where ``C`` holds sign x scaling of each in-service element at its internal bus and
+    ``S_const`` the injections the twin does not drive (``gen`` set points).
+    """
+
+    def __init__(
+        self,
+        net: pp_types.pandapowerNet,
+        *,
+        backend: str = "lightsim2grid",
+        max_iteration: int = 10,
+        tolerance_mva: float = 1e-8,
+    ) -> None:
+        self.net = net
+        self.backend = backend
+        self.max_iteration = int(max_iteration)
+        self.tolerance_mva = float(tolerance_mva)
+        self._build()
+
+    # ---- set-up -------------------------------------------------------------------
+
+    def _build(self) -> None:
+        pp = _quiet_import_pandapower()
+        net = self.net
+        self._check_supported(net)
+        for table, _sign in ELEMENT_TABLES:
+            for col in ("min_p_mw", "max_p_mw", "min_q_mvar", "max_q_mvar"):
+                if col in net[table].columns and net[table][col].dtype == object:
+                    net[table][col] = net[table][col].astype(float)
+        try:
+            pp.runpp(net, numba=False, lightsim2grid=False, max_iteration=30)
+        except Exception:
+            try:
+                pp.runpp(net, numba=False, lightsim2grid=False, init="flat", max_iteration=50)
+            except Exception as exc:
+                raise PowerFlowError(
+                    "the network's own power flow does not converge at its stored "
+                    f"element values, so the twin cannot set it up: {exc}"
+                ) from None
+        internal = net._ppc["internal"]
+        self.sn_mva = float(internal["baseMVA"])
+        self.ybus = sp.csc_matrix(internal["Ybus"])
+        self.ybus.sum_duplicates()
+        self.yf = sp.csr_matrix(internal["Yf"])
+        self.yt = sp.csr_matrix(internal["Yt"])
+        self.ref = np.asarray(internal["ref"], dtype=np.int32)
+        self.pv = np.asarray(internal["pv"], dtype=np.int32)
+        self.pq = np.asarray(internal["pq"], dtype=np.int32)
+        from pandapower.pypower.idx_brch import F_BUS, T_BUS
+        from pandapower.pypower.idx_bus import BASE_KV, GS, SL_FAC
+
+        bus = internal["bus"]
+        branch = internal["branch"]
+        self.n_bus_internal = bus.shape[0]
+        self.slack_weights = bus[:, SL_FAC].real.astype(np.float64)
+        self.distributed_slack = bool(net._options.get("distributed_slack", False))
+        self._base_kv = bus[:, BASE_KV].real.astype(np.float64)
+        self._gs_mw = bus[:, GS].real.astype(np.float64)
+        self._from_bus = branch[:, F_BUS].real.astype(np.int64)
+        self._to_bus = branch[:, T_BUS].real.astype(np.int64)
+
+        lookup = np.asarray(net._pd2ppc_lookups["bus"], dtype=np.int64)
+        self.bus_index = net.bus.index.to_numpy()
+        bus_pos = lookup[self.bus_index]
+        self._bus_valid = (bus_pos >= 0) & (bus_pos < self.n_bus_internal)
+        self._bus_pos = np.where(self._bus_valid, bus_pos, 0)
+
+        # ppc branch -> ppci branch (out-of-service branches are not in ppci)
+        branch_is = np.asarray(internal["branch_is"], dtype=bool)
+        ppci_branch = np.cumsum(branch_is) - 1
+        lookups = net._pd2ppc_lookups["branch"]
+        self.line_index = net.line.index.to_numpy()
+        self.trafo_index = net.trafo.index.to_numpy()
+        self._line_branch, self._line_valid = self._branch_map(lookups, "line", branch_is, ppci_branch)
+        self._trafo_branch, self._trafo_valid = self._branch_map(
+            lookups, "trafo", branch_is, ppci_branch
+        )
+        line = net.line
+        self._line_imax_ka = (line.max_i_ka * line.df * line.parallel).to_numpy(dtype=float)
+        trafo = net.trafo
+        self._trafo_vn_kv = np.stack(
+            [trafo.vn_hv_kv.to_numpy(dtype=float), trafo.vn_lv_kv.to_numpy(dtype=float)], axis=1
+        )
+        self._trafo_sn_mva = trafo.sn_mva.to_numpy(dtype=float)
+        self._trafo_div = (trafo.parallel * trafo.df).to_numpy(dtype=float)
+
+        # element injections -> internal bus injections
+        cols: list[np.ndarray] = []
+        rows: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        self.element_slices: dict[str, slice] = {}
+        self.element_index: dict[str, np.ndarray] = {}
+        self.element_bus: dict[str, np.ndarray] = {}
+        start = 0
+        for table, sign in ELEMENT_TABLES:
+            frame = net[table]
+            n = len(frame)
+            self.element_slices[table] = slice(start, start + n)
+            self.element_index[table] = frame.index.to_numpy()
+            pp_bus = frame.bus.to_numpy(dtype=np.int64)
+            self.element_bus[table] = pp_bus
+            pos = lookup[pp_bus] if n else np.zeros(0, dtype=np.int64)
+            ok = (pos >= 0) & (pos < self.n_bus_internal) & frame.in_service.to_numpy(dtype=bool)
+            scaling = frame.scaling.to_numpy(dtype=float) if "scaling" in frame else np.ones(n)
+            rows.append(np.where(ok, pos, 0))
+            cols.append(np.arange(start, start + n))
+            weights.append(np.where(ok, sign * scaling, 0.0))
+            start += n
+        self.n_injections = start
+        self._inj_bus = np.concatenate(rows)
+        self._inj_weight = np.concatenate(weights)
+        self.c_matrix = sp.csr_matrix(
+            (self._inj_weight, (self._inj_bus, np.concatenate(cols))),
+            shape=(self.n_bus_internal, self.n_injections),
+        )
+        p0, q0 = self.element_values()
+        s_elements = self.c_matrix @ (p0 + 1j * q0) / self.sn_mva
+        self.s_const = np.asarray(internal["Sbus"], dtype=complex) - s_elements
+        self.s_const[self.ref] = 0.0
+        self._slack_elements = [
+            np.flatnonzero(self._inj_bus == r) for r in self.ref
+        ]
+        self.v_start = np.asarray(internal["V"], dtype=complex).copy()
+        self.v = self.v_start.copy()
+        ext = net.ext_grid
+        self.ext_grid_index = ext.index.to_numpy()
+        ext_pos = lookup[ext.bus.to_numpy(dtype=np.int64)]
+        self._ext_ref = np.array([int(np.flatnonzero(self.ref == p)[0]) for p in ext_pos])
+
+        if self.backend == "lightsim2grid":
+            from lightsim2grid.algorithm import NR_KLU, NRSing_KLU
+
+            self._solver = NR_KLU() if self.distributed_slack else NRSing_KLU()
+        elif self.backend != "pandapower":
+            raise PowerFlowError(f"unknown power-flow backend '{self.backend}'")
+
+    @staticmethod
+    def _check_supported(net: Any) -> None:
+        unsupported = []
+        for table in ("ward", "xward", "motor", "asymmetric_load", "trafo3w", "impedance", "dcline"):
+            if table in net and len(net[table]):
+                unsupported.append(table)
+        load = net.load
+        for col in ("const_z_percent", "const_i_percent", "const_z_p_percent",
+                    "const_i_p_percent", "const_z_q_percent", "const_i_q_percent"):
+            if col in load and len(load) and float(np.nan_to_num(load[col].to_numpy(float)).sum()):
+                unsupported.append(f"voltage-dependent loads ({col})")
+        if len(net.ext_grid) == 0:
+            unsupported.append("a network without ext_grid")
+        if unsupported:
+            raise PowerFlowError(
+                "the network holds elements the twin does not model yet: " + ", ".join(unsupported)
+            )
+
+    @staticmethod
+    def _branch_map(
+        lookups: dict[str, tuple[int, int]], table: str, branch_is: np.ndarray, ppci: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if table not in lookups:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+        f, t = lookups[table]
+        valid = branch_is[f:t]
+        return np.where(valid, ppci[f:t], 0), valid
+
+    def element_values(self) -> tuple[np.ndarray, np.ndarray]:
+        """Current ``p_mw`` and ``q_mvar`` of all driven elements, as stored in the net."""
+        p = np.zeros(self.n_injections)
+        q = np.zeros(self.n_injections)
+        for table, _sign in ELEMENT_TABLES:
+            sl = self.element_slices[table]
+            frame = self.net[table]
+            p[sl] = frame.p_mw.to_numpy(dtype=float)
+            q[sl] = frame.q_mvar.to_numpy(dtype=float) if "q_mvar" in frame else 0.0
+        return p, q
+
+    # ---- stepping -----------------------------------------------------------------
+
+    def solve(self, p_mw: np.ndarray, q_mvar: np.ndarray) -> SolveOutcome:
+        """Solve one step for element injections ``p_mw``, ``q_mvar`` (element order).
+
+        On success ``self.v`` holds the new complex voltages (internal bus order); on
+        failure ``self.v`` keeps the last converged voltages (the next start point).
+        """
+        if self.backend == "lightsim2grid":
+            s_bus = self.s_const + (self.c_matrix @ (p_mw + 1j * q_mvar)) * (1.0 / self.sn_mva)
+            solver = self._solver
+            solver.solve(
+                self.ybus, self.v, s_bus, self.ref, self.slack_weights, self.pv, self.pq,
+                self.max_iteration, self.tolerance_mva,
+            )
+            iterations = solver.get_nb_iter()
+            if solver.converged():
+                v = solver.get_V()
+                if np.all(np.isfinite(v)):
+                    self.v = v
+                    return SolveOutcome(True, iterations)
+            solver.reset()
+            return SolveOutcome(False, iterations)
+        return self._solve_pandapower(p_mw, q_mvar)
+
+    def _solve_pandapower(self, p_mw: np.ndarray, q_mvar: np.ndarray) -> SolveOutcome:
+        pp = _quiet_import_pandapower()
+        net = self.net
+        for table, _sign in ELEMENT_TABLES:
+            sl = self.element_slices[table]
+            if sl.stop > sl.start:
+                net[table]["p_mw"] = p_mw[sl]
+                net[table]["q_mvar"] = q_mvar[sl]
+        try:
+            pp.runpp(
+                net, algorithm="nr", lightsim2grid=False, numba=False,
+                max_iteration=self.max_iteration, tolerance_mva=self.tolerance_mva,
+                init="results",
+            )
+        except Exception as exc:
+            logger.debug("pandapower runpp failed: %s", exc)
+            return SolveOutcome(False, self.max_iteration)
+        internal = net._ppc["internal"]
+        v = np.asarray(internal["V"], dtype=complex)
+        if v.shape != self.v.shape or not np.all(np.isfinite(v)):
+            return SolveOutcome(False, self.max_iteration)
+        self.v = v.copy()
+        iterations = int(net._ppc.get("iterations", 0) or 0)
+        return SolveOutcome(True, iterations)
+
+    def reset(self) -> None:
+        """Forget the warm start (back to the set-up solution)."""
+        self.v = self.v_start.copy()
+
+    # ---- derived results ----------------------------------------------------------
+
+    def derive(self, v: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray) -> DerivedResults:
+        """Derive grid results from complex voltages, for many steps at once.
+
+        Parameters
+        ----------
+        v : numpy.ndarray
+            ``(n_steps, n_bus_internal)`` complex voltages. [pu]
+        p_mw, q_mvar : numpy.ndarray
+            ``(n_steps, n_injections)`` element injections used for those steps.
+
+        Notes
+        -----
+        Branch currents follow pandapower's ``_get_branch_flows``:
+        ``S_f = V_f conj(Y_f V) S_base``, ``I_f = |S_f| / (|V_f| V_base sqrt(3))``;
+        line loading is ``max(I_f, I_t) / (I_max df parallel)``; transformer loading is
+        ``max_side(I V_n sqrt(3) / S_n) / (parallel df)`` (pandapower's "current" rule).
+        """
+        v = np.atleast_2d(v)
+        base = self.sn_mva
+        i_f_pu = (self.yf @ v.T).T
+        i_t_pu = (self.yt @ v.T).T
+        v_f = v[:, self._from_bus]
+        v_t = v[:, self._to_bus]
+        s_f = v_f * np.conj(i_f_pu) * base
+        s_t = v_t * np.conj(i_t_pu) * base
+        sqrt3 = np.sqrt(3.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            i_f = np.abs(s_f) / (np.abs(v_f) * self._base_kv[self._from_bus]) / sqrt3
+            i_t = np.abs(s_t) / (np.abs(v_t) * self._base_kv[self._to_bus]) / sqrt3
+        pl = (s_f + s_t).real
+
+        lb, lv = self._line_branch, self._line_valid
+        line_i = np.where(lv, np.maximum(i_f[:, lb], i_t[:, lb]), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            line_loading = np.where(self._line_imax_ka > 0, line_i / self._line_imax_ka, np.inf) * 100
+        line_pl = np.where(lv, pl[:, lb], 0.0)
+
+        tb, tv = self._trafo_branch, self._trafo_valid
+        hv = i_f[:, tb] * self._trafo_vn_kv[:, 0] * sqrt3 / self._trafo_sn_mva * 100.0
+        lvs = i_t[:, tb] * self._trafo_vn_kv[:, 1] * sqrt3 / self._trafo_sn_mva * 100.0
+        trafo_loading = np.where(tv, np.maximum(hv, lvs) / self._trafo_div, 0.0)
+        trafo_pl = np.where(tv, pl[:, tb], 0.0)
+
+        vm_int = np.abs(v)
+        vm = np.where(self._bus_valid, vm_int[:, self._bus_pos], np.nan)
+        va = np.where(self._bus_valid, np.degrees(np.angle(v[:, self._bus_pos])), np.nan)
+
+        # slack: computed bus injection minus the driven elements at the slack bus
+        s_ref = v[:, self.ref] * np.conj((self.ybus[self.ref, :] @ v.T).T) * base
+        s_el = (p_mw + 1j * q_mvar) * self._inj_weight
+        slack = np.empty((v.shape[0], len(self.ref)), dtype=complex)
+        for k, elements in enumerate(self._slack_elements):
+            slack[:, k] = s_ref[:, k] - s_el[:, elements].sum(axis=1)
+        slack_ext = slack[:, self._ext_ref]
+
+        branch_losses = pl.sum(axis=1)
+        shunt_losses = (vm_int**2 * self._gs_mw).sum(axis=1)
+        return DerivedResults(
+            vm_pu=vm,
+            va_degree=va,
+            line_loading_percent=line_loading,
+            line_i_ka=line_i,
+            line_pl_mw=line_pl,
+            trafo_loading_percent=trafo_loading,
+            trafo_pl_mw=trafo_pl,
+            slack_p_mw=slack_ext.real,
+            slack_q_mvar=slack_ext.imag,
+            losses_p_mw=branch_losses + shunt_losses,
+        )
+
+    def vm_pu_now(self) -> np.ndarray:
+        """Voltage magnitude per pandapower bus at the last solved step. [pu]"""
+        return np.where(self._bus_valid, np.abs(self.v)[self._bus_pos], np.nan)

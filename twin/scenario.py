@@ -1,0 +1,619 @@
+"""Scenario files: the pydantic schema, loading with ``base:`` includes, overrides.
+
+A scenario is pure data, validated on load. Every model forbids unknown keys and is
+frozen. Units live in field names (``capacity_kwh``, ``power_kw``); durations are strings
+("15min", "7d").
+
+Public names: :class:`Scenario` and its sections (:class:`TimeSpec`, the grid specs,
+:class:`ProfilesSpec`, the asset specs, :class:`ControlSpec`, :class:`OutputsSpec`),
+:data:`AssetSpec`, :func:`load_scenario`, :func:`scenario_from_dict`,
+:func:`apply_overrides`, :func:`scenario_hash`, :func:`json_schema`.
+
+Adding an asset kind
+--------------------
+Write a spec model below with ``kind: Literal["<kind>"]``, add it to the
+:data:`AssetSpec` union, and map the kind to its family class in
+``twin/assets/registry.py``. Nothing else changes.
+
+Adding a top-level section
+--------------------------
+Write a model for it and add one field to :class:`Scenario` with a default, so that
+older files stay valid. Regenerate ``scenarios/schema.json`` with ``twin schema``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from twin.errors import Problem, ScenarioError
+from twin.simtime import parse_duration_s
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+MAX_DURATION_S = 10 * 366 * 86400
+"""Longest horizon a scenario may ask for (about ten years). [s]"""
+MAX_STEPS = 2_000_000
+"""Most grid steps in one run (a year at 15 s)."""
+MAX_POWER_KW = 1.0e6
+"""Largest power of one asset (1 GW): anything bigger is a typo on a distribution grid. [kW]"""
+MAX_ENERGY_KWH = 1.0e7
+"""Largest energy capacity of one asset (10 GWh). [kWh]"""
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration(value: str) -> str:
+    parse_duration_s(value)
+    return value
+
+
+class TimeSpec(_Spec):
+    """Simulated horizon: when it starts, how long it lasts, how often the grid steps."""
+
+    start: dt.datetime = Field(
+        dt.datetime(2016, 1, 1),
+        description="Calendar time of simulated second 0 (ISO 8601). SimBench profiles "
+        "cover the year 2016.",
+    )
+    duration: str = Field(
+        "1d", description="Length of the run, e.g. '1d', '7d', '1y'. [duration string]"
+    )
+    step: str = Field(
+        "15min", description="Grid step: the power flow runs once per step. [duration string]"
+    )
+
+    _check_duration = field_validator("duration")(_duration)
+
+    @field_validator("step")
+    @classmethod
+    def _step(cls, value: str, info: ValidationInfo) -> str:
+        step_s = parse_duration_s(value)
+        if step_s < 1:
+            raise ValueError("step must be at least 1 s")
+        duration = info.data.get("duration")
+        if duration is None:
+            return value
+        duration_s = parse_duration_s(duration)
+        if duration_s < step_s:
+            raise ValueError(f"step {value} is longer than duration {duration}")
+        if duration_s % step_s:
+            raise ValueError(
+                f"step {value} does not divide duration {duration}; "
+                "expected a step that fits a whole number of times into the duration"
+            )
+        if duration_s // step_s > MAX_STEPS:
+            raise ValueError(
+                f"{duration_s // step_s} steps is too many; expected at most {MAX_STEPS}"
+            )
+        return value
+
+    @field_validator("duration")
+    @classmethod
+    def _not_absurd(cls, value: str) -> str:
+        if parse_duration_s(value) > MAX_DURATION_S:
+            raise ValueError(f"duration {value} is absurd; expected at most 10 years")
+        return value
+
+    @property
+    def duration_s(self) -> int:
+        """Length of the run. [s]"""
+        return parse_duration_s(self.duration)
+
+    @property
+    def step_s(self) -> int:
+        """Grid step. [s]"""
+        return parse_duration_s(self.step)
+
+    @property
+    def n_steps(self) -> int:
+        """Number of grid steps in the run."""
+        return self.duration_s // self.step_s
+
+
+class _GridCommon(_Spec):
+    backend: Literal["lightsim2grid", "pandapower"] = Field(
+        "lightsim2grid",
+        description="Power-flow backend: 'lightsim2grid' (its Newton-Raphson in C++, fast) "
+        "or 'pandapower' (pandapower's own runpp each step, slow, the reference).",
+    )
+    on_nonconvergence: Literal["continue", "stop"] = Field(
+        "continue",
+        description="What a step whose power flow does not converge does: record an event "
+        "and go on ('continue'), or record it and end the run early ('stop').",
+    )
+    max_iteration: int = Field(10, ge=1, le=100, description="Newton-Raphson iterations.")
+    tolerance_mva: float = Field(
+        1e-8, gt=0, le=1e-2, description="Newton-Raphson mismatch tolerance. [MVA]"
+    )
+
+
+class SimbenchGridSpec(_GridCommon):
+    """A SimBench network, with its one-year 15-minute profiles (shipped by simbench)."""
+
+    source: Literal["simbench"] = "simbench"
+    code: str = Field(description="SimBench code, e.g. '1-LV-rural1--0-sw'.")
+
+
+PandapowerNetworkName = Literal["cigre_lv", "cigre_mv", "cigre_mv_pv_wind", "mv_oberrhein"]
+
+
+class PandapowerGridSpec(_GridCommon):
+    """A network built into pandapower (pandapower.networks)."""
+
+    source: Literal["pandapower"]
+    network: PandapowerNetworkName = Field(
+        description="Name of the built-in network: cigre_lv, cigre_mv, cigre_mv_pv_wind "
+        "(CIGRE MV with PV and wind), mv_oberrhein."
+    )
+
+
+class FileGridSpec(_GridCommon):
+    """A pandapower network stored as JSON (e.g. under data/)."""
+
+    source: Literal["file"]
+    path: str = Field(
+        description="Path of a pandapower JSON file, relative to the scenario file."
+    )
+
+
+GridSpec = Annotated[
+    SimbenchGridSpec | PandapowerGridSpec | FileGridSpec, Field(discriminator="source")
+]
+
+
+class ProfilesSpec(_Spec):
+    """How the network's own loads and static generators vary in time."""
+
+    source: Literal["simbench", "constant"] = Field(
+        "simbench",
+        description="'simbench': each load and sgen of a SimBench net follows its own "
+        "profile; 'constant': they keep the values stored in the network.",
+    )
+    library: str | None = Field(
+        None,
+        description="SimBench code whose relative profiles the assets' named profiles "
+        "come from; defaults to the grid's own code when the grid is SimBench.",
+    )
+    load_scale: float = Field(1.0, ge=0, le=100, description="Factor on all network loads.")
+    sgen_scale: float = Field(
+        1.0, ge=0, le=100, description="Factor on all network static generators."
+    )
+    load_noise_frac: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Standard deviation of a multiplicative Gaussian noise on every load "
+        "and step (drawn from the run's seeded generator; 0 is deterministic). [fraction]",
+    )
+
+
+class LoadAssetSpec(_Spec):
+    """An extra consumer at a bus, following a named profile (or constant)."""
+
+    kind: Literal["load"]
+    name: str = Field(pattern=NAME_PATTERN, description="Unique asset name.")
+    bus: int = Field(ge=0, description="pandapower bus index the asset connects to.")
+    peak_kw: float = Field(gt=0, le=MAX_POWER_KW, description="Power at profile value 1. [kW]")
+    profile: str | None = Field(
+        None, description="SimBench load profile, e.g. 'H0-A'; none means constant."
+    )
+    power_factor: float = Field(
+        0.95, gt=0, le=1, description="Inductive power factor (q = p tan(acos(pf)))."
+    )
+
+
+class PvAssetSpec(_Spec):
+    """A PV system at a bus: available power from a named profile, curtailable."""
+
+    kind: Literal["pv"]
+    name: str = Field(pattern=NAME_PATTERN, description="Unique asset name.")
+    bus: int = Field(ge=0, description="pandapower bus index the asset connects to.")
+    peak_kw: float = Field(
+        gt=0, le=MAX_POWER_KW, description="Power at profile value 1 (kWp). [kW]"
+    )
+    profile: str = Field(description="SimBench renewables profile, e.g. 'PV3'.")
+
+
+class BatteryAssetSpec(_Spec):
+    """A battery at a bus with efficiencies, power and energy limits, self-discharge."""
+
+    kind: Literal["battery"]
+    name: str = Field(pattern=NAME_PATTERN, description="Unique asset name.")
+    bus: int = Field(ge=0, description="pandapower bus index the asset connects to.")
+    capacity_kwh: float = Field(
+        gt=0, le=MAX_ENERGY_KWH, description="Usable energy capacity. [kWh]"
+    )
+    power_kw: float = Field(
+        gt=0, le=MAX_POWER_KW, description="Charge and discharge power limit (grid side). [kW]"
+    )
+    charge_efficiency: float = Field(0.95, gt=0, le=1, description="Grid to cell. [fraction]")
+    discharge_efficiency: float = Field(
+        0.95, gt=0, le=1, description="Cell to grid. [fraction]"
+    )
+    soc_min_frac: float = Field(0.1, ge=0, lt=1, description="Lowest state of charge.")
+    soc_max_frac: float = Field(0.9, gt=0, le=1, description="Highest state of charge.")
+    soc_initial_frac: float = Field(0.5, ge=0, le=1, description="State of charge at t=0.")
+    self_discharge_frac_per_day: float = Field(
+        0.0, ge=0, le=0.5, description="Share of stored energy lost per day. [1/d]"
+    )
+
+    @model_validator(mode="after")
+    def _soc_bounds(self) -> BatteryAssetSpec:
+        if self.soc_min_frac >= self.soc_max_frac:
+            raise ValueError("soc_min_frac must be below soc_max_frac")
+        if not self.soc_min_frac <= self.soc_initial_frac <= self.soc_max_frac:
+            raise ValueError("soc_initial_frac must lie between soc_min_frac and soc_max_frac")
+        return self
+
+
+AssetSpec = Annotated[
+    LoadAssetSpec | PvAssetSpec | BatteryAssetSpec, Field(discriminator="kind")
+]
+"""Union of all asset specs, discriminated on ``kind``."""
+
+
+class ControlSpec(_Spec):
+    """The energy-management controller (rule-based in this version)."""
+
+    mode: Literal["off", "self_consumption"] = Field(
+        "off",
+        description="'off': batteries idle, PV uncurtailed; 'self_consumption': batteries "
+        "absorb surplus and cover deficit (see scope), PV curtailed above export_limit_kw.",
+    )
+    scope: Literal["bus", "grid"] = Field(
+        "bus",
+        description="What a battery balances: the net load at its own bus, or the whole "
+        "grid's exchange (shared between batteries in proportion to power_kw).",
+    )
+    export_limit_kw: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_POWER_KW,
+        description="Largest export to the upstream grid; the controller curtails the "
+        "scenario's PV assets to keep under it (none: no limit). [kW]",
+    )
+
+
+TimeseriesGroup = Literal["bus", "line", "trafo", "grid", "element", "asset"]
+
+
+class OutputsSpec(_Spec):
+    """What a run records and the limits KPIs are measured against."""
+
+    timeseries: bool = Field(True, description="Write timeseries.parquet.")
+    groups: tuple[TimeseriesGroup, ...] = Field(
+        ("bus", "line", "trafo", "grid", "element", "asset"),
+        description="Which entity groups go into timeseries.parquet: bus voltages, line "
+        "and trafo loadings, grid totals, the network's own loads/sgens, scenario assets.",
+    )
+    voltage_band_pu: tuple[float, float] = Field(
+        (0.95, 1.05), description="Allowed bus voltage band for KPIs. [pu]"
+    )
+    loading_limit_percent: float = Field(
+        100.0, gt=0, le=1000, description="Line/trafo loading counted as overload. [%]"
+    )
+
+    @field_validator("voltage_band_pu")
+    @classmethod
+    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0 < low < high < 2:
+            raise ValueError("expected [low, high] with 0 < low < high < 2")
+        return value
+
+
+class Scenario(_Spec):
+    """A complete scenario: what grid, which assets, what control, over what horizon."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Short name, used in run ids.")
+    description: str = Field("", description="What the scenario shows.")
+    seed: int = Field(0, ge=0, lt=2**63, description="Seed of the run's random generator.")
+    time: TimeSpec = Field(default_factory=TimeSpec)
+    grid: GridSpec
+    profiles: ProfilesSpec = Field(default_factory=ProfilesSpec)
+    assets: tuple[AssetSpec, ...] = Field((), description="Assets the scenario adds.")
+    control: ControlSpec = Field(default_factory=ControlSpec)
+    outputs: OutputsSpec = Field(default_factory=OutputsSpec)
+
+    _source: str = PrivateAttr("<scenario>")
+
+    @field_validator("assets")
+    @classmethod
+    def _unique_names(cls, value: tuple[Any, ...]) -> tuple[Any, ...]:
+        seen: set[str] = set()
+        for asset in value:
+            if asset.name in seen:
+                raise ValueError(f"asset name '{asset.name}' is used twice; names must be unique")
+            seen.add(asset.name)
+        return value
+
+    @property
+    def source(self) -> str:
+        """The file the scenario was loaded from ("<scenario>" if built in code)."""
+        return self._source
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path, label: str) -> dict[str, Any]:
+    if not path.exists():
+        raise ScenarioError.single(label, "", "file not found; expected a scenario YAML file")
+    if path.is_dir():
+        raise ScenarioError.single(label, "", "is a directory; expected a scenario YAML file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError.single(label, "", f"cannot be read as UTF-8 text ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError.single(
+            label, "", f"is not valid YAML{where}; expected a YAML mapping of scenario sections"
+        ) from None
+    if data is None:
+        raise ScenarioError.single(label, "", "is empty; expected a YAML mapping with at least "
+                                   "'name' and 'grid'")
+    if not isinstance(data, dict):
+        raise ScenarioError.single(
+            label, "", f"holds a {type(data).__name__}, expected a YAML mapping of sections"
+        )
+    return data
+
+
+def _deep_merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _deep_merge(base[key], value) if key in base else value
+        return merged
+    return copy.deepcopy(override)
+
+
+def _resolve_raw(path: Path, label: str, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a file and merge it over its ``base:`` chain (dicts merge, lists replace)."""
+    resolved = path.resolve()
+    if resolved in chain:
+        raise ScenarioError.single(label, "base", "includes itself (a cycle of base: files)")
+    data = _read_yaml(path, label)
+    base_ref = data.pop("base", None)
+    if base_ref is None:
+        return data
+    if not isinstance(base_ref, str):
+        raise ScenarioError.single(label, "base", "expected the path of a scenario file")
+    base_path = (path.parent / base_ref)
+    base_label = str(base_path)
+    base_data = _resolve_raw(base_path, base_label, (*chain, resolved))
+    return _deep_merge(base_data, data)
+
+
+def _field_path(loc: tuple[Any, ...], data: Any) -> str:
+    """Dotted path of a pydantic error location, without union tags it inserted."""
+    parts: list[str] = []
+    current = data
+    for item in loc:
+        if isinstance(current, dict) and item in current:
+            parts.append(str(item))
+            current = current[item]
+        elif isinstance(current, list | tuple) and isinstance(item, int):
+            parts.append(str(item))
+            current = current[item] if item < len(current) else None
+        elif isinstance(current, dict) and isinstance(item, str) and item not in current:
+            # either a union tag inserted by pydantic or a missing / unknown key
+            if any(isinstance(v, str) and v == item for v in current.values()):
+                continue
+            parts.append(item)
+            current = None
+        else:
+            parts.append(str(item))
+            current = None
+    return ".".join(parts)
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    msg = str(error["msg"])
+    if kind == "extra_forbidden":
+        return "unknown key; check the spelling against scenarios/schema.json"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "union_tag_invalid":
+        expected = error.get("ctx", {}).get("expected_tags", "")
+        return f"unknown kind; expected one of {expected}"
+    if kind == "union_tag_not_found":
+        return f"missing discriminator; expected field '{error['ctx']['discriminator']}'"
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    got = error.get("input")
+    if kind not in {"value_error", "assertion_error"} and not isinstance(got, dict | list):
+        msg = f"{msg} (got {got!r})"
+    return msg
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a plain mapping as a scenario.
+
+    Parameters
+    ----------
+    data : dict
+        The scenario as parsed from YAML (``base:`` already resolved).
+    source : str
+        Name used in error messages (usually the file path).
+
+    Raises
+    ------
+    ScenarioError
+        One problem per invalid field, naming ``source``, the field path and the fix.
+    """
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            Problem(source, _field_path(tuple(err["loc"]), data), _message(err))
+            for err in exc.errors()
+        ]
+        raise ScenarioError(problems) from None
+    scenario._source = source
+    if isinstance(scenario.grid, FileGridSpec) and source != "<scenario>":
+        grid_path = Path(scenario.grid.path)
+        if not grid_path.is_absolute():
+            resolved = (Path(source).parent / grid_path).resolve()
+            grid = scenario.grid.model_copy(update={"path": str(resolved)})
+            scenario = scenario.model_copy(update={"grid": grid})
+            scenario._source = source
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load, resolve (``base:`` includes) and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A YAML scenario file.
+
+    Returns
+    -------
+    Scenario
+        The validated, frozen scenario. Checks that need the network (bus indices,
+        profile names) run when the run is built, or with ``twin validate``.
+
+    Raises
+    ------
+    ScenarioError
+        For a missing, empty, non-YAML or invalid file: one line per problem.
+    """
+    label = str(path)
+    data = _resolve_raw(Path(path), label)
+    return scenario_from_dict(data, label)
+
+
+# ------------------------------------------------------------------------- overrides
+
+
+def _set_dotted(data: Any, dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    current = data
+    walked: list[str] = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        where = ".".join(walked) or "<top level>"
+        if isinstance(current, dict):
+            if part not in current:
+                raise KeyError(
+                    f"'{part}' does not exist at {where}; expected one of: "
+                    f"{', '.join(sorted(map(str, current)))}"
+                )
+            if last:
+                current[part] = value
+            else:
+                current = current[part]
+        elif isinstance(current, list):
+            index = None
+            if part.lstrip("-").isdigit():
+                index = int(part)
+                if not -len(current) <= index < len(current):
+                    raise KeyError(
+                        f"index {index} is out of range at {where} ({len(current)} items)"
+                    )
+            else:
+                names = [item.get("name") for item in current if isinstance(item, dict)]
+                if part in names:
+                    index = names.index(part)
+                else:
+                    raise KeyError(
+                        f"'{part}' names no item at {where}; expected an index or one of: "
+                        f"{', '.join(str(n) for n in names)}"
+                    )
+            if last:
+                current[index] = value
+            else:
+                current = current[index]
+        else:
+            raise KeyError(f"{where} is a value, not a section; '{part}' cannot be set")
+        walked.append(part)
+
+
+def apply_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
+    """Return a new scenario with dotted-path overrides applied, re-validated.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario to start from.
+    overrides : dict
+        Dotted field paths to new values, e.g. ``{"assets.0.capacity_kwh": 80,
+        "grid.backend": "pandapower", "assets.bat1.power_kw": 10}``. A list item can be
+        addressed by index or by its ``name``. Only existing fields can be set; fields left
+        at their default count as existing.
+
+    Raises
+    ------
+    ScenarioError
+        For a path that does not exist (naming the part that is wrong and what exists
+        there) or a value that fails validation.
+    """
+    data = scenario.model_dump(mode="json")
+    problems: list[Problem] = []
+    for dotted, value in overrides.items():
+        try:
+            _set_dotted(data, dotted, copy.deepcopy(value))
+        except KeyError as exc:
+            problems.append(Problem(scenario.source, dotted, str(exc.args[0])))
+    if problems:
+        raise ScenarioError(problems)
+    return scenario_from_dict(data, scenario.source)
+
+
+# ---------------------------------------------------------------------- hash, schema
+
+
+def canonical_json(scenario: Scenario, *, include_seed: bool = False) -> str:
+    """Canonical JSON of a resolved scenario (sorted keys, no whitespace)."""
+    data = scenario.model_dump(mode="json")
+    if not include_seed:
+        data.pop("seed", None)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the canonical resolved scenario, seed EXCLUDED.
+
+    Two runs of the same scenario with different seeds share this hash; a sweep keys a
+    finished run by ``(scenario_hash, seed)``.
+    """
+    return hashlib.sha256(canonical_json(scenario).encode()).hexdigest()
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (what ``twin schema`` writes)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "GridTwin scenario"
+    return schema
+
+
+def is_finite_number(value: float) -> bool:
+    """True when ``value`` is a finite float (helper for checks on raw numbers)."""
+    return math.isfinite(value)
