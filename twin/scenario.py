@@ -265,19 +265,277 @@ class BatteryAssetSpec(_Spec):
         return self
 
 
+class EvFleetAssetSpec(_Spec):
+    """Electric vehicles charging at one site (one bus): sessions drawn or replayed.
+
+    Sessions are drawn per day from seeded distributions for the site type and weekday
+    (see :mod:`twin.assets.ev`), or replayed from a CSV file with columns ``vehicle``,
+    ``arrival`` and ``departure`` (durations since the scenario start, e.g. "7h30min",
+    or seconds), ``arrival_soc_frac`` and optionally ``capacity_kwh``.
+    """
+
+    kind: Literal["ev_fleet"]
+    name: str = Field(pattern=NAME_PATTERN, description="Unique asset name.")
+    bus: int = Field(ge=0, description="pandapower bus index the chargers connect to.")
+    site: Literal["home", "workplace", "depot"] = Field(
+        "workplace", description="Site type: sets when vehicles arrive and leave."
+    )
+    vehicles: int = Field(10, ge=1, le=5000, description="Number of vehicles (one charger each).")
+    charger_kw: float = Field(
+        11.0, gt=0, le=1000, description="Charger power limit (AC up to 22, DC above). [kW]"
+    )
+    capacity_kwh: float = Field(60.0, gt=0, le=2000, description="Battery size. [kWh]")
+    charge_efficiency: float = Field(0.92, gt=0, le=1, description="Grid to battery. [fraction]")
+    target_soc_frac: float = Field(
+        0.9, gt=0, le=1, description="State of charge wanted at departure. [fraction]"
+    )
+    early_departure_prob: float = Field(
+        0.0, ge=0, le=1,
+        description="Chance that a vehicle leaves earlier than announced (up to 2 h). [-]",
+    )
+    v2g: bool = Field(False, description="Vehicles may discharge into the grid.")
+    v2g_degradation_eur_per_kwh: float = Field(
+        0.05, ge=0, le=10, description="Battery wear cost of energy discharged. [EUR/kWh]"
+    )
+    sessions_file: str | None = Field(
+        None, description="CSV of sessions to replay instead of drawing them (relative to "
+        "the scenario file)."
+    )
+
+
+class DeferrableRunSpec(_Spec):
+    """An appliance run that must happen every day inside a time window."""
+
+    power_kw: float = Field(gt=0, le=MAX_POWER_KW, description="Power while running. [kW]")
+    duration: str = Field(description="Run length, e.g. '2h'. [duration string]")
+    earliest_h: float = Field(ge=0, le=24, description="Earliest start, hour of day. [h]")
+    latest_end_h: float = Field(gt=0, le=24, description="Latest end, hour of day. [h]")
+
+    _check_duration = field_validator("duration")(_duration)
+
+    @model_validator(mode="after")
+    def _window(self) -> DeferrableRunSpec:
+        if self.latest_end_h - self.earliest_h < parse_duration_s(self.duration) / 3600.0:
+            raise ValueError(
+                "window from earliest_h to latest_end_h is shorter than duration; expected "
+                "earliest_h + duration <= latest_end_h"
+            )
+        return self
+
+
+class BuildingAssetSpec(_Spec):
+    """A building: one RC thermal zone, HVAC, occupancy, comfort bands, deferrable loads.
+
+    Parameters default to the preset of ``building_type`` (see
+    ``twin.assets.building.BUILDING_TYPES``); outdoor conditions come from ``weather``.
+    """
+
+    kind: Literal["building"]
+    name: str = Field(pattern=NAME_PATTERN, description="Unique asset name.")
+    bus: int = Field(ge=0, description="pandapower bus index the building connects to.")
+    building_type: Literal["residential", "office", "retail"] = Field(
+        "office", description="Preset for the thermal zone, HVAC, occupancy and gains."
+    )
+    scale: float = Field(
+        1.0, gt=0, le=100,
+        description="Size relative to the preset (floor area, capacities, conductances, "
+        "gains and HVAC power scale together). [-]",
+    )
+    hvac_kw: float | None = Field(
+        None, gt=0, le=MAX_POWER_KW, description="HVAC electrical power limit (default: "
+        "preset x scale). [kW]"
+    )
+    comfort_band_c: tuple[float, float] | None = Field(
+        None, description="Comfort band while occupied, [lower, upper] (default: preset). [degC]"
+    )
+    setback_band_c: tuple[float, float] | None = Field(
+        None, description="Band while unoccupied, [lower, upper] (default: preset). [degC]"
+    )
+    initial_temp_c: float = Field(22.0, ge=-20, le=50, description="Air and mass at t=0. [degC]")
+    deferrable: tuple[DeferrableRunSpec, ...] = Field(
+        (), description="Appliance runs due every day inside their window."
+    )
+
+    @field_validator("comfort_band_c", "setback_band_c")
+    @classmethod
+    def _band(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not value[0] < value[1]:
+            raise ValueError(
+                f"band [{value[0]}, {value[1]}] is inverted or empty; expected [lower, upper] "
+                "with lower < upper"
+            )
+        return value
+
+
+class GeneratorAssetSpec(_Spec):
+    """A dispatchable generator (diesel, gas engine, CHP) with unit-commitment limits."""
+
+    kind: Literal["generator"]
+    name: str = Field(pattern=NAME_PATTERN, description="Unique asset name.")
+    bus: int = Field(ge=0, description="pandapower bus index the generator connects to.")
+    p_min_kw: float = Field(ge=0, le=MAX_POWER_KW, description="Lowest output when on. [kW]")
+    p_max_kw: float = Field(gt=0, le=MAX_POWER_KW, description="Highest output. [kW]")
+    min_up: str = Field("1h", description="Minimum time on once started. [duration string]")
+    min_down: str = Field("1h", description="Minimum time off once stopped. [duration string]")
+    startup_cost_eur: float = Field(5.0, ge=0, le=1e6, description="Cost of a start. [EUR]")
+    fuel_cost_eur_per_kwh: float = Field(
+        0.30, ge=0, le=100, description="Fuel cost of energy produced. [EUR/kWh]"
+    )
+    grid_forming: bool = Field(
+        True, description="Can form an island (set voltage and balance) when islanded."
+    )
+    initially_on: bool = Field(False, description="Running at t=0.")
+
+    _check_up = field_validator("min_up", "min_down")(_duration)
+
+    @field_validator("p_max_kw")
+    @classmethod
+    def _limits(cls, value: float, info: ValidationInfo) -> float:
+        p_min = info.data.get("p_min_kw")
+        if p_min is not None and p_min > value:
+            raise ValueError(
+                f"p_min_kw {p_min} is above p_max_kw {value}; expected p_min_kw <= p_max_kw"
+            )
+        return value
+
+
 AssetSpec = Annotated[
-    LoadAssetSpec | PvAssetSpec | BatteryAssetSpec, Field(discriminator="kind")
+    LoadAssetSpec
+    | PvAssetSpec
+    | BatteryAssetSpec
+    | EvFleetAssetSpec
+    | BuildingAssetSpec
+    | GeneratorAssetSpec,
+    Field(discriminator="kind"),
 ]
 """Union of all asset specs, discriminated on ``kind``."""
+
+
+class EmsTaskSpec(_Spec):
+    """Which solver a control task of the EMS uses, and how."""
+
+    solver: str = Field("milp", description="Registered solver name: milp, qaoa, hybrid, "
+                        "exact, annealing, tabu, ...")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Options passed to the solver (see `twin solvers`)."
+    )
+    fallback: str | None = Field(
+        "milp", description="Solver used when the named one refuses the problem (too large, "
+        "not binary) or returns no solution; none: keep the last good schedule."
+    )
+    reference: bool = Field(
+        False, description="Also solve every call with MILP to record the optimum and the "
+        "approximation ratio (not charged to the call)."
+    )
+    time_limit_s: float | None = Field(
+        None, gt=0, le=3600, description="Solver time limit per call. [s]"
+    )
+    max_binaries: int = Field(
+        12, ge=1, le=64, description="Largest sub-problem (binary variables) a decomposed "
+        "task sends to the solver (the qubit budget)."
+    )
+
+
+class EmsSpec(_Spec):
+    """The rolling-horizon energy-management controller (``control.mode: ems``)."""
+
+    plan_step: str = Field("1h", description="Time resolution of the plan. [duration string]")
+    horizon: str = Field("24h", description="How far each plan looks ahead. [duration string]")
+    replan_every: str = Field("1h", description="Time between plans. [duration string]")
+    dispatch: EmsTaskSpec = Field(
+        default_factory=EmsTaskSpec,
+        description="The joint schedule (unit commitment, batteries, EVs, HVAC, deferrable "
+        "loads, PCC): a MILP.",
+    )
+    ev_charging: Literal["joint", "slot_assignment"] = Field(
+        "joint", description="'joint': EV charging is part of the dispatch MILP; "
+        "'slot_assignment': each plan slot decides which vehicles charge at full power, "
+        "a binary problem per slot solved by the ev_assignment task (fits a qubit budget)."
+    )
+    ev_assignment: EmsTaskSpec = Field(
+        default_factory=EmsTaskSpec, description="Solver of the per-slot EV assignment."
+    )
+    comfort_penalty_eur_per_kh: float = Field(
+        2.0, ge=0, le=1e4, description="Price of one degree-hour outside the band. [EUR/Kh]"
+    )
+    unmet_ev_penalty_eur_per_kwh: float = Field(
+        2.0, ge=0, le=1e4, description="Price of EV energy missing at departure. [EUR/kWh]"
+    )
+    battery_cycle_cost_eur_per_kwh: float = Field(
+        0.01, ge=0, le=10, description="Wear cost of battery throughput. [EUR/kWh]"
+    )
+
+    _check = field_validator("plan_step", "horizon", "replan_every")(_duration)
+
+    @model_validator(mode="after")
+    def _steps(self) -> EmsSpec:
+        plan = parse_duration_s(self.plan_step)
+        if parse_duration_s(self.horizon) < plan:
+            raise ValueError("horizon is shorter than plan_step; expected horizon >= plan_step")
+        if parse_duration_s(self.horizon) // plan > 400:
+            raise ValueError("horizon / plan_step is above 400 slots; expected a coarser plan")
+        return self
+
+
+class TariffPeriodSpec(_Spec):
+    """A time-of-use period: the price from ``from_h`` until the next period starts."""
+
+    from_h: float = Field(ge=0, lt=24, description="Start, hour of day. [h]")
+    import_eur_per_kwh: float = Field(ge=-10, le=100, description="Import price. [EUR/kWh]")
+
+
+class OutageSpec(_Spec):
+    """A time the upstream grid is lost (the network behind the PCC islands)."""
+
+    start: str = Field(description="Start, since the scenario start, e.g. '1d 10h'.")
+    duration: str = Field(description="Length, e.g. '3h'.")
+
+    _check = field_validator("start", "duration")(_duration)
+
+
+class PccSpec(_Spec):
+    """The point of common coupling: prices, power limit and upstream outages."""
+
+    tariff: tuple[TariffPeriodSpec, ...] = Field(
+        (
+            TariffPeriodSpec(from_h=0, import_eur_per_kwh=0.20),
+            TariffPeriodSpec(from_h=7, import_eur_per_kwh=0.30),
+            TariffPeriodSpec(from_h=17, import_eur_per_kwh=0.40),
+            TariffPeriodSpec(from_h=21, import_eur_per_kwh=0.20),
+        ),
+        description="Time-of-use import prices by hour of day.",
+    )
+    export_eur_per_kwh: float = Field(0.08, ge=-10, le=100, description="Export price. [EUR/kWh]")
+    limit_kw: float | None = Field(
+        None, gt=0, le=MAX_POWER_KW,
+        description="Largest import or export through the PCC (transformer limit); none: "
+        "unlimited. [kW]",
+    )
+    outages: tuple[OutageSpec, ...] = Field(
+        (), description="Upstream grid outages: the network islands."
+    )
+
+
+class WeatherSpec(_Spec):
+    """Outdoor weather for buildings: a typical-year file read through pvlib."""
+
+    file: str = Field(
+        "723170TYA.CSV", description="A TMY3 CSV, TMY2 .tm2 or EPW file: a path relative to "
+        "the scenario file, or the name of a file shipped in pvlib/data."
+    )
 
 
 class ControlSpec(_Spec):
     """The energy-management controller (rule-based in this version)."""
 
-    mode: Literal["off", "self_consumption"] = Field(
+    mode: Literal["off", "self_consumption", "ems"] = Field(
         "off",
         description="'off': batteries idle, PV uncurtailed; 'self_consumption': batteries "
-        "absorb surplus and cover deficit (see scope), PV curtailed above export_limit_kw.",
+        "absorb surplus and cover deficit (see scope), PV curtailed above export_limit_kw; "
+        "'ems': the rolling-horizon optimising controller (see ems).",
+    )
+    ems: EmsSpec = Field(
+        default_factory=EmsSpec, description="Settings of the optimising controller (mode ems)."
     )
     scope: Literal["bus", "grid"] = Field(
         "bus",
@@ -332,6 +590,12 @@ class Scenario(_Spec):
     profiles: ProfilesSpec = Field(default_factory=ProfilesSpec)
     assets: tuple[AssetSpec, ...] = Field((), description="Assets the scenario adds.")
     control: ControlSpec = Field(default_factory=ControlSpec)
+    pcc: PccSpec = Field(
+        default_factory=PccSpec, description="Point of common coupling: tariff, limit, outages."
+    )
+    weather: WeatherSpec = Field(
+        default_factory=WeatherSpec, description="Outdoor weather (used by buildings)."
+    )
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
 
     _source: str = PrivateAttr("<scenario>")
