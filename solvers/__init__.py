@@ -32,8 +32,6 @@ Examples
 
 from __future__ import annotations
 
-from solvers import milp  # noqa: F401  TEMP
-#TEMPCMP
 from solvers.problem import (
     Problem,
     ProblemBuilder,
@@ -44,6 +42,7 @@ from solvers.problem import (
     VarBlock,
     VarKind,
 )
+from solvers.compare import approximation_ratio, compare
 from solvers.registry import (
     Solver,
     SolverInfo,
@@ -77,3 +76,7 @@ __all__ = [
     "register",
     "registered_solvers",
 ]
+
+# Built-in backends register themselves on import (their heavy dependencies are
+# imported lazily, on first solve).
+from solvers import baselines, hybrid, milp, qaoa  # noqa: E402, F401  isort: skip

@@ -102,7 +102,8 @@ def _linearise(problem: Problem, relax: bool) -> _Linearised | str:
         r, c, v = coo.coords[0], coo.coords[1], sign * np.asarray(coo.data)
         binary = problem.kinds == VarKind.BINARY
         involved = np.union1d(r, c)
-        if binary[involved].all() and not relax:
+        if binary[involved].all():
+            # products of binaries: McCormick linearisation (its LP relaxation when relax)
             diag = r == c
             np.add.at(cost, r[diag], v[diag])  # x_i^2 = x_i for binaries
             r, c, v = r[~diag], c[~diag], v[~diag]
@@ -125,7 +126,7 @@ def _linearise(problem: Problem, relax: bool) -> _Linearised | str:
                 lb = np.concatenate([lb, np.zeros(k)])
                 ub = np.concatenate([ub, np.ones(k)])
                 integral = np.concatenate([integral, np.zeros(k, dtype=bool)])
-        elif integral.any() and not relax:
+        elif integral.any() and not relax:  # noqa: SIM114
             return (
                 "HiGHS cannot solve a quadratic objective over integer variables unless "
                 "every quadratic term is a product of binaries"
@@ -258,7 +259,7 @@ class MilpSolver:
 
     def supports(self, problem: Problem) -> str | None:
         """None when HiGHS can take ``problem``, else the reason."""
-        if problem.quadratic is None or self.relax:
+        if problem.quadratic is None:
             return None
         lin = _linearise(problem, self.relax)
         return lin if isinstance(lin, str) else None

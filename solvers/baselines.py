@@ -1,0 +1,462 @@
+"""Classical baselines that quantum results are reported against.
+
+- ``exact``: vectorised enumeration of every assignment of a binary problem
+  (up to ``max_variables``, default 24), constraints checked exactly; proves
+  optimality or infeasibility.
+- ``annealing``: simulated annealing (dwave-samplers) on the QUBO.
+- ``tabu``: tabu search (dwave-samplers) on the QUBO.
+- ``lp-rounding``: greedy rounding of the LP relaxation by diving (HiGHS):
+  fix the integer variables closest to integrality, re-solve, repeat.
+
+The QUBO samplers use the same QUBO as ``qaoa`` (:func:`solvers.qubo.to_qubo`,
+automatic penalty) and the same honest evaluation
+(:mod:`solvers.sampling`): samples are checked against the original
+constraints, infeasible ones repaired by greedy bit flips or flagged.
+
+All honour a wall-clock ``time_limit`` (option or ``solve`` argument) and a
+``seed``; with a seed the result is reproducible bit for bit (for ``tabu`` as
+long as the time limit does not cut a read short: its reads stop after
+``num_restarts``, not after a timeout).
+
+Public names: :class:`ExactSolver`, :class:`AnnealingSolver`,
+:class:`TabuSolver`, :class:`LpRoundingSolver`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from solvers.problem import Problem, ProblemError, Result, Status, VarKind, result_from_x
+from solvers.qubo import qubo_support, to_qubo
+from solvers.registry import register
+from solvers.sampling import SampleSet, evaluate_samples, result_from_samples
+
+__all__ = ["AnnealingSolver", "ExactSolver", "LpRoundingSolver", "TabuSolver"]
+
+logger = logging.getLogger(__name__)
+
+#: Low bits enumerated together in one block by ``exact``.
+_EXACT_BLOCK_BITS = 16
+
+
+def _elapsed(t0: float) -> float:
+    return time.perf_counter() - t0
+
+
+def _limit(option: float | None, argument: float | None) -> float | None:
+    limit = argument if argument is not None else option
+    if limit is not None and not limit > 0:
+        raise ValueError(f"time_limit must be > 0 seconds, got {limit!r}")
+    return limit
+
+
+def _unsupported(solver: str, problem: Problem, reason: str, t0: float) -> Result:
+    return Result(Status.UNSUPPORTED, solver, message=reason, wall_time_s=_elapsed(t0),
+                  problem=problem)
+
+
+@register("exact", description="Exhaustive enumeration of a binary problem (proves optimality)")
+@dataclass(frozen=True)
+class ExactSolver:
+    """Vectorised enumeration of all :math:`2^n` assignments of a binary problem.
+
+    Parameters
+    ----------
+    max_variables : int
+        Largest number of binaries accepted; above it the result is UNSUPPORTED.
+    time_limit : float or None
+        Default wall-clock limit. [s]
+
+    Notes
+    -----
+    Assignments are enumerated in blocks of :math:`2^{16}` (the low bits); the
+    objective and every row activity of a block are one matrix product, so
+    24 binaries take seconds and little memory. Ties go to the assignment
+    with the smallest index (bit ``i`` of the index is variable ``i``).
+    """
+
+    name: ClassVar[str] = "exact"
+    max_variables: int = 24
+    time_limit: float | None = None
+
+    def supports(self, problem: Problem) -> str | None:
+        """None when the problem is binary and small enough, else the reason."""
+        if not problem.is_binary:
+            return "exact enumeration needs every variable to be binary"
+        if problem.num_variables > self.max_variables:
+            return (
+                f"{problem.num_variables} binaries exceed max_variables={self.max_variables} "
+                f"(2^{problem.num_variables} assignments)"
+            )
+        return None
+
+    def solve(
+        self, problem: Problem, *, time_limit: float | None = None, seed: int | None = None
+    ) -> Result:
+        """Enumerate; OPTIMAL or INFEASIBLE (proven), TIME_LIMIT with the best so far."""
+        t0 = time.perf_counter()
+        limit = _limit(self.time_limit, time_limit)
+        reason = self.supports(problem)
+        if reason is not None:
+            return _unsupported(self.name, problem, reason, t0)
+        n = problem.num_variables
+        sign = problem.sense.sign
+        lo_bits = min(n, _EXACT_BLOCK_BITS)
+        hi_bits = n - lo_bits
+        idx = np.arange(1 << lo_bits, dtype=np.int64)
+        zl = ((idx[:, None] >> np.arange(lo_bits)) & 1).astype(np.float64)
+        c = sign * problem.objective
+        q = sign * problem.quadratic_dense()
+        lo, hi = slice(0, lo_bits), slice(lo_bits, n)
+        base = sign * problem.constant + zl @ c[lo] + np.einsum("si,ij,sj->s", zl, q[lo, lo], zl)
+        cross = q[lo, hi] + q[hi, lo].T  # (lo_bits, hi_bits)
+        a = problem.constraints.toarray()
+        act_l = zl @ a[:, lo].T if problem.num_constraints else None
+        fixed_lb = problem.lower == problem.upper
+        tol = 1e-9
+        best_val, best_x = math.inf, None
+        timed_out = False
+        blocks = 1 << hi_bits
+        for h in range(blocks):
+            zh = ((h >> np.arange(hi_bits)) & 1).astype(np.float64)
+            vals = base + (c[hi] @ zh + zh @ q[hi, hi] @ zh) + zl @ (cross @ zh)
+            ok = np.ones(vals.size, dtype=bool)
+            if act_l is not None:
+                act = act_l + a[:, hi] @ zh
+                ok &= ((act >= problem.row_lower - tol) & (act <= problem.row_upper + tol)).all(1)
+            if fixed_lb.any():
+                full_ok = np.ones(vals.size, dtype=bool)
+                for i in np.flatnonzero(fixed_lb):
+                    col = zl[:, i] if i < lo_bits else np.full(vals.size, zh[i - lo_bits])
+                    full_ok &= col == problem.lower[i]
+                ok &= full_ok
+            if ok.any():
+                masked = np.where(ok, vals, math.inf)
+                k = int(np.argmin(masked))
+                if masked[k] < best_val:
+                    best_val = float(masked[k])
+                    best_x = np.concatenate([zl[k], zh])
+            if limit is not None and _elapsed(t0) > limit and h + 1 < blocks:
+                timed_out = True
+                break
+        diag: dict[str, Any] = {
+            "enumerated": int((h + 1) << lo_bits),
+            "assignments": 1 << n,
+        }
+        if best_x is None:
+            status = Status.TIME_LIMIT if timed_out else Status.INFEASIBLE
+            diag["infeasible_proven"] = not timed_out
+            return Result(status, self.name, wall_time_s=_elapsed(t0), diagnostics=diag,
+                          message="no assignment satisfies the constraints" if not timed_out
+                          else f"time limit of {limit} s reached before a feasible assignment",
+                          problem=problem)
+        return result_from_x(problem, self.name, best_x,
+                             status=Status.TIME_LIMIT if timed_out else Status.OPTIMAL,
+                             wall_time_s=_elapsed(t0), diagnostics=diag,
+                             message=f"time limit of {limit} s reached" if timed_out else "")
+
+
+def _bqm(qubo: Any) -> Any:
+    import dimod
+
+    return dimod.BinaryQuadraticModel(qubo.linear, qubo.quadratic, qubo.constant, "BINARY")
+
+
+def _records(sampleset: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct samples (columns in variable order 0..k-1) and their counts."""
+    order = np.argsort(np.asarray(list(sampleset.variables), dtype=np.int64))
+    raw = np.asarray(sampleset.record.sample)[:, order].astype(np.float64)
+    occ = np.asarray(sampleset.record.num_occurrences, dtype=np.int64)
+    uniq, inverse = np.unique(raw, axis=0, return_inverse=True)
+    counts = np.zeros(uniq.shape[0], dtype=np.int64)
+    np.add.at(counts, inverse.reshape(-1), occ)
+    return uniq.reshape(-1, k), counts
+
+
+class _QuboSamplerBase:
+    """Shared flow of the dwave-samplers baselines (QUBO, sample, evaluate)."""
+
+    name: ClassVar[str]
+    max_variables: int
+    penalty: float | None
+    repair: bool
+    time_limit: float | None
+
+    def supports(self, problem: Problem) -> str | None:
+        """None when the problem converts to a small enough QUBO, else the reason."""
+        reason = qubo_support(problem)
+        if reason is not None:
+            return reason
+        return None
+
+    def _sample(self, bqm: Any, seed: int | None, deadline: float | None) -> tuple[Any, bool]:
+        raise NotImplementedError
+
+    def sample(
+        self, problem: Problem, *, time_limit: float | None = None, seed: int | None = None
+    ) -> tuple[SampleSet | None, dict[str, Any], str | None, bool]:
+        """Samples of ``problem`` (None with a reason when unsupported)."""
+        t0 = time.perf_counter()
+        limit = _limit(self.time_limit, time_limit)
+        reason = self.supports(problem)
+        if reason is not None:
+            return None, {}, reason, False
+        try:
+            qubo = to_qubo(problem, self.penalty)
+        except ProblemError as exc:
+            return None, {}, str(exc), False
+        if qubo.num_variables > self.max_variables:
+            return None, {}, (
+                f"the QUBO has {qubo.num_variables} binaries, more than "
+                f"max_variables={self.max_variables}"
+            ), False
+        deadline = None if limit is None else t0 + limit
+        sampleset, timed_out = self._sample(_bqm(qubo), seed, deadline)
+        z, counts = _records(sampleset, qubo.num_variables)
+        samples = evaluate_samples(problem, z, counts, qubo=qubo, repair=self.repair)
+        diag = {"qubo_variables": qubo.num_variables, "penalty": qubo.penalty,
+                "reads": int(counts.sum()), "seed": seed}
+        return samples, diag, None, timed_out
+
+    def solve(
+        self, problem: Problem, *, time_limit: float | None = None, seed: int | None = None
+    ) -> Result:
+        """Best feasible sample (FEASIBLE), or INFEASIBLE (unproven) / UNSUPPORTED."""
+        t0 = time.perf_counter()
+        samples, diag, reason, timed_out = self.sample(problem, time_limit=time_limit, seed=seed)
+        if samples is None:
+            return _unsupported(self.name, problem, reason or "unsupported", t0)
+        return result_from_samples(problem, self.name, samples, wall_time_s=_elapsed(t0),
+                                   diagnostics=diag, timed_out=timed_out)
+
+
+@register("annealing", requires=("dwave.samplers", "dimod"),
+          install_hint="pip install 'gridtwin[quantum]'",
+          description="Simulated annealing on the QUBO (dwave-samplers)")
+@dataclass(frozen=True)
+class AnnealingSolver(_QuboSamplerBase):
+    """Simulated annealing on the problem's QUBO (``dwave.samplers``).
+
+    Parameters
+    ----------
+    num_reads : int
+        Independent annealing runs.
+    num_sweeps : int
+        Sweeps per run.
+    penalty : float or None
+        QUBO penalty (None: qiskit-optimization's automatic rule, see
+        :mod:`solvers.qubo`).
+    repair : bool
+        Repair infeasible samples by greedy bit flips when none is feasible.
+    max_variables : int
+        Largest QUBO accepted. [binaries]
+    time_limit : float or None
+        Default wall-clock limit; reads stop between runs when it is reached. [s]
+    """
+
+    name: ClassVar[str] = "annealing"
+    num_reads: int = 100
+    num_sweeps: int = 1000
+    penalty: float | None = None
+    repair: bool = True
+    max_variables: int = 5000
+    time_limit: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.num_reads < 1 or self.num_sweeps < 1:
+            raise ValueError("num_reads and num_sweeps must be >= 1")
+
+    def _sample(self, bqm: Any, seed: int | None, deadline: float | None) -> tuple[Any, bool]:
+        from dwave.samplers import SimulatedAnnealingSampler
+
+        hit = [False]
+
+        def interrupt() -> bool:
+            if deadline is not None and time.perf_counter() > deadline:
+                hit[0] = True
+                return True
+            return False
+
+        ss = SimulatedAnnealingSampler().sample(
+            bqm, num_reads=self.num_reads, num_sweeps=self.num_sweeps,
+            seed=None if seed is None else int(seed) % (2**32), interrupt_function=interrupt,
+        )
+        return ss, hit[0]
+
+
+@register("tabu", requires=("dwave.samplers", "dimod"),
+          install_hint="pip install 'gridtwin[quantum]'",
+          description="Tabu search on the QUBO (dwave-samplers)")
+@dataclass(frozen=True)
+class TabuSolver(_QuboSamplerBase):
+    """Multistart tabu search on the problem's QUBO (``dwave.samplers``).
+
+    Parameters
+    ----------
+    num_reads : int
+        Independent tabu searches.
+    num_restarts : int
+        Restarts per read (bounds the work, so results are reproducible).
+    timeout_ms : int
+        Safety cap per read; the time limit is also spread over the reads. [ms]
+    penalty : float or None
+        QUBO penalty (None: automatic).
+    repair : bool
+        Repair infeasible samples when none is feasible.
+    max_variables : int
+        Largest QUBO accepted. [binaries]
+    time_limit : float or None
+        Default wall-clock limit. [s]
+    """
+
+    name: ClassVar[str] = "tabu"
+    num_reads: int = 10
+    num_restarts: int = 10
+    timeout_ms: int = 2000
+    penalty: float | None = None
+    repair: bool = True
+    max_variables: int = 5000
+    time_limit: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.num_reads < 1 or self.num_restarts < 0 or self.timeout_ms < 1:
+            raise ValueError("num_reads >= 1, num_restarts >= 0 and timeout_ms >= 1 needed")
+
+    def _sample(self, bqm: Any, seed: int | None, deadline: float | None) -> tuple[Any, bool]:
+        from dwave.samplers import TabuSampler
+
+        timeout = self.timeout_ms
+        if deadline is not None:
+            left_ms = max(1, int((deadline - time.perf_counter()) * 1000 / self.num_reads))
+            timeout = min(timeout, left_ms)
+        t_start = time.perf_counter()
+        ss = TabuSampler().sample(
+            bqm, num_reads=self.num_reads, num_restarts=self.num_restarts, timeout=timeout,
+            seed=None if seed is None else int(seed) % (2**32),
+        )
+        cut = (time.perf_counter() - t_start) * 1000 >= 0.95 * timeout * self.num_reads
+        return ss, bool(deadline is not None and cut and timeout < self.timeout_ms)
+
+
+@register("lp-rounding", requires=("highspy",), install_hint="pip install highspy",
+          description="Greedy rounding of the LP relaxation by diving (HiGHS)")
+@dataclass(frozen=True)
+class LpRoundingSolver:
+    """Greedy rounding of the LP relaxation (diving heuristic on HiGHS).
+
+    Parameters
+    ----------
+    fix_fraction : float
+        Share of the still-free integer variables fixed per dive step (the
+        ones closest to an integer first; at least one). [-]
+    max_backtracks : int
+        Times a rounding that made the LP infeasible is flipped to the
+        other side before giving up.
+    time_limit : float or None
+        Default wall-clock limit. [s]
+
+    Notes
+    -----
+    Each step solves the LP relaxation with the fixed variables' bounds
+    collapsed, rounds the integer variables whose values are integral within
+    1e-6 and fixes them, then rounds and fixes the ``fix_fraction`` least
+    fractional others. A problem whose relaxation is infeasible is reported
+    INFEASIBLE (proven); a dive that ends infeasible is INFEASIBLE, unproven.
+    """
+
+    name: ClassVar[str] = "lp-rounding"
+    fix_fraction: float = 0.2
+    max_backtracks: int = 20
+    time_limit: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.fix_fraction <= 1:
+            raise ValueError(f"fix_fraction must be in (0, 1], got {self.fix_fraction!r}")
+
+    def supports(self, problem: Problem) -> str | None:
+        """None when HiGHS can solve the relaxation, else the reason."""
+        from solvers.milp import MilpSolver
+
+        return MilpSolver(relax=True).supports(problem)
+
+    def solve(
+        self, problem: Problem, *, time_limit: float | None = None, seed: int | None = None
+    ) -> Result:
+        """Dive from the LP relaxation to an integral assignment."""
+        from solvers.milp import MilpSolver
+
+        t0 = time.perf_counter()
+        limit = _limit(self.time_limit, time_limit)
+        reason = self.supports(problem)
+        if reason is not None:
+            return _unsupported(self.name, problem, reason, t0)
+        lp = MilpSolver(relax=True, threads=1)
+        integral = problem.kinds != VarKind.CONTINUOUS
+        lower, upper = problem.lower.copy(), problem.upper.copy()
+        steps = backtracks = 0
+        diag: dict[str, Any] = {}
+        last_fixed: tuple[int, float] | None = None
+        res_x_prev = np.zeros(problem.num_variables)
+
+        def left() -> float | None:
+            return None if limit is None else limit - _elapsed(t0)
+
+        while True:
+            remaining = left()
+            if remaining is not None and remaining <= 0:
+                return Result(Status.TIME_LIMIT, self.name, wall_time_s=_elapsed(t0),
+                              diagnostics={**diag, "dive_steps": steps},
+                              message=f"time limit of {limit} s reached while diving",
+                              problem=problem)
+            sub = problem.replace(lower=lower, upper=upper)
+            res = lp.solve(sub, time_limit=remaining, seed=seed)
+            steps += 1
+            if steps == 1:
+                diag["relaxation_objective"] = res.objective
+            if res.status is Status.TIME_LIMIT:
+                continue
+            if res.status is not Status.OPTIMAL or res.x is None:
+                if steps == 1:
+                    return Result(res.status, self.name, wall_time_s=_elapsed(t0),
+                                  diagnostics={**diag, "dive_steps": steps,
+                                               "infeasible_proven": True},
+                                  message=f"LP relaxation: {res.message or res.status.value}",
+                                  problem=problem)
+                if backtracks < self.max_backtracks and last_fixed is not None:
+                    i, v = last_fixed
+                    backtracks += 1
+                    other = v + 1.0 if res_x_prev[i] > v else v - 1.0
+                    if problem.lower[i] <= other <= problem.upper[i]:
+                        lower[i] = upper[i] = other
+                        last_fixed = None
+                        continue
+                return Result(Status.INFEASIBLE, self.name, wall_time_s=_elapsed(t0),
+                              diagnostics={**diag, "dive_steps": steps,
+                                           "backtracks": backtracks,
+                                           "infeasible_proven": False},
+                              message="the dive ended in an infeasible LP; "
+                                      "infeasibility is not proven", problem=problem)
+            x = np.asarray(res.x)
+            frac = np.abs(x - np.round(x))
+            free = integral & (lower < upper)
+            done = free & (frac <= 1e-6)
+            lower[done] = upper[done] = np.round(x[done])
+            free &= ~done
+            if not free.any():
+                diag.update({"dive_steps": steps, "backtracks": backtracks})
+                return result_from_x(problem, self.name, x, status=Status.FEASIBLE,
+                                     wall_time_s=_elapsed(t0), diagnostics=diag)
+            cand = np.flatnonzero(free)
+            k = max(1, int(self.fix_fraction * cand.size))
+            pick = cand[np.argsort(frac[cand], kind="stable")[:k]]
+            vals = np.clip(np.round(x[pick]), problem.lower[pick], problem.upper[pick])
+            lower[pick] = upper[pick] = vals
+            # remember the most fractional pick for one backtrack
+            last_fixed = (int(pick[-1]), float(vals[-1]))
+            res_x_prev = x

@@ -1,0 +1,720 @@
+r"""QAOA on Qiskit Aer (``qaoa``), ideal or under a real device's noise model.
+
+A binary or bounded-integer problem with linear constraints becomes a QUBO
+through qiskit-optimization's ``QuadraticProgramToQubo`` (:func:`solvers.qubo.to_qubo`:
+integer variables expanded into binaries, inequality slacks, equalities
+penalised; the penalty is chosen automatically unless ``penalty=`` is given,
+see :mod:`solvers.qubo`). The QUBO's Ising form is the cost operator of
+qiskit's ``qaoa_ansatz`` (``reps`` layers of ``exp(-i gamma H_C)`` and
+``RX(2 beta)`` mixers on :math:`|+\rangle^{\otimes n}`).
+
+How the angles are found
+------------------------
+Ideal (``noise=None``): the cost is diagonal, so the expectation of the QAOA
+state is computed exactly, without shot noise, by the numpy statevector kernel
+of :mod:`solvers.statevector`; p = 1 is optimised on the closed-form
+expectation (no statevector at all). The initial point (``initial_point``):
+
+- ``"auto"``: a 32 x 16 grid over normalised (gamma, beta) on the p = 1 closed
+  form, refined by Nelder-Mead on it, then layer by layer (INTERP of Zhou et
+  al. 2020) up to ``reps``, each layer refined by ``optimizer`` on the kernel;
+- ``"transfer"``: the normalised angles of this solver instance's last solve
+  with the same ``reps`` (angle transfer between similar problems), then
+  refined; falls back to ``"auto"`` the first time;
+- ``"given"``: start from ``angles`` (raw, as ``diagnostics["final_angles"]``);
+- ``"fixed"``: use ``angles`` (or the transferred ones) without optimising;
+- ``"random"``: uniform in the normalised box, from ``seed``.
+
+"Normalised" means gamma multiplied by the largest Ising coefficient, so
+angles transfer between problems of different scale.
+The final angles then run as the real circuit (transpiled, parameters bound)
+on Qiskit Aer's ``SamplerV2`` with ``shots`` shots: the reported samples are
+Aer's, and ``diagnostics["qasm3"]`` is that circuit.
+
+With ``noise="<fake backend>"`` (e.g. ``"FakeTorino"`` or ``"torino"``) the
+circuit is transpiled to that device's basis and coupling map and every
+evaluation of the optimisation loop runs on ``AerSimulator.from_backend(fake)``
+(qiskit-ibm-runtime's offline calibration data): the ideal kernel gives the
+starting angles, then ``noise_maxiter`` noisy evaluations refine them on the
+sampled mean cost. This is much slower (an Aer noisy run per evaluation).
+
+Samples are mapped back to the problem's variables and checked against the
+original constraints (:mod:`solvers.sampling`); infeasible ones are repaired
+by greedy bit flips or flagged, never passed off as feasible. The status is
+FEASIBLE (sampling proves nothing), INFEASIBLE (unproven, no feasible sample),
+TIME_LIMIT, or UNSUPPORTED (continuous variables, unbounded integers, more
+qubits than ``max_qubits`` or than memory allows).
+
+Modelled QPU time
+-----------------
+``shots * (circuit duration + rep_delay) + job_overhead`` per job, with the
+circuit duration from the device target (noise mode) or from depth as
+``d2 * gate_2q_s + (depth - d2) * gate_1q_s + readout_s``. Defaults
+(:data:`QPU_TIMING`, overridable with ``qpu_timing={...}``): IBM Heron-like
+``gate_1q_s = 32e-9``, ``gate_2q_s = 68e-9``, ``readout_s = 1.56e-6``,
+``rep_delay_s = 250e-6`` (IBM default repetition delay), ``job_overhead_s =
+2.0`` (an assumption for queue-free job setup and transfer).
+
+Diagnostics keys
+----------------
+``qubits``, ``reps``, ``depth``, ``two_qubit_gates`` (after transpilation),
+``shots``, ``circuit_evaluations`` (kernel + closed-form-free Aer evaluations),
+``closed_form_evaluations``, ``optimizer_iterations``, ``final_angles``
+(gammas then betas, raw), ``normalised_angles``, ``angle_scale``,
+``initial_point``, ``expected_objective`` (exact expected QUBO objective of
+the final state in the problem's sense; equals the expected objective when
+there are no constraints), ``best_bitstring``, ``best_probability``,
+``qasm3``, ``modelled_qpu_time_s`` (final sampling job),
+``modelled_qpu_time_loop_s`` (if every evaluation were a QPU job),
+``penalty``, ``noise``, ``simulator_method``, ``seed``, plus the sampling keys
+of :func:`solvers.sampling.result_from_samples`.
+
+Public names: :class:`QaoaSolver` (registered as ``qaoa``), :func:`expectation`,
+:func:`qaoa_circuit`, :data:`QPU_TIMING`.
+
+References
+----------
+.. [1] L. Zhou et al., "Quantum approximate optimization algorithm: performance,
+   mechanism, and implementation on near-term devices", PRX 10, 021067 (2020).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from solvers.problem import Problem, ProblemError, Result, Status
+from solvers.qubo import Qubo, cost_vector, qubo_support, to_qubo
+from solvers.registry import register
+from solvers.sampling import evaluate_samples, result_from_samples
+from solvers.statevector import QaoaKernel, p1_expectation
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+    from qiskit import QuantumCircuit
+
+__all__ = ["QPU_TIMING", "QaoaSolver", "expectation", "qaoa_circuit"]
+
+logger = logging.getLogger(__name__)
+
+#: Default constants of the modelled QPU time (see module docstring). [s]
+QPU_TIMING: Mapping[str, float] = {
+    "gate_1q_s": 32e-9,
+    "gate_2q_s": 68e-9,
+    "readout_s": 1.56e-6,
+    "rep_delay_s": 250e-6,
+    "job_overhead_s": 2.0,
+}
+
+#: Bytes per basis state the kernel and the final Aer run need (float64 and
+#: float32 cost, complex64 state, phase and matmul temporaries, Aer's complex128).
+_BYTES_PER_AMPLITUDE = 64
+
+_OPTIMIZERS = ("cobyla", "nelder-mead", "powell", "none")
+_INITIAL_POINTS = ("auto", "transfer", "given", "fixed", "random")
+_METHODS = ("automatic", "statevector", "matrix_product_state", "density_matrix")
+
+
+class _TimeUp(Exception):
+    """Raised inside the objective when the wall-clock limit is reached."""
+
+
+def _available_memory_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _ising(qubo: Qubo) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Ising ``h, J, offset`` and the angle scale (largest |coefficient|)."""
+    h, j, offset = qubo.to_ising()
+    scale = float(max(np.abs(h).max(initial=0.0), np.abs(j).max(initial=0.0)))
+    return h, j, offset, (scale if scale > 0 else 1.0)
+
+
+def qaoa_circuit(qubo: Qubo, gammas: ArrayLike, betas: ArrayLike) -> QuantumCircuit:
+    """The QAOA circuit of ``qubo`` with angles bound, measured (qiskit ``qaoa_ansatz``).
+
+    Parameters
+    ----------
+    qubo : Qubo
+        The QUBO (its Ising form is the cost operator).
+    gammas, betas : array_like, shape (p,)
+        Raw angles: the cost layer is ``exp(-i gamma H_C)``, the mixer ``RX(2 beta)``. [rad]
+    """
+    circ = _parametric_circuit(qubo, len(np.atleast_1d(gammas)))
+    bound = _bind(circ, gammas, betas)
+    bound.measure_all()
+    return bound
+
+
+def _parametric_circuit(qubo: Qubo, reps: int) -> QuantumCircuit:
+    from qiskit.circuit.library import qaoa_ansatz
+    from qiskit.quantum_info import SparsePauliOp
+
+    h, j, _, _ = _ising(qubo)
+    n = qubo.num_variables
+    terms: list[tuple[str, list[int], float]] = [
+        ("Z", [i], float(h[i])) for i in np.flatnonzero(h)
+    ]
+    iu, iv = np.nonzero(np.triu(j, 1))
+    terms += [("ZZ", [int(a), int(b)], float(j[a, b])) for a, b in zip(iu, iv, strict=True)]
+    if not terms:
+        terms = [("I", [0], 0.0)]
+    op = SparsePauliOp.from_sparse_list(terms, num_qubits=n)
+    return qaoa_ansatz(op, reps=reps)
+
+
+def _bind(circ: QuantumCircuit, gammas: ArrayLike, betas: ArrayLike) -> QuantumCircuit:
+    g = np.atleast_1d(np.asarray(gammas, dtype=np.float64))
+    b = np.atleast_1d(np.asarray(betas, dtype=np.float64))
+    values: dict[Any, float] = {}
+    for param in circ.parameters:
+        name = param.name  # "γ[k]" / "β[k]"
+        k = int(name[name.index("[") + 1 : -1])
+        values[param] = float(g[k]) if name.startswith("γ") else float(b[k])
+    return circ.assign_parameters(values)
+
+
+def expectation(
+    problem: Problem, gammas: ArrayLike, betas: ArrayLike, *, penalty: float | None = None
+) -> float:
+    """Exact expected objective of the QAOA state with these angles.
+
+    Parameters
+    ----------
+    problem : Problem
+        A binary or bounded-integer problem (at most about 26 QUBO binaries).
+    gammas, betas : array_like, shape (p,)
+        Raw angles of the ``p`` layers (as ``diagnostics["final_angles"]`` of
+        ``qaoa``). [rad]
+    penalty : float, optional
+        QUBO penalty (None: the automatic one ``qaoa`` uses).
+
+    Returns
+    -------
+    float
+        :math:`\\langle f \\rangle` in the problem's own objective and sense. For a
+        problem with constraints it is the expected penalised objective (the
+        QUBO the circuit encodes), equal to the objective on feasible states.
+
+    Examples
+    --------
+    >>> from solvers import Problem
+    >>> p = Problem(objective=[1.0, -1.0], kinds="binary", upper=1.0)
+    >>> round(expectation(p, [0.0], [0.0]), 6)   # uniform superposition: mean of f
+    0.0
+    """
+    reason = qubo_support(problem)
+    if reason is not None:
+        raise ProblemError(reason)
+    qubo = to_qubo(problem, penalty)
+    kernel = QaoaKernel(cost_vector(qubo.linear, qubo.quadratic, qubo.constant))
+    return float(qubo.sign * kernel.expectation(gammas, betas, precise=True))
+
+
+@dataclass
+class _AngleMemory:
+    """Normalised final angles of earlier solves, by reps (for angle transfer)."""
+
+    by_reps: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def _interp(x: np.ndarray) -> np.ndarray:
+    """INTERP initial point for p+1 layers from optimal p-layer angles (Zhou et al.)."""
+    p = x.size
+    padded = np.concatenate([[0.0], x, [0.0]])
+    i = np.arange(1, p + 2)
+    return (i - 1) / p * padded[i - 1] + (p - i + 1) / p * padded[i]
+
+
+@register(
+    "qaoa",
+    requires=("qiskit", "qiskit_aer", "qiskit_optimization"),
+    install_hint="pip install 'gridtwin[quantum]'",
+    description="QAOA on Qiskit Aer (ideal or device noise model), exact-kernel angle search",
+)
+@dataclass(frozen=True)
+class QaoaSolver:
+    """QAOA for binary / bounded-integer problems (see the module docstring).
+
+    Parameters
+    ----------
+    reps : int
+        QAOA layers ``p``.
+    optimizer : str
+        ``"cobyla"``, ``"nelder-mead"``, ``"powell"`` (scipy) or ``"none"``.
+    maxiter : int
+        Objective evaluations allowed to the optimizer per layer.
+    shots : int
+        Shots of the final sampling run (and of each noisy evaluation).
+    initial_point : str
+        ``"auto"``, ``"transfer"``, ``"given"``, ``"fixed"`` or ``"random"``.
+    angles : sequence of float, optional
+        ``2 * reps`` raw angles, gammas then betas (for ``"given"``/``"fixed"``). [rad]
+    simulator_method : str
+        Aer method: ``"automatic"``, ``"statevector"``, ``"matrix_product_state"``,
+        ``"density_matrix"``.
+    noise : str, optional
+        A qiskit-ibm-runtime fake backend (``"FakeTorino"``, ``"torino"``, ...).
+    noise_maxiter : int
+        Noisy evaluations refining the angles when ``noise`` is set.
+    max_qubits : int
+        Largest QUBO accepted; above it the result is UNSUPPORTED. [qubits]
+    penalty : float, optional
+        QUBO penalty (None: automatic).
+    repair : bool
+        Repair infeasible samples by greedy bit flips when none is feasible.
+    optimization_level : int
+        Transpiler optimisation level (0-3).
+    qpu_timing : mapping, optional
+        Overrides of :data:`QPU_TIMING` keys. [s]
+    time_limit : float, optional
+        Default wall-clock limit. [s]
+    """
+
+    name: ClassVar[str] = "qaoa"
+    reps: int = 1
+    optimizer: str = "cobyla"
+    maxiter: int = 40
+    shots: int = 1024
+    initial_point: str = "auto"
+    angles: Sequence[float] | None = None
+    simulator_method: str = "automatic"
+    noise: str | None = None
+    noise_maxiter: int = 30
+    max_qubits: int = 24
+    penalty: float | None = None
+    repair: bool = True
+    optimization_level: int = 1
+    qpu_timing: Mapping[str, float] | None = None
+    time_limit: float | None = None
+    _memory: _AngleMemory = field(default_factory=_AngleMemory, init=False, repr=False,
+                                  compare=False)
+
+    def __post_init__(self) -> None:
+        if int(self.reps) < 1:
+            raise ValueError(f"reps must be >= 1, got {self.reps!r}")
+        if self.optimizer not in _OPTIMIZERS:
+            raise ValueError(f"optimizer {self.optimizer!r} unknown; choose from {_OPTIMIZERS}")
+        if self.initial_point not in _INITIAL_POINTS:
+            raise ValueError(
+                f"initial_point {self.initial_point!r} unknown; choose from {_INITIAL_POINTS}"
+            )
+        if self.simulator_method not in _METHODS:
+            raise ValueError(
+                f"simulator_method {self.simulator_method!r} unknown; choose from {_METHODS}"
+            )
+        if int(self.shots) < 1 or int(self.maxiter) < 0 or int(self.noise_maxiter) < 0:
+            raise ValueError("shots must be >= 1, maxiter and noise_maxiter >= 0")
+        if self.angles is not None:
+            arr = np.asarray(self.angles, dtype=np.float64).reshape(-1)
+            if arr.size != 2 * self.reps or not np.isfinite(arr).all():
+                raise ValueError(
+                    f"angles must be {2 * self.reps} finite numbers (gammas then betas), "
+                    f"got {list(self.angles)!r}"
+                )
+        if self.initial_point == "given" and self.angles is None:
+            raise ValueError("initial_point='given' needs angles=[gammas..., betas...]")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ValueError(f"time_limit must be > 0 seconds, got {self.time_limit!r}")
+        unknown = set(self.qpu_timing or {}) - set(QPU_TIMING)
+        if unknown:
+            raise ValueError(f"qpu_timing keys {sorted(unknown)} unknown; known: {list(QPU_TIMING)}")
+        if self.noise is not None:
+            _fake_backend(self.noise)  # raises ValueError listing the choices
+
+    # ------------------------------------------------------------ support
+    def supports(self, problem: Problem) -> str | None:
+        """None when the problem fits (binary/bounded integer, qubits, memory)."""
+        reason = qubo_support(problem)
+        if reason is not None:
+            return reason
+        return None
+
+    def _size_reason(self, qubits: int) -> str | None:
+        if qubits > self.max_qubits:
+            return f"the QUBO needs {qubits} qubits, more than max_qubits={self.max_qubits}"
+        need = (1 << qubits) * _BYTES_PER_AMPLITUDE
+        avail = _available_memory_bytes()
+        if avail is not None and need > 0.8 * avail:
+            return (
+                f"{qubits} qubits need about {need / 2**30:.1f} GiB for the statevector, "
+                f"more than 80% of the {avail / 2**30:.1f} GiB available"
+            )
+        return None
+
+    # -------------------------------------------------------------- solve
+    def solve(
+        self, problem: Problem, *, time_limit: float | None = None, seed: int | None = None
+    ) -> Result:
+        """Run QAOA; never raises for unsupported or infeasible problems."""
+        t0 = time.perf_counter()
+        limit = time_limit if time_limit is not None else self.time_limit
+        deadline = None if limit is None else t0 + float(limit)
+        out = self._prepare(problem)
+        if isinstance(out, str):
+            return Result(Status.UNSUPPORTED, self.name, message=out,
+                          wall_time_s=time.perf_counter() - t0, problem=problem)
+        qubo = out
+        try:
+            run = self._run(problem, qubo, seed, deadline)
+        except MemoryError as exc:  # pragma: no cover - guarded by _size_reason
+            return Result(Status.UNSUPPORTED, self.name, problem=problem,
+                          message=f"out of memory: {exc}",
+                          wall_time_s=time.perf_counter() - t0)
+        samples, diag, timed_out = run
+        return result_from_samples(problem, self.name, samples,
+                                   wall_time_s=time.perf_counter() - t0, diagnostics=diag,
+                                   timed_out=timed_out)
+
+    def _prepare(self, problem: Problem) -> Qubo | str:
+        reason = self.supports(problem)
+        if reason is not None:
+            return reason
+        # cheap qubit count before the converter runs on something huge
+        if problem.num_variables > self.max_qubits:
+            return (f"{problem.num_variables} variables need at least as many qubits, "
+                    f"more than max_qubits={self.max_qubits}")
+        try:
+            qubo = to_qubo(problem, self.penalty)
+        except ProblemError as exc:
+            return str(exc)
+        size = self._size_reason(qubo.num_variables)
+        return size if size is not None else qubo
+
+    def sample(
+        self, problem: Problem, *, time_limit: float | None = None, seed: int | None = None
+    ) -> tuple[Any, dict[str, Any], str | None, bool]:
+        """Samples of ``problem`` for the ``hybrid`` solver (None with a reason if unsupported)."""
+        t0 = time.perf_counter()
+        limit = time_limit if time_limit is not None else self.time_limit
+        out = self._prepare(problem)
+        if isinstance(out, str):
+            return None, {}, out, False
+        samples, diag, timed_out = self._run(
+            problem, out, seed, None if limit is None else t0 + float(limit)
+        )
+        return samples, diag, None, timed_out
+
+    def _run(
+        self, problem: Problem, qubo: Qubo, seed: int | None, deadline: float | None
+    ) -> tuple[Any, dict[str, Any], bool]:
+        n = qubo.num_variables
+        p = int(self.reps)
+        h, j, offset, scale = _ising(qubo)
+        cost = cost_vector(qubo.linear, qubo.quadratic, qubo.constant)
+        kernel = QaoaKernel(cost)
+        rng = np.random.default_rng(seed)
+        counters = {"closed_form": 0, "iterations": 0, "aer": 0}
+        timed_out = False
+
+        def check_time() -> None:
+            if deadline is not None and time.perf_counter() > deadline:
+                raise _TimeUp
+
+        # ---- initial point (normalised angles: gamma * scale)
+        x_norm, how = self._initial_point(p, scale, h, j, offset, rng, counters, check_time)
+        best: dict[str, Any] = {"x": x_norm, "f": math.inf}
+
+        def kernel_objective(xn: np.ndarray) -> float:
+            check_time()
+            q = xn.size // 2
+            val = kernel.expectation(xn[:q] / scale, xn[q:])
+            counters["iterations"] += 1
+            if val < best["f"]:
+                best["x"], best["f"] = np.array(xn), val
+            return val
+
+        try:
+            if how == "auto" and (self.initial_point == "fixed" or self.optimizer == "none"):
+                while x_norm.size < 2 * p:
+                    q = x_norm.size // 2
+                    x_norm = np.concatenate([_interp(x_norm[:q]), _interp(x_norm[q:])])
+            elif how == "auto":
+                x_norm = self._layerwise(x_norm, p, kernel_objective, best)
+            elif self.initial_point != "fixed" and self.optimizer != "none":
+                best["x"] = x_norm
+                x_norm = self._minimize(kernel_objective, x_norm, best)
+        except _TimeUp:
+            timed_out = True
+            x_norm = best["x"] if best["x"].size == 2 * p else _pad(best["x"], p)
+        x_norm = np.asarray(x_norm, dtype=np.float64)
+        if x_norm.size != 2 * p:
+            x_norm = _pad(x_norm, p)
+
+        from qiskit import qasm3
+
+        noise_diag: dict[str, Any] = {}
+        if self.noise is not None:
+            x_norm, noise_diag, noisy_timeout = self._noisy_refine(
+                qubo, cost, x_norm, scale, seed, counters, deadline
+            )
+            timed_out = timed_out or noisy_timeout
+        gammas, betas = x_norm[:p] / scale, x_norm[p:]
+        circuit, backend = self._transpiled(qubo, gammas, betas, seed)
+        z, counts = self._sample_circuit(circuit, backend, n, seed)
+        counters["aer"] += 1
+        samples = evaluate_samples(problem, z, counts, qubo=qubo, repair=self.repair)
+        prob = kernel.probabilities(gammas, betas, precise=True)
+        # most probable among the best QUBO-cost samples
+        sampled_cost = z @ qubo.linear + np.einsum("si,ij,sj->s", z, qubo.quadratic, z)
+        best_z = z[int(np.lexsort((-counts, sampled_cost))[0])]
+        best_index = int((best_z.astype(np.int64) << np.arange(n)).sum())
+        depth = int(circuit.depth())
+        two_q = int(sum(1 for inst in circuit.data if inst.operation.num_qubits == 2))
+        timing = {**QPU_TIMING, **(self.qpu_timing or {})}
+        duration = self._duration(circuit, backend, depth, timing)
+        job = timing["job_overhead_s"] + self.shots * (duration + timing["rep_delay_s"])
+        self._memory.by_reps[p] = np.array(x_norm)
+        expected = float(qubo.sign * kernel.expectation(gammas, betas, precise=True))
+        diag: dict[str, Any] = {
+            "qubits": n,
+            "reps": p,
+            "depth": depth,
+            "two_qubit_gates": two_q,
+            "shots": int(self.shots),
+            "circuit_evaluations": int(kernel.evaluations + counters["aer"]),
+            "closed_form_evaluations": int(counters["closed_form"]),
+            "optimizer_iterations": int(counters["iterations"]),
+            "final_angles": [float(v) for v in np.concatenate([gammas, betas])],
+            "normalised_angles": [float(v) for v in x_norm],
+            "angle_scale": scale,
+            "initial_point": how,
+            "expected_objective": expected,
+            "best_bitstring": "".join(str(int(v)) for v in best_z[::-1]),
+            "best_probability": float(prob[best_index]),
+            "qasm3": qasm3.dumps(circuit),
+            "circuit_duration_s": duration,
+            "modelled_qpu_time_s": job,
+            "modelled_qpu_time_loop_s": job * (counters["iterations"] + 1),
+            "penalty": qubo.penalty,
+            "noise": self.noise,
+            "simulator_method": self.simulator_method,
+            "seed": seed,
+            **noise_diag,
+        }
+        return samples, diag, timed_out
+
+    # --------------------------------------------------------- angle search
+    def _initial_point(
+        self, p: int, scale: float, h: np.ndarray, j: np.ndarray, offset: float,
+        rng: np.random.Generator, counters: dict[str, int], check_time: Any,
+    ) -> tuple[np.ndarray, str]:
+        if self.initial_point in ("given", "fixed") and self.angles is not None:
+            raw = np.asarray(self.angles, dtype=np.float64)
+            return np.concatenate([raw[:p] * scale, raw[p:]]), self.initial_point
+        if self.initial_point in ("transfer", "fixed"):
+            prev = self._memory.by_reps.get(p)
+            if prev is not None:
+                return np.array(prev), self.initial_point
+        if self.initial_point == "random":
+            return np.concatenate([rng.uniform(0, np.pi, p), rng.uniform(-np.pi / 4, np.pi / 4, p)]
+                                  ), "random"
+        # auto: p=1 grid + refinement on the exact closed form
+        hn, jn, off = h / scale, j / scale, offset / scale
+        gam = np.linspace(np.pi / 64, np.pi / 2, 32)
+        bet = np.linspace(-np.pi / 4, np.pi / 4, 17)[1:]
+        gg, bb = np.meshgrid(gam, bet, indexing="ij")
+        vals = p1_expectation(hn, jn, off, gg, bb)
+        counters["closed_form"] += vals.size
+        k = np.unravel_index(int(np.argmin(vals)), vals.shape)
+        x0 = np.array([gg[k], bb[k]])
+
+        def f(x: np.ndarray) -> float:
+            counters["closed_form"] += 1
+            return float(p1_expectation(hn, jn, off, x[0], x[1]))
+
+        from scipy.optimize import minimize
+
+        res = minimize(f, x0, method="Nelder-Mead",
+                       options={"xatol": 1e-4, "fatol": 1e-9, "maxiter": 200})
+        return np.asarray(res.x, dtype=np.float64), "auto"
+
+    def _minimize(self, fun: Any, x0: np.ndarray, best: dict[str, Any]) -> np.ndarray:
+        from scipy.optimize import minimize
+
+        if self.optimizer == "none" or self.maxiter == 0:
+            fun(x0)
+            return x0
+        method = {"cobyla": "COBYLA", "nelder-mead": "Nelder-Mead", "powell": "Powell"}[
+            self.optimizer
+        ]
+        opts: dict[str, Any] = {"maxiter": int(self.maxiter)}
+        if method == "COBYLA":
+            opts["rhobeg"] = 0.1
+            opts["tol"] = 1e-5
+        elif method == "Nelder-Mead":
+            opts["maxfev"] = int(self.maxiter)
+        else:
+            opts["maxfev"] = int(self.maxiter)
+        minimize(fun, x0, method=method, options=opts)
+        return np.array(best["x"])
+
+    def _layerwise(self, x1: np.ndarray, p: int, fun: Any, best: dict[str, Any]) -> np.ndarray:
+        """Kernel refinement of p=1, then INTERP to each further layer and refine."""
+        x = np.array(x1)
+        for layer in range(1, p + 1):
+            if layer > 1:
+                x = np.concatenate([_interp(x[: layer - 1]), _interp(x[layer - 1 :])])
+            best["x"], best["f"] = x, math.inf
+            if layer == 1:
+                fun(x)  # the closed form already optimised p=1 exactly
+                continue
+            x = self._minimize(fun, x, best)
+        return x
+
+    # ---------------------------------------------------------------- aer
+    def _backend(self, seed: int | None) -> Any:
+        from qiskit_aer import AerSimulator
+
+        opts: dict[str, Any] = {"method": self.simulator_method}
+        if seed is not None:
+            opts["seed_simulator"] = int(seed) % (2**31)
+        if self.noise is not None:
+            return AerSimulator.from_backend(_fake_backend(self.noise), **opts)
+        return AerSimulator(**opts)
+
+    def _transpiled(
+        self, qubo: Qubo, gammas: np.ndarray, betas: np.ndarray, seed: int | None
+    ) -> tuple[QuantumCircuit, Any]:
+        from qiskit.transpiler import generate_preset_pass_manager
+
+        backend = self._backend(seed)
+        circ = qaoa_circuit(qubo, gammas, betas)
+        if self.noise is not None:
+            pm = generate_preset_pass_manager(
+                optimization_level=self.optimization_level, backend=_fake_backend(self.noise),
+                seed_transpiler=0 if seed is None else int(seed),
+            )
+        else:
+            pm = generate_preset_pass_manager(
+                optimization_level=self.optimization_level, basis_gates=["rz", "sx", "x", "cx"],
+                seed_transpiler=0 if seed is None else int(seed),
+            )
+        return pm.run(circ), backend
+
+    def _sample_circuit(
+        self, circuit: QuantumCircuit, backend: Any, n: int, seed: int | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        from qiskit_aer.primitives import SamplerV2
+
+        sampler = SamplerV2.from_backend(backend, seed=seed, default_shots=int(self.shots))
+        result = sampler.run([circuit]).result()[0]
+        counts = result.data.meas.get_counts()
+        keys = sorted(counts)
+        z = np.array([[int(ch) for ch in reversed(k)] for k in keys], dtype=np.float64)
+        return z.reshape(len(keys), n), np.array([counts[k] for k in keys], dtype=np.int64)
+
+    def _duration(
+        self, circuit: QuantumCircuit, backend: Any, depth: int, timing: Mapping[str, float]
+    ) -> float:
+        if self.noise is not None:
+            try:
+                return float(circuit.estimate_duration(_fake_backend(self.noise).target, unit="s"))
+            except Exception as exc:  # durations missing for some gate
+                logger.debug("estimate_duration failed (%s); using the depth model", exc)
+        d2 = int(circuit.depth(lambda inst: inst.operation.num_qubits == 2))
+        return d2 * timing["gate_2q_s"] + (depth - d2) * timing["gate_1q_s"] + timing["readout_s"]
+
+    def _noisy_refine(
+        self, qubo: Qubo, cost: np.ndarray, x_norm: np.ndarray, scale: float,
+        seed: int | None, counters: dict[str, int], deadline: float | None,
+    ) -> tuple[np.ndarray, dict[str, Any], bool]:
+        """Refine the angles on the noisy simulator (sampled mean QUBO cost)."""
+        from qiskit.transpiler import generate_preset_pass_manager
+        from qiskit_aer.primitives import SamplerV2
+
+        p = x_norm.size // 2
+        fake = _fake_backend(self.noise)  # type: ignore[arg-type]
+        backend = self._backend(seed)
+        circ = _parametric_circuit(qubo, p)
+        circ.measure_all()
+        pm = generate_preset_pass_manager(optimization_level=self.optimization_level,
+                                          backend=fake,
+                                          seed_transpiler=0 if seed is None else int(seed))
+        tcirc = pm.run(circ)
+        sampler = SamplerV2.from_backend(backend, seed=seed, default_shots=int(self.shots))
+        params = list(tcirc.parameters)
+        best = {"x": np.array(x_norm), "f": math.inf}
+        weights = 1 << np.arange(qubo.num_variables)
+
+        def noisy(xn: np.ndarray) -> float:
+            if deadline is not None and time.perf_counter() > deadline:
+                raise _TimeUp
+            g, b = xn[:p] / scale, xn[p:]
+            vals = []
+            for prm in params:
+                k = int(prm.name[prm.name.index("[") + 1 : -1])
+                vals.append(g[k] if prm.name.startswith("γ") else b[k])
+            res = sampler.run([(tcirc, np.asarray(vals))]).result()[0]
+            bits = res.data.meas.to_bool_array(order="little").astype(np.int64)
+            mean = float(cost[bits @ weights].mean())
+            counters["aer"] += 1
+            counters["iterations"] += 1
+            if mean < best["f"]:
+                best["x"], best["f"] = np.array(xn), mean
+            return mean
+
+        timed_out = False
+        try:
+            if self.noise_maxiter > 0 and self.initial_point != "fixed":
+                from scipy.optimize import minimize
+
+                minimize(noisy, x_norm, method="COBYLA",
+                         options={"maxiter": int(self.noise_maxiter), "rhobeg": 0.1})
+            else:
+                noisy(x_norm)
+        except _TimeUp:
+            timed_out = True
+        return np.array(best["x"]), {
+            "noisy_expected_qubo_cost": best["f"] if math.isfinite(best["f"]) else None,
+            "device": fake.name,
+        }, timed_out
+
+
+def _pad(x: np.ndarray, p: int) -> np.ndarray:
+    """Pad half-length angle vectors (gammas, betas of fewer layers) to ``p`` layers."""
+    q = x.size // 2
+    g = np.concatenate([x[:q], np.zeros(p - q)])
+    b = np.concatenate([x[q:], np.zeros(p - q)])
+    return np.concatenate([g, b])
+
+
+def _fake_backend(name: str) -> Any:
+    """The qiskit-ibm-runtime fake backend named ``name`` ("FakeTorino", "torino", ...)."""
+    import qiskit_ibm_runtime.fake_provider as fp
+
+    key = name.strip().lower().replace("_", "").replace("-", "")
+    if key.startswith("fake"):
+        key = key[4:]
+    choices = {n[4:].lower(): n for n in dir(fp) if n.startswith("Fake") and n[4:]
+               and not n.startswith("FakeProvider")}
+    cls_name = choices.get(key) or choices.get(key + "v2")
+    if cls_name is None:
+        known = ", ".join(sorted(v for v in choices.values() if not v.endswith("V2"))[:12])
+        raise ValueError(f"unknown noise device {name!r}; e.g. {known} (qiskit-ibm-runtime "
+                         "fake_provider)")
+    return _cached_fake(cls_name)
+
+
+_FAKES: dict[str, Any] = {}
+
+
+def _cached_fake(cls_name: str) -> Any:
+    if cls_name not in _FAKES:
+        import qiskit_ibm_runtime.fake_provider as fp
+
+        _FAKES[cls_name] = getattr(fp, cls_name)()
+    return _FAKES[cls_name]
