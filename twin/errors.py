@@ -1,7 +1,7 @@
 """Exceptions raised by the twin: one base class and one class per failure family.
 
 Public names: :class:`TwinError`, :class:`Problem`, :class:`ScenarioError`,
-:class:`PowerFlowError`, :class:`RunCancelledError`.
+:class:`PowerFlowError`, :class:`RunCancelledError`, :class:`ResultsError`.
 """
 
 from __future__ import annotations
@@ -61,3 +61,7 @@ class PowerFlowError(TwinError):
 
 class RunCancelledError(TwinError):
     """A run was cancelled by its caller; nothing was written to the results store."""
+
+
+class ResultsError(TwinError):
+    """A run directory is missing, partial or corrupted (the message names the file)."""

@@ -198,21 +198,36 @@ def resample_rows(
     """Resample a profile table (rows every ``row_s``) onto the twin's steps.
 
     A step longer than a row takes the mean of the rows it covers; a shorter step holds
-    the row it falls into. ``step_s`` must divide or be a multiple of ``row_s``.
+    the row it falls into. ``step_s`` must divide or be a multiple of ``row_s``. A run
+    longer than the table wraps around to its first row (a profile year repeats).
 
     Returns
     -------
     numpy.ndarray
         ``(n_steps, ...)`` values per step.
+
+    Examples
+    --------
+    >>> resample_rows(np.arange(4.0), 1, 2, 1800, 900)
+    array([1.5, 3.5])
+    >>> resample_rows(np.arange(4.0), 3, 3, 450, 900)
+    array([3., 3., 0.])
     """
+    n_rows = table.shape[0]
+    if n_rows == 0:
+        raise ValueError("profile table has no rows")
     if step_s % row_s == 0:
         per = step_s // row_s
-        block = table[offset_rows : offset_rows + n_steps * per]
+        count = n_steps * per
+        if offset_rows + count <= n_rows:
+            block = table[offset_rows : offset_rows + count]
+        else:
+            block = np.take(table, np.arange(offset_rows, offset_rows + count), axis=0, mode="wrap")
         if per == 1:
             return np.ascontiguousarray(block)
         return block.reshape(n_steps, per, *table.shape[1:]).mean(axis=1)
     rows = offset_rows + (np.arange(n_steps, dtype=np.int64) * step_s) // row_s
-    return np.ascontiguousarray(table[rows])
+    return np.ascontiguousarray(np.take(table, rows, axis=0, mode="wrap"))
 
 
 # ---------------------------------------------------------------------- power flow
@@ -399,6 +414,13 @@ class PowerFlowModel:
         self.n_injections = start
         self._inj_bus = np.concatenate(rows)
         self._inj_weight = np.concatenate(weights)
+        self.injection_weight = self._inj_weight
+        """Per driven element: sign x scaling (0 when out of service or isolated); the
+        element's contribution to its bus injection is ``injection_weight * p_mw``."""
+        self.injection_bus = np.concatenate(
+            [self.element_bus[table] for table, _sign in ELEMENT_TABLES]
+        ).astype(np.int64)
+        """Per driven element: its pandapower bus index."""
         self.c_matrix = sp.csr_matrix(
             (self._inj_weight, (self._inj_bus, np.concatenate(cols))),
             shape=(self.n_bus_internal, self.n_injections),

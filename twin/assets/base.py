@@ -118,6 +118,16 @@ class AssetFamily(Protocol):
     kind: ClassVar[str]
     names: tuple[str, ...]
 
+    @classmethod
+    def add_to_network(cls, specs: list[Any], net: Any) -> AssetFamily:
+        """Create the family from its scenario specs and add its element rows to the
+        pandapower ``net`` (before the power-flow model is built)."""
+        ...
+
+    def bind(self, ctx: FamilyContext) -> None:
+        """Take the injection rows, profiles and random draws the run gives."""
+        ...
+
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """The family's SimPy process."""
         ...

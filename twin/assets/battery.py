@@ -1,0 +1,265 @@
+"""Batteries added by a scenario (``kind: battery``): efficiencies, power and energy
+limits, state-of-charge bounds and self-discharge.
+
+Public names: :class:`BatteryParams`, :func:`battery_limits`, :func:`battery_step`,
+:class:`BatteryFamily`, :class:`BatterySnapshot`.
+
+Notes
+-----
+Power is grid-side and follows pandapower's storage convention: positive when
+charging. Over a step of ``dt`` hours, with stored energy ``E``:
+
+1. self-discharge: ``E' = E (1 - s)^(dt / 24)``, not below ``min(E, E_min)`` (the
+   battery management keeps a cell that sits at its floor there);
+2. limits: ``P_ch,max = min(P_max, (E_max - E') / (eta_ch dt))`` and
+   ``P_dis,max = min(P_max, (E' - E_min) eta_dis / dt)``;
+3. the setpoint is clipped to ``[-P_dis,max, P_ch,max]`` and
+   ``E_new = E' + eta_ch P dt`` when charging, ``E' + P dt / eta_dis`` when discharging.
+
+So the state of charge stays within ``[soc_min, soc_max]`` whatever the setpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from twin.assets.base import Channel, FamilyContext, ProcessGen
+from twin.assets.load import _add_rows
+from twin.clock import Phase
+
+if TYPE_CHECKING:
+    import simpy
+
+    from twin.clock import StepClock
+    from twin.scenario import BatteryAssetSpec
+
+
+@dataclass(frozen=True)
+class BatteryParams:
+    """Vectorised battery parameters (one entry per battery).
+
+    Attributes
+    ----------
+    capacity_mwh, power_mw : numpy.ndarray
+        Usable capacity [MWh] and grid-side power limit [MW].
+    charge_efficiency, discharge_efficiency : numpy.ndarray
+        Grid to cell and cell to grid. [-]
+    soc_min_frac, soc_max_frac : numpy.ndarray
+        State-of-charge bounds. [-]
+    self_discharge_frac_per_day : numpy.ndarray
+        Share of the stored energy lost per day. [1/d]
+    """
+
+    capacity_mwh: np.ndarray
+    power_mw: np.ndarray
+    charge_efficiency: np.ndarray
+    discharge_efficiency: np.ndarray
+    soc_min_frac: np.ndarray
+    soc_max_frac: np.ndarray
+    self_discharge_frac_per_day: np.ndarray
+
+    @classmethod
+    def from_specs(cls, specs: list[BatteryAssetSpec]) -> BatteryParams:
+        """Build from scenario specs (kW, kWh -> MW, MWh)."""
+
+        def arr(values: list[float]) -> np.ndarray:
+            return np.array(values, dtype=float)
+
+        return cls(
+            capacity_mwh=arr([s.capacity_kwh / 1000.0 for s in specs]),
+            power_mw=arr([s.power_kw / 1000.0 for s in specs]),
+            charge_efficiency=arr([s.charge_efficiency for s in specs]),
+            discharge_efficiency=arr([s.discharge_efficiency for s in specs]),
+            soc_min_frac=arr([s.soc_min_frac for s in specs]),
+            soc_max_frac=arr([s.soc_max_frac for s in specs]),
+            self_discharge_frac_per_day=arr([s.self_discharge_frac_per_day for s in specs]),
+        )
+
+    @property
+    def e_min_mwh(self) -> np.ndarray:
+        """Lowest allowed stored energy. [MWh]"""
+        return self.capacity_mwh * self.soc_min_frac
+
+    @property
+    def e_max_mwh(self) -> np.ndarray:
+        """Highest allowed stored energy. [MWh]"""
+        return self.capacity_mwh * self.soc_max_frac
+
+
+def _after_self_discharge(energy_mwh: np.ndarray, params: BatteryParams, dt_s: float) -> np.ndarray:
+    kept = (1.0 - params.self_discharge_frac_per_day) ** (dt_s / 86400.0)
+    floor = np.minimum(energy_mwh, params.e_min_mwh)
+    return np.maximum(energy_mwh * kept, floor)
+
+
+def battery_limits(
+    energy_mwh: np.ndarray, params: BatteryParams, dt_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Largest charge and discharge power over the next step. [MW, MW] (both >= 0)"""
+    dt_h = dt_s / 3600.0
+    e = _after_self_discharge(energy_mwh, params, dt_s)
+    charge = (params.e_max_mwh - e) / (params.charge_efficiency * dt_h)
+    discharge = (e - params.e_min_mwh) * params.discharge_efficiency / dt_h
+    return (
+        np.clip(charge, 0.0, params.power_mw),
+        np.clip(discharge, 0.0, params.power_mw),
+    )
+
+
+def battery_step(
+    energy_mwh: np.ndarray, p_set_mw: np.ndarray, params: BatteryParams, dt_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Apply setpoints for one step within the battery's limits.
+
+    Parameters
+    ----------
+    energy_mwh : numpy.ndarray
+        Stored energy at the start of the step. [MWh]
+    p_set_mw : numpy.ndarray
+        Requested grid-side power, positive when charging. [MW]
+    params : BatteryParams
+        The batteries.
+    dt_s : float
+        Step length. [s]
+
+    Returns
+    -------
+    p_mw, energy_mwh : numpy.ndarray
+        Power actually applied [MW] and stored energy at the end of the step [MWh].
+
+    Examples
+    --------
+    >>> one = lambda x: np.array([x], dtype=float)
+    >>> params = BatteryParams(one(0.01), one(0.005), one(1.0), one(1.0), one(0.0),
+    ...                        one(1.0), one(0.0))
+    >>> battery_step(one(0.0), one(0.02), params, 3600)
+    (array([0.005]), array([0.005]))
+    """
+    dt_h = dt_s / 3600.0
+    e = _after_self_discharge(energy_mwh, params, dt_s)
+    charge_max = np.clip((params.e_max_mwh - e) / (params.charge_efficiency * dt_h), 0.0, params.power_mw)
+    discharge_max = np.clip((e - params.e_min_mwh) * params.discharge_efficiency / dt_h, 0.0, params.power_mw)
+    p = np.clip(np.nan_to_num(np.asarray(p_set_mw, dtype=float)), -discharge_max, charge_max)
+    cell = np.where(p > 0, p * params.charge_efficiency, p / params.discharge_efficiency)
+    e_new = np.clip(e + cell * dt_h, np.minimum(e, params.e_min_mwh), np.maximum(e, params.e_max_mwh))
+    return p, e_new
+
+
+@dataclass(frozen=True)
+class BatterySnapshot:
+    """What a controller may read of the batteries at CONTROL.
+
+    Attributes
+    ----------
+    names : tuple of str
+        Asset names.
+    bus : numpy.ndarray
+        pandapower bus of each battery.
+    power_mw : numpy.ndarray
+        Power rating. [MW]
+    soc_frac : numpy.ndarray
+        State of charge at the start of the step. [-]
+    p_charge_max_mw, p_discharge_max_mw : numpy.ndarray
+        Feasible charge and discharge power over this step (>= 0). [MW]
+    """
+
+    names: tuple[str, ...]
+    bus: np.ndarray
+    power_mw: np.ndarray
+    soc_frac: np.ndarray
+    p_charge_max_mw: np.ndarray
+    p_discharge_max_mw: np.ndarray
+
+
+class BatteryFamily:
+    """All ``battery`` assets of a scenario: one pandapower storage row each.
+
+    A controller sets this step's power with :meth:`command` (positive charging); without
+    a command a battery idles. The setpoint is applied within the limits at ACT.
+    """
+
+    kind: ClassVar[str] = "battery"
+
+    def __init__(self, specs: list[BatteryAssetSpec], rows: tuple[int, int]) -> None:
+        self.specs = list(specs)
+        self.names = tuple(s.name for s in specs)
+        self.bus = np.array([s.bus for s in specs], dtype=np.int64)
+        self.params = BatteryParams.from_specs(specs)
+        self.rows = rows
+        n = len(specs)
+        self.energy_mwh = self.params.capacity_mwh * np.array(
+            [s.soc_initial_frac for s in specs], dtype=float
+        )
+        self.soc_frac = self.energy_mwh / self.params.capacity_mwh
+        self.p_mw = np.zeros(n)
+        self._setpoint_mw = np.zeros(n)
+        self._step_s = 0
+
+    @classmethod
+    def add_to_network(cls, specs: list[BatteryAssetSpec], net: Any) -> BatteryFamily:
+        """Add one storage row per spec and build the family."""
+        rows = _add_rows(
+            net,
+            "storage",
+            [
+                {
+                    "bus": s.bus,
+                    "p_mw": 0.0,
+                    "max_e_mwh": s.capacity_kwh / 1000.0,
+                    "soc_percent": 100.0 * s.soc_initial_frac,
+                    "name": f"asset/{s.name}",
+                }
+                for s in specs
+            ],
+        )
+        return cls(specs, rows)
+
+    def bind(self, ctx: FamilyContext) -> None:
+        """Take the storage rows of the injection buffer."""
+        self._step_s = ctx.step_s
+        self._p_view, self._q_view = ctx.injections.rows("storage", *self.rows)
+
+    def command(self, p_mw: np.ndarray) -> None:
+        """Set this step's grid-side power, positive when charging. [MW]"""
+        np.copyto(self._setpoint_mw, np.asarray(p_mw, dtype=float))
+
+    def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
+        """ACT: apply the setpoint within limits, integrate the stored energy."""
+        while True:
+            yield clock.wait(Phase.ACT)
+            p, energy = battery_step(self.energy_mwh, self._setpoint_mw, self.params, self._step_s)
+            self.p_mw[:] = p
+            self.energy_mwh[:] = energy
+            np.divide(self.energy_mwh, self.params.capacity_mwh, out=self.soc_frac)
+            self._setpoint_mw[:] = 0.0
+            self._p_view[:] = self.p_mw
+
+    def channels(self) -> list[Channel]:
+        """Grid-side power [MW] and state of charge at the end of the step [-]."""
+        entities = tuple(f"asset/{n}" for n in self.names)
+        return [
+            Channel("asset", "p_mw", "MW", entities, self.p_mw),
+            Channel("asset", "soc_frac", "1", entities, self.soc_frac),
+        ]
+
+    def snapshot(self) -> BatterySnapshot:
+        """State of charge and feasible power for the coming step."""
+        charge, discharge = battery_limits(self.energy_mwh, self.params, self._step_s)
+        return BatterySnapshot(
+            self.names, self.bus, self.params.power_mw, self.soc_frac.copy(), charge, discharge
+        )
+
+    def kpis(self, values: list[np.ndarray], step_s: int) -> dict[str, float]:
+        """Energy charged, discharged and their sum (throughput), grid side. [MWh]"""
+        p = np.nan_to_num(values[0])
+        step_h = step_s / 3600.0
+        charge = float(np.clip(p, 0, None).sum() * step_h)
+        discharge = float(-np.clip(p, None, 0).sum() * step_h)
+        return {
+            "battery_charge_mwh": charge,
+            "battery_discharge_mwh": discharge,
+            "battery_throughput_mwh": charge + discharge,
+        }

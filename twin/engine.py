@@ -1,0 +1,490 @@
+"""The engine: a scenario in, a SimPy simulation over a pandapower grid, a run out.
+
+:func:`build` turns a validated :class:`~twin.scenario.Scenario` into a ready
+:class:`Simulation`: the network (with one element row per scenario asset), the
+power-flow model, one SimPy process per asset family, the controller process and the
+grid process, all stepping through :class:`~twin.clock.StepClock`'s phases. One seeded
+``numpy.random.Generator`` is created here and passed down explicitly.
+
+:func:`simulate` runs it and returns a :class:`SimulationOutput` (recording, derived
+grid results, KPIs) without writing anything; :func:`run` also writes the run folder
+into the results store (atomically) and returns a :class:`RunResult`.
+
+Public names: :func:`build`, :func:`simulate`, :func:`run`, :class:`Simulation`,
+:class:`SimulationOutput`, :class:`RunResult`, :func:`timeseries_series`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import logging
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from twin import checks
+from twin.assets.base import FamilyContext, InjectionBuffer, ProcessGen
+from twin.assets.network import NetworkFamily
+from twin.assets.registry import FAMILIES
+from twin.clock import Phase, StepClock
+from twin.control import ControlContext, build_controller
+from twin.errors import PowerFlowError, RunCancelledError, ScenarioError
+from twin.grid import (
+    DerivedResults,
+    PowerFlowModel,
+    build_network,
+    profile_library,
+)
+from twin.metrics import grid_kpis, merge_kpis
+from twin.recorder import Recorder, Recording, Series, events_table, timeseries_table
+from twin.results import run_id_for, write_run
+from twin.scenario import Scenario, canonical_json, scenario_hash
+
+if TYPE_CHECKING:
+    import pandapower
+
+logger = logging.getLogger(__name__)
+
+VERSIONED_PACKAGES = (
+    "gridtwin",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "simpy",
+    "pandapower",
+    "simbench",
+    "lightsim2grid",
+    "pydantic",
+    "scipy",
+)
+"""Packages whose versions go into every manifest."""
+
+
+@dataclass
+class Simulation:
+    """A built, not yet run, simulation.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The scenario.
+    seed : int
+        Seed of :attr:`rng`.
+    net : pandapowerNet
+        The network with the scenario's assets added.
+    model : PowerFlowModel
+        The power-flow model.
+    env : simpy.Environment
+        The environment.
+    clock : StepClock
+        The step clock.
+    recorder : Recorder
+        The recorder.
+    families : dict
+        ``"network"`` and each asset kind present -> its family.
+    controller : object or None
+        The controller (None when control is off).
+    rng : numpy.random.Generator
+        The run's one generator.
+    """
+
+    scenario: Scenario
+    seed: int
+    net: pandapower.pandapowerNet
+    model: PowerFlowModel
+    env: simpy.Environment
+    clock: StepClock
+    recorder: Recorder
+    injections: InjectionBuffer
+    families: dict[str, Any]
+    controller: Any
+    rng: np.random.Generator
+    build_time_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class SimulationOutput:
+    """What a finished simulation produced (nothing written yet).
+
+    Attributes
+    ----------
+    recording : Recording
+        Per-step arrays and events.
+    derived : DerivedResults
+        Grid results derived from the recorded voltages.
+    kpis : dict
+        KPI name -> value.
+    stop_reason : str or None
+        Why the run ended before its last step, if it did.
+    timings : dict
+        ``build_s``, ``simulate_s`` (the stepping loop), ``solve_s`` (inside the solver),
+        ``derive_s``. [s]
+    """
+
+    recording: Recording
+    derived: DerivedResults
+    kpis: dict[str, Any]
+    stop_reason: str | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A run written to the results store.
+
+    Attributes
+    ----------
+    run_id : str
+        Folder name, ``<scenario.name>-<hash[:10]>-s<seed>``.
+    path : pathlib.Path
+        The run folder.
+    kpis : dict
+        KPI name -> value (as in ``kpis.json``).
+    stop_reason : str or None
+        Why the run ended early, if it did.
+    wall_time_s : float
+        Wall time of the whole run, writing included. [s]
+    """
+
+    run_id: str
+    path: Path
+    kpis: dict[str, Any]
+    stop_reason: str | None = None
+    wall_time_s: float = 0.0
+
+
+# ------------------------------------------------------------------------------ build
+
+
+def build(
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> Simulation:
+    """Build the simulation of a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario.
+    seed : int, optional
+        Overrides ``scenario.seed``.
+    progress, cancel : callable, optional
+        See :class:`~twin.clock.StepClock`.
+
+    Raises
+    ------
+    ScenarioError
+        For semantic problems (unknown SimBench code, bus not in the network, unknown
+        profile, ...), one :class:`~twin.errors.Problem` each.
+    PowerFlowError
+        If the network cannot be set up for power flow.
+    """
+    started = time.perf_counter()
+    seed = scenario.seed if seed is None else int(seed)
+    checks.raise_if(checks.check_scenario(scenario))
+    try:
+        net = build_network(scenario.grid)
+    except PowerFlowError as exc:
+        raise ScenarioError.single(scenario.source, "grid", str(exc)) from None
+    code = checks.library_code(scenario)
+    library = profile_library(code) if code is not None else None
+    checks.raise_if(checks.check_against_network(scenario, net, library))
+
+    network_family = NetworkFamily(net)
+    families: dict[str, Any] = {"network": network_family}
+    for kind, family_cls in FAMILIES.items():
+        specs = [a for a in scenario.assets if a.kind == kind]
+        if specs:
+            families[kind] = family_cls.add_to_network(specs, net)
+    model = PowerFlowModel(
+        net,
+        backend=scenario.grid.backend,
+        max_iteration=scenario.grid.max_iteration,
+        tolerance_mva=scenario.grid.tolerance_mva,
+    )
+    time_spec = scenario.time
+    n_steps, step_s = time_spec.n_steps, time_spec.step_s
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    clock = StepClock(env, n_steps, step_s, progress=progress, cancel=cancel)
+    injections = InjectionBuffer(model)
+    recorder = Recorder(n_steps, step_s, model, injections)
+    ctx = FamilyContext(
+        scenario=scenario,
+        n_steps=n_steps,
+        step_s=step_s,
+        profile_offset_rows=checks.profile_offset_rows(scenario),
+        rng=rng,
+        injections=injections,
+        library=library,
+        model=model,
+        recorder=recorder,
+    )
+    for family in families.values():
+        family.bind(ctx)
+        recorder.add_channels(family.channels())
+        env.process(family.run(env, clock))
+    controller = build_controller(
+        ControlContext(
+            scenario=scenario,
+            families=families,
+            injections=injections,
+            model=model,
+            recorder=recorder,
+            rng=rng,
+            n_steps=n_steps,
+            step_s=step_s,
+        )
+    )
+    if controller is not None:
+        env.process(controller.run(env, clock))
+    env.process(_grid_process(env, clock, model, injections, recorder, scenario))
+    return Simulation(
+        scenario=scenario,
+        seed=seed,
+        net=net,
+        model=model,
+        env=env,
+        clock=clock,
+        recorder=recorder,
+        injections=injections,
+        families=families,
+        controller=controller,
+        rng=rng,
+        build_time_s=time.perf_counter() - started,
+    )
+
+
+def _grid_process(
+    env: simpy.Environment,
+    clock: StepClock,
+    model: PowerFlowModel,
+    injections: InjectionBuffer,
+    recorder: Recorder,
+    scenario: Scenario,
+) -> ProcessGen:
+    """Each step at SOLVE: run the power flow on the gathered injections and record."""
+    stop = scenario.grid.on_nonconvergence == "stop"
+    p, q = injections.p_mw, injections.q_mvar
+    counter = time.perf_counter
+    while True:
+        k = yield clock.wait(Phase.SOLVE)
+        t0 = counter()
+        outcome = model.solve(p, q)
+        recorder.solve_time_s += counter() - t0
+        recorder.record_step(k, outcome.converged, outcome.iterations)
+        if not outcome.converged:
+            recorder.event(
+                env.now,
+                "grid",
+                "powerflow_not_converged",
+                "grid/total",
+                f"Power flow did not converge at step {k} after {outcome.iterations} "
+                f"iterations; the step has no grid results"
+                + ("; the run stops here." if stop else "; the run goes on."),
+                {"step": k, "iterations": outcome.iterations, "backend": model.backend},
+            )
+            if stop:
+                clock.stop(f"power flow did not converge at step {k} (t={env.now} s)")
+
+
+# ---------------------------------------------------------------------------- simulate
+
+
+def simulate(sim: Simulation) -> SimulationOutput:
+    """Run a built simulation to its end (or its stop) and compute the KPIs.
+
+    Raises
+    ------
+    RunCancelledError
+        When the ``cancel`` callable returned True.
+    """
+    t0 = time.perf_counter()
+    done = sim.clock.run()
+    simulate_s = time.perf_counter() - t0
+    if sim.clock.cancelled:
+        raise RunCancelledError(f"run of '{sim.scenario.name}' cancelled after {done} steps")
+    recording = sim.recorder.finish(done)
+    t1 = time.perf_counter()
+    derived = sim.model.derive(recording.v, recording.p_mw, recording.q_mvar)
+    derive_s = time.perf_counter() - t1
+    outputs = sim.scenario.outputs
+    kpis = grid_kpis(
+        recording,
+        derived,
+        injection_weight=sim.model.injection_weight,
+        element_slices=sim.model.element_slices,
+        voltage_band_pu=outputs.voltage_band_pu,
+        loading_limit_percent=outputs.loading_limit_percent,
+    )
+    parts = []
+    position = 0
+    for family in sim.families.values():
+        n = len(family.channels())
+        values = [s.values for s in recording.channels[position : position + n]]
+        position += n
+        if hasattr(family, "kpis"):
+            parts.append(family.kpis(values, recording.step_s))
+    kpis = merge_kpis(kpis, parts)
+    return SimulationOutput(
+        recording=recording,
+        derived=derived,
+        kpis=kpis,
+        stop_reason=sim.clock.stop_reason,
+        timings={
+            "build_s": sim.build_time_s,
+            "simulate_s": simulate_s,
+            "solve_s": recording.solve_time_s,
+            "derive_s": derive_s,
+        },
+    )
+
+
+def timeseries_series(sim: Simulation, out: SimulationOutput) -> list[Series]:
+    """The blocks of ``timeseries.parquet`` selected by ``outputs.groups``."""
+    groups = set(sim.scenario.outputs.groups)
+    model = sim.model
+    derived = out.derived
+    rec = out.recording
+    blocks: list[Series] = []
+    if "bus" in groups:
+        ids = tuple(f"bus/{i}" for i in model.bus_index)
+        blocks.append(Series("bus", "vm_pu", "pu", ids, derived.vm_pu))
+    if "line" in groups and len(model.line_index):
+        ids = tuple(f"line/{i}" for i in model.line_index)
+        blocks.append(Series("line", "loading_percent", "%", ids, derived.line_loading_percent))
+    if "trafo" in groups and len(model.trafo_index):
+        ids = tuple(f"trafo/{i}" for i in model.trafo_index)
+        blocks.append(
+            Series("trafo", "loading_percent", "%", ids, derived.trafo_loading_percent)
+        )
+    if "grid" in groups:
+        flows = model.injection_weight * rec.p_mw
+        sl = model.element_slices
+        totals = {
+            "import_p_mw": derived.slack_p_mw.sum(axis=1),
+            "losses_p_mw": derived.losses_p_mw,
+            "load_p_mw": -flows[:, sl["load"]].sum(axis=1),
+            "generation_p_mw": flows[:, sl["sgen"]].sum(axis=1),
+            "storage_p_mw": -flows[:, sl["storage"]].sum(axis=1),
+        }
+        for quantity, values in totals.items():
+            blocks.append(Series("grid", quantity, "MW", ("grid/total",), values[:, None]))
+        blocks.append(
+            Series("grid", "converged", "1", ("grid/total",), rec.converged.astype(float)[:, None])
+        )
+    blocks.extend(s for s in rec.channels if s.group in groups)
+    return blocks
+
+
+# ------------------------------------------------------------------------------- run
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in VERSIONED_PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _git_commit() -> str | None:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = result.stdout.strip()
+    return commit if result.returncode == 0 and len(commit) == 40 else None
+
+
+def run(
+    scenario: Scenario,
+    *,
+    store: str | Path = "runs",
+    seed: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> RunResult:
+    """Run a scenario and write its run folder into the results store.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario (:func:`twin.load_scenario`).
+    store : str or pathlib.Path
+        Results store folder.
+    seed : int, optional
+        Overrides ``scenario.seed``.
+    progress : callable, optional
+        ``progress(done_steps, total_steps)``.
+    cancel : callable, optional
+        ``cancel() -> bool``; True stops the run with :class:`RunCancelledError` and
+        nothing is written.
+
+    Returns
+    -------
+    RunResult
+        The run's id, folder and KPIs.
+    """
+    started_at = dt.datetime.now(dt.UTC)
+    t0 = time.perf_counter()
+    seed = scenario.seed if seed is None else int(seed)
+    sim = build(scenario, seed=seed, progress=progress, cancel=cancel)
+    out = simulate(sim)
+    digest = scenario_hash(scenario)
+    run_id = run_id_for(scenario.name, digest, seed)
+    resolved = scenario.model_copy(update={"seed": seed})
+    recording = out.recording
+    if scenario.outputs.timeseries:
+        ts = timeseries_table(recording.time_s, timeseries_series(sim, out))
+    else:
+        ts = timeseries_table(recording.time_s, [])
+    events = events_table(recording.events)
+    wall = time.perf_counter() - t0
+    import json
+
+    manifest = {
+        "run_id": run_id,
+        "scenario_name": scenario.name,
+        "scenario_file": scenario.source,
+        "scenario": json.loads(canonical_json(resolved, include_seed=True)),
+        "scenario_hash": digest,
+        "seed": seed,
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+        "started_at": started_at.isoformat(),
+        "wall_time_s": wall,
+        "n_steps": recording.n_steps,
+        "n_steps_planned": scenario.time.n_steps,
+        "step_s": recording.step_s,
+        "sim_start": scenario.time.start.isoformat(),
+        "gridtwin_version": _versions().get("gridtwin", "unknown"),
+        "stop_reason": out.stop_reason,
+        "backend": scenario.grid.backend,
+        "timings_s": out.timings,
+    }
+    path = write_run(store, run_id, manifest=manifest, kpis=out.kpis, timeseries=ts, events=events)
+    logger.info("run %s written to %s in %.2f s", run_id, path, wall)
+    return RunResult(
+        run_id=run_id, path=path, kpis=out.kpis, stop_reason=out.stop_reason, wall_time_s=wall
+    )
