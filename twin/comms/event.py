@@ -32,10 +32,13 @@ EventRecord = dict[str, Any]
 EVENT_FIELDS = ("time_s", "category", "kind", "entity", "message", "data")
 """Keys of every event record, in order."""
 
-CATEGORIES = frozenset({"fault", "link", "route", "service", "call"})
+CATEGORIES = frozenset(
+    {"fault", "link", "route", "service", "call", "control", "grid", "asset"}
+)
 """``fault``: an injected fault starts or ends; ``link``/``route``/``service``: the
 model reacts (failover, job rejected, ...); ``call``: a solver call, attempt or
-fallback."""
+fallback; ``control``/``grid``/``asset``: reactions of the controller (a stale
+measurement replaced), the grid (supply lost or restored) and assets (a trip)."""
 
 
 class EventLog:

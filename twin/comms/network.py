@@ -36,7 +36,7 @@ reverse.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Literal
@@ -240,6 +240,12 @@ class Network:
         from it at construction, one per link, so failure times do not depend on traffic.
     events
         Where fault and reaction events go.
+    link_rngs
+        Optional generator per link name for that link's message draws (loss, latency,
+        jitter), so one link's draws do not depend on traffic over the others.
+    fault_rngs
+        Optional generator per link name for its stochastic failures (instead of the
+        ones spawned from ``rng``), so adding a link does not shift the others' streams.
 
     Raises
     ------
@@ -253,6 +259,9 @@ class Network:
         params: NetworkParams,
         rng: np.random.Generator,
         events: EventLog,
+        *,
+        link_rngs: Mapping[str, np.random.Generator] | None = None,
+        fault_rngs: Mapping[str, np.random.Generator] | None = None,
     ) -> None:
         self.env = env
         self.params = params
@@ -269,7 +278,9 @@ class Network:
         self._fault_rngs = dict(
             zip(self._links, rng.spawn(len(self._links)), strict=True)
         )
+        self._fault_rngs.update(fault_rngs or {})
         self._rng = rng
+        self._link_rngs = dict(link_rngs or {})
         self.routes: dict[str, RouteParams] = {route.name: route for route in params.routes}
         self.route_states: dict[str, RouteState] = {
             route.name: self._resolve(route) for route in params.routes
@@ -379,7 +390,9 @@ class Network:
         record = Transfer(route=route, path=path)
         for name in links:
             entry = self._links[name]
-            hop = cross_link(entry.params, entry.state, self._rng, payload_bytes)
+            hop = cross_link(
+                entry.params, entry.state, self._link_rngs.get(name, self._rng), payload_bytes
+            )
             record.serialisation_s += hop.serialisation_s
             record.network_s += hop.network_s
             record.retransmissions += hop.retransmissions
