@@ -71,7 +71,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from twin.errors import Problem, ScenarioError, TwinError
 from twin.scenario import (
@@ -168,6 +168,12 @@ class CheckSpec(_Spec):
         "runs whose varied fields match.",
     )
 
+    @model_validator(mode="after")
+    def _need_bound(self) -> CheckSpec:
+        if self.min is None and self.max is None:
+            raise ValueError(f"check on '{self.kpi}' has neither 'min' nor 'max'")
+        return self
+
     def label(self, index: int) -> str:
         """The check's display name (its ``name`` or one built from its fields)."""
         if self.name:
@@ -202,13 +208,6 @@ class SweepSpec(_Spec):
     )
     checks: list[CheckSpec] = Field(default_factory=list, description="KPI gates.")
 
-    @field_validator("checks")
-    @classmethod
-    def _need_bound(cls, value: list[CheckSpec]) -> list[CheckSpec]:
-        for check in value:
-            if check.min is None and check.max is None:
-                raise ValueError(f"check on '{check.kpi}' has neither 'min' nor 'max'")
-        return value
 
 
 # ----------------------------------------------------------------------- planned runs
