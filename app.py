@@ -1,0 +1,31 @@
+"""GridTwin's Streamlit app: ``streamlit run app.py``.
+
+Thin entry point: it declares the pages (``gui/pages/``) and, on first start, runs the
+built-in default scenario when the results store has no run of it, so a new user sees
+results at once. Paths: ``GRIDTWIN_STORE`` (default ``runs``), ``GRIDTWIN_SCENARIOS``
+(default ``scenarios``); ``GRIDTWIN_AUTORUN=0`` turns the first-start run off.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gui.common import ensure_default_run
+
+st.set_page_config(page_title="GridTwin", page_icon=":material/bolt:", layout="wide")
+
+PAGES = [
+    st.Page("gui/pages/results.py", title="Results", icon=":material/monitoring:",
+            url_path="results", default=True),
+    st.Page("gui/pages/scenario.py", title="Scenario", icon=":material/edit_document:",
+            url_path="scenario"),
+    st.Page("gui/pages/run.py", title="Run", icon=":material/play_arrow:", url_path="run"),
+    st.Page("gui/pages/compare.py", title="Compare", icon=":material/compare_arrows:",
+            url_path="compare"),
+    st.Page("gui/pages/sweeps.py", title="Sweeps", icon=":material/grid_on:",
+            url_path="sweeps"),
+]
+
+page = st.navigation(PAGES)
+ensure_default_run()
+page.run()

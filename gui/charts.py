@@ -1,0 +1,425 @@
+"""Plotly figures for the Results, Compare and Sweeps pages, from tidy frames.
+
+Every builder takes already aggregated data (see :mod:`gui.series`) and returns a
+figure, or None when the run did not record the quantity, so pages can say so instead
+of drawing an empty chart.
+
+Public names: :func:`kpi_label`, :func:`format_kpi`, :func:`asset_kinds`,
+:func:`times`, :func:`power_balance`, :func:`select_series`, :func:`series_figure`,
+:func:`comfort_band_c`, :func:`voltage_heatmap`, :func:`line_loading`,
+:func:`network_map`, :func:`events_timeline`, :func:`latency_breakdown`,
+:func:`solver_tradeoff`, :func:`kpi_delta_table`, :func:`flatten`,
+:func:`varying_parameters`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+_UNIT_SUFFIXES = {
+    "_mwh": "MWh", "_kwh": "kWh", "_mw": "MW", "_kw": "kW", "_percent": "%", "_pu": "pu",
+    "_frac": "fraction", "_s": "s", "_ms": "ms", "_eur": "EUR", "_c": "°C", "_h": "h",
+    "_count": "", "_steps": "steps", "_kg": "kg", "_t": "t",
+}
+_KIND_LABELS = {"pv": "PV", "battery": "Battery", "ev": "EV", "ev_fleet": "EV",
+                "building": "HVAC", "hvac": "HVAC", "generator": "Generator",
+                "load": "Asset loads", "chp": "Generator", "diesel": "Generator"}
+
+
+def kpi_label(name: str) -> str:
+    """A readable label with its unit: ``energy_import_mwh`` -> ``Energy import [MWh]``."""
+    for suffix, unit in sorted(_UNIT_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
+        if name.endswith(suffix):
+            words = name[: -len(suffix)].replace("_", " ").strip().capitalize()
+            return f"{words} [{unit}]" if unit else words
+    return name.replace("_", " ").capitalize()
+
+
+def format_kpi(value: Any) -> str:
+    """A KPI value for a card: 3 significant digits, thousands separated; ``n/a`` for None."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+            return f"{value:.3g}"
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.3g}"
+    return str(value)
+
+
+def asset_kinds(scenario: dict[str, Any]) -> dict[str, str]:
+    """Asset name -> kind, from a resolved scenario (manifest ``scenario``)."""
+    return {str(a.get("name")): str(a.get("kind")) for a in scenario.get("assets", ())
+            if isinstance(a, dict)}
+
+
+def times(t_s: Iterable[float], sim_start: str) -> pd.DatetimeIndex:
+    """Calendar times of simulated seconds."""
+    start = pd.Timestamp(sim_start)
+    if start.tzinfo is not None:
+        start = start.tz_convert(None)
+    return start + pd.to_timedelta(np.asarray(list(t_s), dtype=float), unit="s")
+
+
+def _layout(fig: go.Figure, title: str, y_title: str, height: int = 360) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      yaxis_title=y_title, legend={"orientation": "h", "y": -0.15},
+                      hovermode="x unified")
+    return fig
+
+
+def _power_group(entity: str, quantity: str, kinds: dict[str, str]) -> str | None:
+    family, _, name = entity.partition("/")
+    if not quantity.endswith("_mw"):
+        return None
+    if family == "grid":
+        return f"Grid: {quantity.removesuffix('_mw').replace('_', ' ')}"
+    if quantity != "p_mw":
+        if family == "asset":
+            label = _KIND_LABELS.get(kinds.get(name, ""), kinds.get(name, name))
+            return f"{label}: {quantity.removesuffix('_mw').replace('_', ' ')}"
+        return None
+    if family == "load":
+        return "Network loads"
+    if family == "sgen":
+        return "Network generation"
+    if family == "storage":
+        return "Network storage"
+    if family == "asset":
+        kind = kinds.get(name, "")
+        return _KIND_LABELS.get(kind, kind.capitalize() or "Other assets")
+    return None
+
+
+def power_balance(agg: pd.DataFrame, kinds: dict[str, str], sim_start: str) -> go.Figure | None:
+    """Power over time by group: network loads and generation, each asset family, grid.
+
+    Values are as recorded (pandapower's sign: loads and storage positive when
+    consuming, generation positive when producing); each group sums its members'
+    bucket means. [MW]
+    """
+    if agg.empty:
+        return None
+    frame = agg[agg["quantity"].str.endswith("_mw")].copy()
+    if frame.empty:
+        return None
+    has_totals = frame["entity"].str.startswith("grid/").any()
+    if has_totals:  # the grid totals already sum the network's own loads and sgens
+        frame = frame[~frame["entity"].str.match(r"^(load|sgen|storage)/")]
+    frame["group"] = [_power_group(e, q, kinds) for e, q in
+                      zip(frame["entity"], frame["quantity"], strict=True)]
+    frame = frame.dropna(subset=["group"])
+    if frame.empty:
+        return None
+    grouped = frame.groupby(["group", "t_s"], as_index=False)["mean"].sum()
+    fig = go.Figure()
+    for group, part in grouped.groupby("group", sort=True):
+        fig.add_trace(go.Scatter(x=times(part["t_s"], sim_start), y=part["mean"],
+                                 mode="lines", name=str(group)))
+    return _layout(fig, "Power balance", "Power [MW]")
+
+
+def select_series(agg: pd.DataFrame, *, quantity_contains: Iterable[str] = (),
+                  entity_kinds: Iterable[str] = (), kinds: dict[str, str] | None = None,
+                  exclude: Iterable[str] = ()) -> pd.DataFrame:
+    """Rows of asset series whose quantity contains one of the words, or whose asset kind
+    is one of ``entity_kinds`` (e.g. all series of EV fleets)."""
+    if agg.empty:
+        return agg
+    words = tuple(quantity_contains)
+    wanted_kinds = set(entity_kinds)
+    kinds = kinds or {}
+    quantity = agg["quantity"]
+    mask = quantity.apply(lambda q: any(w in q for w in words)) if words else False
+    if wanted_kinds:
+        names = agg["entity"].str.partition("/")[2]
+        mask = mask | names.map(lambda n: kinds.get(n, "") in wanted_kinds)
+    for word in exclude:
+        mask = mask & ~quantity.str.contains(word, regex=False)
+    return agg[mask]
+
+
+def series_figure(rows: pd.DataFrame, sim_start: str, title: str, y_title: str,
+                  band: tuple[float, float] | None = None,
+                  dashed_words: tuple[str, ...] = ()) -> go.Figure | None:
+    """One line per (entity, quantity), optional shaded band (e.g. comfort limits)."""
+    if rows.empty:
+        return None
+    fig = go.Figure()
+    for (entity, quantity), part in rows.groupby(["entity", "quantity"], sort=True):
+        dashed = any(w in quantity for w in dashed_words)
+        fig.add_trace(go.Scatter(
+            x=times(part["t_s"], sim_start), y=part["mean"], mode="lines",
+            name=f"{entity.partition('/')[2] or entity} {quantity}",
+            line={"dash": "dash"} if dashed else None))
+    if band is not None:
+        fig.add_hrect(y0=band[0], y1=band[1], fillcolor="green", opacity=0.1, line_width=0,
+                      annotation_text="comfort band", annotation_position="top left")
+    return _layout(fig, title, y_title)
+
+
+def comfort_band_c(scenario: dict[str, Any]) -> tuple[float, float] | None:
+    """The comfort band of the scenario's buildings, if their specs declare one. [°C]"""
+    lows, highs = [], []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, int | float) and not isinstance(value, bool) and (
+                        "comfort" in key or "setpoint" in key):
+                    if any(w in key for w in ("min", "low", "lower", "heat")):
+                        lows.append(float(value))
+                    elif any(w in key for w in ("max", "high", "upper", "cool")):
+                        highs.append(float(value))
+                else:
+                    walk(value)
+        elif isinstance(node, list | tuple):
+            for item in node:
+                walk(item)
+
+    walk(scenario.get("assets", ()))
+    if lows and highs:
+        return min(lows), max(highs)
+    return None
+
+
+def voltage_heatmap(agg: pd.DataFrame, sim_start: str, band_pu: tuple[float, float],
+                    statistic: str = "mean") -> go.Figure | None:
+    """Bus-by-time heat map of voltage magnitude (bucket mean, min or max). [pu]"""
+    rows = agg[(agg["quantity"] == "vm_pu") & agg["entity"].str.startswith("bus/")]
+    if rows.empty:
+        return None
+    rows = rows.assign(bus=rows["entity"].str.partition("/")[2].astype(int))
+    grid = rows.pivot_table(index="bus", columns="t_s", values=statistic, aggfunc="mean")
+    grid = grid.sort_index()
+    low, high = band_pu
+    span = max(abs(1 - low), abs(high - 1)) * 1.5
+    fig = go.Figure(go.Heatmap(
+        z=grid.to_numpy(), x=times(grid.columns, sim_start), y=[f"bus {b}" for b in grid.index],
+        colorscale="RdBu_r", zmin=1 - span, zmax=1 + span, colorbar={"title": "vm [pu]"},
+        hovertemplate="%{y}<br>%{x}<br>%{z:.4f} pu<extra></extra>"))
+    return _layout(fig, f"Bus voltage ({statistic} per time bucket)", "",
+                   height=max(300, min(900, 18 * len(grid) + 120)))
+
+
+def line_loading(agg: pd.DataFrame, sim_start: str, limit_percent: float,
+                 top_n: int = 5) -> go.Figure | None:
+    """Highest loading over all lines and trafos, and the ``top_n`` most loaded ones. [%]"""
+    rows = agg[(agg["quantity"] == "loading_percent")
+               & agg["entity"].str.match(r"^(line|trafo)/")]
+    if rows.empty:
+        return None
+    fig = go.Figure()
+    peak = rows.groupby("t_s", as_index=False)["max"].max()
+    fig.add_trace(go.Scatter(x=times(peak["t_s"], sim_start), y=peak["max"], mode="lines",
+                             name="highest of all", line={"color": "black", "width": 2}))
+    top = rows.groupby("entity")["max"].max().nlargest(top_n).index
+    for entity in top:
+        part = rows[rows["entity"] == entity]
+        fig.add_trace(go.Scatter(x=times(part["t_s"], sim_start), y=part["mean"],
+                                 mode="lines", name=entity))
+    fig.add_hline(y=limit_percent, line_dash="dot", line_color="red",
+                  annotation_text="limit")
+    return _layout(fig, "Line and transformer loading", "Loading [%]")
+
+
+def _colour(value: float, low: float, high: float, scale: str) -> str:
+    import plotly.colors as pc
+
+    share = 0.5 if high <= low else min(max((value - low) / (high - low), 0.0), 1.0)
+    return pc.sample_colorscale(scale, [share])[0]
+
+
+def network_map(layout: Any, values: pd.DataFrame, band_pu: tuple[float, float],
+                limit_percent: float, title: str) -> go.Figure:
+    """Buses coloured by voltage and lines by loading at one time.
+
+    Parameters
+    ----------
+    layout : gui.network.Layout
+        Bus positions and branches.
+    values : pandas.DataFrame
+        ``entity, quantity, value`` at the chosen time (``vm_pu`` of buses,
+        ``loading_percent`` of lines and trafos).
+    band_pu : tuple of float
+        Allowed voltage band (colour range is centred on 1 pu). [pu]
+    limit_percent : float
+        Loading limit (full red). [%]
+    """
+    vm = values[values["quantity"] == "vm_pu"].set_index("entity")["value"]
+    loading = values[values["quantity"] == "loading_percent"].set_index("entity")["value"]
+    pos = layout.buses.set_index("bus")
+    fig = go.Figure()
+    mid_x, mid_y, mid_text = [], [], []
+    for branch in layout.branches.itertuples(index=False):
+        if branch.from_bus not in pos.index or branch.to_bus not in pos.index:
+            continue
+        x0, y0 = pos.loc[branch.from_bus, ["x", "y"]]
+        x1, y1 = pos.loc[branch.to_bus, ["x", "y"]]
+        value = loading.get(branch.entity)
+        colour = "lightgrey" if value is None or pd.isna(value) else _colour(
+            float(value), 0.0, limit_percent, "YlOrRd")
+        fig.add_trace(go.Scatter(x=[x0, x1], y=[y0, y1], mode="lines", hoverinfo="skip",
+                                 line={"color": colour, "width": 4 if
+                                       str(branch.entity).startswith("trafo") else 3},
+                                 showlegend=False))
+        mid_x.append((x0 + x1) / 2)
+        mid_y.append((y0 + y1) / 2)
+        mid_text.append(f"{branch.entity}: "
+                        + ("n/a" if value is None or pd.isna(value) else f"{value:.1f} %"))
+    fig.add_trace(go.Scatter(
+        x=mid_x, y=mid_y, mode="markers", text=mid_text, hoverinfo="text",
+        marker={"size": 6, "opacity": 0.3, "color": [0.0] * len(mid_x), "cmin": 0,
+                "cmax": limit_percent, "colorscale": "YlOrRd",
+                "colorbar": {"title": "loading [%]", "x": 1.12}},
+        name="loading", showlegend=False))
+    low, high = band_pu
+    span = max(abs(1 - low), abs(high - 1)) * 1.5
+    bus_vm = [vm.get(f"bus/{b}", np.nan) for b in layout.buses["bus"]]
+    fig.add_trace(go.Scatter(
+        x=layout.buses["x"], y=layout.buses["y"], mode="markers",
+        text=[f"bus {b} ({n}): " + ("n/a" if pd.isna(v) else f"{v:.4f} pu")
+              for b, n, v in zip(layout.buses["bus"], layout.buses["name"], bus_vm,
+                                 strict=True)],
+        hoverinfo="text",
+        marker={"size": 11, "color": bus_vm, "cmin": 1 - span, "cmax": 1 + span,
+                "colorscale": "RdBu_r", "line": {"width": 1, "color": "black"},
+                "colorbar": {"title": "vm [pu]"}},
+        name="buses", showlegend=False))
+    fig.update_layout(title=title, height=520, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"})
+    return fig
+
+
+def events_timeline(events: pd.DataFrame, sim_start: str, max_points: int = 5000) -> go.Figure | None:
+    """Events as points on a time line, one row per category, coloured by outcome or kind."""
+    if events.empty:
+        return None
+    frame = events
+    if len(frame) > max_points:
+        frame = frame.iloc[np.linspace(0, len(frame) - 1, max_points).astype(int)]
+    colour_column = next((c for c in ("data.outcome", "data.status", "data.route")
+                          if c in frame and frame[c].notna().any()), "kind")
+    fig = go.Figure()
+    for value, part in frame.groupby(frame[colour_column].fillna("-").astype(str), sort=True):
+        fig.add_trace(go.Scatter(
+            x=times(part["time_s"], sim_start), y=part["category"], mode="markers",
+            name=str(value), text=part["message"], hovertemplate="%{x}<br>%{text}<extra></extra>",
+            marker={"size": 8, "symbol": "line-ns-open", "line": {"width": 2}}))
+    title = f"Events (colour: {colour_column.removeprefix('data.')})"
+    if len(frame) < len(events):
+        title += f"; {len(frame)} of {len(events)} shown"
+    fig = _layout(fig, title, "", height=320)
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def numeric_columns(frame: pd.DataFrame, words: Iterable[str]) -> list[str]:
+    """Numeric ``data.*`` columns whose name contains one of the words."""
+    words = tuple(words)
+    return [c for c in frame.columns if c.startswith("data.") and any(w in c for w in words)
+            and pd.api.types.is_numeric_dtype(frame[c]) and frame[c].notna().any()]
+
+
+def latency_breakdown(calls: pd.DataFrame) -> go.Figure | None:
+    """Mean latency parts (``data.*_ms``) per route, stacked. [ms]"""
+    parts = [c for c in numeric_columns(calls, ("_ms",))
+             if not any(w in c for w in ("total", "deadline", "timeout", "budget"))]
+    if not parts:
+        return None
+    by = next((c for c in ("data.route", "data.pattern", "data.solver", "kind")
+               if c in calls and calls[c].notna().any()), "kind")
+    means = calls.groupby(calls[by].fillna("-").astype(str))[parts].mean()
+    fig = go.Figure()
+    for column in parts:
+        fig.add_trace(go.Bar(x=means.index, y=means[column],
+                             name=column.removeprefix("data.").removesuffix("_ms")))
+    fig.update_layout(barmode="stack")
+    return _layout(fig, f"Mean latency breakdown per {by.removeprefix('data.')}",
+                   "Latency [ms]")
+
+
+def solver_tradeoff(calls: pd.DataFrame) -> go.Figure | None:
+    """Solver quality against latency, marker size by cost: one point per solver (and run)."""
+    if calls.empty:
+        return None
+    quality = next(iter(numeric_columns(calls, ("approximation_ratio", "approx_ratio",
+                                                "quality"))), None)
+    latency = next((c for c in ("data.total_ms", "data.latency_ms", "data.wall_time_ms")
+                    if c in calls and pd.api.types.is_numeric_dtype(calls[c])), None)
+    if latency is None:
+        latency = next(iter(numeric_columns(calls, ("_ms",))), None)
+    if quality is None or latency is None:
+        return None
+    cost = next(iter(numeric_columns(calls, ("cost",))), None)
+    solver = next((c for c in ("data.solver", "data.route", "kind") if c in calls), "kind")
+    keys = [solver] + (["run"] if "run" in calls else [])
+    agg = {quality: "mean", latency: "mean"}
+    if cost:
+        agg[cost] = "mean"
+    summary = calls.groupby(keys, dropna=False).agg(agg).reset_index()
+    sizes = (10 + 30 * summary[cost] / max(summary[cost].max(), 1e-12)) if cost else 14
+    labels = summary[keys].astype(str).agg(" / ".join, axis=1)
+    fig = go.Figure(go.Scatter(
+        x=summary[latency], y=summary[quality], mode="markers+text", text=labels,
+        textposition="top center", marker={"size": sizes},
+        hovertext=[f"{lab}: cost {summary[cost].iloc[i]:.4g}" if cost else lab
+                   for i, lab in enumerate(labels)], hoverinfo="text"))
+    fig.update_xaxes(title=f"mean {latency.removeprefix('data.')} [ms]")
+    title = "Solver quality vs latency" + (" (size: cost per query)" if cost else "")
+    return _layout(fig, title, quality.removeprefix("data."))
+
+
+def kpi_delta_table(kpis_by_run: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """KPIs of several runs side by side, with the change against the first run.
+
+    Columns: one per run, then ``Δ <run>`` for each other run (value minus the
+    reference's). Rows: KPI names.
+    """
+    runs = list(kpis_by_run)
+    table = pd.DataFrame({run: pd.Series(kpis_by_run[run], dtype=object) for run in runs})
+    if not runs:
+        return table
+    reference = pd.to_numeric(table[runs[0]], errors="coerce")
+    for run in runs[1:]:
+        table[f"Δ {run}"] = pd.to_numeric(table[run], errors="coerce") - reference
+    return table
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts/lists as dotted paths to scalars (lists by index, or by item name)."""
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+    elif isinstance(data, list | tuple):
+        for index, value in enumerate(data):
+            label = value.get("name", index) if isinstance(value, dict) else index
+            out.update(flatten(value, f"{prefix}{label}."))
+    else:
+        out[prefix.rstrip(".")] = data
+    return out
+
+
+def varying_parameters(rows: list[dict[str, Any]]) -> list[str]:
+    """Dotted parameters whose value differs between runs (the swept ones)."""
+    if len(rows) < 2:
+        return []
+    keys = sorted(set().union(*rows))
+    varying = []
+    for key in keys:
+        values = {repr(row.get(key)) for row in rows}
+        if len(values) > 1:
+            varying.append(key)
+    return varying

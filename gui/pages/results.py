@@ -1,0 +1,207 @@
+"""Results page: KPI cards and charts of one run, read from the results store.
+
+Charts aggregate the chosen time window into a few hundred buckets with DuckDB (mean,
+min, max), so a full-year run draws as fast as a day; results are cached per run file
+version, window and bucket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+
+import pandas as pd
+import streamlit as st
+
+from gui import charts, common, settings
+from gui.series import bucket_size_s
+
+st.title("Results")
+
+listing = common.store_listing()
+common.show_damaged(listing)
+
+default_job = common.registry().get(common.default_job_key())
+if default_job is not None and default_job.running:
+    @st.fragment(run_every=1.0)
+    def _default_progress() -> None:
+        common.show_job(default_job)
+        if not default_job.running:
+            st.rerun()
+
+    _default_progress()
+elif default_job is not None and default_job.state == "failed":
+    common.show_job(default_job)
+
+if not listing.runs:
+    st.info(f"The results store `{settings.store_dir()}` has no runs yet. Run a scenario "
+            "on the Run page (or with `twin run scenarios/<file>.yaml`).")
+    st.stop()
+
+run_ids = [meta.run_id for meta in listing.runs]
+by_id = {meta.run_id: meta for meta in listing.runs}
+if st.session_state.get("results_run") not in run_ids:
+    preferred = st.session_state.get("selected_run")
+    if preferred not in run_ids and default_job is not None and default_job.run_id:
+        preferred = default_job.run_id
+    st.session_state["results_run"] = preferred if preferred in run_ids else run_ids[0]
+run_id = st.selectbox("Run", run_ids, key="results_run",
+                      format_func=lambda rid: common.run_label(by_id[rid]))
+meta = by_id[run_id]
+st.session_state["selected_run"] = run_id
+st.caption(f"Scenario **{meta.scenario_name}** · seed {meta.manifest.get('seed')} · "
+           f"{meta.n_steps} steps of {meta.step_s} s · made {meta.started_at[:19]} · "
+           f"wall time {meta.manifest.get('wall_time_s', float('nan')):.1f} s · `{meta.path}`")
+for warning in meta.warnings:
+    st.warning(warning)
+
+# ------------------------------------------------------------------------- KPIs
+st.subheader("Key performance indicators")
+kpis = meta.kpis
+if not kpis:
+    st.info("This run recorded no KPIs.")
+HEADLINE = ("energy_import_mwh", "energy_export_mwh", "pv_energy_mwh", "losses_mwh",
+            "max_line_loading_percent", "min_vm_pu", "max_vm_pu",
+            "voltage_violation_bus_steps", "cost_eur", "comfort_violation_kh",
+            "unserved_ev_energy_mwh", "solver_calls")
+headline = [k for k in HEADLINE if k in kpis] + [k for k in kpis if k not in HEADLINE]
+cards = headline[:8]
+for start in range(0, len(cards), 4):
+    columns = st.columns(4)
+    for column, name in zip(columns, cards[start:start + 4], strict=False):
+        column.metric(charts.kpi_label(name), charts.format_kpi(kpis[name]), border=True)
+if len(kpis) > len(cards):
+    with st.expander(f"All {len(kpis)} KPIs"):
+        st.dataframe(pd.DataFrame({"KPI": [charts.kpi_label(k) for k in kpis],
+                                   "name": list(kpis),
+                                   "value": [charts.format_kpi(v) for v in kpis.values()]}),
+                     hide_index=True, key="results_kpi_table")
+
+if meta.timeseries_path is None:
+    st.stop()
+
+# ----------------------------------------------------------------------- window
+start = pd.Timestamp(meta.sim_start).tz_localize(None).to_pydatetime() \
+    if pd.Timestamp(meta.sim_start).tzinfo else pd.Timestamp(meta.sim_start).to_pydatetime()
+end = start + dt.timedelta(seconds=meta.duration_s)
+if st.session_state.get("results_window_run") != run_id:
+    for key in ("results_window", "results_map_time"):
+        st.session_state.pop(key, None)
+    st.session_state["results_window_run"] = run_id
+window = st.slider("Time window (zoom)", min_value=start, max_value=end, value=(start, end),
+                   step=dt.timedelta(seconds=meta.step_s), key="results_window",
+                   format="YYYY-MM-DD HH:mm")
+t0_s = int((window[0] - start).total_seconds())
+t1_s = max(int((window[1] - start).total_seconds()), t0_s + meta.step_s)
+bucket_s = bucket_size_s(t1_s - t0_s, meta.step_s, settings.MAX_POINTS_PER_SERIES)
+with st.spinner("Aggregating the time series..."):
+    agg = common.cached_aggregate(meta.timeseries_path, t0_s, t1_s, bucket_s)
+st.caption(f"{len(agg):,} points: one per {bucket_s / 60:g} min bucket and series "
+           "(mean; min and max kept for limits).")
+
+outputs = meta.scenario.get("outputs", {})
+band = tuple(outputs.get("voltage_band_pu", (0.95, 1.05)))
+limit = float(outputs.get("loading_limit_percent", 100.0))
+kinds = charts.asset_kinds(meta.scenario)
+sim_start = meta.sim_start
+
+
+def _show(fig, key: str, missing: str) -> None:
+    if fig is None:
+        st.info(missing)
+    else:
+        st.plotly_chart(fig, key=key, width="stretch")
+
+
+tabs = st.tabs(["Power", "Storage & EVs", "Buildings", "Grid", "Network map", "Events",
+                "Solvers"])
+with tabs[0]:
+    _show(charts.power_balance(agg, kinds, sim_start), "chart_power_balance",
+          "This run recorded no power (p_mw) series.")
+with tabs[1]:
+    soc = charts.select_series(agg[agg["entity"].str.startswith("asset/")],
+                               quantity_contains=("soc",))
+    _show(charts.series_figure(soc, sim_start, "Battery state of charge", "SoC [-]"),
+          "chart_soc", "This run has no battery state of charge (no battery assets).")
+    ev = charts.select_series(agg[agg["entity"].str.startswith("asset/")],
+                              quantity_contains=("plugged", "charging", "n_ev"),
+                              entity_kinds=("ev", "ev_fleet"), kinds=kinds,
+                              exclude=("_mw", "_kw"))
+    _show(charts.series_figure(ev, sim_start, "EVs plugged in and charging", "EVs"),
+          "chart_ev", "This run has no EV fleet series.")
+with tabs[2]:
+    temps = charts.select_series(agg[agg["entity"].str.startswith("asset/")],
+                                 quantity_contains=("temp", "_degc", "comfort", "setpoint"))
+    _show(charts.series_figure(temps, sim_start, "Zone temperatures", "Temperature [°C]",
+                               band=charts.comfort_band_c(meta.scenario),
+                               dashed_words=("comfort", "setpoint")),
+          "chart_temperatures", "This run has no building zone temperatures.")
+with tabs[3]:
+    statistic = st.segmented_control("Voltage per bucket", ["mean", "min", "max"],
+                                     default="mean", key="results_heatmap_stat") or "mean"
+    _show(charts.voltage_heatmap(agg, sim_start, band, statistic), "chart_voltage_heatmap",
+          "This run recorded no bus voltages.")
+    _show(charts.line_loading(agg, sim_start, limit), "chart_line_loading",
+          "This run recorded no line loadings.")
+with tabs[4]:
+    map_time = st.slider("Time shown on the map", min_value=window[0], max_value=window[1],
+                         value=window[0], step=dt.timedelta(seconds=meta.step_s),
+                         key="results_map_time", format="YYYY-MM-DD HH:mm")
+    map_s = int((map_time - start).total_seconds())
+    try:
+        layout = common.cached_layout(meta.scenario)
+    except Exception as exc:  # the grid may be unavailable (moved file, missing package)
+        st.info(f"The network map needs the run's grid ({type(exc).__name__}: {exc}).")
+    else:
+        values = common.cached_snapshot(meta.timeseries_path, map_s)
+        st.plotly_chart(charts.network_map(layout, values, band, limit,
+                                           f"Network at {map_time:%Y-%m-%d %H:%M} "
+                                           f"(positions: {layout.source})"),
+                        key="chart_network_map", width="stretch")
+events = common.cached_events(meta.events_path)
+in_window = events[(events["time_s"] >= t0_s) & (events["time_s"] < t1_s)] \
+    if not events.empty else events
+with tabs[5]:
+    categories = sorted(events["category"].dropna().unique()) if not events.empty else []
+    chosen = st.multiselect("Categories", categories, default=categories,
+                            key="results_event_categories")
+    shown = in_window[in_window["category"].isin(chosen)] if not in_window.empty else in_window
+    _show(charts.events_timeline(shown, sim_start), "chart_events",
+          "No events in this window." if not events.empty else "This run recorded no events.")
+    if not shown.empty:
+        st.dataframe(shown[["time_s", "category", "kind", "entity", "message"]].head(1000),
+                     hide_index=True, key="results_events_table")
+with tabs[6]:
+    calls = events[events["category"] == "call"] if not events.empty else events
+    if calls.empty:
+        st.info("This run made no solver calls (control mode without an optimising "
+                "controller).")
+    else:
+        group = [c for c in ("data.solver", "data.route", "data.outcome") if c in calls]
+        if group:
+            st.dataframe(calls.groupby(group, dropna=False).size().rename("calls")
+                         .reset_index(), hide_index=True, key="results_call_counts")
+        _show(charts.latency_breakdown(calls), "chart_latency",
+              "The calls carry no latency breakdown.")
+        ratio_cols = charts.numeric_columns(calls, ("approximation_ratio", "approx_ratio"))
+        cost_cols = charts.numeric_columns(calls, ("cost",))
+        by = group[0] if group else "kind"
+        summary = {}
+        if ratio_cols:
+            summary["mean approximation ratio"] = calls.groupby(by)[ratio_cols[0]].mean()
+        if cost_cols:
+            summary["mean cost per query"] = calls.groupby(by)[cost_cols[0]].mean()
+        if summary:
+            st.dataframe(pd.DataFrame(summary), key="results_solver_summary")
+        else:
+            st.info("The calls carry no approximation ratio or cost.")
+        _show(charts.solver_tradeoff(calls), "chart_solver_tradeoff",
+              "Quality against latency needs calls with an approximation ratio.")
+    qaoa = importlib.util.find_spec("solvers.qaoa") is not None
+    circuits = sorted((meta.path / "circuits").glob("*.qasm")) if (meta.path / "circuits").is_dir() else []
+    if circuits:
+        st.caption(f"{len(circuits)} quantum circuits stored under `circuits/`.")
+        with st.expander("First circuit (OpenQASM 3)"):
+            st.code(circuits[0].read_text(encoding="utf-8")[:5000], language="text")
+    if not qaoa:
+        st.caption("QAOA p=1 landscape: the QAOA solver is not installed.")

@@ -1,0 +1,59 @@
+"""Fixtures of the app tests: a results store with real runs, isolated app settings.
+
+The store is made once per test session by running the built-in default scenario (and
+two variants of it, for the Compare and Sweeps pages) with the real twin; no result is
+fabricated.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "app.py"
+SCENARIOS = ROOT / "scenarios"
+
+
+@pytest.fixture(scope="session")
+def reference_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A store with three real runs of the default scenario.
+
+    Runs: the default as written (seed from the file), the same with seed + 1, and the
+    same with ``profiles.load_scale`` 1.3: three runs whose seed and load scale vary.
+    """
+    import twin
+    from twin.scenario import apply_overrides
+
+    store = tmp_path_factory.mktemp("store")
+    default = twin.load_scenario(SCENARIOS / "default.yaml")
+    runs = [
+        twin.run(default, store=store),
+        twin.run(default, store=store, seed=default.seed + 1),
+        twin.run(apply_overrides(default, {"profiles.load_scale": 1.3}), store=store),
+    ]
+    return {"store": store, "runs": runs, "default": default}
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+            reference_store: dict[str, object]) -> dict[str, Path]:
+    """Point the app at a private copy of the reference store and of scenarios/."""
+    store = tmp_path / "runs"
+    shutil.copytree(reference_store["store"], store)
+    scenarios = tmp_path / "scenarios"
+    shutil.copytree(SCENARIOS, scenarios)
+    monkeypatch.setenv("GRIDTWIN_STORE", str(store))
+    monkeypatch.setenv("GRIDTWIN_SCENARIOS", str(scenarios))
+    monkeypatch.setenv("GRIDTWIN_AUTORUN", "1")
+    return {"store": store, "scenarios": scenarios}
+
+
+@pytest.fixture
+def app(app_env: dict[str, Path]):
+    """An AppTest of app.py (Results page first), not yet run."""
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(APP), default_timeout=120)

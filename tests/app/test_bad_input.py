@@ -1,0 +1,104 @@
+"""Bad input in the app: a clear message in the page, nothing overwritten, app still works."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gui import settings
+
+
+def _scenario_page(app: AppTest) -> AppTest:
+    app.run()
+    app.switch_page("gui/pages/scenario.py").run()
+    return app
+
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_invalid_uploaded_file_is_refused_with_its_problems(app, app_env):
+    _scenario_page(app)
+    editor_before = app.text_area(key="scenario_yaml").value
+    files_before = _snapshot(app_env["scenarios"])
+    bad = b"name: broken\ngrid: {source: simbench, code: 1-LV-rural1--0-sw}\nassets: 7\n"
+    app.file_uploader(key="scenario_upload").set_value(("bad.yaml", bad, "text/yaml")).run()
+    assert not app.exception
+    error = " ".join(e.value for e in app.error)
+    assert "Upload refused" in error and "assets" in error
+    assert app.text_area(key="scenario_yaml").value == editor_before
+    assert _snapshot(app_env["scenarios"]) == files_before
+    # the app keeps working: a widget edit still validates
+    app.text_input(key="param__time.duration").set_value("1d").run()
+    assert not app.exception and any("Valid scenario" in s.value for s in app.success)
+
+
+def test_file_that_is_not_yaml_text_is_refused(app):
+    _scenario_page(app)
+    app.file_uploader(key="scenario_upload").set_value(
+        ("binary.yaml", bytes(range(256)) * 4, "text/yaml")).run()
+    assert not app.exception
+    assert any("not UTF-8 text" in e.value for e in app.error)
+
+
+def test_too_large_file_is_refused_before_it_is_read(app, app_env):
+    _scenario_page(app)
+    editor_before = app.text_area(key="scenario_yaml").value
+    big = b"# padding\n" * (settings.MAX_UPLOAD_BYTES // 10 + 10)
+    app.file_uploader(key="scenario_upload").set_value(("big.yaml", big, "text/yaml")).run()
+    assert not app.exception
+    assert any("the limit is" in e.value for e in app.error)
+    assert app.text_area(key="scenario_yaml").value == editor_before
+
+
+@pytest.mark.parametrize("name", ["../evil", "../../etc/passwd.yaml", "sub/dir.yaml",
+                                  "..\\evil.yaml", "/tmp/abs.yaml", ".hidden"])
+def test_save_name_outside_the_scenarios_folder_is_refused(app, app_env, name):
+    _scenario_page(app)
+    outside_before = sorted(p.name for p in app_env["scenarios"].parent.iterdir())
+    files_before = _snapshot(app_env["scenarios"])
+    app.text_input(key="scenario_save_name").input(name).run()
+    app.checkbox(key="scenario_overwrite").check().run()  # even when overwrite is allowed
+    app.button(key="scenario_save").click().run()
+    assert not app.exception
+    assert any(e.value.startswith("Not saved") for e in app.error)
+    assert _snapshot(app_env["scenarios"]) == files_before
+    assert sorted(p.name for p in app_env["scenarios"].parent.iterdir()) == outside_before
+
+
+def test_corrupted_run_folders_are_reported_and_the_rest_still_works(app, app_env,
+                                                                     reference_store):
+    runs = reference_store["runs"]
+    store = app_env["store"]
+    (store / runs[1].run_id / "kpis.json").write_text("{not json")
+    parquet = store / runs[2].run_id / "timeseries.parquet"
+    parquet.write_bytes(parquet.read_bytes()[:200])
+    (store / "half-written").mkdir()  # no manifest: not a run, silently skipped
+    app.run()
+    assert not app.exception
+    warning = " ".join(w.value for w in app.warning)
+    assert "2 run folder(s)" in warning
+    assert f"{runs[1].run_id}: kpis.json is corrupted" in warning
+    assert "timeseries.parquet is not a readable parquet file" in warning
+    options = app.selectbox(key="results_run").options
+    assert len(options) == 1 and options[0].startswith(runs[0].run_id)
+    assert app.metric  # the intact run still shows
+    for page in ("compare", "sweeps", "run", "scenario"):
+        app.switch_page(f"gui/pages/{page}.py").run()
+        assert not app.exception
+    # the damaged folders were left as they were (nothing overwritten or deleted)
+    assert (store / runs[1].run_id / "kpis.json").read_text() == "{not json"
+    assert len(parquet.read_bytes()) == 200
+
+
+def test_corrupted_manifest_of_the_only_run_leaves_a_clear_message(app, app_env,
+                                                                   reference_store):
+    store = app_env["store"]
+    for run in reference_store["runs"]:
+        (store / run.run_id / "manifest.json").write_text(json.dumps([1, 2]))
+    app.run()
+    assert not app.exception
+    assert any("manifest.json holds a list" in w.value for w in app.warning)

@@ -1,0 +1,100 @@
+"""AppTest of the Run, Compare and Sweeps pages on real runs."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from streamlit.testing.v1 import AppTest
+
+from gui.common import registry
+
+
+def _page(app: AppTest, name: str) -> AppTest:
+    app.run()
+    app.switch_page(f"gui/pages/{name}.py").run()
+    assert not app.exception
+    return app
+
+
+def _job(app: AppTest):
+    return registry().get(app.session_state["run_job_key"])
+
+
+def test_run_page_runs_the_chosen_scenario_into_the_store(app, app_env, reference_store):
+    _page(app, "run")
+    assert app.selectbox(key="run_source").value == "default.yaml"
+    seed = reference_store["default"].seed + 40
+    app.number_input(key="run_seed").set_value(seed).run()
+    app.button(key="run_start").click().run()
+    assert not app.exception
+    job = _job(app)
+    assert job.wait(120)
+    app.run()
+    assert job.state == "done", job.error
+    assert any("finished" in s.value for s in app.success)
+    manifest = json.loads((app_env["store"] / job.run_id / "manifest.json").read_text())
+    assert manifest["seed"] == seed and manifest["scenario_name"] == "default"
+    # the Results page opens on the new run
+    app.switch_page("gui/pages/results.py").run()
+    assert app.selectbox(key="results_run").value == job.run_id
+
+
+def test_cancel_stops_the_run_and_writes_nothing(app, app_env):
+    _page(app, "run")
+    before = sorted(p.name for p in app_env["store"].iterdir())
+    app.number_input(key="run_seed").set_value(977).run()
+    app.button(key="run_start").click().run()
+    assert app.button(key="run_cancel")  # shown while running
+    app.button(key="run_cancel").click().run()
+    job = _job(app)
+    assert job.wait(120)
+    app.run()
+    assert job.state == "cancelled"
+    assert any("cancelled" in w.value for w in app.warning)
+    assert sorted(p.name for p in app_env["store"].iterdir()) == before
+
+
+def test_progress_is_shown_in_simulated_days(app):
+    _page(app, "run")
+    app.number_input(key="run_seed").set_value(978).run()
+    app.button(key="run_start").click().run()
+    job = _job(app)
+    seen = []
+    deadline = time.monotonic() + 120
+    while job.running and time.monotonic() < deadline:
+        app.run()
+        seen += [p.proto.text for p in app.get("progress")]
+        time.sleep(0.2)
+    job.wait(120)
+    assert job.state == "done"
+    assert any("Simulated day" in text and "of 3 (" in text for text in seen)
+
+
+def test_compare_page_overlays_runs_and_tabulates_kpi_deltas(app, reference_store):
+    _page(app, "compare")
+    runs = reference_store["runs"]
+    app.multiselect(key="compare_runs").set_value([runs[0].run_id, runs[2].run_id]).run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    delta = table[f"Δ {runs[2].run_id}"]
+    expected = runs[2].kpis["load_energy_mwh"] - runs[0].kpis["load_energy_mwh"]
+    assert abs(delta.loc["Load energy [MWh]"] - expected) < 1e-9
+    assert expected > 0  # a 1.3 load scale draws more energy
+    options = app.selectbox(key="compare_quantity").options
+    pick = next(o for o in options if o.startswith("grid/") and "import_p_mw" in o)
+    app.selectbox(key="compare_quantity").set_value(pick).run()
+    overlay = [c for c in app.get("plotly_chart") if "Simulated time" in c.proto.spec]
+    assert len(json.loads(overlay[0].proto.spec)["data"]) == 2
+
+
+def test_sweeps_page_finds_the_varied_parameters(app, reference_store):
+    _page(app, "sweeps")
+    table = app.dataframe[0].value
+    assert len(table) == len(reference_store["runs"])
+    assert {"seed", "profiles.load_scale"} <= set(table.columns)
+    app.selectbox(key="sweep_kpi").set_value("load_energy_mwh").run()
+    assert not app.exception
+    specs = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    assert any(s["data"][0]["type"] == "heatmap" for s in specs)
+    assert any(s["data"][0]["type"] == "parcoords" for s in specs)
