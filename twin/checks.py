@@ -95,6 +95,9 @@ def check_scenario(scenario: Scenario) -> list[Problem]:
             Problem(file, "control.mode", f"no controller for '{scenario.control.mode}'; "
                     f"expected one of {sorted(CONTROLLERS)}")
         )
+    from twin.faults import check_fault_references
+
+    problems.extend(check_fault_references(scenario))
     return problems
 
 
@@ -123,6 +126,9 @@ def check_against_network(
                     Problem(file, f"assets.{i}.profile", f"unknown {family} profile "
                             f"'{profile}'; expected one of {shown}")
                 )
+    from twin.faults import check_grid_elements
+
+    problems.extend(check_grid_elements(scenario.faults, net, file))
     return problems
 
 

@@ -321,6 +321,11 @@ class PowerFlowModel:
         self.max_iteration = int(max_iteration)
         self.tolerance_mva = float(tolerance_mva)
         self._build()
+        self._n_solves = 0
+        self._segments: list[tuple[int, Any, Any, Any]] = []
+        self._branch_out: set[int] = set()
+        self.isolated = np.zeros(0, dtype=np.int64)
+        """Internal buses cut off from every slack bus by branch outages."""
 
     # ---- set-up -------------------------------------------------------------------
 
@@ -485,6 +490,105 @@ class PowerFlowModel:
             q[sl] = frame.q_mvar.to_numpy(dtype=float) if "q_mvar" in frame else 0.0
         return p, q
 
+    # ---- topology changes (faults) --------------------------------------------------
+
+    def set_branch_in_service(self, table: str, index: int, in_service: bool) -> np.ndarray:
+        """Take a line or trafo out of service (a fault) or put it back: a topology change.
+
+        The admittance matrices are rebuilt with the branch's status switched (pandapower's
+        ``makeYbus`` on the internal model, so buses keep their internal positions and the
+        recorded arrays their shapes). Buses cut off from every slack bus are dropped from
+        the Newton-Raphson bus sets and get zero voltage (not energised); when supply
+        returns they restart from the set-up voltages. Results of a run that switched are
+        derived segment by segment with the matrices in force at each step.
+
+        Parameters
+        ----------
+        table : {"line", "trafo"}
+            Branch table.
+        index : int
+            pandapower index of the branch.
+        in_service : bool
+            New status.
+
+        Returns
+        -------
+        numpy.ndarray
+            pandapower indices of the buses not energised now.
+
+        Raises
+        ------
+        KeyError
+            For a branch the network does not have.
+        PowerFlowError
+            With the ``pandapower`` backend (it rebuilds its own model from the net; this
+            method supports the ``lightsim2grid`` backend).
+        """
+        from pandapower.pypower.idx_brch import BR_STATUS
+        from pandapower.pypower.makeYbus import makeYbus
+        from scipy.sparse.csgraph import connected_components
+
+        if table not in ("line", "trafo"):
+            raise ValueError(f"table must be 'line' or 'trafo', got {table!r}")
+        frame = self.net[table]
+        if index not in frame.index:
+            raise KeyError(f"no {table} {index} in the network")
+        if self.backend != "lightsim2grid":
+            raise PowerFlowError("branch outages need grid.backend 'lightsim2grid'")
+        pos = int(np.flatnonzero(frame.index.to_numpy() == index)[0])
+        mapping, valid = (
+            (self._line_branch, self._line_valid) if table == "line"
+            else (self._trafo_branch, self._trafo_valid)
+        )
+        frame.loc[index, "in_service"] = bool(in_service)
+        if not valid[pos]:
+            logger.warning("%s %s is not in the power-flow model; nothing to switch", table, index)
+            return self.bus_index[~self._energised_pd()]
+        if not self._segments:
+            internal = self.net._ppc["internal"]
+            self._base_bus = np.array(internal["bus"], copy=True)
+            self._base_branch = np.array(internal["branch"], copy=True)
+            self._base_pv, self._base_pq = self.pv.copy(), self.pq.copy()
+            self._segments.append((0, self.yf, self.yt, self.ybus))
+        branch_pos = int(mapping[pos])
+        if in_service:
+            self._branch_out.discard(branch_pos)
+        else:
+            self._branch_out.add(branch_pos)
+        branch = self._base_branch.copy()
+        if self._branch_out:
+            branch[sorted(self._branch_out), BR_STATUS] = 0
+        ybus, yf, yt = makeYbus(self.sn_mva, self._base_bus, branch)
+        self.ybus = sp.csc_matrix(ybus)
+        self.ybus.sum_duplicates()
+        self.yf = sp.csr_matrix(yf)
+        self.yt = sp.csr_matrix(yt)
+        on = branch[:, BR_STATUS].real > 0
+        n = self.n_bus_internal
+        adjacency = sp.coo_matrix(
+            (np.ones(int(on.sum())), (self._from_bus[on], self._to_bus[on])), shape=(n, n)
+        )
+        _count, labels = connected_components(adjacency, directed=False)
+        live = np.isin(labels, labels[self.ref])
+        self.pv = self._base_pv[live[self._base_pv]].astype(np.int32)
+        self.pq = self._base_pq[live[self._base_pq]].astype(np.int32)
+        v = self.v.copy()
+        back = live & (np.abs(v) == 0.0)
+        v[back] = self.v_start[back]
+        v[~live] = 0.0
+        self.v = v
+        self.isolated = np.flatnonzero(~live)
+        if self.backend == "lightsim2grid":
+            self._solver.reset()
+        self._segments.append((self._n_solves, self.yf, self.yt, self.ybus))
+        return self.bus_index[~self._energised_pd()]
+
+    def _energised_pd(self) -> np.ndarray:
+        """Per pandapower bus (``bus_index`` order): True when energised now."""
+        live = np.ones(self.n_bus_internal, dtype=bool)
+        live[self.isolated] = False
+        return self._bus_valid & live[self._bus_pos]
+
     # ---- stepping -----------------------------------------------------------------
 
     def solve(self, p_mw: np.ndarray, q_mvar: np.ndarray) -> SolveOutcome:
@@ -493,6 +597,7 @@ class PowerFlowModel:
         On success ``self.v`` holds the new complex voltages (internal bus order); on
         failure ``self.v`` keeps the last converged voltages (the next start point).
         """
+        self._n_solves += 1
         if self.backend == "lightsim2grid":
             s_bus = self.s_const + (self.c_matrix @ (p_mw + 1j * q_mvar)) * (1.0 / self.sn_mva)
             solver = self._solver
@@ -542,6 +647,42 @@ class PowerFlowModel:
     # ---- derived results ----------------------------------------------------------
 
     def derive(self, v: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray) -> DerivedResults:
+        """Derive grid results from complex voltages, for many steps at once.
+
+        Rows are steps from step 0. After topology changes
+        (:meth:`set_branch_in_service`) each run of steps is derived with the
+        admittance matrices in force then; otherwise see :meth:`_derive_fixed`.
+        """
+        v = np.atleast_2d(v)
+        if len(self._segments) < 2 or v.shape[0] < 2:
+            return self._derive_fixed(v, p_mw, q_mvar)
+        p_mw, q_mvar = np.atleast_2d(p_mw), np.atleast_2d(q_mvar)
+        n = v.shape[0]
+        current = (self.yf, self.yt, self.ybus)
+        parts: list[DerivedResults] = []
+        starts = [s[0] for s in self._segments] + [n]
+        try:
+            for (start, yf, yt, ybus), stop in zip(self._segments, starts[1:], strict=True):
+                start, stop = min(start, n), min(stop, n)
+                if stop <= start:
+                    continue
+                self.yf, self.yt, self.ybus = yf, yt, ybus
+                parts.append(self._derive_fixed(v[start:stop], p_mw[start:stop],
+                                                q_mvar[start:stop]))
+        finally:
+            self.yf, self.yt, self.ybus = current
+        fields = {
+            name: np.concatenate([getattr(part, name) for part in parts], axis=0)
+            for name in DerivedResults.__dataclass_fields__
+        }
+        dark = fields["vm_pu"] == 0.0  # not energised: no voltage, as pandapower's NaN
+        fields["vm_pu"] = np.where(dark, np.nan, fields["vm_pu"])
+        fields["va_degree"] = np.where(dark, np.nan, fields["va_degree"])
+        return DerivedResults(**fields)
+
+    def _derive_fixed(
+        self, v: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray
+    ) -> DerivedResults:
         """Derive grid results from complex voltages, for many steps at once.
 
         Parameters

@@ -43,7 +43,9 @@ from pydantic import (
     model_validator,
 )
 
+from twin.comms.spec import CommsSpec
 from twin.errors import Problem, ScenarioError
+from twin.faults import FaultSpec
 from twin.simtime import parse_duration_s
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -597,6 +599,13 @@ class Scenario(_Spec):
         default_factory=WeatherSpec, description="Outdoor weather (used by buildings)."
     )
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
+    comms: CommsSpec | None = Field(
+        None, description="Communication model of solver calls (twin.comms.spec); none: "
+        "solver calls are direct."
+    )
+    faults: tuple[FaultSpec, ...] = Field(
+        (), description="Injected faults: grid, comms, service, sensor, solver (twin.faults)."
+    )
 
     _source: str = PrivateAttr("<scenario>")
 

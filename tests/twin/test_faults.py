@@ -222,3 +222,39 @@ def test_unconnected_loads_vector_matches_pandapower():
     grid = PandapowerTopology(radial_net(), EventLog())
     assert grid.unsupplied_loads() == set()
     assert np.allclose(grid._p_mw(), [0.1, 0.05])
+
+
+def test_grid_model_switches_topology_like_pandapower():
+    """PowerFlowModel.set_branch_in_service: with line 1 out the model gives
+    pandapower's own results (bus 3 not energised); back in, the original ones; a run
+    that switched is derived step by step with the matrices in force."""
+    from twin.grid import PowerFlowModel
+
+    net = radial_net()
+    model = PowerFlowModel(net, backend="lightsim2grid")
+    p, q = model.element_values()
+    assert model.solve(p, q).converged
+    v = [model.v.copy()]
+    dark = model.set_branch_in_service("line", 1, False)
+    assert list(dark) == [3]
+    assert model.solve(p, q).converged
+    v.append(model.v.copy())
+    model.set_branch_in_service("line", 1, True)
+    assert model.solve(p, q).converged
+    v.append(model.v.copy())
+    derived = model.derive(np.array(v), np.array([p] * 3), np.array([q] * 3))
+
+    ref = radial_net()
+    pp.runpp(ref)
+    out = radial_net()
+    out.line.loc[1, "in_service"] = False
+    pp.runpp(out)
+    for k, expect in ((0, ref), (1, out), (2, ref)):
+        np.testing.assert_allclose(derived.vm_pu[k], expect.res_bus.vm_pu.to_numpy(),
+                                   atol=1e-6, equal_nan=True)
+        np.testing.assert_allclose(derived.trafo_loading_percent[k],
+                                   expect.res_trafo.loading_percent.to_numpy(), rtol=1e-5)
+        np.testing.assert_allclose(derived.line_loading_percent[k][0],
+                                   expect.res_line.loading_percent.to_numpy()[0], rtol=1e-5)
+    with pytest.raises(KeyError, match="no line 9"):
+        model.set_branch_in_service("line", 9, False)
