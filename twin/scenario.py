@@ -530,10 +530,12 @@ class WeatherSpec(_Spec):
 class ControlSpec(_Spec):
     """The energy-management controller (rule-based in this version)."""
 
-    mode: Literal["off", "self_consumption", "ems"] = Field(
+    mode: Literal["off", "self_consumption", "rule_based", "ems"] = Field(
         "off",
         description="'off': batteries idle, PV uncurtailed; 'self_consumption': batteries "
         "absorb surplus and cover deficit (see scope), PV curtailed above export_limit_kw; "
+        "'rule_based': plug-and-charge EVs, thermostats, batteries on self-consumption, "
+        "generators as island backup, with PCC metering and islanding; "
         "'ems': the rolling-horizon optimising controller (see ems).",
     )
     ems: EmsSpec = Field(

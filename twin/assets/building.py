@@ -43,7 +43,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -1252,3 +1252,327 @@ def peak_kw(p_kw: np.ndarray) -> float:
     p = np.asarray(p_kw, dtype=float)
     total = p.sum(axis=1) if p.ndim == 2 else p
     return float(total.max()) if total.size else 0.0
+
+
+# ---------------------------------------------------------------------------------------
+# Asset family (``kind: building``)
+# ---------------------------------------------------------------------------------------
+
+PLUG_LOAD_FRAC = 0.8
+"""Share of internal gains that is electrical plug and lighting load drawn from the
+grid (the rest is occupants' metabolic heat; assumption). [-]"""
+
+WEATHER_MARGIN_S = 3 * 86400
+"""Weather is loaded this far beyond the run so a controller can look ahead. [s]"""
+
+
+def params_from_spec(spec: object) -> BuildingParams:
+    """:class:`BuildingParams` of a ``building`` asset spec (preset, scaled, overridden).
+
+    Parameters
+    ----------
+    spec : twin.scenario.BuildingAssetSpec
+        The scenario's building.
+
+    Returns
+    -------
+    BuildingParams
+        Capacities, conductances, aperture, gains and HVAC power scale with ``scale``.
+    """
+    import dataclasses
+
+    base = BUILDING_TYPES[spec.building_type]  # type: ignore[attr-defined]
+    f = float(spec.scale)  # type: ignore[attr-defined]
+    th = base.thermal
+    thermal = dataclasses.replace(
+        th,
+        c_air_kwh_per_k=th.c_air_kwh_per_k * f,
+        c_mass_kwh_per_k=th.c_mass_kwh_per_k * f,
+        h_air_mass_kw_per_k=th.h_air_mass_kw_per_k * f,
+        h_mass_out_kw_per_k=th.h_mass_out_kw_per_k * f,
+        h_air_out_kw_per_k=th.h_air_out_kw_per_k * f,
+        solar_aperture_m2=th.solar_aperture_m2 * f,
+    )
+    hvac_kw = spec.hvac_kw if spec.hvac_kw is not None else base.hvac.p_el_max_kw * f  # type: ignore[attr-defined]
+    comfort = base.comfort_occupied
+    setback = base.comfort_unoccupied
+    if spec.comfort_band_c is not None:  # type: ignore[attr-defined]
+        comfort = ComfortBand(*spec.comfort_band_c)  # type: ignore[attr-defined]
+    if spec.setback_band_c is not None:  # type: ignore[attr-defined]
+        setback = ComfortBand(*spec.setback_band_c)  # type: ignore[attr-defined]
+    return dataclasses.replace(
+        base,
+        thermal=thermal,
+        hvac=dataclasses.replace(base.hvac, p_el_max_kw=float(hvac_kw)),
+        gains_occupied_kw=base.gains_occupied_kw * f,
+        gains_unoccupied_kw=base.gains_unoccupied_kw * f,
+        comfort_occupied=comfort,
+        comfort_unoccupied=setback,
+        floor_area_m2=base.floor_area_m2 * f,
+    )
+
+
+def daily_runs(spec: object, owner: int, n_days: int, offset_s: float) -> list[tuple[int, ApplianceRun]]:
+    """The deferrable runs of one building for every day of the run.
+
+    Parameters
+    ----------
+    spec : twin.scenario.BuildingAssetSpec
+        The building.
+    owner : int
+        Index of the building (returned with each run).
+    n_days : int
+        Days to cover.
+    offset_s : float
+        Seconds from local midnight of day 0 to the scenario start. [s]
+    """
+    from twin.simtime import parse_duration_s
+
+    out = []
+    for day in range(n_days):
+        for j, run in enumerate(spec.deferrable):  # type: ignore[attr-defined]
+            base = day * 86400 - offset_s
+            earliest = int(base + run.earliest_h * 3600)
+            latest = int(base + run.latest_end_h * 3600)
+            duration = parse_duration_s(run.duration)
+            if latest - duration < 0:
+                continue
+            earliest = max(earliest, 0)
+            if latest - earliest < duration:
+                continue
+            out.append((owner, ApplianceRun(run.power_kw, duration, earliest, latest,
+                                            name=f"{spec.name}/{j}/d{day}")))  # type: ignore[attr-defined]
+    return out
+
+
+@dataclass(frozen=True)
+class BuildingSnapshot:
+    """What a controller reads of the buildings at CONTROL.
+
+    Attributes
+    ----------
+    names : tuple of str
+    bus : numpy.ndarray
+    t_air_c, t_mass_c : numpy.ndarray
+        Zone temperatures now. [degC]
+    run_owner : numpy.ndarray
+        Building of each deferrable run.
+    run_started : numpy.ndarray
+        Whether each run has started.
+    """
+
+    names: tuple[str, ...]
+    bus: np.ndarray
+    t_air_c: np.ndarray
+    t_mass_c: np.ndarray
+    run_owner: np.ndarray
+    run_started: np.ndarray
+
+
+class BuildingFamily:
+    """All ``building`` assets: a :class:`BuildingFleet`, its deferrable runs, one load
+    row per building (HVAC + deferrable + plug load).
+
+    Without a command the ideal thermostat (:func:`thermostat_setpoints`) runs the HVAC
+    and each deferrable run starts as soon as its window opens. A controller sets HVAC
+    electrical power per zone and starts runs with :meth:`command` (held until the next
+    command); the fleet applies them within the unit limits.
+    """
+
+    kind: ClassVar[str] = "building"
+
+    def __init__(self, specs: list, rows: tuple[int, int]) -> None:
+        self.specs = list(specs)
+        self.names = tuple(s.name for s in specs)
+        self.rows = rows
+        self.bus = np.array([s.bus for s in specs], dtype=np.int64)
+        self.fleet = BuildingFleet([params_from_spec(s) for s in specs])
+        self.state = self.fleet.initial_state(np.array([s.initial_temp_c for s in specs], float))
+        n = len(specs)
+        self.p_mw = np.zeros(n)
+        self.p_hvac_kw = np.zeros(n)
+        self.t_air_c = self.state.t_air_c.copy()
+        self.lower_c = np.zeros(n)
+        self.upper_c = np.zeros(n)
+        self._command: tuple[np.ndarray, np.ndarray] | None = None
+        self._start_requests: np.ndarray | None = None
+        self._thermostat = ThermostatState.off(n)
+        self._k = 0
+        self.violation_kh = 0.0
+        self.hvac_kwh = 0.0
+        self.deferrable_kwh = 0.0
+        self.plug_kwh = 0.0
+
+    @classmethod
+    def add_to_network(cls, specs: list, net: object) -> BuildingFamily:
+        """Add one load row per building."""
+        from twin.assets.load import _add_rows
+
+        rows = _add_rows(
+            net, "load",
+            [{"bus": s.bus, "p_mw": 0.0, "q_mvar": 0.0, "name": f"asset/{s.name}"} for s in specs],
+        )
+        return cls(specs, rows)
+
+    def bind(self, ctx: object) -> None:
+        """Load the weather, occupancy and deferrable runs on the step grid.
+
+        Raises
+        ------
+        twin.errors.ScenarioError
+            When the weather file cannot be read (field ``weather.file``).
+        """
+        scenario = ctx.scenario  # type: ignore[attr-defined]
+        self.step_s = int(ctx.step_s)  # type: ignore[attr-defined]
+        self.n_steps = int(ctx.n_steps)  # type: ignore[attr-defined]
+        self.weather = load_scenario_weather(scenario, self.n_steps * self.step_s + WEATHER_MARGIN_S,
+                                             self.step_s)
+        self.times = self.weather.times
+        self.occupied_table = self.fleet.occupied(self.times)
+        start = pd.Timestamp(scenario.time.start)
+        offset_s = (start - start.normalize()).total_seconds()
+        n_days = int(np.ceil((self.n_steps * self.step_s + offset_s) / 86400.0))
+        runs: list[tuple[int, ApplianceRun]] = []
+        for i, spec in enumerate(self.specs):
+            runs.extend(daily_runs(spec, i, n_days, offset_s))
+        self.run_owner = np.array([r[0] for r in runs], dtype=np.int64)
+        self.loads = DeferrableLoads([r[1] for r in runs])
+        self.loads_state = self.loads.initial_state()
+        self._p_view, self._q_view = ctx.injections.rows("load", *self.rows)  # type: ignore[attr-defined]
+
+    def command(self, p_heat_el_kw: np.ndarray | None, p_cool_el_kw: np.ndarray | None = None,
+                start_runs: np.ndarray | None = None) -> None:
+        """HVAC electrical power per zone (None: thermostat) and runs to start now. [kW]"""
+        if p_heat_el_kw is None:
+            self._command = None
+        else:
+            cool = np.zeros(self.fleet.n) if p_cool_el_kw is None else p_cool_el_kw
+            self._command = (np.asarray(p_heat_el_kw, float).copy(), np.asarray(cool, float).copy())
+        self._start_requests = None if start_runs is None else np.asarray(start_runs, bool).copy()
+
+    def _default_hvac(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return thermostat_setpoints(
+            self.fleet, self.state, self._thermostat, self.occupied_table[k],
+            self.weather.temp_air_c[k], self.weather.ghi_w_per_m2[k], self.step_s,
+        )
+
+    def _default_hvac_now(self) -> tuple[np.ndarray, np.ndarray]:
+        """Thermostat requests of the current step. [kW]"""
+        return self._default_hvac(self._k)
+
+    def _plug_kw(self, k: int) -> np.ndarray:
+        return PLUG_LOAD_FRAC * self.fleet.internal_gains_kw(self.occupied_table[k])
+
+    def run(self, env: object, clock: object) -> object:
+        """SENSE: write the expected load; ACT: step the zones and the runs."""
+        from twin.clock import Phase
+
+        while True:
+            k = yield clock.wait(Phase.SENSE)  # type: ignore[attr-defined]
+            self._k = k
+            heat, cool = self._default_hvac(k) if self._command is None else self._command
+            t_s = k * self.step_s
+            expected_runs = self.loads.power_kw(self.loads_state, t_s, self.step_s)
+            self._write(heat + cool, expected_runs, self._plug_kw(k))
+            yield clock.wait(Phase.ACT)  # type: ignore[attr-defined]
+            self.act(k)
+
+    def act(self, k: int) -> None:
+        """Apply this step's commands (or the defaults) and advance the zones."""
+        heat, cool = self._default_hvac(k) if self._command is None else self._command
+        occ = self.occupied_table[k]
+        result = self.fleet.step(self.state, heat, cool, self.weather.temp_air_c[k],
+                                 self.weather.ghi_w_per_m2[k], occ, self.step_s)
+        t_s = k * self.step_s
+        if self._start_requests is None:
+            requests = start_as_soon_as_allowed(self.loads, self.loads_state, t_s)
+        else:
+            requests = self._start_requests
+            self._start_requests = None
+        runs_kw = self.loads.step(self.loads_state, t_s, requests, self.step_s)
+        plug = self._plug_kw(k)
+        dt_h = self.step_s / 3600.0
+        lower, upper = self.fleet.comfort_bounds(occ)
+        self.lower_c[:] = lower
+        self.upper_c[:] = upper
+        self.violation_kh += float(comfort_violation_kh(result.t_air_c, lower, upper, self.step_s).sum())
+        self.hvac_kwh += float(result.p_el_kw.sum() * dt_h)
+        self.deferrable_kwh += float(runs_kw.sum() * dt_h)
+        self.plug_kwh += float(plug.sum() * dt_h)
+        self.p_hvac_kw[:] = result.p_el_kw
+        self.t_air_c[:] = result.t_air_c
+        self._write(result.p_el_kw, runs_kw, plug)
+
+    def _write(self, hvac_kw: np.ndarray, runs_kw: np.ndarray, plug_kw: np.ndarray) -> None:
+        per_building = np.bincount(self.run_owner, runs_kw, self.fleet.n) if runs_kw.size else 0.0
+        self.p_mw[:] = (hvac_kw + per_building + plug_kw) / 1000.0
+        self._p_view[:] = self.p_mw
+
+    def snapshot(self) -> BuildingSnapshot:
+        """Zone temperatures and run status now."""
+        return BuildingSnapshot(self.names, self.bus, self.state.t_air_c.copy(),
+                                self.state.t_mass_c.copy(), self.run_owner,
+                                self.loads_state.started.copy())
+
+    def channels(self) -> list:
+        """Electrical load, HVAC power, air temperature and comfort band per building."""
+        from twin.assets.base import Channel
+
+        entities = tuple(f"asset/{n}" for n in self.names)
+        return [
+            Channel("asset", "p_mw", "MW", entities, self.p_mw),
+            Channel("asset", "p_hvac_kw", "kW", entities, self.p_hvac_kw),
+            Channel("asset", "t_air_c", "degC", entities, self.t_air_c),
+            Channel("asset", "comfort_lower_c", "degC", entities, self.lower_c),
+            Channel("asset", "comfort_upper_c", "degC", entities, self.upper_c),
+        ]
+
+    def kpis(self, values: list, step_s: int) -> dict[str, float]:
+        """Comfort violation, HVAC energy, peak demand of the buildings."""
+        total = np.nansum(values[0], axis=1) if values[0].size else np.zeros(1)
+        late = self.loads.lateness_s(self.loads_state) if self.loads.n else np.zeros(0)
+        return {
+            "building_comfort_violation_kh": self.violation_kh,
+            "building_hvac_energy_mwh": self.hvac_kwh / 1000.0,
+            "building_energy_mwh": (self.hvac_kwh + self.deferrable_kwh + self.plug_kwh) / 1000.0,
+            "building_peak_demand_mw": float(total.max()) if total.size else 0.0,
+            "deferrable_late_runs": float((late > 0).sum()),
+        }
+
+
+def load_scenario_weather(scenario: object, duration_s: int, step_s: int) -> object:
+    """The scenario's weather on its step grid over ``duration_s``.
+
+    Raises
+    ------
+    twin.errors.ScenarioError
+        Naming ``weather.file`` when it cannot be found or read.
+    """
+    from pathlib import Path
+
+    from twin.errors import ScenarioError
+    from twin.weather import WeatherFileError, load_weather, pvlib_weather_file
+
+    name = scenario.weather.file  # type: ignore[attr-defined]
+    source = scenario.source  # type: ignore[attr-defined]
+    path = Path(name)
+    if not path.is_absolute():
+        candidate = Path(source).parent / path
+        if candidate.exists():
+            path = candidate
+        else:
+            try:
+                path = pvlib_weather_file(name)
+            except (FileNotFoundError, ValueError, WeatherFileError):
+                raise ScenarioError.single(
+                    source, "weather.file", f"weather file {name!r} not found next to the "
+                    "scenario nor in pvlib/data; expected a TMY3 CSV, TMY2 .tm2 or EPW file"
+                ) from None
+    duration = int(np.ceil(duration_s / step_s)) * step_s
+    try:
+        return load_weather(path, scenario.time.start, duration, step_s)  # type: ignore[attr-defined]
+    except (WeatherFileError, OSError, ValueError, KeyError) as exc:
+        raise ScenarioError.single(
+            source, "weather.file", f"weather file {path} cannot be read ({exc}); expected a "
+            "TMY3 CSV, TMY2 .tm2 or EPW file"
+        ) from None

@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from twin.assets.battery import BatteryFamily
+from twin.assets.building import BuildingFamily
+from twin.assets.ev import EvFleetFamily
+from twin.assets.generator import GeneratorFamily
 from twin.assets.load import LoadFamily
 from twin.assets.pv import PvFamily
 
@@ -19,6 +22,9 @@ FAMILIES: dict[str, Any] = {
     "load": LoadFamily,
     "pv": PvFamily,
     "battery": BatteryFamily,
+    "generator": GeneratorFamily,
+    "ev_fleet": EvFleetFamily,
+    "building": BuildingFamily,
 }
 """Asset kind -> family class (see :class:`twin.assets.base.AssetFamily`)."""
 

@@ -85,6 +85,8 @@ def _lazy(module: str, name: str) -> ControllerFactory:
 CONTROLLERS: dict[str, ControllerFactory] = {
     "off": lambda ctx: None,
     "self_consumption": _lazy("twin.control.rule", "SelfConsumptionController"),
+    "rule_based": _lazy("twin.control.ems", "RuleBasedController"),
+    "ems": _lazy("twin.control.ems", "EmsController"),
 }
 """Control mode -> controller factory. ``off`` has no controller: batteries idle and PV
 runs uncurtailed."""

@@ -1,0 +1,247 @@
+"""Dispatchable generators (``kind: generator``): output limits, minimum up and down
+times, start-up and fuel cost; grid-forming units balance an island.
+
+Each generator is one pandapower sgen row. Without a command a unit stays in its state
+(off unless ``initially_on``) at its minimum output; a controller commits and dispatches
+it with :meth:`GeneratorFamily.command`; the microgrid balancer uses
+:meth:`GeneratorFamily.island_dispatch` while islanded. Every request is applied within
+the unit's limits (:func:`generator_step`), so no schedule can break them.
+
+Public names: :class:`GeneratorState`, :func:`generator_step`, :class:`GeneratorFamily`,
+:class:`GeneratorSnapshot`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from twin.assets.base import Channel, FamilyContext, ProcessGen
+from twin.clock import Phase
+from twin.simtime import parse_duration_s
+
+if TYPE_CHECKING:
+    import simpy
+
+    from twin.clock import StepClock
+    from twin.scenario import GeneratorAssetSpec
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class GeneratorState:
+    """Mutable state of N units.
+
+    Attributes
+    ----------
+    on : numpy.ndarray
+        Committed (running).
+    steps_in_state : numpy.ndarray
+        Steps since the last start or stop.
+    p_kw : numpy.ndarray
+        Output of the last step. [kW]
+    starts : numpy.ndarray
+        Number of starts so far.
+    """
+
+    on: np.ndarray
+    steps_in_state: np.ndarray
+    p_kw: np.ndarray
+    starts: np.ndarray
+
+
+def generator_step(
+    state: GeneratorState,
+    want_on: np.ndarray,
+    p_request_kw: np.ndarray,
+    p_min_kw: np.ndarray,
+    p_max_kw: np.ndarray,
+    min_up_steps: np.ndarray,
+    min_down_steps: np.ndarray,
+    available: np.ndarray | None = None,
+) -> np.ndarray:
+    """Commit and dispatch within the limits; update ``state``; return the output. [kW]
+
+    Notes
+    -----
+    A running unit that has run fewer than ``min_up_steps`` stays on; a stopped unit that
+    has been off fewer than ``min_down_steps`` stays off (unavailable units are forced
+    off). A running unit produces ``clip(request, p_min, p_max)``.
+    """
+    avail = np.ones_like(state.on) if available is None else np.asarray(available, bool)
+    want = np.asarray(want_on, dtype=bool)
+    stay_on = state.on & (state.steps_in_state < min_up_steps)
+    stay_off = ~state.on & (state.steps_in_state < min_down_steps)
+    on = np.where(stay_on, True, np.where(stay_off, False, want)) & avail
+    started = on & ~state.on
+    changed = on != state.on
+    state.steps_in_state = np.where(changed, 1, state.steps_in_state + 1)
+    state.starts = state.starts + started
+    state.on = on
+    p = np.where(on, np.clip(np.nan_to_num(np.asarray(p_request_kw, float)), p_min_kw, p_max_kw),
+                 0.0)
+    state.p_kw = p
+    return p
+
+
+@dataclass(frozen=True)
+class GeneratorSnapshot:
+    """Units as a controller sees them at CONTROL.
+
+    Attributes
+    ----------
+    names : tuple of str
+    bus : numpy.ndarray
+    on : numpy.ndarray
+    steps_in_state : numpy.ndarray
+    p_min_kw, p_max_kw : numpy.ndarray  [kW]
+    min_up_s, min_down_s : numpy.ndarray  [s]
+    startup_cost_eur : numpy.ndarray  [EUR]
+    fuel_cost_eur_per_kwh : numpy.ndarray  [EUR/kWh]
+    grid_forming : numpy.ndarray
+    """
+
+    names: tuple[str, ...]
+    bus: np.ndarray
+    on: np.ndarray
+    steps_in_state: np.ndarray
+    p_min_kw: np.ndarray
+    p_max_kw: np.ndarray
+    min_up_s: np.ndarray
+    min_down_s: np.ndarray
+    startup_cost_eur: np.ndarray
+    fuel_cost_eur_per_kwh: np.ndarray
+    grid_forming: np.ndarray
+
+
+class GeneratorFamily:
+    """All ``generator`` assets of a scenario: one sgen row each."""
+
+    kind: ClassVar[str] = "generator"
+
+    def __init__(self, specs: list[GeneratorAssetSpec], rows: tuple[int, int]) -> None:
+        self.specs = list(specs)
+        self.names = tuple(s.name for s in specs)
+        self.rows = rows
+        self.bus = np.array([s.bus for s in specs], dtype=np.int64)
+        self.p_min_kw = np.array([s.p_min_kw for s in specs], float)
+        self.p_max_kw = np.array([s.p_max_kw for s in specs], float)
+        self.min_up_s = np.array([parse_duration_s(s.min_up) for s in specs], float)
+        self.min_down_s = np.array([parse_duration_s(s.min_down) for s in specs], float)
+        self.startup_cost_eur = np.array([s.startup_cost_eur for s in specs], float)
+        self.fuel_cost_eur_per_kwh = np.array([s.fuel_cost_eur_per_kwh for s in specs], float)
+        self.grid_forming = np.array([s.grid_forming for s in specs], bool)
+        n = len(specs)
+        on0 = np.array([s.initially_on for s in specs], bool)
+        self.state = GeneratorState(on0, np.full(n, 10**9), np.zeros(n), np.zeros(n, np.int64))
+        self.p_mw = np.zeros(n)
+        self.on_frac = np.zeros(n)
+        self.fuel_cost_eur = 0.0
+        self.startup_cost_total_eur = 0.0
+        self.energy_kwh = 0.0
+        self._want_on: np.ndarray | None = None
+        self._p_request: np.ndarray | None = None
+        self.step_s = 900
+
+    @classmethod
+    def add_to_network(cls, specs: list[GeneratorAssetSpec], net: Any) -> GeneratorFamily:
+        """Add one sgen row per unit."""
+        from twin.assets.load import _add_rows
+
+        rows = _add_rows(
+            net, "sgen",
+            [{"bus": s.bus, "p_mw": 0.0, "q_mvar": 0.0, "type": "generator",
+              "name": f"asset/{s.name}"} for s in specs],
+        )
+        return cls(specs, rows)
+
+    def bind(self, ctx: FamilyContext) -> None:
+        """Take the step length and the injection rows."""
+        self.step_s = ctx.step_s
+        self.min_up_steps = np.ceil(self.min_up_s / ctx.step_s).astype(np.int64)
+        self.min_down_steps = np.ceil(self.min_down_s / ctx.step_s).astype(np.int64)
+        self._p_view, self._q_view = ctx.injections.rows("sgen", *self.rows)
+
+    def command(self, want_on: np.ndarray | None, p_kw: np.ndarray | None = None) -> None:
+        """Commitment and output requests until the next command (None: keep state)."""
+        self._want_on = None if want_on is None else np.asarray(want_on, bool).copy()
+        self._p_request = None if p_kw is None else np.asarray(p_kw, float).copy()
+
+    def dispatch(self, want_on: np.ndarray, p_kw: np.ndarray) -> np.ndarray:
+        """Apply a request for the current step within limits; account costs. [kW]"""
+        before = self.state.starts.copy()
+        p = generator_step(self.state, want_on, p_kw, self.p_min_kw, self.p_max_kw,
+                           self.min_up_steps, self.min_down_steps)
+        self._account(p, self.state.starts - before)
+        return p
+
+    def _account(self, p: np.ndarray, new_starts: np.ndarray) -> None:
+        dt_h = self.step_s / 3600.0
+        self.energy_kwh += float(p.sum() * dt_h)
+        self.fuel_cost_eur += float((p * self.fuel_cost_eur_per_kwh).sum() * dt_h)
+        self.startup_cost_total_eur += float((new_starts * self.startup_cost_eur).sum())
+        self.p_mw[:] = p / 1000.0
+        self.on_frac[:] = self.state.on
+        self._p_view[:] = self.p_mw
+
+    def island_dispatch(self, p_kw: np.ndarray) -> None:
+        """Override this step's output of running grid-forming units (the island
+        balancer, after ACT); ``p_kw`` must lie within their limits. [kW]"""
+        p = np.where(self.state.on, np.clip(p_kw, self.p_min_kw, self.p_max_kw), 0.0)
+        dt_h = self.step_s / 3600.0
+        delta = p - self.state.p_kw
+        self.energy_kwh += float(delta.sum() * dt_h)
+        self.fuel_cost_eur += float((delta * self.fuel_cost_eur_per_kwh).sum() * dt_h)
+        self.state.p_kw = p
+        self.p_mw[:] = p / 1000.0
+        self._p_view[:] = self.p_mw
+
+    def start_for_island(self, mask: np.ndarray) -> None:
+        """Start stopped grid-forming units in ``mask`` now (black start in an island),
+        ignoring minimum down time; they run at minimum output until dispatched."""
+        start = np.asarray(mask, bool) & ~self.state.on & self.grid_forming
+        if start.any():
+            self.state.on = self.state.on | start
+            self.state.steps_in_state = np.where(start, 1, self.state.steps_in_state)
+            self.state.starts = self.state.starts + start
+            self.startup_cost_total_eur += float((start * self.startup_cost_eur).sum())
+            p = np.where(start, self.p_min_kw, self.state.p_kw)
+            self.island_dispatch(p)
+
+    def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
+        """ACT: commit and dispatch (keep state and minimum output without a command)."""
+        while True:
+            yield clock.wait(Phase.ACT)
+            want = self.state.on if self._want_on is None else self._want_on
+            request = self.p_min_kw if self._p_request is None else self._p_request
+            self.dispatch(want, request)
+
+    def snapshot(self) -> GeneratorSnapshot:
+        """Commitment state and parameters."""
+        s = self.state
+        return GeneratorSnapshot(
+            self.names, self.bus, s.on.copy(), s.steps_in_state.copy(), self.p_min_kw,
+            self.p_max_kw, self.min_up_s, self.min_down_s, self.startup_cost_eur,
+            self.fuel_cost_eur_per_kwh, self.grid_forming,
+        )
+
+    def channels(self) -> list[Channel]:
+        """Output and commitment per unit. [MW, -]"""
+        entities = tuple(f"asset/{n}" for n in self.names)
+        return [
+            Channel("asset", "p_mw", "MW", entities, self.p_mw),
+            Channel("asset", "on_frac", "-", entities, self.on_frac),
+        ]
+
+    def kpis(self, values: list[np.ndarray], step_s: int) -> dict[str, float]:
+        """Energy, fuel and start-up cost, starts."""
+        return {
+            "generator_energy_mwh": self.energy_kwh / 1000.0,
+            "generator_fuel_cost_eur": self.fuel_cost_eur,
+            "generator_startup_cost_eur": self.startup_cost_total_eur,
+            "generator_starts": float(self.state.starts.sum()),
+        }

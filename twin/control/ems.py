@@ -1,0 +1,395 @@
+"""The rolling-horizon energy-management controller (``control.mode: ems``) and the
+rule-based reference it is compared with (``control.mode: rule_based``).
+
+Every ``replan_every`` the EMS reads the families' snapshots and forecasts (perfect
+forecasts of profiles, weather and occupancy; plugged vehicles' announced departures,
+no knowledge of future arrivals), builds the joint dispatch problem over ``horizon``
+at ``plan_step`` resolution (:mod:`twin.control.problems`), and sends it through the
+solver gateway (:mod:`twin.control.gateway`). Between plans, every grid step, it
+applies the current slot's setpoints and runs a fast balancing step: the batteries take
+the difference between the actual and the planned uncontrolled demand, so the PCC
+exchange follows the plan. With ``ev_charging: slot_assignment`` the plan's EV power of
+the coming slot is turned into on/off decisions per vehicle by the ``ev_assignment``
+task, one small binary problem per group of at most ``max_binaries`` vehicles
+(decomposition for QAOA's qubit budget), each recorded as its own call.
+
+Families apply every setpoint within their own limits, so a bad schedule can never
+break physics. When no solver answers, the last good plan is kept (shifted), and
+without one the families' rule-based defaults run; both are recorded as events.
+
+Public names: :class:`EmsController`, :class:`RuleBasedController`,
+:func:`uncontrolled_forecast_kw`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from twin.clock import Phase
+from twin.control.gateway import DirectGateway, SolverGateway
+from twin.control.problems import (
+    BatteryInputs,
+    BuildingInputs,
+    DispatchInputs,
+    DispatchPlan,
+    EvInputs,
+    GeneratorInputs,
+    RunInputs,
+    build_dispatch,
+    build_ev_assignment,
+    interpret_dispatch,
+    interpret_ev_assignment,
+    split_vehicles,
+    thermal_response,
+)
+from twin.microgrid import Microgrid
+from twin.simtime import parse_duration_s
+
+if TYPE_CHECKING:
+    import simpy
+
+    from twin.assets.base import ProcessGen
+    from twin.clock import StepClock
+    from twin.control import ControlContext
+
+logger = logging.getLogger(__name__)
+
+
+class _KpiHook:
+    """Carries a controller's KPIs into the run's KPI table (no channels)."""
+
+    kind = "controller"
+    names: tuple[str, ...] = ()
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+
+    def channels(self) -> list[Any]:
+        return []
+
+    def kpis(self, values: list[np.ndarray], step_s: int) -> dict[str, float]:
+        return self._source.kpis()
+
+
+def uncontrolled_forecast_kw(ctx: ControlContext, k0: int, n: int) -> np.ndarray:
+    """Uncontrolled net demand of steps ``k0 .. k0+n-1``: network loads and sgens, load
+    and PV assets, buildings' plug loads (perfect forecast; wraps past the run). [kW]"""
+    model = ctx.model
+    fams = ctx.families
+    steps = np.arange(k0, k0 + n) % ctx.n_steps
+    total = np.zeros(n)
+    weight = np.asarray(model.injection_weight, float)
+    net = fams.get("network")
+    if net is not None:
+        for table, (p, _q) in getattr(net, "_tables", {}).items():
+            sl = model.element_slices[table]
+            w = weight[sl][: p.shape[1]]
+            total += -(p[steps] @ w) * 1000.0
+    load = fams.get("load")
+    if load is not None:
+        total += load._p_table[steps].sum(axis=1) * 1000.0
+    pv = fams.get("pv")
+    if pv is not None:
+        total -= pv._available_table[steps].sum(axis=1) * 1000.0
+    bld = fams.get("building")
+    if bld is not None:
+        from twin.assets.building import PLUG_LOAD_FRAC
+
+        occ = bld.occupied_table[np.arange(k0, k0 + n) % len(bld.occupied_table)]
+        total += PLUG_LOAD_FRAC * bld.fleet.internal_gains_kw(occ).sum(axis=1)
+    return total
+
+
+def _slot_mean(values: np.ndarray, per: int) -> np.ndarray:
+    return values.reshape(-1, per, *values.shape[1:]).mean(axis=1)
+
+
+class RuleBasedController:
+    """The reference: plug-and-charge EVs, thermostats, deferrable runs at once,
+    batteries on grid-wide self-consumption, generators only as island backup; with
+    PCC metering and islanding (:class:`twin.microgrid.Microgrid`)."""
+
+    def __init__(self, ctx: ControlContext) -> None:
+        self.ctx = ctx
+        self.microgrid = Microgrid(ctx)
+        self._weight = -np.asarray(ctx.model.injection_weight, float)
+        bat = ctx.families.get("battery")
+        if bat is not None:
+            base = ctx.model.element_slices["storage"].start
+            self._weight[base + bat.rows[0] : base + bat.rows[1]] = 0.0
+        ctx.families["controller"] = _KpiHook(self)
+
+    def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
+        """CONTROL: battery self-consumption, generators off; islands; AFTER: meter."""
+        fams = self.ctx.families
+        bat = fams.get("battery")
+        gen = fams.get("generator")
+        while True:
+            k = yield clock.wait(Phase.CONTROL)
+            if gen is not None:
+                gen.command(np.zeros(len(gen.names), bool), gen.p_min_kw)
+            if bat is not None:
+                net_mw = float((self._weight * self.ctx.injections.p_mw).sum())
+                snap = bat.snapshot()
+                share = snap.power_mw / snap.power_mw.sum()
+                bat.command(np.clip(-net_mw * share, -snap.p_discharge_max_mw, snap.p_charge_max_mw))
+            self.microgrid.balance(k, env.now)
+            yield clock.wait(Phase.AFTER)
+            self.microgrid.meter(k)
+
+    def kpis(self) -> dict[str, float]:
+        """PCC, cost and islanding KPIs."""
+        return self.microgrid.kpis()
+
+
+class EmsController:
+    """Rolling-horizon optimising controller (see the module notes).
+
+    Parameters
+    ----------
+    ctx : twin.control.ControlContext
+        The run's control context.
+    gateway : SolverGateway, optional
+        How solver calls travel; default :class:`DirectGateway` (no comms model).
+    """
+
+    def __init__(self, ctx: ControlContext, gateway: SolverGateway | None = None) -> None:
+        self.ctx = ctx
+        spec = ctx.scenario.control.ems
+        self.spec = spec
+        self.step_s = int(ctx.step_s)
+        plan_s = parse_duration_s(spec.plan_step)
+        if plan_s % self.step_s:
+            plan_s = max(self.step_s, (plan_s // self.step_s) * self.step_s)
+        self.per = plan_s // self.step_s
+        self.dt_h = plan_s / 3600.0
+        self.n_slots = max(1, parse_duration_s(spec.horizon) // plan_s)
+        self.replan_steps = max(1, parse_duration_s(spec.replan_every) // self.step_s)
+        self.microgrid = Microgrid(ctx)
+        self.gateway: SolverGateway = gateway or DirectGateway(
+            seed=ctx.scenario.seed, recorder=ctx.recorder
+        )
+        self.plan: DispatchPlan | None = None
+        self.plan_k0 = 0
+        self.failed_plans = 0
+        self.ev_choice: np.ndarray | None = None
+        self._ev_plugged_idx = np.zeros(0, np.int64)
+        self._run_idx = np.zeros(0, np.int64)
+        self._bat_weight = -np.asarray(ctx.model.injection_weight, float)
+        ctx.families["controller"] = _KpiHook(self)
+
+    # ----------------------------------------------------------------- inputs
+    def _inputs(self, k: int) -> DispatchInputs:
+        fams = self.ctx.families
+        t_len, per, dt = self.n_slots, self.per, self.dt_h
+        n = t_len * per
+        base = _slot_mean(uncontrolled_forecast_kw(self.ctx, k, n), per)
+        price = _slot_mean(self.microgrid.price(k, n), per)
+        lim = self.microgrid.limit_kw if self.microgrid.limit_kw is not None else math.inf
+        battery = generator = ev = building = runs = None
+        bat = fams.get("battery")
+        if bat is not None:
+            p = bat.params
+            battery = BatteryInputs(bat.energy_mwh * 1000.0, p.e_min_mwh * 1000.0, p.e_max_mwh * 1000.0,
+                                    p.power_mw * 1000.0, p.charge_efficiency, p.discharge_efficiency)
+        gen = fams.get("generator")
+        if gen is not None:
+            s = gen.snapshot()
+            generator = GeneratorInputs(
+                s.on, np.floor(s.steps_in_state / per), s.p_min_kw, s.p_max_kw,
+                np.ceil(s.min_up_s / (dt * 3600)), np.ceil(s.min_down_s / (dt * 3600)),
+                s.startup_cost_eur, s.fuel_cost_eur_per_kwh,
+            )
+        evf = fams.get("ev_fleet")
+        if evf is not None:
+            s = evf.snapshot()
+            idx = np.flatnonzero(s.plugged)
+            self._ev_plugged_idx = idx
+            now_s = k * self.step_s
+            slot_start = now_s + np.arange(t_len) * dt * 3600
+            dep = s.departure_s[idx]
+            avail = np.clip((dep[None, :] - slot_start[:, None]) / (dt * 3600), 0.0, 1.0)
+            horizon_end = now_s + t_len * dt * 3600
+            due = dep <= horizon_end
+            need = np.where(due, np.maximum(s.target_kwh[idx] - s.e_kwh[idx], 0.0), 0.0)
+            ev = EvInputs(avail, s.charger_kw[idx], s.efficiency[idx], need,
+                          np.maximum(s.target_kwh[idx] - s.e_kwh[idx], 0.0), s.e_kwh[idx],
+                          s.v2g[idx], s.degradation_eur_per_kwh[idx])
+        bld = fams.get("building")
+        if bld is not None:
+            fleet = bld.fleet
+            model = fleet.model(int(dt * 3600))
+            steps = np.arange(k, k + n) % len(bld.occupied_table)
+            wsteps = np.arange(k, k + n) % bld.weather.n_steps
+            occ = bld.occupied_table[steps]
+            t_out = _slot_mean(bld.weather.temp_air_c[wsteps], per)
+            ghi = _slot_mean(bld.weather.ghi_w_per_m2[wsteps], per)
+            gains = _slot_mean(fleet.internal_gains_kw(occ).astype(float), per)
+            d = np.stack([np.broadcast_to(t_out[:, None], gains.shape),
+                          np.broadcast_to(ghi[:, None], gains.shape), gains], axis=2)
+            x0 = np.stack([bld.state.t_air_c, bld.state.t_mass_c], axis=1)
+            free, impulse = thermal_response(model.a, model.b, model.e, x0, d)
+            cop, eer = fleet.cop_eer(t_out)
+            occ_end = occ.reshape(t_len, per, -1)[:, -1, :]
+            lower, upper = fleet.comfort_bounds(occ_end)
+            building = BuildingInputs(free, impulse, cop, eer, lower, upper, fleet.p_el_max_kw)
+            loads, state = bld.loads, bld.loads_state
+            if loads.n:
+                now_s = k * self.step_s
+                pending = np.flatnonzero(~state.started & (loads.latest_end_s > now_s)
+                                         & (loads.earliest_start_s < now_s + n * self.step_s))
+                self._run_idx = pending
+                slot_start = now_s + np.arange(t_len) * dt * 3600
+                allowed = ((slot_start[None, :] >= loads.earliest_start_s[pending, None])
+                           & (slot_start[None, :] <= loads.latest_start_s[pending, None]))
+                allowed[:, 0] |= (now_s >= loads.earliest_start_s[pending]) & (
+                    now_s <= loads.latest_start_s[pending])
+                must = loads.latest_start_s[pending] < now_s + n * self.step_s
+                must &= allowed.any(axis=1)
+                dur = np.ceil(loads.duration_s[pending] / (dt * 3600)).astype(int)
+                runs = RunInputs(allowed, must, dur, loads.p_kw[pending])
+        spec = self.spec
+        return DispatchInputs(
+            dt_h=dt, base_kw=base, import_eur_per_kwh=price,
+            export_eur_per_kwh=self.microgrid.export_price, pcc_limit_kw=lim,
+            comfort_penalty_eur_per_kh=spec.comfort_penalty_eur_per_kh,
+            unmet_ev_penalty_eur_per_kwh=spec.unmet_ev_penalty_eur_per_kwh,
+            cycle_cost_eur_per_kwh=spec.battery_cycle_cost_eur_per_kwh,
+            battery=battery, generator=generator, ev=ev, building=building, runs=runs,
+        )
+
+    # ----------------------------------------------------------------- planning
+    def replan(self, env: simpy.Environment, k: int) -> ProcessGen:
+        """Build, solve (through the gateway) and adopt a plan at step ``k``."""
+        inputs = self._inputs(k)
+        problem, layout = build_dispatch(inputs)
+        task = self.spec.dispatch
+        record = yield from self.gateway.call(
+            env, "dispatch", problem, solver=task.solver, options=task.options,
+            reference=task.reference, time_limit_s=task.time_limit_s, fallback=task.fallback,
+        )
+        if record.ok:
+            self.plan = interpret_dispatch(record.result, layout, inputs)
+            self.plan_k0 = k
+            self.plan_ev_idx = self._ev_plugged_idx.copy()
+            self.plan_run_idx = self._run_idx.copy()
+        else:
+            self.failed_plans += 1
+            kept = "keeps the last good plan" if self.plan is not None else "uses rule-based defaults"
+            self.ctx.recorder.event(env.now, "control", "plan_failed", "task/dispatch",
+                                    f"dispatch at step {k} got no solution; the EMS {kept}",
+                                    {"step": k, "status": record.status})
+        if self.plan is not None and self.spec.ev_charging == "slot_assignment":
+            yield from self._assign_evs(env, k)
+
+    def _assign_evs(self, env: simpy.Environment, k: int) -> ProcessGen:
+        evf = self.ctx.families.get("ev_fleet")
+        if evf is None or self.plan is None:
+            return
+        s = evf.snapshot()
+        idx = self.plan_ev_idx
+        slot = (k - self.plan_k0) // self.per
+        planned = self.plan.ev_kw[slot] if slot < len(self.plan.ev_kw) else np.zeros(idx.size)
+        planned = np.clip(planned, 0.0, None)
+        p_full = s.charger_kw[idx]
+        need = np.maximum(s.target_kwh[idx] - s.e_kwh[idx], 0.0)
+        live = need > 1e-6
+        hours_left = np.maximum((s.departure_s[idx] - k * self.step_s) / 3600.0, 1e-3)
+        urgency = np.clip(need / (p_full * s.efficiency[idx] * hours_left), 0.0, 2.0)
+        weight = np.where(live, planned / np.maximum(p_full, 1e-9) + 0.5 * urgency, 0.0)
+        order = np.argsort(-weight, kind="stable")
+        order = order[weight[order] > 0]
+        choice = np.zeros(idx.size, bool)
+        task = self.spec.ev_assignment
+        groups = split_vehicles(order, task.max_binaries)
+        for group in groups:
+            target = float(planned[group].sum())
+            scale = max(float(p_full[group].max()), 1.0)
+            problem = build_ev_assignment(p_full[group] / scale, weight[group], target / scale, 1.0)
+            record = yield from self.gateway.call(
+                env, "ev_assignment", problem, solver=task.solver, options=task.options,
+                reference=task.reference, time_limit_s=task.time_limit_s, fallback=task.fallback,
+            )
+            if record.ok:
+                choice[group] = interpret_ev_assignment(record.result)
+            else:
+                choice[group] = planned[group] > 0.5 * p_full[group]
+        self.ev_choice = choice
+        self.ev_choice_idx = idx
+        if len(groups) > 1:
+            self.ctx.recorder.event(env.now, "control", "decomposed", "task/ev_assignment",
+                                    f"{int(order.size)} vehicles split into {len(groups)} "
+                                    f"sub-problems of at most {task.max_binaries} binaries",
+                                    {"step": k, "vehicles": int(order.size), "groups": len(groups)})
+
+    # ----------------------------------------------------------------- applying
+    def apply(self, k: int) -> None:
+        """Setpoints of the current slot, then the fast balancing step."""
+        fams = self.ctx.families
+        plan = self.plan
+        if plan is None:
+            return
+        slot = min((k - self.plan_k0) // self.per, len(plan.import_kw) - 1)
+        evf = fams.get("ev_fleet")
+        if evf is not None:
+            request = np.zeros(evf.n_vehicles)
+            if self.spec.ev_charging == "slot_assignment" and self.ev_choice is not None:
+                request[self.ev_choice_idx] = np.where(self.ev_choice, evf.charger_kw[self.ev_choice_idx], 0.0)
+            elif self.plan_ev_idx.size:
+                request[self.plan_ev_idx] = plan.ev_kw[slot]
+            s = evf.snapshot()
+            # vehicles that arrived after the plan: plug and charge until the next plan
+            new = s.plugged.copy()
+            new[self.plan_ev_idx] = False
+            request = np.where(new, evf.default_request_kw(), request)
+            evf.command(request)
+        bld = fams.get("building")
+        if bld is not None:
+            starts = None
+            if self.plan_run_idx.size:
+                starts = np.zeros(bld.loads.n, bool)
+                starts[self.plan_run_idx] = plan.run_start[:, slot]
+            bld.command(plan.heat_kw[slot], plan.cool_kw[slot], starts)
+        gen = fams.get("generator")
+        if gen is not None:
+            gen.command(plan.generator_on[slot], plan.generator_kw[slot])
+        bat = fams.get("battery")
+        if bat is not None:
+            planned_kw = plan.battery_kw[slot]
+            # fast balancing: batteries absorb the deviation of uncontrolled demand
+            actual = float(uncontrolled_forecast_kw(self.ctx, k, 1)[0])
+            deviation = plan.base_kw[slot] - actual
+            snap = bat.snapshot()
+            share = snap.power_mw / snap.power_mw.sum()
+            p_mw = (planned_kw + deviation * share) / 1000.0
+            bat.command(np.clip(p_mw, -snap.p_discharge_max_mw, snap.p_charge_max_mw))
+
+    def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
+        """CONTROL: re-plan every ``replan_every``, apply, balance islands; AFTER: meter."""
+        while True:
+            k = yield clock.wait(Phase.CONTROL)
+            if k % self.replan_steps == 0 or self.plan is None and k % self.per == 0:
+                yield from self.replan(env, k)
+            self.apply(k)
+            self.microgrid.balance(k, env.now)
+            yield clock.wait(Phase.AFTER)
+            self.microgrid.meter(k)
+
+    def kpis(self) -> dict[str, float]:
+        """PCC, cost and islanding KPIs plus the solver calls' summary."""
+        out = self.microgrid.kpis()
+        records = self.gateway.log.records
+        out["ems_calls"] = float(len(records))
+        out["ems_failed_plans"] = float(self.failed_plans)
+        out["ems_solve_time_s"] = float(sum(r.solve_wall_s for r in records))
+        out["ems_solve_time_max_s"] = float(max((r.solve_wall_s for r in records), default=0.0))
+        ratios = [r.approximation_ratio for r in records if r.approximation_ratio is not None]
+        if ratios:
+            out["ems_approximation_ratio_mean"] = float(np.mean(ratios))
+            out["ems_approximation_ratio_max"] = float(np.max(ratios))
+        out["ems_fallback_calls"] = float(sum(r.fallback is not None for r in records))
+        return out

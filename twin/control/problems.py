@@ -1,0 +1,484 @@
+"""Problem builders of the EMS: twin state and forecasts -> ``solvers.Problem`` -> plan.
+
+Each control task is a to-problem / interpret pair:
+
+- ``dispatch``: :func:`build_dispatch` / :func:`interpret_dispatch`, the joint schedule
+  over the horizon (unit commitment, batteries, EV charging, HVAC pre-heating or
+  pre-cooling inside comfort bands, deferrable loads, the PCC and its limit) as a MILP;
+- ``ev_assignment``: :func:`build_ev_assignment` / :func:`interpret_ev_assignment`, which
+  vehicles charge at full power in the coming slot, a small binary quadratic problem (a
+  QUBO) that fits a qubit budget; :func:`split_vehicles` decomposes larger fleets.
+
+Public names: :class:`DispatchInputs`, :class:`BatteryInputs`, :class:`GeneratorInputs`,
+:class:`EvInputs`, :class:`BuildingInputs`, :class:`RunInputs`, :class:`DispatchPlan`,
+:func:`build_dispatch`, :func:`interpret_dispatch`, :func:`thermal_response`,
+:func:`build_ev_assignment`, :func:`interpret_ev_assignment`, :func:`split_vehicles`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from solvers import Problem, ProblemBuilder, Result, VarBlock
+
+
+@dataclass(frozen=True)
+class BatteryInputs:
+    """Batteries for the plan (kW, kWh). Arrays of shape (B,)."""
+
+    e0_kwh: np.ndarray
+    e_min_kwh: np.ndarray
+    e_max_kwh: np.ndarray
+    p_max_kw: np.ndarray
+    eta_charge: np.ndarray
+    eta_discharge: np.ndarray
+
+
+@dataclass(frozen=True)
+class GeneratorInputs:
+    """Generators for the plan; arrays of shape (G,). Up/down times in slots."""
+
+    on0: np.ndarray
+    slots_in_state0: np.ndarray
+    p_min_kw: np.ndarray
+    p_max_kw: np.ndarray
+    min_up_slots: np.ndarray
+    min_down_slots: np.ndarray
+    startup_cost_eur: np.ndarray
+    fuel_cost_eur_per_kwh: np.ndarray
+
+
+@dataclass(frozen=True)
+class EvInputs:
+    """Plugged vehicles for the plan; arrays of shape (V,), ``available`` (T, V).
+
+    ``available[t, v]`` is the share of slot ``t`` the vehicle is plugged in (0 after its
+    departure); ``need_kwh`` is what it still needs by departure (0 if departure lies
+    beyond the horizon: no requirement yet); ``room_kwh`` the free battery capacity.
+    """
+
+    available: np.ndarray
+    p_max_kw: np.ndarray
+    efficiency: np.ndarray
+    need_kwh: np.ndarray
+    room_kwh: np.ndarray
+    e0_kwh: np.ndarray
+    v2g: np.ndarray
+    degradation_eur_per_kwh: np.ndarray
+
+
+@dataclass(frozen=True)
+class BuildingInputs:
+    """Zones for the plan: air temperature at slot ends is ``free + G @ q``.
+
+    ``free`` (N, T) is the free response (no HVAC) with forecast weather and gains;
+    ``impulse`` (N, T, T) maps HVAC heat per slot to air temperature at slot ends;
+    ``cop``/``eer`` (T, N); ``lower``/``upper`` (T, N) comfort bounds; ``p_max_kw`` (N,).
+    """
+
+    free_c: np.ndarray
+    impulse: np.ndarray
+    cop: np.ndarray
+    eer: np.ndarray
+    lower_c: np.ndarray
+    upper_c: np.ndarray
+    p_max_kw: np.ndarray
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """Deferrable runs not yet started: ``allowed`` (R, T) start slots, ``must`` (R,)
+    whether the run has to start inside the horizon, ``duration_slots`` (R,), power (R,)."""
+
+    allowed: np.ndarray
+    must: np.ndarray
+    duration_slots: np.ndarray
+    p_kw: np.ndarray
+
+
+@dataclass(frozen=True)
+class DispatchInputs:
+    """Everything the dispatch problem needs, in kW / kWh / EUR per slot.
+
+    Attributes
+    ----------
+    dt_h : float
+        Slot length. [h]
+    base_kw : numpy.ndarray
+        Forecast uncontrolled net demand per slot (loads minus PV). [kW]
+    import_eur_per_kwh : numpy.ndarray
+        Import price per slot. [EUR/kWh]
+    export_eur_per_kwh : float
+        Export price. [EUR/kWh]
+    pcc_limit_kw : float
+        PCC limit (inf for none). [kW]
+    comfort_penalty_eur_per_kh, unmet_ev_penalty_eur_per_kwh, cycle_cost_eur_per_kwh : float
+        Priced penalties. [EUR/Kh, EUR/kWh, EUR/kWh]
+    """
+
+    dt_h: float
+    base_kw: np.ndarray
+    import_eur_per_kwh: np.ndarray
+    export_eur_per_kwh: float
+    pcc_limit_kw: float = math.inf
+    comfort_penalty_eur_per_kh: float = 2.0
+    unmet_ev_penalty_eur_per_kwh: float = 2.0
+    cycle_cost_eur_per_kwh: float = 0.01
+    battery: BatteryInputs | None = None
+    generator: GeneratorInputs | None = None
+    ev: EvInputs | None = None
+    building: BuildingInputs | None = None
+    runs: RunInputs | None = None
+
+    @property
+    def n_slots(self) -> int:
+        """Number of plan slots T."""
+        return int(self.base_kw.size)
+
+
+@dataclass
+class _Layout:
+    imp: VarBlock
+    exp: VarBlock
+    blocks: dict[str, VarBlock] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DispatchPlan:
+    """A dispatch schedule, per slot (kW; generation positive, charging positive).
+
+    Arrays have T rows; missing asset kinds give zero-width arrays.
+    """
+
+    import_kw: np.ndarray
+    export_kw: np.ndarray
+    battery_kw: np.ndarray
+    generator_on: np.ndarray
+    generator_kw: np.ndarray
+    ev_kw: np.ndarray
+    heat_kw: np.ndarray
+    cool_kw: np.ndarray
+    run_start: np.ndarray
+    base_kw: np.ndarray
+    objective_eur: float
+
+    @property
+    def exchange_kw(self) -> np.ndarray:
+        """Planned PCC exchange (import positive). [kW]"""
+        return self.import_kw - self.export_kw
+
+
+def thermal_response(
+    a: np.ndarray, b: np.ndarray, e: np.ndarray, x0: np.ndarray, d: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Free response and impulse matrix of N zones over T slots.
+
+    Parameters
+    ----------
+    a, b, e : numpy.ndarray
+        Discrete model at the slot length, shapes (N, 2, 2), (N, 2), (N, 2, 3).
+    x0 : numpy.ndarray
+        Initial state (N, 2). [degC]
+    d : numpy.ndarray
+        Disturbances per slot (T, N, 3).
+
+    Returns
+    -------
+    free_c : numpy.ndarray
+        Air temperature at the end of each slot without HVAC, (N, T). [degC]
+    impulse : numpy.ndarray
+        ``impulse[n, t, s]`` = air temperature change at the end of slot ``t`` per kW of
+        HVAC heat in slot ``s <= t``, (N, T, T). [K/kW]
+    """
+    n, t_len = x0.shape[0], d.shape[0]
+    free = np.empty((n, t_len))
+    x = x0.copy()
+    for t in range(t_len):
+        x = np.einsum("nij,nj->ni", a, x) + np.einsum("nij,nj->ni", e, d[t])
+        free[:, t] = x[:, 0]
+    resp = np.empty((n, t_len))
+    xb = b.copy()
+    for lag in range(t_len):
+        resp[:, lag] = xb[:, 0]
+        xb = np.einsum("nij,nj->ni", a, xb)
+    impulse = np.zeros((n, t_len, t_len))
+    for t in range(t_len):
+        for s in range(t + 1):
+            impulse[:, t, s] = resp[:, t - s]
+    return free, impulse
+
+
+def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
+    """The joint dispatch MILP.
+
+    Notes
+    -----
+    Per slot ``t`` (length ``dt``): the PCC balance
+
+    .. math:: g^{imp}_t - g^{exp}_t = base_t + \\sum_b (c_{bt} - d_{bt})
+              - \\sum_g p_{gt} + \\sum_v (c_{vt} - d_{vt}) + \\sum_z (h_{zt} + k_{zt})
+              + \\sum_r P_r \\sum_{\\tau = t-D_r+1}^{t} y_{r\\tau}
+
+    with ``0 <= g <= limit``; batteries ``e_t = e_{t-1} + (eta_c c - d / eta_d) dt``
+    within ``[e_min, e_max]`` and ``e_T >= e_0``; generators ``u p_min <= p <= u p_max``,
+    start ``s_t >= u_t - u_{t-1}``, minimum up ``sum_{t-UT+1..t} s <= u_t``, minimum
+    down ``sum_{t-DT+1..t} s <= 1 - u_{t-DT}`` and the initial state's remaining
+    up/down time fixed; EVs ``0 <= c_{vt} <= P_v a_{vt}``, cumulative energy within the
+    battery, ``sum_t eta c dt + unmet_v >= need_v``; zones ``T^a = free + G (COP h - EER
+    k)`` inside ``[lower - s^lo, upper + s^hi]``, ``h + k <= P``; runs start once
+    (exactly once when due inside the horizon) in allowed slots. Objective: import cost
+    minus export revenue, fuel and start-up cost, battery wear, V2G degradation and the
+    priced penalties for unmet EV energy and comfort degree-hours.
+    """
+    t_len = inp.n_slots
+    dt = inp.dt_h
+    lim = inp.pcc_limit_kw if math.isfinite(inp.pcc_limit_kw) else 1e7
+    b = ProblemBuilder("dispatch")
+    imp = b.add_variables("import_kw", t_len, lower=0.0, upper=lim,
+                          cost=inp.import_eur_per_kwh * dt)
+    exp = b.add_variables("export_kw", t_len, lower=0.0, upper=lim,
+                          cost=-inp.export_eur_per_kwh * dt)
+    layout = _Layout(imp, exp)
+    eye = sp.identity(t_len, format="csr")
+    # balance terms: sum of terms == base
+    balance: list[tuple[VarBlock, object]] = [(imp, eye), (exp, -eye)]
+
+    def per_slot_sum(n_units: int, sign: float) -> sp.csr_array:
+        return sp.csr_array(sp.kron(eye, np.full((1, n_units), sign)))
+
+    lower_tri = sp.csr_array(np.tril(np.ones((t_len, t_len))))
+
+    bat = inp.battery
+    if bat is not None and bat.e0_kwh.size:
+        nb = bat.e0_kwh.size
+        ch = b.add_variables("bat_charge_kw", (t_len, nb), upper=np.broadcast_to(bat.p_max_kw, (t_len, nb)),
+                             cost=inp.cycle_cost_eur_per_kwh * dt)
+        dis = b.add_variables("bat_discharge_kw", (t_len, nb), upper=np.broadcast_to(bat.p_max_kw, (t_len, nb)),
+                              cost=inp.cycle_cost_eur_per_kwh * dt)
+        balance += [(ch, per_slot_sum(nb, -1.0)), (dis, per_slot_sum(nb, 1.0))]
+        # e_t - e0 = cumsum(eta_c c - d/eta_d) dt, per battery: rows (t, b)
+        cum = sp.kron(lower_tri, sp.identity(nb))
+        e_lo = np.maximum(bat.e_min_kwh - bat.e0_kwh, -bat.e0_kwh)
+        e_hi = bat.e_max_kwh - bat.e0_kwh
+        lo = np.broadcast_to(np.minimum(e_lo, 0.0), (t_len, nb)).reshape(-1)
+        hi = np.broadcast_to(np.maximum(e_hi, 0.0), (t_len, nb)).reshape(-1)
+        lo = lo.copy()
+        lo[-nb:] = 0.0  # terminal: at least the initial energy (or as much as possible)
+        lo[-nb:] = np.minimum(0.0, hi[-nb:])
+        b.add_constraints(
+            [(ch, cum @ sp.diags(np.tile(bat.eta_charge * dt, t_len))),
+             (dis, cum @ sp.diags(np.tile(-dt / bat.eta_discharge, t_len)))],
+            lower=lo, upper=hi, name="bat_energy",
+        )
+        layout.blocks["bat_charge"] = ch
+        layout.blocks["bat_discharge"] = dis
+
+    gen = inp.generator
+    if gen is not None and gen.p_max_kw.size:
+        ng = gen.p_max_kw.size
+        u_lo = np.zeros((t_len, ng))
+        u_hi = np.ones((t_len, ng))
+        for g in range(ng):
+            if gen.on0[g]:
+                rest = int(max(0, gen.min_up_slots[g] - gen.slots_in_state0[g]))
+                u_lo[:rest, g] = 1.0
+            else:
+                rest = int(max(0, gen.min_down_slots[g] - gen.slots_in_state0[g]))
+                u_hi[:rest, g] = 0.0
+        u = b.add_variables("gen_on", (t_len, ng), kind="binary", lower=u_lo, upper=u_hi)
+        s = b.add_variables("gen_start", (t_len, ng), kind="binary",
+                            cost=np.broadcast_to(gen.startup_cost_eur, (t_len, ng)))
+        p = b.add_variables("gen_kw", (t_len, ng), upper=np.broadcast_to(gen.p_max_kw, (t_len, ng)),
+                            cost=np.broadcast_to(gen.fuel_cost_eur_per_kwh * dt, (t_len, ng)))
+        big = sp.identity(t_len * ng, format="csr")
+        b.add_constraints([(p, big), (u, -sp.diags(np.tile(gen.p_max_kw, t_len)))], upper=0.0,
+                          name="gen_max")
+        b.add_constraints([(p, big), (u, -sp.diags(np.tile(gen.p_min_kw, t_len)))], lower=0.0,
+                          name="gen_min")
+        # s_t - u_t + u_{t-1} >= 0 ; u_{-1} = on0
+        shift = sp.kron(sp.eye(t_len, k=-1), sp.identity(ng))
+        start_rhs = np.zeros(t_len * ng)
+        start_rhs[:ng] = -gen.on0.astype(float)
+        b.add_constraints([(s, big), (u, -big + shift)], lower=start_rhs, name="gen_startup")
+        up_rows, dn_rows = [], []
+        for g in range(ng):
+            ut, dtn = int(gen.min_up_slots[g]), int(gen.min_down_slots[g])
+            for t in range(t_len):
+                if ut > 1:
+                    window = np.zeros((t_len, ng))
+                    window[max(0, t - ut + 1) : t + 1, g] = 1.0
+                    ucoef = np.zeros((t_len, ng))
+                    ucoef[t, g] = -1.0
+                    up_rows.append((window.reshape(-1), ucoef.reshape(-1), 0.0))
+                if dtn > 1 and t - dtn >= 0:
+                    window = np.zeros((t_len, ng))
+                    window[t - dtn + 1 : t + 1, g] = 1.0
+                    ucoef = np.zeros((t_len, ng))
+                    ucoef[t - dtn, g] = 1.0
+                    dn_rows.append((window.reshape(-1), ucoef.reshape(-1), 1.0))
+        for name, rows in (("gen_min_up", up_rows), ("gen_min_down", dn_rows)):
+            if rows:
+                b.add_constraints(
+                    [(s, sp.csr_array(np.array([r[0] for r in rows]))),
+                     (u, sp.csr_array(np.array([r[1] for r in rows])))],
+                    upper=np.array([r[2] for r in rows]), name=name,
+                )
+        balance.append((p, per_slot_sum(ng, 1.0)))
+        layout.blocks.update(gen_on=u, gen_start=s, gen_kw=p)
+
+    ev = inp.ev
+    if ev is not None and ev.p_max_kw.size:
+        nv = ev.p_max_kw.size
+        c_up = ev.available * ev.p_max_kw[None, :]
+        c = b.add_variables("ev_charge_kw", (t_len, nv), upper=c_up)
+        d_up = c_up * ev.v2g[None, :]
+        d = b.add_variables("ev_discharge_kw", (t_len, nv), upper=d_up,
+                            cost=np.broadcast_to(ev.degradation_eur_per_kwh * dt, (t_len, nv)))
+        unmet = b.add_variables("ev_unmet_kwh", nv, upper=ev.need_kwh,
+                                cost=inp.unmet_ev_penalty_eur_per_kwh)
+        cum = sp.kron(lower_tri, sp.identity(nv))
+        b.add_constraints(
+            [(c, cum @ sp.diags(np.tile(ev.efficiency * dt, t_len))),
+             (d, cum @ sp.diags(np.tile(-dt / ev.efficiency, t_len)))],
+            lower=np.tile(-ev.e0_kwh, t_len), upper=np.tile(ev.room_kwh, t_len), name="ev_energy",
+        )
+        total = sp.kron(np.ones((1, t_len)), sp.identity(nv))
+        b.add_constraints(
+            [(c, total @ sp.diags(np.tile(ev.efficiency * dt, t_len))),
+             (d, total @ sp.diags(np.tile(-dt / ev.efficiency, t_len))),
+             (unmet, sp.identity(nv))],
+            lower=ev.need_kwh, name="ev_need",
+        )
+        balance += [(c, per_slot_sum(nv, -1.0)), (d, per_slot_sum(nv, 1.0))]
+        layout.blocks.update(ev_charge=c, ev_discharge=d, ev_unmet=unmet)
+
+    bl = inp.building
+    if bl is not None and bl.p_max_kw.size:
+        nz = bl.p_max_kw.size
+        h = b.add_variables("hvac_heat_kw", (t_len, nz), upper=np.broadcast_to(bl.p_max_kw, (t_len, nz)) * (bl.cop > 0))
+        k = b.add_variables("hvac_cool_kw", (t_len, nz), upper=np.broadcast_to(bl.p_max_kw, (t_len, nz)) * (bl.eer > 0))
+        pen = inp.comfort_penalty_eur_per_kh * dt
+        s_lo = b.add_variables("comfort_below_k", (t_len, nz), cost=pen)
+        s_hi = b.add_variables("comfort_above_k", (t_len, nz), cost=pen)
+        big = sp.identity(t_len * nz, format="csr")
+        b.add_constraints([(h, big), (k, big)], upper=np.tile(bl.p_max_kw, t_len), name="hvac_max")
+        # temperature rows ordered (t, z): sum_s G[z,t,s] (cop[s,z] h[s,z] - eer[s,z] k[s,z])
+        g_big = np.zeros((t_len * nz, t_len * nz))
+        for z in range(nz):
+            g_big[z::nz, z::nz] = bl.impulse[z]
+        g_h = sp.csr_array(g_big * bl.cop.reshape(-1)[None, :])
+        g_k = sp.csr_array(-g_big * bl.eer.reshape(-1)[None, :])
+        free = bl.free_c.T.reshape(-1)
+        b.add_constraints([(h, g_h), (k, g_k), (s_lo, big)], lower=bl.lower_c.reshape(-1) - free,
+                          name="comfort_lower")
+        b.add_constraints([(h, g_h), (k, g_k), (s_hi, -big)], upper=bl.upper_c.reshape(-1) - free,
+                          name="comfort_upper")
+        balance += [(h, per_slot_sum(nz, -1.0)), (k, per_slot_sum(nz, -1.0))]
+        layout.blocks.update(hvac_heat=h, hvac_cool=k, comfort_below=s_lo, comfort_above=s_hi)
+
+    runs = inp.runs
+    if runs is not None and runs.p_kw.size:
+        nr = runs.p_kw.size
+        y = b.add_variables("run_start", (nr, t_len), kind="binary", upper=runs.allowed.astype(float))
+        rows = sp.kron(sp.identity(nr), np.ones((1, t_len)))
+        b.add_constraints([(y, rows)], lower=runs.must.astype(float), upper=1.0, name="run_once")
+        # power in slot t: sum_r P_r sum_{tau in (t-D_r, t]} y[r, tau]  -> (t, (r, tau))
+        mat = np.zeros((t_len, nr * t_len))
+        for r in range(nr):
+            dur = int(runs.duration_slots[r])
+            for tau in range(t_len):
+                mat[tau : min(t_len, tau + dur), r * t_len + tau] = -runs.p_kw[r]
+        balance.append((y, sp.csr_array(mat)))
+        layout.blocks["run_start"] = y
+
+    b.add_constraints(balance, lower=inp.base_kw, upper=inp.base_kw, name="balance")
+    return b.build(), layout
+
+
+def interpret_dispatch(result: Result, layout: _Layout, inp: DispatchInputs) -> DispatchPlan:
+    """Turn a dispatch result into a :class:`DispatchPlan` (per slot, kW)."""
+    x = result.x
+    assert x is not None
+    t_len = inp.n_slots
+
+    def get(name: str, width: int) -> np.ndarray:
+        block = layout.blocks.get(name)
+        return block.values(x) if block is not None else np.zeros((t_len, width))
+
+    nb = inp.battery.e0_kwh.size if inp.battery is not None else 0
+    ng = inp.generator.p_max_kw.size if inp.generator is not None else 0
+    nv = inp.ev.p_max_kw.size if inp.ev is not None else 0
+    nz = inp.building.p_max_kw.size if inp.building is not None else 0
+    nr = inp.runs.p_kw.size if inp.runs is not None else 0
+    run = layout.blocks.get("run_start")
+    return DispatchPlan(
+        import_kw=layout.imp.values(x),
+        export_kw=layout.exp.values(x),
+        battery_kw=get("bat_charge", nb) - get("bat_discharge", nb),
+        generator_on=get("gen_on", ng) > 0.5,
+        generator_kw=get("gen_kw", ng),
+        ev_kw=get("ev_charge", nv) - get("ev_discharge", nv),
+        heat_kw=get("hvac_heat", nz),
+        cool_kw=get("hvac_cool", nz),
+        run_start=(run.values(x) > 0.5) if run is not None else np.zeros((nr, t_len), bool),
+        base_kw=inp.base_kw,
+        objective_eur=float(result.objective or 0.0),
+    )
+
+
+# --------------------------------------------------------------------- EV assignment
+
+
+def split_vehicles(order: np.ndarray, max_binaries: int) -> list[np.ndarray]:
+    """Split vehicle indices (most urgent first) into groups of at most ``max_binaries``."""
+    return [order[i : i + max_binaries] for i in range(0, len(order), max_binaries)]
+
+
+def build_ev_assignment(
+    p_kw: np.ndarray, weight: np.ndarray, target_kw: float, penalty_per_kw2: float
+) -> Problem:
+    """Which vehicles charge at full power in the coming slot: a QUBO.
+
+    Parameters
+    ----------
+    p_kw : numpy.ndarray
+        Power each vehicle would draw if chosen, shape (V,). [kW]
+    weight : numpy.ndarray
+        Value of charging each vehicle now (urgency and the dispatch plan's share),
+        shape (V,), >= 0. [-]
+    target_kw : float
+        Power the dispatch plan gives this group of vehicles in the slot. [kW]
+    penalty_per_kw2 : float
+        Weight of the squared deviation from ``target_kw``. [1/kW2]
+
+    Returns
+    -------
+    solvers.Problem
+        Binary, unconstrained, quadratic:
+
+        .. math:: \\min_x \\sum_v w_v (1 - x_v) + \\lambda (\\sum_v P_v x_v - P^*)^2
+
+        (non-negative, 0 only when every weighted vehicle charges at exactly the target).
+    """
+    v = p_kw.size
+    lam = penalty_per_kw2
+    linear = -weight + lam * (p_kw**2 - 2.0 * target_kw * p_kw)
+    quad = np.zeros((v, v))
+    iu = np.triu_indices(v, 1)
+    quad[iu] = 2.0 * lam * np.outer(p_kw, p_kw)[iu]
+    constant = float(weight.sum() + lam * target_kw**2)
+    return Problem(objective=linear, kinds="binary", upper=1.0, quadratic=quad,
+                   constant=constant, names=[f"charge[{i}]" for i in range(v)],
+                   name="ev_assignment")
+
+
+def interpret_ev_assignment(result: Result) -> np.ndarray:
+    """Boolean choice per vehicle of the group (all False without a solution)."""
+    if result.x is None:
+        n = result.problem.num_variables if result.problem is not None else 0
+        return np.zeros(n, bool)
+    return np.asarray(result.x) > 0.5
