@@ -446,6 +446,18 @@ class PowerFlowModel:
 
         if self.backend == "lightsim2grid":
             from lightsim2grid.algorithm import NR_KLU, NRSing_KLU
+        # pandapower's recycling keeps the internal model of the last full run and only
+        # refreshes the PQ injections; the full run below fixes the options it keeps.
+        self._recycle: dict[str, bool] | None = None
+        if self.backend == "pandapower":
+            pp.runpp(
+                net, algorithm="nr", lightsim2grid=False, numba=False,
+                max_iteration=self.max_iteration, tolerance_mva=self.tolerance_mva,
+                init="results",
+            )
+            self._recycle = {"trafo": False, "gen": False, "bus_pq": True}
+            # voltages only: the twin derives branch results itself (see derive)
+            net._options["only_v_results"] = True
 
             self._solver = NR_KLU() if self.distributed_slack else NRSing_KLU()
         elif self.backend != "pandapower":
@@ -627,7 +639,7 @@ class PowerFlowModel:
             pp.runpp(
                 net, algorithm="nr", lightsim2grid=False, numba=False,
                 max_iteration=self.max_iteration, tolerance_mva=self.tolerance_mva,
-                init="results",
+                init="results", recycle=self._recycle,
             )
         except Exception as exc:
             logger.debug("pandapower runpp failed: %s", exc)
