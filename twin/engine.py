@@ -107,6 +107,9 @@ class Simulation:
     controller: Any
     rng: np.random.Generator
     build_time_s: float = 0.0
+    extras: Any = None
+    """Communication model and faults of the run (:class:`twin.faults.RunFaults`), or
+    None when the scenario has neither."""
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,12 @@ def build(
     if controller is not None:
         env.process(controller.run(env, clock))
     env.process(_grid_process(env, clock, model, injections, recorder, scenario))
+    from twin.faults import attach_run
+
+    extras = attach_run(
+        scenario, env=env, seed=seed, recorder=recorder, net=net, model=model,
+        injections=injections, families=families, controller=controller,
+    )
     return Simulation(
         scenario=scenario,
         seed=seed,
@@ -262,6 +271,7 @@ def build(
         controller=controller,
         rng=rng,
         build_time_s=time.perf_counter() - started,
+        extras=extras,
     )
 
 
@@ -336,6 +346,8 @@ def simulate(sim: Simulation) -> SimulationOutput:
         if hasattr(family, "kpis"):
             parts.append(family.kpis(values, recording.step_s))
     kpis = merge_kpis(kpis, parts)
+    if sim.extras is not None:
+        kpis = {**kpis, **sim.extras.kpis(float(recording.n_steps * recording.step_s))}
     return SimulationOutput(
         recording=recording,
         derived=derived,

@@ -73,8 +73,11 @@ __all__ = [
     "FaultSpec",
     "FaultsSpec",
     "GridFaultTarget",
+    "ElementTrips",
     "MeasurementGuard",
     "PandapowerTopology",
+    "RunFaults",
+    "attach_run",
     "check_fault_references",
     "check_grid_elements",
 ]
@@ -332,6 +335,10 @@ class PandapowerTopology:
     load_p_mw
         Returns the current active power of every load (element order); default the
         net's ``p_mw * scaling``. [MW]
+    switch
+        Switches the branch in the power-flow model (e.g.
+        :meth:`twin.grid.PowerFlowModel.set_branch_in_service`, which also sets the
+        net's ``in_service``); default: only the net's column is set.
 
     Notes
     -----
@@ -349,7 +356,9 @@ class PandapowerTopology:
         customers_per_load: int = 1,
         on_change: Callable[[], None] | None = None,
         load_p_mw: Callable[[], np.ndarray] | None = None,
+        switch: Callable[[str, int, bool], Any] | None = None,
     ) -> None:
+        self.switch = switch
         self.net = net
         self.events = events
         self.customers_per_load = int(customers_per_load)
@@ -389,7 +398,10 @@ class PandapowerTopology:
     def set_branch_in_service(self, table: str, index: int, in_service: bool,
                               time_s: float) -> None:
         """Switch a branch and update which loads are supplied. [s]"""
-        self.net[table].loc[index, "in_service"] = bool(in_service)
+        if self.switch is not None:
+            self.switch(table, index, bool(in_service))
+        else:
+            self.net[table].loc[index, "in_service"] = bool(in_service)
         self._cause = f"{table}/{index}"
         self.update(time_s)
         if self.on_change is not None:
@@ -667,3 +679,144 @@ def availability(mtbf_h: float, mttr_h: float) -> float:
     if not (math.isfinite(mtbf_h) and math.isfinite(mttr_h)) or mtbf_h <= 0 or mttr_h <= 0:
         raise ValueError("mtbf_h and mttr_h must be finite and > 0")
     return mtbf_h / (mtbf_h + mttr_h)
+
+
+# ----------------------------------------------------------------------- a run
+_TRIP_TABLE = {"pv": "sgen", "generator": "sgen", "battery": "storage", "ev_fleet": "load",
+               "load": "load"}
+
+
+class ElementTrips:
+    """An :class:`AssetFaultTarget` over the power-flow model's ``tripped`` mask.
+
+    A tripped asset's grid element injects nothing from the next power flow on (its
+    row of the injection buffer is zeroed at the solve). A family that implements
+    ``set_tripped(name, tripped)`` is told as well, so its own state can follow;
+    otherwise its channels keep showing what it would have done.
+
+    Parameters
+    ----------
+    model
+        The :class:`twin.grid.PowerFlowModel`.
+    families
+        Asset kind -> family (with ``names`` and ``rows``).
+    """
+
+    def __init__(self, model: Any, families: Mapping[str, Any]) -> None:
+        self.model = model
+        self._where: dict[str, tuple[int, Any]] = {}
+        for kind, family in families.items():
+            table = _TRIP_TABLE.get(kind)
+            names = getattr(family, "names", None)
+            rows = getattr(family, "rows", None)
+            if table is None or names is None or rows is None:
+                continue
+            base = model.element_slices[table].start + int(rows[0])
+            for j, name in enumerate(names):
+                self._where[str(name)] = (base + j, family)
+
+    def set_tripped(self, asset: str, tripped: bool) -> None:
+        """Trip or restore an asset's grid element."""
+        try:
+            position, family = self._where[asset]
+        except KeyError:
+            raise KeyError(f"no grid element for asset {asset!r}") from None
+        self.model.tripped[position] = bool(tripped)
+        hook = getattr(family, "set_tripped", None)
+        if callable(hook):
+            hook(asset, bool(tripped))
+
+
+@dataclass
+class RunFaults:
+    """What :func:`attach_run` set up for one run."""
+
+    events: EventLog
+    """Fault, grid and control events (echoed to the recorder)."""
+    injector: FaultInjector
+    """The running faults."""
+    topology: PandapowerTopology
+    """Supply tracking for the reliability indices."""
+    sensors: MeasurementGuard
+    """Stale and missing measurements."""
+    gateway: Any = None
+    """The :class:`twin.comms.gateway.CommsGateway`, when ``comms.enabled``."""
+
+    def kpis(self, end_s: float) -> dict[str, float | None]:
+        """Reliability (IEEE 1366), fault counts and comms KPIs at the run's end. [s]"""
+        from twin.reliability import reliability_indices
+
+        self.topology.close(end_s)
+        out: dict[str, float | None] = {}
+        served = self.topology.customers_served
+        if served > 0:
+            for key, value in reliability_indices(self.topology.interruptions, served).items():
+                out[f"reliability_{key}"] = value
+        starts = [e for e in self.events.records if e["category"] == "fault"
+                  and (e["kind"].endswith("_start") or e["kind"] == "link_down")]
+        out["faults_started"] = float(len(starts))
+        if self.gateway is not None:
+            starts_comms = [e for e in self.gateway.events.records if e["category"] == "fault"
+                            and (e["kind"].endswith("_start") or e["kind"] == "link_down")]
+            out["faults_started"] = float(len(starts) + len(starts_comms))
+            out.update(self.gateway.kpis())
+        return out
+
+
+def attach_run(
+    scenario: Any,
+    *,
+    env: simpy.Environment,
+    seed: int,
+    recorder: Any,
+    net: Any,
+    model: Any,
+    injections: Any,
+    families: Mapping[str, Any],
+    controller: Any,
+) -> RunFaults | None:
+    """Set up the communication model and the faults of a scenario in a built run.
+
+    Called by the engine once the families and the controller exist. Without
+    ``comms.enabled`` and without faults it does nothing and returns None (the run
+    is exactly the run without this module).
+
+    With ``comms.enabled`` a :class:`~twin.comms.gateway.CommsGateway` replaces the
+    controller's ``gateway`` (so every solver call crosses the modelled network). Grid
+    branch faults switch the power-flow model
+    (:meth:`twin.grid.PowerFlowModel.set_branch_in_service`); asset trips zero the
+    asset's grid element (:class:`ElementTrips`); every fault is an event.
+    """
+    comms = getattr(scenario, "comms", None)
+    enabled = comms is not None and comms.enabled
+    if not enabled and not scenario.faults:
+        return None
+
+    def sink(record: dict[str, Any]) -> None:
+        recorder.event(record["time_s"], record["category"], record["kind"],
+                       record["entity"], record["message"], record["data"])
+
+    events = EventLog(sink)
+    gateway = None
+    if enabled:
+        from twin.comms.gateway import CommsGateway
+
+        gateway = CommsGateway(env, comms, seed, recorder)
+        if controller is not None and hasattr(controller, "gateway"):
+            controller.gateway = gateway
+        else:
+            logger.warning("comms.enabled but the controller (mode %s) makes no solver calls",
+                           scenario.control.mode)
+    load_slice = model.element_slices["load"]
+    topology = PandapowerTopology(
+        net, events, switch=model.set_branch_in_service,
+        load_p_mw=lambda: np.asarray(injections.p_mw[load_slice], dtype=float),
+    )
+    sensors = MeasurementGuard(events)
+    injector = FaultInjector(
+        env, tuple(scenario.faults), seed, events,
+        comms=gateway.model if gateway is not None else None,
+        grid=topology, assets=ElementTrips(model, families), sensors=sensors,
+    )
+    injector.start()
+    return RunFaults(events, injector, topology, sensors, gateway)

@@ -326,6 +326,8 @@ class PowerFlowModel:
         self._branch_out: set[int] = set()
         self.isolated = np.zeros(0, dtype=np.int64)
         """Internal buses cut off from every slack bus by branch outages."""
+        self.tripped = np.zeros(self.n_injections, dtype=bool)
+        """Per driven element: tripped by a fault (injects nothing while True)."""
 
     # ---- set-up -------------------------------------------------------------------
 
@@ -608,8 +610,13 @@ class PowerFlowModel:
 
         On success ``self.v`` holds the new complex voltages (internal bus order); on
         failure ``self.v`` keeps the last converged voltages (the next start point).
+        Elements marked in :attr:`tripped` are zeroed in ``p_mw`` and ``q_mvar`` in
+        place (a tripped unit injects nothing, and the recorded injections say so).
         """
         self._n_solves += 1
+        if self.tripped.any():
+            p_mw[self.tripped] = 0.0
+            q_mvar[self.tripped] = 0.0
         if self.backend == "lightsim2grid":
             s_bus = self.s_const + (self.c_matrix @ (p_mw + 1j * q_mvar)) * (1.0 / self.sn_mva)
             solver = self._solver
