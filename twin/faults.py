@@ -237,7 +237,8 @@ _TRIP_ASSET_KIND = {"generator_trip": "generator", "pv_trip": "pv", "battery_tri
 
 # ----------------------------------------------------------------------- checks
 def check_fault_references(scenario: Any, source: str | None = None) -> list[Problem]:
-    """Problems with the names faults refer to: links, services, assets.
+    """Problems with the names faults refer to (links, services, assets), and with the
+    cross-references of the ``comms:`` section (:meth:`CommsSpec.problems`).
 
     Parameters
     ----------
@@ -255,6 +256,8 @@ def check_fault_references(scenario: Any, source: str | None = None) -> list[Pro
     file = source or getattr(scenario, "source", "<scenario>")
     problems: list[Problem] = []
     comms = getattr(scenario, "comms", None)
+    if comms is not None:
+        problems.extend(Problem(file, path, message) for path, message in comms.problems())
     links = {link.name for link in comms.links} if comms is not None else set()
     services = {s.name for s in comms.services} if comms is not None else set()
     assets = {a.name: a.kind for a in getattr(scenario, "assets", ())}

@@ -514,31 +514,35 @@ class CommsSpec(_TaskTiming):
         default_factory=dict, description="Chains per control task (dispatch, ...)."
     )
 
-    @model_validator(mode="after")
-    def _references(self) -> CommsSpec:
-        problems: list[str] = []
+    def problems(self) -> list[tuple[str, str]]:
+        """Cross-references that do not resolve, as ``(field path, message)`` pairs.
+
+        Names used twice; links, routes and services on unknown nodes; task chains
+        naming an unknown route or an unregistered solver. Paths start at ``comms``.
+        """
+        problems: list[tuple[str, str]] = []
         for kind, items in (("nodes", self.nodes), ("links", self.links),
                             ("routes", self.routes), ("services", self.services)):
             seen: set[str] = set()
             for i, item in enumerate(items):
                 if item.name in seen:
-                    problems.append(f"comms.{kind}.{i}.name: '{item.name}' is used twice")
+                    problems.append((f"comms.{kind}.{i}.name", f"'{item.name}' is used twice"))
                 seen.add(item.name)
         nodes = {n.name for n in self.nodes}
         for i, link in enumerate(self.links):
             for end in ("a", "b"):
                 if getattr(link, end) not in nodes:
-                    problems.append(f"comms.links.{i}.{end}: unknown node "
-                                    f"'{getattr(link, end)}'; expected one of {sorted(nodes)}")
+                    problems.append((f"comms.links.{i}.{end}", f"unknown node "
+                                     f"'{getattr(link, end)}'; expected one of {sorted(nodes)}"))
         for i, route in enumerate(self.routes):
             for end in ("source", "target"):
                 if getattr(route, end) not in nodes:
-                    problems.append(f"comms.routes.{i}.{end}: unknown node "
-                                    f"'{getattr(route, end)}'; expected one of {sorted(nodes)}")
+                    problems.append((f"comms.routes.{i}.{end}", f"unknown node "
+                                     f"'{getattr(route, end)}'; expected one of {sorted(nodes)}"))
         for i, service in enumerate(self.services):
             if service.node not in nodes:
-                problems.append(f"comms.services.{i}.node: unknown node '{service.node}'; "
-                                f"expected one of {sorted(nodes)}")
+                problems.append((f"comms.services.{i}.node", f"unknown node '{service.node}'; "
+                                 f"expected one of {sorted(nodes)}"))
         routes = {r.name for r in self.routes}
         known_solvers = _registered_solvers()
         for name, task in self.tasks.items():
@@ -552,20 +556,19 @@ class CommsSpec(_TaskTiming):
                     remotes.append((f"comms.tasks.{name}.chain.{j}.hybrid", step.hybrid))
                 for where, remote in remotes:
                     if remote.route not in routes:
-                        problems.append(f"{where}.route: unknown route '{remote.route}'; "
-                                        f"expected one of {sorted(routes)}")
+                        problems.append((f"{where}.route", f"unknown route '{remote.route}'; "
+                                         f"expected one of {sorted(routes)}"))
                     if known_solvers is not None and remote.solver not in known_solvers:
-                        problems.append(f"{where}.solver: unknown solver '{remote.solver}'; "
-                                        f"expected one of {sorted(known_solvers)}")
+                        problems.append((f"{where}.solver", f"unknown solver "
+                                         f"'{remote.solver}'; expected one of "
+                                         f"{sorted(known_solvers)}"))
         if (self.edge_solver is not None and known_solvers is not None
                 and self.edge_solver not in known_solvers):
-            problems.append(f"comms.edge_solver: unknown solver '{self.edge_solver}'; "
-                            f"expected one of {sorted(known_solvers)}")
+            problems.append(("comms.edge_solver", f"unknown solver '{self.edge_solver}'; "
+                             f"expected one of {sorted(known_solvers)}"))
         if self.enabled and "local" not in routes:
-            problems.append("comms.routes: the default chains need a route named 'local'")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+            problems.append(("comms.routes", "the default chains need a route named 'local'"))
+        return problems
 
 
 def _registered_solvers() -> set[str] | None:
