@@ -122,6 +122,9 @@ def sweep_command(
         int | None,
         typer.Option("--workers", help="Worker processes (local or LocalCluster); default: CPUs."),
     ] = None,
+    connect_timeout: Annotated[
+        float, typer.Option("--connect-timeout", help="Seconds to reach --scheduler.")
+    ] = 10.0,
     store: StoreOption = Path("runs"),
     out: Annotated[
         Path | None, typer.Option("--out", help="Sweep directory; default sweeps/<name>.")
@@ -154,7 +157,9 @@ def sweep_command(
             return
         executor = None
         if dask or scheduler:
-            client, cluster = connect_dask(scheduler, workers=n_workers)
+            client, cluster = connect_dask(
+                scheduler, workers=n_workers, timeout_s=connect_timeout
+            )
             executor = DaskExecutor(client, cluster)
         try:
             preflight(sweep)

@@ -1133,12 +1133,17 @@ def connect_dask(
     # a run that kills its worker fails once, it is not retried on every other worker
     dask.config.set({"distributed.scheduler.allowed-failures": 0})
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-        )
+        # On Linux the workers fork from this process: they start at once and share the
+        # twin it has imported and the networks preflight() loaded (spawned workers would
+        # each import and load them again, seconds per worker).
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
         return Client(cluster), cluster
     if "://" not in scheduler:
         raise SweepInputError.single(
