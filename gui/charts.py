@@ -32,13 +32,41 @@ _KIND_LABELS = {"pv": "PV", "battery": "Battery", "ev": "EV", "ev_fleet": "EV",
                 "load": "Asset loads", "chp": "Generator", "diesel": "Generator"}
 
 
+_ACRONYMS = {"pv": "PV", "ev": "EV", "evs": "EVs", "soc": "SoC", "hvac": "HVAC",
+             "qaoa": "QAOA", "milp": "MILP", "pcc": "PCC", "kpi": "KPI", "saidi": "SAIDI",
+             "saifi": "SAIFI", "caidi": "CAIDI", "ens": "ENS", "asai": "ASAI",
+             "p50": "p50", "p95": "p95", "p99": "p99"}
+
+
+def _words(snake: str) -> str:
+    words = [w for w in snake.split("_") if w]
+    out = [_ACRONYMS.get(w, w) for w in words]
+    if out and out[0] == words[0]:
+        out[0] = out[0].capitalize()
+    return " ".join(out)
+
+
 def kpi_label(name: str) -> str:
-    """A readable label with its unit: ``energy_import_mwh`` -> ``Energy import [MWh]``."""
+    """A readable label with its unit: ``energy_import_mwh`` -> ``Energy import [MWh]``.
+
+    Examples
+    --------
+    >>> kpi_label("pv_energy_mwh")
+    'PV energy [MWh]'
+    """
+    if name.startswith("n_"):
+        return "Number of " + _words(name[2:]).lower()
     for suffix, unit in sorted(_UNIT_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
-        if name.endswith(suffix):
-            words = name[: -len(suffix)].replace("_", " ").strip().capitalize()
+        if name.endswith(suffix) and len(name) > len(suffix):
+            words = _words(name[: -len(suffix)])
             return f"{words} [{unit}]" if unit else words
-    return name.replace("_", " ").capitalize()
+    return _words(name)
+
+
+def _quantity_words(quantity: str) -> str:
+    """``generation_p_mw`` -> ``generation``; ``curtailed_p_mw`` -> ``curtailed``."""
+    core = quantity.removesuffix("_mw").removesuffix("_p").removeprefix("p_")
+    return "power" if core in {"p", ""} else core.replace("_", " ")
 
 
 def format_kpi(value: Any) -> str:
@@ -72,6 +100,13 @@ def times(t_s: Iterable[float], sim_start: str) -> pd.DatetimeIndex:
     return start + pd.to_timedelta(np.asarray(list(t_s), dtype=float), unit="s")
 
 
+def family(agg: pd.DataFrame) -> pd.Series:
+    """The entity family of each row (``bus``, ``line``, ``asset``...)."""
+    if "family" in agg:
+        return agg["family"]
+    return agg["entity"].str.partition("/")[0]
+
+
 def _layout(fig: go.Figure, title: str, y_title: str, height: int = 360) -> go.Figure:
     fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       yaxis_title=y_title, legend={"orientation": "h", "y": -0.15},
@@ -84,11 +119,11 @@ def _power_group(entity: str, quantity: str, kinds: dict[str, str]) -> str | Non
     if not quantity.endswith("_mw"):
         return None
     if family == "grid":
-        return f"Grid: {quantity.removesuffix('_mw').replace('_', ' ')}"
+        return f"Grid: {_quantity_words(quantity)}"
     if quantity != "p_mw":
         if family == "asset":
             label = _KIND_LABELS.get(kinds.get(name, ""), kinds.get(name, name))
-            return f"{label}: {quantity.removesuffix('_mw').replace('_', ' ')}"
+            return f"{label}: {_quantity_words(quantity)}"
         return None
     if family == "load":
         return "Network loads"
@@ -111,14 +146,16 @@ def power_balance(agg: pd.DataFrame, kinds: dict[str, str], sim_start: str) -> g
     """
     if agg.empty:
         return None
-    frame = agg[agg["quantity"].str.endswith("_mw")].copy()
+    frame = agg[agg["quantity"].str.endswith("_mw")]
     if frame.empty:
         return None
-    has_totals = frame["entity"].str.startswith("grid/").any()
-    if has_totals:  # the grid totals already sum the network's own loads and sgens
-        frame = frame[~frame["entity"].str.match(r"^(load|sgen|storage)/")]
-    frame["group"] = [_power_group(e, q, kinds) for e, q in
-                      zip(frame["entity"], frame["quantity"], strict=True)]
+    families = family(frame)
+    if (families == "grid").any():  # the grid totals already sum the network's own loads
+        frame = frame[~families.isin(["load", "sgen", "storage"])]
+    pairs = frame[["entity", "quantity"]].drop_duplicates()
+    groups = {(e, q): _power_group(e, q, kinds) for e, q in pairs.itertuples(index=False)}
+    frame = frame.assign(group=[groups[(e, q)] for e, q in
+                                zip(frame["entity"], frame["quantity"], strict=True)])
     frame = frame.dropna(subset=["group"])
     if frame.empty:
         return None
@@ -140,14 +177,17 @@ def select_series(agg: pd.DataFrame, *, quantity_contains: Iterable[str] = (),
     words = tuple(quantity_contains)
     wanted_kinds = set(entity_kinds)
     kinds = kinds or {}
-    quantity = agg["quantity"]
-    mask = quantity.apply(lambda q: any(w in q for w in words)) if words else False
-    if wanted_kinds:
-        names = agg["entity"].str.partition("/")[2]
-        mask = mask | names.map(lambda n: kinds.get(n, "") in wanted_kinds)
-    for word in exclude:
-        mask = mask & ~quantity.str.contains(word, regex=False)
-    return agg[mask]
+    pairs = agg[["entity", "quantity"]].drop_duplicates()
+    keep = set()
+    for entity, quantity in pairs.itertuples(index=False):
+        name = entity.partition("/")[2]
+        hit = any(w in quantity for w in words) or kinds.get(name, "") in wanted_kinds
+        if hit and not any(w in quantity for w in exclude):
+            keep.add((entity, quantity))
+    if not keep:
+        return agg.iloc[0:0]
+    index = pd.MultiIndex.from_frame(agg[["entity", "quantity"]])
+    return agg[index.isin(list(keep))]
 
 
 def series_figure(rows: pd.DataFrame, sim_start: str, title: str, y_title: str,
@@ -197,7 +237,7 @@ def comfort_band_c(scenario: dict[str, Any]) -> tuple[float, float] | None:
 def voltage_heatmap(agg: pd.DataFrame, sim_start: str, band_pu: tuple[float, float],
                     statistic: str = "mean") -> go.Figure | None:
     """Bus-by-time heat map of voltage magnitude (bucket mean, min or max). [pu]"""
-    rows = agg[(agg["quantity"] == "vm_pu") & agg["entity"].str.startswith("bus/")]
+    rows = agg[(agg["quantity"] == "vm_pu") & (family(agg) == "bus")]
     if rows.empty:
         return None
     rows = rows.assign(bus=rows["entity"].str.partition("/")[2].astype(int))
@@ -216,8 +256,7 @@ def voltage_heatmap(agg: pd.DataFrame, sim_start: str, band_pu: tuple[float, flo
 def line_loading(agg: pd.DataFrame, sim_start: str, limit_percent: float,
                  top_n: int = 5) -> go.Figure | None:
     """Highest loading over all lines and trafos, and the ``top_n`` most loaded ones. [%]"""
-    rows = agg[(agg["quantity"] == "loading_percent")
-               & agg["entity"].str.match(r"^(line|trafo)/")]
+    rows = agg[(agg["quantity"] == "loading_percent") & family(agg).isin(["line", "trafo"])]
     if rows.empty:
         return None
     fig = go.Figure()
@@ -423,3 +462,35 @@ def varying_parameters(rows: list[dict[str, Any]]) -> list[str]:
         if len(values) > 1:
             varying.append(key)
     return varying
+
+
+def qaoa_landscape(problem: Any, n_gamma: int = 21, n_beta: int = 21) -> go.Figure | None:
+    """The QAOA p=1 energy landscape of a problem: expected objective over (γ, β).
+
+    Uses :func:`solvers.qaoa.expectation` (exact statevector), so only small problems
+    (about 20 binaries) are drawn; returns None when the QAOA back end is missing or
+    the problem is unsupported.
+
+    Parameters
+    ----------
+    problem : solvers.Problem
+        A binary (or small integer) problem.
+    n_gamma, n_beta : int
+        Grid points over γ in [0, π] and β in [0, π/2]. [-]
+    """
+    try:
+        from solvers.qaoa import expectation
+    except ImportError:
+        return None
+    gammas = np.linspace(0.0, np.pi, n_gamma)
+    betas = np.linspace(0.0, np.pi / 2, n_beta)
+    try:
+        values = np.array([[expectation(problem, [g], [b]) for g in gammas] for b in betas])
+    except Exception:  # unsupported problem (too large, continuous variables)
+        return None
+    fig = go.Figure(go.Heatmap(z=values, x=gammas, y=betas, colorscale="Viridis",
+                               colorbar={"title": "<f>"}))
+    fig.update_layout(title="QAOA p=1 landscape (expected objective)", height=420,
+                      xaxis_title="γ [rad]", yaxis_title="β [rad]",
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig

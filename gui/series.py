@@ -81,7 +81,8 @@ def aggregate_window(timeseries_path: Path, t_start_s: int, t_end_s: int, bucket
     -------
     pandas.DataFrame
         Columns ``entity``, ``quantity``, ``t_s`` (bucket start), ``mean``, ``min``,
-        ``max``, sorted by entity, quantity, time.
+        ``max``, ``family`` (``bus``, ``line``, ``asset``...: the entity's prefix),
+        sorted by entity, quantity, time.
     """
     where = "time_s >= ? AND time_s < ?"
     params: list[object] = [str(timeseries_path), int(bucket_s), int(bucket_s),
@@ -95,7 +96,11 @@ def aggregate_window(timeseries_path: Path, t_start_s: int, t_end_s: int, bucket
     # read_parquet's path must come first among the parameters in text order
     params = [params[1], params[2], params[0], *params[3:]]
     with _connect() as con:
-        return con.execute(sql, params).df()
+        frame = con.execute(sql, params).df()
+    for column in ("entity", "quantity"):
+        frame[column] = frame[column].astype(str)
+    frame["family"] = frame["entity"].str.partition("/")[0].astype("category")
+    return frame
 
 
 def snapshot(timeseries_path: Path, time_s: int, quantities: tuple[str, ...]) -> pd.DataFrame:

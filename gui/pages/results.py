@@ -118,19 +118,20 @@ tabs = st.tabs(["Power", "Storage & EVs", "Buildings", "Grid", "Network map", "E
 with tabs[0]:
     _show(charts.power_balance(agg, kinds, sim_start), "chart_power_balance",
           "This run recorded no power (p_mw) series.")
+assets = agg[charts.family(agg) == "asset"]
 with tabs[1]:
-    soc = charts.select_series(agg[agg["entity"].str.startswith("asset/")],
+    soc = charts.select_series(assets,
                                quantity_contains=("soc",))
     _show(charts.series_figure(soc, sim_start, "Battery state of charge", "SoC [-]"),
           "chart_soc", "This run has no battery state of charge (no battery assets).")
-    ev = charts.select_series(agg[agg["entity"].str.startswith("asset/")],
+    ev = charts.select_series(assets,
                               quantity_contains=("plugged", "charging", "n_ev"),
                               entity_kinds=("ev", "ev_fleet"), kinds=kinds,
                               exclude=("_mw", "_kw"))
     _show(charts.series_figure(ev, sim_start, "EVs plugged in and charging", "EVs"),
           "chart_ev", "This run has no EV fleet series.")
 with tabs[2]:
-    temps = charts.select_series(agg[agg["entity"].str.startswith("asset/")],
+    temps = charts.select_series(assets,
                                  quantity_contains=("temp", "_degc", "comfort", "setpoint"))
     _show(charts.series_figure(temps, sim_start, "Zone temperatures", "Temperature [°C]",
                                band=charts.comfort_band_c(meta.scenario),
@@ -203,5 +204,21 @@ with tabs[6]:
         st.caption(f"{len(circuits)} quantum circuits stored under `circuits/`.")
         with st.expander("First circuit (OpenQASM 3)"):
             st.code(circuits[0].read_text(encoding="utf-8")[:5000], language="text")
+    problems = sorted((meta.path / "problems").glob("*.lp")) \
+        if (meta.path / "problems").is_dir() else []
     if not qaoa:
         st.caption("QAOA p=1 landscape: the QAOA solver is not installed.")
+    elif not problems:
+        st.caption("QAOA p=1 landscape: this run stored no solver problems "
+                   "(`problems/*.lp`) to evaluate.")
+    else:
+        chosen_problem = st.selectbox("Problem for the QAOA p=1 landscape",
+                                      [p.name for p in problems], key="results_qaoa_problem")
+        if st.button("Compute the landscape", key="results_qaoa_go"):
+            from solvers.lpfile import read_lp
+
+            with st.spinner("Evaluating 441 QAOA states..."):
+                landscape = charts.qaoa_landscape(read_lp(meta.path / "problems" /
+                                                          chosen_problem))
+            _show(landscape, "chart_qaoa_landscape",
+                  "This problem is too large or not binary for an exact landscape.")

@@ -1,0 +1,123 @@
+"""Benchmark: how fast the Results page of a full-year run renders.
+
+Makes (or reuses) a real full-year run of the default scenario (2016-01-01, 366 days
+at 15 min: 35,136 steps) in a benchmark store, then renders the app's Results page
+with Streamlit's AppTest in this process:
+
+- first load (cold: DuckDB aggregates the year, the network layout is built);
+- repeated loads (warm: the cached aggregates are reused), the number the issue's
+  "< 3 s after the first load" is about;
+- a zoom to one week (a new window: a new DuckDB aggregation) and the same zoom again;
+- a move of the network map's time slider.
+
+Usage::
+
+    python benchmarks/bench_app.py [--store /tmp/gridtwin-bench-store] [--repeats 5]
+
+Prints a markdown table (paste into benchmarks/results/app.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from a checkout: gui/ and app.py live here
+logger = logging.getLogger("bench_app")
+
+
+def year_run(store: Path) -> tuple[str, float | None]:
+    """The full-year run's id, making it when the store lacks it (and its wall time)."""
+    import twin
+    from twin.scenario import apply_overrides
+
+    from gui.store import expected_run_id, find_run
+
+    base = twin.load_scenario(ROOT / "scenarios" / "default.yaml")
+    scenario = apply_overrides(base, {"name": "default-year",
+                                      "time.start": "2016-01-01T00:00:00",
+                                      "time.duration": "366d"})
+    run_id = expected_run_id(scenario)
+    if find_run(store, run_id):
+        return run_id, None
+    t0 = time.perf_counter()
+    result = twin.run(scenario, store=store)
+    return result.run_id, time.perf_counter() - t0
+
+
+def timed(action) -> float:
+    t0 = time.perf_counter()
+    action()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, default=Path("/tmp/gridtwin-bench-store"))
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    args.store.mkdir(parents=True, exist_ok=True)
+    run_id, run_wall_s = year_run(args.store)
+
+    os.environ["GRIDTWIN_STORE"] = str(args.store)
+    os.environ["GRIDTWIN_SCENARIOS"] = str(ROOT / "scenarios")
+    os.environ["GRIDTWIN_AUTORUN"] = "0"
+    import duckdb
+    import pyarrow.parquet as pq
+    import streamlit
+    from streamlit.testing.v1 import AppTest
+
+    ts = args.store / run_id / "timeseries.parquet"
+    rows = pq.ParquetFile(ts).metadata.num_rows
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+
+    def render() -> None:
+        at.run()
+        assert not at.exception, at.exception
+        assert at.metric and at.get("plotly_chart")
+
+    first_s = timed(lambda: (render(), at.selectbox(key="results_run").set_value(run_id),
+                             render()))
+    warm = [timed(render) for _ in range(args.repeats)]
+    start, _ = at.slider(key="results_window").value
+    week = (start + dt.timedelta(days=180), start + dt.timedelta(days=187))
+
+    def zoom() -> None:
+        at.slider(key="results_window").set_value(week)
+        render()
+
+    zoom_s = timed(zoom)
+    zoom_again = [timed(render) for _ in range(args.repeats)]
+
+    def move_map() -> None:
+        at.slider(key="results_map_time").set_value(week[0] + dt.timedelta(hours=12))
+        render()
+
+    map_s = timed(move_map)
+    print(f"| command | `python benchmarks/bench_app.py --repeats {args.repeats}` |")
+    print(f"| machine | {platform.machine()}, {os.cpu_count()} cores shared, "
+          f"{platform.python_implementation()} {platform.python_version()} |")
+    print(f"| versions | streamlit {streamlit.__version__}, duckdb {duckdb.__version__} |")
+    print(f"| run | `{run_id}`: {rows:,} timeseries rows, "
+          f"{ts.stat().st_size / 1e6:.1f} MB parquet"
+          + (f", made in {run_wall_s:.1f} s |" if run_wall_s else " (reused) |"))
+    print(f"| first load (cold, incl. run picker switch) | {first_s:.2f} s |")
+    print(f"| warm reload, median / max of {args.repeats} | {statistics.median(warm):.2f} s / "
+          f"{max(warm):.2f} s |")
+    print(f"| zoom to one week (new aggregation) | {zoom_s:.2f} s |")
+    print(f"| same week again, median / max | {statistics.median(zoom_again):.2f} s / "
+          f"{max(zoom_again):.2f} s |")
+    print(f"| move the network-map time slider | {map_s:.2f} s |")
+
+
+if __name__ == "__main__":
+    main()
