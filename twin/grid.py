@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,14 +73,60 @@ def simbench_codes() -> frozenset[str]:
     return frozenset(simbench.collect_all_simbench_codes())
 
 
+def cache_dir() -> Path | None:
+    """Folder of the on-disk network cache (``$GRIDTWIN_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/gridtwin``, else ``~/.cache/gridtwin``); None when set to ``off``."""
+    env = os.environ.get("GRIDTWIN_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in {"", "off", "0", "none"} else Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "gridtwin"
+
+
+def _load_simbench_net(code: str) -> Any:
+    """A SimBench net with its profiles, through a pickle cache on disk.
+
+    simbench parses its CSV files for every net (3 to 15 s, more on a busy machine); the
+    pickled net loads in about 0.1 s. The cache key holds the simbench and pandapower
+    versions, and a file that cannot be read is rebuilt.
+    """
+    import importlib.metadata
+    import pickle
+
+    import simbench
+
+    folder = cache_dir()
+    path = None
+    if folder is not None:
+        versions = "-".join(
+            importlib.metadata.version(p) for p in ("simbench", "pandapower", "pandas")
+        )
+        path = folder / f"simbench-{code}-{versions}.pkl"
+        if path.is_file():
+            try:
+                with path.open("rb") as handle:
+                    return pickle.load(handle)
+            except Exception as exc:  # a truncated or stale file: rebuild it
+                logger.info("network cache %s unreadable (%s); rebuilding", path, exc)
+    net = simbench.get_simbench_net(code)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with tmp.open("wb") as handle:
+                pickle.dump(net, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+        except OSError as exc:
+            logger.info("cannot write network cache %s: %s", path, exc)
+    return net
+
+
 @functools.cache
 def _cached_network(key: tuple[str, str]) -> Any:
     source, name = key
     pp = _quiet_import_pandapower()
     if source == "simbench":
-        import simbench
-
-        return simbench.get_simbench_net(name)
+        return _load_simbench_net(name)
     if source == "pandapower":
         import pandapower.networks as pn
 
