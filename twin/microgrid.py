@@ -159,8 +159,8 @@ def island_balance(
     -----
     With ``B`` the batteries' and ``G`` the generators' feasible range, the mismatch
     ``m = demand - pv + sum(battery) - sum(generator)`` is moved onto the units
-    (generators first within [min, max], then batteries within their limits, when short;
-    batteries first when in surplus). What remains short is cut from flexible, then
+    (batteries first, then generators within [min, max], when short; generators down
+    first, then batteries charging, when in surplus). What remains short is cut from flexible, then
     fixed demand; what remains in surplus is curtailed from PV. Hence the shed load is
     exactly ``max(0, fixed + flexible - pv - sum(discharge_max) - sum(gen_max))`` minus
     the flexible part: nothing that could have been served is shed.
@@ -185,12 +185,12 @@ def island_balance(
         values += np.sign(amount) * room * (take / total)
         return amount - np.sign(amount) * take
 
-    if mismatch > 0:  # short: more generation, less charging
-        mismatch = move(gen, g_min, g_max, mismatch)
-        mismatch = -move(bat, -dis_max, ch_max, -mismatch)
-    elif mismatch < 0:  # surplus: more charging, then generators down
+    if mismatch > 0:  # short: batteries (no fuel) first, then more generation
         mismatch = -move(bat, -dis_max, ch_max, -mismatch)
         mismatch = move(gen, g_min, g_max, mismatch)
+    elif mismatch < 0:  # surplus: generators down first, then more charging
+        mismatch = move(gen, g_min, g_max, mismatch)
+        mismatch = -move(bat, -dis_max, ch_max, -mismatch)
     flexible_cut = shed = curtailed = 0.0
     if mismatch > 1e-9:
         flexible_cut = min(mismatch, flexible_demand_kw)
@@ -306,7 +306,11 @@ class Microgrid:
                 ch_max = dis_max = b_plan = np.zeros(0)
             if gen is not None:
                 g_in = np.isin(gen.bus, list(island)) & gen.grid_forming
-                gen.start_for_island(g_in & (gen.p_max_kw > 0))
+                running = gen.state.on & g_in
+                running_max = float(gen.p_max_kw[running].sum())
+                short = fixed + flexible - pv - float(dis_max.sum()) - running_max
+                if short > 0 or not (running.any() or dis_max.size and np.isin(bat.bus, list(island)).any()):
+                    gen.start_for_island(g_in & (gen.p_max_kw > 0))
                 on = gen.state.on & g_in
                 g_min = np.where(on, gen.p_min_kw, 0.0)
                 g_max = np.where(on, gen.p_max_kw, 0.0)
@@ -314,7 +318,14 @@ class Microgrid:
                 g_plan = np.where(on, request, 0.0)
             else:
                 g_min = g_max = g_plan = np.zeros(0)
-            result = island_balance(fixed, flexible, pv, b_plan, ch_max, dis_max, g_plan, g_min, g_max)
+            has_former = bool(ch_max.size and np.isin(bat.bus, list(island)).any()) or bool(
+                gen is not None and (gen.state.on & np.isin(gen.bus, list(island))
+                                     & gen.grid_forming).any())
+            if has_former:
+                result = island_balance(fixed, flexible, pv, b_plan, ch_max, dis_max, g_plan,
+                                        g_min, g_max)
+            else:  # nothing can form the island: it goes dark
+                result = IslandDispatch(b_plan, g_plan, flexible, fixed, pv)
             if bat is not None:
                 b_new = np.where(np.isin(bat.bus, list(island)), result.battery_kw / 1000.0,
                                  bat._setpoint_mw)

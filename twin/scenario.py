@@ -454,11 +454,19 @@ class EmsSpec(_Spec):
         "'slot_assignment': each plan slot decides which vehicles charge at full power, "
         "a binary problem per slot solved by the ev_assignment task (fits a qubit budget)."
     )
+    ev_departure_margin: str = Field(
+        "2h", description="The EMS plans each vehicle to be charged this long before its "
+        "announced departure (a hedge against early leavers). [duration string]"
+    )
     ev_assignment: EmsTaskSpec = Field(
         default_factory=EmsTaskSpec, description="Solver of the per-slot EV assignment."
     )
+    comfort_margin_k: float = Field(
+        0.3, ge=0, le=3, description="The plan keeps zones this far inside their comfort "
+        "band (room for what happens within a plan slot). [K]"
+    )
     comfort_penalty_eur_per_kh: float = Field(
-        2.0, ge=0, le=1e4, description="Price of one degree-hour outside the band. [EUR/Kh]"
+        10.0, ge=0, le=1e4, description="Price of one degree-hour outside the band. [EUR/Kh]"
     )
     unmet_ev_penalty_eur_per_kwh: float = Field(
         2.0, ge=0, le=1e4, description="Price of EV energy missing at departure. [EUR/kWh]"
@@ -467,7 +475,9 @@ class EmsSpec(_Spec):
         0.01, ge=0, le=10, description="Wear cost of battery throughput. [EUR/kWh]"
     )
 
-    _check = field_validator("plan_step", "horizon", "replan_every")(_duration)
+    _check = field_validator("plan_step", "horizon", "replan_every", "ev_departure_margin")(
+        _duration
+    )
 
     @model_validator(mode="after")
     def _steps(self) -> EmsSpec:

@@ -178,6 +178,9 @@ class EmsController:
         self.failed_plans = 0
         self.ev_choice: np.ndarray | None = None
         self._ev_plugged_idx = np.zeros(0, np.int64)
+        self.plan_ev_idx = np.zeros(0, np.int64)
+        self.plan_run_idx = np.zeros(0, np.int64)
+        self.plan_ev_avail: np.ndarray | None = None
         self._run_idx = np.zeros(0, np.int64)
         self._bat_weight = -np.asarray(ctx.model.injection_weight, float)
         ctx.families["controller"] = _KpiHook(self)
@@ -211,8 +214,10 @@ class EmsController:
             self._ev_plugged_idx = idx
             now_s = k * self.step_s
             slot_start = now_s + np.arange(t_len) * dt * 3600
-            dep = s.departure_s[idx]
+            margin_s = parse_duration_s(self.spec.ev_departure_margin)
+            dep = np.maximum(s.departure_s[idx] - margin_s, now_s + self.step_s)
             avail = np.clip((dep[None, :] - slot_start[:, None]) / (dt * 3600), 0.0, 1.0)
+            self._ev_avail = avail
             horizon_end = now_s + t_len * dt * 3600
             due = dep <= horizon_end
             need = np.where(due, np.maximum(s.target_kwh[idx] - s.e_kwh[idx], 0.0), 0.0)
@@ -234,9 +239,16 @@ class EmsController:
             x0 = np.stack([bld.state.t_air_c, bld.state.t_mass_c], axis=1)
             free, impulse = thermal_response(model.a, model.b, model.e, x0, d)
             cop, eer = fleet.cop_eer(t_out)
-            occ_end = occ.reshape(t_len, per, -1)[:, -1, :]
-            lower, upper = fleet.comfort_bounds(occ_end)
-            building = BuildingInputs(free, impulse, cop, eer, lower, upper, fleet.p_el_max_kw)
+            # the slot-end temperature must suit every step of this slot and the next
+            # (bands tighten when occupancy starts inside a slot)
+            lo_k, hi_k = fleet.comfort_bounds(occ)
+            lo_s = lo_k.reshape(t_len, per, -1).max(axis=1)
+            hi_s = hi_k.reshape(t_len, per, -1).min(axis=1)
+            lower = np.maximum(lo_s, np.vstack([lo_s[1:], lo_s[-1:]]))
+            upper = np.minimum(hi_s, np.vstack([hi_s[1:], hi_s[-1:]]))
+            margin = min(self.spec.comfort_margin_k, 0.25 * float(np.min(upper - lower)))
+            building = BuildingInputs(free, impulse, cop, eer, lower + margin, upper - margin,
+                                      fleet.p_el_max_kw)
             loads, state = bld.loads, bld.loads_state
             if loads.n:
                 now_s = k * self.step_s
@@ -276,6 +288,7 @@ class EmsController:
             self.plan = interpret_dispatch(record.result, layout, inputs)
             self.plan_k0 = k
             self.plan_ev_idx = self._ev_plugged_idx.copy()
+            self.plan_ev_avail = inputs.ev.available if inputs.ev is not None else None
             self.plan_run_idx = self._run_idx.copy()
         else:
             self.failed_plans += 1
@@ -340,7 +353,10 @@ class EmsController:
             if self.spec.ev_charging == "slot_assignment" and self.ev_choice is not None:
                 request[self.ev_choice_idx] = np.where(self.ev_choice, evf.charger_kw[self.ev_choice_idx], 0.0)
             elif self.plan_ev_idx.size:
-                request[self.plan_ev_idx] = plan.ev_kw[slot]
+                # a slot's energy is delivered in the part of the slot before departure
+                avail = self.plan_ev_avail[slot]
+                request[self.plan_ev_idx] = np.where(
+                    avail > 1e-9, plan.ev_kw[slot] / np.maximum(avail, 1e-9), 0.0)
             s = evf.snapshot()
             # vehicles that arrived after the plan: plug and charge until the next plan
             new = s.plugged.copy()
