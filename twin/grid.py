@@ -493,8 +493,6 @@ class PowerFlowModel:
         ext_pos = lookup[ext.bus.to_numpy(dtype=np.int64)]
         self._ext_ref = np.array([int(np.flatnonzero(self.ref == p)[0]) for p in ext_pos])
 
-        if self.backend == "lightsim2grid":
-            from lightsim2grid.algorithm import NR_KLU, NRSing_KLU
         # pandapower's recycling keeps the internal model of the last full run and only
         # refreshes the PQ injections; the full run below fixes the options it keeps.
         self._recycle: dict[str, bool] | None = None
@@ -507,6 +505,8 @@ class PowerFlowModel:
             self._recycle = {"trafo": False, "gen": False, "bus_pq": True}
             # voltages only: the twin derives branch results itself (see derive)
             net._options["only_v_results"] = True
+        if self.backend == "lightsim2grid":
+            from lightsim2grid.algorithm import NR_KLU, NRSing_KLU
 
             self._solver = NR_KLU() if self.distributed_slack else NRSing_KLU()
         elif self.backend != "pandapower":
