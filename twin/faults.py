@@ -804,7 +804,19 @@ def attach_run(
     if enabled:
         from twin.comms.gateway import CommsGateway
 
-        gateway = CommsGateway(env, comms, seed, recorder)
+        from pathlib import Path
+
+        from twin.errors import ScenarioError
+
+        source = getattr(scenario, "source", "<scenario>")
+        base_dir = Path(source).parent if source != "<scenario>" else None
+        try:
+            gateway = CommsGateway(env, comms, seed, recorder, base_dir=base_dir)
+        except ValueError as exc:
+            path, _, message = str(exc).partition(": ")
+            if not path.startswith("comms"):
+                path, message = "comms", str(exc)
+            raise ScenarioError.single(source, path, message) from None
         if controller is not None and hasattr(controller, "gateway"):
             controller.gateway = gateway
         else:

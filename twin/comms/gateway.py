@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Generator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -120,6 +121,8 @@ class CommsGateway:
     solvers
         Solver objects by name to use instead of the registry (tests, custom back
         ends); each needs ``solve(problem, *, time_limit=None, seed=None)``.
+    base_dir
+        Folder of the scenario file, for relative trace paths.
     """
 
     def __init__(
@@ -132,6 +135,7 @@ class CommsGateway:
         reference_solver: str = "milp",
         max_binaries: int = 12,
         solvers: Mapping[str, Any] | None = None,
+        base_dir: Path | None = None,
     ) -> None:
         self.env = env
         self.spec = spec
@@ -139,7 +143,8 @@ class CommsGateway:
         self.recorder = recorder
         self.log = CallLog(recorder)
         self.events = EventLog(self._sink if recorder is not None else None)
-        self.model: CommsModel = build_comms(env, spec, self.seed, self.events)
+        self.model: CommsModel = build_comms(env, spec, self.seed, self.events,
+                                             base_dir=base_dir)
         self._direct = DirectGateway(self.seed, None, reference_solver)
         self.reference_solver = reference_solver
         self.max_binaries = int(max_binaries)

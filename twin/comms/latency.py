@@ -206,7 +206,8 @@ def load_trace(
     Parameters
     ----------
     path
-        CSV file; one sample per row.
+        CSV file; one sample per row; lines starting with ``#`` are comments
+        (provenance).
     column
         Column to read. Default: the only column, or the column ``latency_ms``.
     unit
@@ -238,7 +239,10 @@ def load_trace(
             rows = list(csv.reader(handle))
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: cannot read latency trace: {exc}") from exc
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    rows = [
+        row for row in rows
+        if any(cell.strip() for cell in row) and not row[0].lstrip().startswith("#")
+    ]
     if not rows:
         raise ValueError(f"{path}: latency trace is empty (expected a header row)")
     header = [cell.strip() for cell in rows[0]]

@@ -140,7 +140,8 @@ class TraceLatencySpec(_Spec):
     """An empirical trace: samples drawn with replacement from a CSV column."""
 
     kind: Literal["trace"]
-    path: str = Field(description="CSV file, relative to the working directory or absolute.")
+    path: str = Field(description="CSV file: absolute, or relative to the scenario file's "
+                      "folder (else to the working directory).")
     column: str | None = Field(None, description="Column; default the only one or latency_ms.")
     unit: Literal["ms", "s"] | None = Field(
         None, description="Unit of the column; default from its suffix (_ms or _s)."
@@ -153,14 +154,17 @@ LatencySpec = Annotated[
 ]
 
 
-def _latency(spec: Any) -> LatencyModel:
+def _latency(spec: Any, base_dir: Path | None = None) -> LatencyModel:
     if isinstance(spec, ConstantLatencySpec):
         return ConstantLatency(spec.value_ms)
     if isinstance(spec, NormalLatencySpec):
         return NormalLatency(spec.mean_ms, spec.std_ms)
     if isinstance(spec, LognormalLatencySpec):
         return LognormalLatency(spec.median_ms, spec.p99_ms)
-    return load_trace(Path(spec.path), column=spec.column, unit=spec.unit)
+    path = Path(spec.path)
+    if not path.is_absolute() and base_dir is not None and (base_dir / path).exists():
+        path = base_dir / path
+    return load_trace(path, column=spec.column, unit=spec.unit)
 
 
 # ----------------------------------------------------------------------- outages
@@ -280,7 +284,7 @@ class ServiceSpec(_Reliability):
     rate_limit_per_s: float | None = Field(None, gt=0, le=1e6, description="Requests. [1/s]")
     power_w: float | None = Field(None, ge=0, le=1e7, description="Power while busy. [W]")
 
-    def params(self) -> ServiceParams:
+    def params(self, base_dir: Path | None = None) -> ServiceParams:
         """The runtime parameters: the preset with the fields given here."""
         over: dict[str, Any] = {"name": self.name, "node": self.node}
         for key in ("connect_ms", "auth_ms", "concurrency", "queue_capacity",
@@ -290,7 +294,7 @@ class ServiceSpec(_Reliability):
             if value is not None:
                 over[key] = value
         if self.queue is not None:
-            over["queue_wait"] = _latency(self.queue)
+            over["queue_wait"] = _latency(self.queue, base_dir)
         if self.solvers is not None:
             over["solvers"] = frozenset(self.solvers)
         over.update(self._outage_kwargs())
@@ -640,7 +644,7 @@ class CommsModel:
 
 def build_comms(
     env: simpy.Environment, spec: CommsSpec, seed: int, events: EventLog | None = None,
-    *, start: bool = True,
+    *, start: bool = True, base_dir: Path | None = None,
 ) -> CommsModel:
     """Build the network and services of a ``comms:`` section in an environment.
 
@@ -656,6 +660,8 @@ def build_comms(
         Event log (a new one by default).
     start
         Start the declared outages (scheduled and stochastic) now.
+    base_dir
+        Folder relative trace paths are looked up in first (the scenario's).
 
     Raises
     ------
@@ -667,7 +673,7 @@ def build_comms(
     links = []
     for i, link in enumerate(spec.links):
         try:
-            latency = _latency(link.latency)
+            latency = _latency(link.latency, base_dir)
         except ValueError as exc:
             raise ValueError(f"comms.links.{i}.latency: {exc}") from None
         links.append(LinkParams(
@@ -688,7 +694,7 @@ def build_comms(
     services: dict[str, Service] = {}
     for i, service_spec in enumerate(spec.services):
         try:
-            params = service_spec.params()
+            params = service_spec.params(base_dir)
         except ValueError as exc:
             raise ValueError(f"comms.services.{i}: {exc}") from None
         services[params.name] = Service(env, params, named_rng(seed, "comms", "service",
