@@ -75,6 +75,7 @@ __all__ = [
     "GridFaultTarget",
     "ElementTrips",
     "MeasurementGuard",
+    "SensedFamily",
     "PandapowerTopology",
     "RunFaults",
     "attach_run",
@@ -472,15 +473,16 @@ class MeasurementGuard:
     def begin(self, asset: str, mode: str) -> None:
         """A sensor fault of ``mode`` (``stale`` or ``missing``) starts on ``asset``."""
         self.active[asset] = mode
-        self._announced.discard(asset)
+        self._announced = {k for k in self._announced if not k.startswith(f"{asset}/")}
 
     def end(self, asset: str) -> None:
         """The sensor fault on ``asset`` ends."""
         self.active.pop(asset, None)
-        self._announced.discard(asset)
+        self._announced = {k for k in self._announced if not k.startswith(f"{asset}/")}
 
     def read(self, asset: str, true_value: float, time_s: float,
-             estimate: float | None = None) -> tuple[float | None, str]:
+             estimate: float | None = None, *, quantity: str = "value",
+             ) -> tuple[float | None, str]:
         """The value the controller uses for ``asset`` now, and its quality.
 
         Parameters
@@ -494,6 +496,9 @@ class MeasurementGuard:
         estimate
             The controller's own estimate (e.g. from its model), used when no good
             value was ever read.
+        quantity
+            Which measurement of the asset (``soc_frac``, ...); last values are kept
+            per asset and quantity.
 
         Returns
         -------
@@ -502,10 +507,11 @@ class MeasurementGuard:
             ``"none"`` (no value at all; ``value`` is None).
         """
         mode = self.active.get(asset)
+        key = f"{asset}/{quantity}"
         if mode is None:
-            self._last[asset] = _Reading(float(true_value), time_s)
+            self._last[key] = _Reading(float(true_value), time_s)
             return float(true_value), "measured"
-        last = self._last.get(asset)
+        last = self._last.get(key)
         if last is not None:
             value, quality = last.value, "last_value"
             detail = f"its last value {last.value:.6g} from t={last.time_s:g} s"
@@ -513,11 +519,11 @@ class MeasurementGuard:
             value, quality, detail = float(estimate), "estimate", f"an estimate {estimate:.6g}"
         else:
             value, quality, detail = None, "none", "no value"
-        if asset not in self._announced:
-            self._announced.add(asset)
+        if key not in self._announced:
+            self._announced.add(key)
             self.events.emit(time_s, "control", "measurement_substituted", f"asset/{asset}",
-                             f"measurement of {asset} is {mode}; the controller uses {detail}",
-                             {"mode": mode, "quality": quality,
+                             f"{quantity} of {asset} is {mode}; the controller uses {detail}",
+                             {"mode": mode, "quality": quality, "quantity": quantity,
                               "value": value, "age_s": None if last is None
                               else time_s - last.time_s})
         return value, quality
@@ -730,6 +736,58 @@ class ElementTrips:
             hook(asset, bool(tripped))
 
 
+_SENSED: dict[str, tuple[str, ...]] = {
+    "battery": ("energy_mwh", "soc_frac"),
+    "pv": ("available_p_mw",),
+}
+"""Per asset kind: the family attributes (per-asset arrays) that are measurements."""
+
+
+class SensedFamily:
+    """The controller's view of an asset family: measurements pass a
+    :class:`MeasurementGuard`.
+
+    Everything is delegated to the real family (commands, channels, KPIs, limits),
+    except the measured arrays of :data:`_SENSED` and the same fields of
+    ``snapshot()``: for an asset with an active sensor fault they hold what the guard
+    gives (last good value or estimate), so the controller plans on what it can know.
+    The physics (the family's own state and limits) is untouched.
+    """
+
+    def __init__(self, family: Any, kind: str, guard: MeasurementGuard,
+                 now: Callable[[], float]) -> None:
+        self._family = family
+        self._fields = _SENSED[kind]
+        self._guard = guard
+        self._now = now
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._family, name)
+        if name in self._fields:
+            return self._read(name, value)
+        return value
+
+    def _read(self, name: str, values: Any) -> np.ndarray:
+        out = np.array(values, dtype=float, copy=True)
+        now = self._now()
+        for j, asset in enumerate(self._family.names):
+            got, _quality = self._guard.read(asset, float(out[j]), now, quantity=name)
+            if got is not None:
+                out[j] = got
+        return out
+
+    def snapshot(self) -> Any:
+        """The family's snapshot with the measured fields guarded."""
+        import dataclasses
+
+        snap = self._family.snapshot()
+        changes = {name: self._read(name, getattr(snap, name)) for name in self._fields
+                   if hasattr(snap, name)}
+        if not changes or not dataclasses.is_dataclass(snap):
+            return snap
+        return dataclasses.replace(snap, **changes)
+
+
 @dataclass
 class RunFaults:
     """What :func:`attach_run` set up for one run."""
@@ -780,7 +838,9 @@ def attach_run(
 ) -> RunFaults | None:
     """Set up the communication model and the faults of a scenario in a built run.
 
-    Called by the engine once the families and the controller exist. Without
+    Called by the engine once the families and the controller exist. Families of
+    assets with sensor faults are replaced, in the shared ``families`` mapping the
+    controller reads, by a :class:`SensedFamily` view. Without
     ``comms.enabled`` and without faults it does nothing and returns None (the run
     is exactly the run without this module).
 
@@ -834,4 +894,9 @@ def attach_run(
         grid=topology, assets=ElementTrips(model, families), sensors=sensors,
     )
     injector.start()
+    sensed = {f.asset for f in scenario.faults if isinstance(f, SensorFault)}
+    for kind in list(families):
+        family = families[kind]
+        if kind in _SENSED and sensed & set(getattr(family, "names", ())):
+            families[kind] = SensedFamily(family, kind, sensors, lambda: float(env.now))
     return RunFaults(events, injector, topology, sensors, gateway)

@@ -111,3 +111,22 @@ def test_same_seed_same_events_latencies_and_results(faulted):
     sim_c, _out_c = _run(_scenario(), seed=99)
     assert [r["latency_s"] for r in sim_c.extras.gateway.rows] != [
         r["latency_s"] for r in sim_a.extras.gateway.rows]
+
+
+def test_stale_battery_sensor_ems_uses_last_value_and_says_so():
+    """A stale battery measurement from 30 min for 2 h: the EMS plans on the energy it
+    last read before the fault (recorded as a control event naming the value), while the
+    battery's real state keeps changing."""
+    sim, out = _run(_scenario(faults=[
+        {"kind": "sensor_stale", "asset": "community_battery", "start": "30min",
+         "duration": "2h"}]))
+    subs = [e for e in out.recording.events if e["kind"] == "measurement_substituted"]
+    assert subs and all(e["entity"] == "asset/community_battery" for e in subs)
+    energy = [e for e in subs if e["data"]["quantity"] == "energy_mwh"]
+    assert energy and energy[0]["data"]["quality"] == "last_value"
+    assert 1800.0 <= energy[0]["time_s"] <= 1800.0 + 7200.0
+    last_read_s = energy[0]["time_s"] - energy[0]["data"]["age_s"]
+    assert last_read_s < 1800.0
+    assert "last value" in energy[0]["message"]
+    soc = next(s for s in out.recording.channels if s.quantity == "soc_frac").values[:, 0]
+    assert np.ptp(soc[2:10]) > 0  # the real state moved during the fault
