@@ -314,9 +314,20 @@ class EmsController:
         hours_left = np.maximum((s.departure_s[idx] - k * self.step_s) / 3600.0, 1e-3)
         urgency = np.clip(need / (p_full * s.efficiency[idx] * hours_left), 0.0, 2.0)
         weight = np.where(live, planned / np.maximum(p_full, 1e-9) + 0.5 * urgency, 0.0)
+        # vehicles that cannot reach their target unless they charge now are forced on
+        # (edge pre-processing); they leave the binary problem and use up its target power
+        slack_h = np.maximum(hours_left - self.dt_h, 0.0)
+        forced = live & (need > p_full * s.efficiency[idx] * slack_h)
+        choice = forced.copy()
+        planned = planned.copy()
+        spare = max(float(planned.sum()) - float(p_full[forced].sum()), 0.0)
+        free_idx = np.flatnonzero(~forced)
+        planned[forced] = 0.0
+        if planned[free_idx].sum() > 0:
+            planned[free_idx] *= spare / planned[free_idx].sum()
+        weight = np.where(forced, 0.0, weight)
         order = np.argsort(-weight, kind="stable")
         order = order[weight[order] > 0]
-        choice = np.zeros(idx.size, bool)
         task = self.spec.ev_assignment
         groups = split_vehicles(order, task.max_binaries)
         for group in groups:
@@ -351,7 +362,11 @@ class EmsController:
         if evf is not None:
             request = np.zeros(evf.n_vehicles)
             if self.spec.ev_charging == "slot_assignment" and self.ev_choice is not None:
-                request[self.ev_choice_idx] = np.where(self.ev_choice, evf.charger_kw[self.ev_choice_idx], 0.0)
+                snap = evf.snapshot()
+                sel = self.ev_choice_idx
+                need = np.maximum(snap.target_kwh[sel] - snap.e_kwh[sel], 0.0)
+                top_up = need / (snap.efficiency[sel] * self.step_s / 3600.0)
+                request[sel] = np.where(self.ev_choice, np.minimum(snap.charger_kw[sel], top_up), 0.0)
             elif self.plan_ev_idx.size:
                 # a slot's energy is delivered in the part of the slot before departure
                 avail = self.plan_ev_avail[slot]
@@ -369,7 +384,8 @@ class EmsController:
             if self.plan_run_idx.size:
                 starts = np.zeros(bld.loads.n, bool)
                 starts[self.plan_run_idx] = plan.run_start[:, slot]
-            bld.command(plan.heat_kw[slot], plan.cool_kw[slot], starts)
+            heat, cool = self._comfort_guard(bld, k, plan.heat_kw[slot], plan.cool_kw[slot])
+            bld.command(heat, cool, starts)
         gen = fams.get("generator")
         if gen is not None:
             gen.command(plan.generator_on[slot], plan.generator_kw[slot])
@@ -383,6 +399,27 @@ class EmsController:
             share = snap.power_mw / snap.power_mw.sum()
             p_mw = (planned_kw + deviation * share) / 1000.0
             bat.command(np.clip(p_mw, -snap.p_discharge_max_mw, snap.p_charge_max_mw))
+
+    def _comfort_guard(self, bld: Any, k: int, heat: np.ndarray, cool: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Fast step for the zones: never less HVAC than keeps the band this step.
+
+        The ideal thermostat with a small margin (0.05 K) gives the least heating or
+        cooling that ends the step inside the band; the plan's power is raised to it
+        when the plan (hourly, on forecasts) would let the zone drift out.
+        """
+        from twin.assets.building import ThermostatParams, ThermostatState, thermostat_setpoints
+
+        fleet = bld.fleet
+        kk = k % len(bld.occupied_table)
+        guard_heat, guard_cool = thermostat_setpoints(
+            fleet, bld.state, ThermostatState.off(fleet.n), bld.occupied_table[kk],
+            bld.weather.temp_air_c[kk], bld.weather.ghi_w_per_m2[kk], self.step_s,
+            ThermostatParams(kind="ideal", margin_k=0.05),
+        )
+        heat = np.where(guard_cool > 0, 0.0, np.maximum(heat, guard_heat))
+        cool = np.where(guard_heat > 0, 0.0, np.maximum(cool, guard_cool))
+        return heat, cool
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """CONTROL: re-plan every ``replan_every``, apply, balance islands; AFTER: meter."""
