@@ -978,7 +978,7 @@ def thermostat_setpoints(
     step_s: int,
     params: ThermostatParams | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rule-based HVAC requests from the current state; updates the memory.
+    r"""Rule-based HVAC requests from the current state; updates the memory.
 
     Parameters
     ----------
