@@ -386,16 +386,25 @@ class PowerFlowModel:
             for col in ("min_p_mw", "max_p_mw", "min_q_mvar", "max_q_mvar"):
                 if col in net[table].columns and net[table][col].dtype == object:
                     net[table][col] = net[table][col].astype(float)
+        # The set-up run only builds pandapower's internal model; the driven elements'
+        # values are replaced every step. If the stored values do not converge (a large
+        # asset at its peak), the model is built with the driven elements at zero.
+        saved = None
         try:
             pp.runpp(net, numba=False, lightsim2grid=False, max_iteration=30)
         except Exception:
             try:
                 pp.runpp(net, numba=False, lightsim2grid=False, init="flat", max_iteration=50)
-            except Exception as exc:
-                raise PowerFlowError(
-                    "the network's own power flow does not converge at its stored "
-                    f"element values, so the twin cannot set it up: {exc}"
-                ) from None
+            except Exception:
+                saved = self._zero_driven(net)
+                try:
+                    pp.runpp(net, numba=False, lightsim2grid=False, init="flat", max_iteration=50)
+                except Exception as exc:
+                    self._restore_driven(net, saved)
+                    raise PowerFlowError(
+                        "the network's power flow does not converge even with its loads, "
+                        f"generators and storage at zero, so the twin cannot set it up: {exc}"
+                    ) from None
         internal = net._ppc["internal"]
         self.sn_mva = float(internal["baseMVA"])
         self.ybus = sp.csc_matrix(internal["Ybus"])
@@ -488,6 +497,8 @@ class PowerFlowModel:
         ]
         self.v_start = np.asarray(internal["V"], dtype=complex).copy()
         self.v = self.v_start.copy()
+        if saved is not None:
+            self._restore_driven(net, saved)
         ext = net.ext_grid
         self.ext_grid_index = ext.index.to_numpy()
         ext_pos = lookup[ext.bus.to_numpy(dtype=np.int64)]
@@ -497,11 +508,16 @@ class PowerFlowModel:
         # refreshes the PQ injections; the full run below fixes the options it keeps.
         self._recycle: dict[str, bool] | None = None
         if self.backend == "pandapower":
-            pp.runpp(
-                net, algorithm="nr", lightsim2grid=False, numba=False,
-                max_iteration=self.max_iteration, tolerance_mva=self.tolerance_mva,
-                init="results",
-            )
+            zeroed = self._zero_driven(net) if saved is not None else None
+            try:
+                pp.runpp(
+                    net, algorithm="nr", lightsim2grid=False, numba=False,
+                    max_iteration=self.max_iteration, tolerance_mva=self.tolerance_mva,
+                    init="results",
+                )
+            finally:
+                if zeroed is not None:
+                    self._restore_driven(net, zeroed)
             self._recycle = {"trafo": False, "gen": False, "bus_pq": True}
             # voltages only: the twin derives branch results itself (see derive)
             net._options["only_v_results"] = True
@@ -511,6 +527,22 @@ class PowerFlowModel:
             self._solver = NR_KLU() if self.distributed_slack else NRSing_KLU()
         elif self.backend != "pandapower":
             raise PowerFlowError(f"unknown power-flow backend '{self.backend}'")
+
+    @staticmethod
+    def _zero_driven(net: Any) -> dict[str, tuple[Any, Any]]:
+        saved = {}
+        for table, _sign in ELEMENT_TABLES:
+            if len(net[table]):
+                saved[table] = (net[table]["p_mw"].copy(), net[table]["q_mvar"].copy())
+                net[table]["p_mw"] = 0.0
+                net[table]["q_mvar"] = 0.0
+        return saved
+
+    @staticmethod
+    def _restore_driven(net: Any, saved: dict[str, tuple[Any, Any]]) -> None:
+        for table, (p, q) in saved.items():
+            net[table]["p_mw"] = p
+            net[table]["q_mvar"] = q
 
     @staticmethod
     def _check_supported(net: Any) -> None:
@@ -667,17 +699,23 @@ class PowerFlowModel:
         if self.backend == "lightsim2grid":
             s_bus = self.s_const + (self.c_matrix @ (p_mw + 1j * q_mvar)) * (1.0 / self.sn_mva)
             solver = self._solver
-            solver.solve(
-                self.ybus, self.v, s_bus, self.ref, self.slack_weights, self.pv, self.pq,
-                self.max_iteration, self.tolerance_mva,
-            )
-            iterations = solver.get_nb_iter()
-            if solver.converged():
-                v = solver.get_V()
-                if np.all(np.isfinite(v)):
-                    self.v = v
-                    return SolveOutcome(True, iterations)
-            solver.reset()
+            iterations = 0
+            # warm start from the last step; after a failure, once more from the set-up
+            # solution (a warm start near voltage collapse may not come back by itself)
+            for start in (self.v, self.v_start):
+                solver.solve(
+                    self.ybus, start.copy(), s_bus, self.ref, self.slack_weights, self.pv,
+                    self.pq, self.max_iteration, self.tolerance_mva,
+                )
+                iterations += solver.get_nb_iter()
+                if solver.converged():
+                    v = solver.get_V()
+                    if np.all(np.isfinite(v)):
+                        self.v = v
+                        return SolveOutcome(True, iterations)
+                solver.reset()
+                if start is self.v_start:
+                    break
             return SolveOutcome(False, iterations)
         return self._solve_pandapower(p_mw, q_mvar)
 
