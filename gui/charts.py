@@ -371,53 +371,117 @@ def numeric_columns(frame: pd.DataFrame, words: Iterable[str]) -> list[str]:
             and pd.api.types.is_numeric_dtype(frame[c]) and frame[c].notna().any()]
 
 
+LATENCY_PARTS = ("connect", "serialisation", "network", "queue", "execution", "return",
+                 "lost")
+"""Parts of a solver call's latency, in the order a request meets them."""
+
+
+def solver_calls(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per solver call: the ``solver_call`` events when the run has them (they
+    carry solver, pattern, latency parts, cost and approximation ratio), else the
+    ``call`` events."""
+    if events.empty:
+        return events
+    calls = events[events["category"] == "call"]
+    detailed = calls[calls["kind"] == "solver_call"]
+    if not detailed.empty:
+        return detailed
+    return calls[calls["kind"] == "call"] if (calls["kind"] == "call").any() else calls
+
+
+def call_group_column(calls: pd.DataFrame) -> str:
+    """The column that names how a call was served (``qaoa@to_qpu``, ``milp@local``)."""
+    for column in ("data.x_used_step", "data.used_step", "data.solver_used", "data.solver",
+                   "data.x_route", "data.route", "data.pattern"):
+        if column in calls and calls[column].notna().any():
+            return column
+    return "kind"
+
+
+def _column(calls: pd.DataFrame, *names: str) -> str | None:
+    for name in names:
+        for column in (f"data.{name}", f"data.x_{name}"):
+            if column in calls and pd.api.types.is_numeric_dtype(calls[column]) \
+                    and calls[column].notna().any():
+                return column
+    return None
+
+
 def latency_breakdown(calls: pd.DataFrame) -> go.Figure | None:
-    """Mean latency parts (``data.*_ms``) per route, stacked. [ms]"""
-    parts = [c for c in numeric_columns(calls, ("_ms",))
-             if not any(w in c for w in ("total", "deadline", "timeout", "budget"))]
+    """Mean latency parts (connect, serialisation, network, queue, execution, return,
+    time lost to failed attempts) per way of serving a call, stacked. [s]"""
+    parts = [(part, _column(calls, f"{part}_s")) for part in LATENCY_PARTS]
+    parts = [(part, column) for part, column in parts if column is not None]
     if not parts:
         return None
-    by = next((c for c in ("data.route", "data.pattern", "data.solver", "kind")
-               if c in calls and calls[c].notna().any()), "kind")
-    means = calls.groupby(calls[by].fillna("-").astype(str))[parts].mean()
+    by = call_group_column(calls)
+    groups = calls[by].fillna("-").astype(str)
     fig = go.Figure()
-    for column in parts:
-        fig.add_trace(go.Bar(x=means.index, y=means[column],
-                             name=column.removeprefix("data.").removesuffix("_ms")))
+    for part, column in parts:
+        means = calls[column].groupby(groups).mean()
+        fig.add_trace(go.Bar(x=means.index, y=means.to_numpy(), name=part))
     fig.update_layout(barmode="stack")
-    return _layout(fig, f"Mean latency breakdown per {by.removeprefix('data.')}",
-                   "Latency [ms]")
+    fig = _layout(fig, f"Mean latency per call by {by.removeprefix('data.')}", "Latency [s]")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def solver_summary(calls: pd.DataFrame) -> pd.DataFrame:
+    """Per way of serving a call (and run, when several): calls, mean latency, mean
+    cost per query, mean approximation ratio, fallbacks."""
+    if calls.empty:
+        return pd.DataFrame()
+    by = [call_group_column(calls)] + (["run"] if "run" in calls else [])
+    table = calls.groupby(by, dropna=False).size().rename("calls").to_frame()
+    for label, names in (("mean latency [s]", ("latency_s",)),
+                         ("mean cost per query [EUR]", ("cost_eur",)),
+                         ("mean approximation ratio", ("approximation_ratio",)),
+                         ("mean solve wall time [s]", ("solve_wall_s",))):
+        column = _column(calls, *names)
+        if column is not None:
+            table[label] = calls.groupby(by, dropna=False)[column].mean()
+    fell = next((c for c in ("data.x_fell_back", "data.fell_back") if c in calls), None)
+    if fell is not None:
+        table["fell back"] = calls.groupby(by, dropna=False)[fell].apply(
+            lambda s: sum(1 for v in s if v is True or v == 1))
+    table = table.reset_index()
+    table.columns = [str(c).removeprefix("data.") for c in table.columns]
+    return table
 
 
 def solver_tradeoff(calls: pd.DataFrame) -> go.Figure | None:
-    """Solver quality against latency, marker size by cost: one point per solver (and run)."""
-    if calls.empty:
+    """Quality against latency against cost, one point per way of serving calls (and run).
+
+    y is the mean approximation ratio when the run recorded one (a reference solver
+    was configured), else the mean cost per query; marker size is the cost per query.
+    """
+    summary = solver_summary(calls)
+    if summary.empty or "mean latency [s]" not in summary:
         return None
-    quality = next(iter(numeric_columns(calls, ("approximation_ratio", "approx_ratio",
-                                                "quality"))), None)
-    latency = next((c for c in ("data.total_ms", "data.latency_ms", "data.wall_time_ms")
-                    if c in calls and pd.api.types.is_numeric_dtype(calls[c])), None)
-    if latency is None:
-        latency = next(iter(numeric_columns(calls, ("_ms",))), None)
-    if quality is None or latency is None:
+    quality = "mean approximation ratio"
+    cost = "mean cost per query [EUR]"
+    has_quality = quality in summary and summary[quality].notna().any()
+    y = quality if has_quality else (cost if cost in summary else None)
+    if y is None:
         return None
-    cost = next(iter(numeric_columns(calls, ("cost",))), None)
-    solver = next((c for c in ("data.solver", "data.route", "kind") if c in calls), "kind")
-    keys = [solver] + (["run"] if "run" in calls else [])
-    agg = {quality: "mean", latency: "mean"}
-    if cost:
-        agg[cost] = "mean"
-    summary = calls.groupby(keys, dropna=False).agg(agg).reset_index()
-    sizes = (10 + 30 * summary[cost] / max(summary[cost].max(), 1e-12)) if cost else 14
+    keys = [c for c in summary.columns if c not in {"calls", "fell back"}
+            and not c.startswith("mean ")]
     labels = summary[keys].astype(str).agg(" / ".join, axis=1)
+    size = (12 + 30 * summary[cost] / max(float(summary[cost].max()), 1e-12)) \
+        if cost in summary else 14
     fig = go.Figure(go.Scatter(
-        x=summary[latency], y=summary[quality], mode="markers+text", text=labels,
-        textposition="top center", marker={"size": sizes},
-        hovertext=[f"{lab}: cost {summary[cost].iloc[i]:.4g}" if cost else lab
-                   for i, lab in enumerate(labels)], hoverinfo="text"))
-    fig.update_xaxes(title=f"mean {latency.removeprefix('data.')} [ms]")
-    title = "Solver quality vs latency" + (" (size: cost per query)" if cost else "")
-    return _layout(fig, title, quality.removeprefix("data."))
+        x=summary["mean latency [s]"], y=summary[y], mode="markers+text", text=labels,
+        textposition="top center", marker={"size": size},
+        customdata=summary[[cost]].to_numpy() if cost in summary else None,
+        hovertemplate="%{text}<br>latency %{x:.3g} s<br>" + y + " %{y:.4g}"
+        + ("<br>cost %{customdata[0]:.3g} EUR" if cost in summary else "") + "<extra></extra>"))
+    fig.update_xaxes(title="mean latency per call [s]", type="log")
+    title = ("Solver quality vs latency (size: cost per query)" if has_quality else
+             "Cost per query vs latency (no approximation ratio recorded: the scenario "
+             "set no reference solver)")
+    fig = _layout(fig, title, y)
+    fig.update_layout(hovermode="closest")
+    return fig
 
 
 def kpi_delta_table(kpis_by_run: dict[str, dict[str, Any]]) -> pd.DataFrame:

@@ -73,17 +73,16 @@ else:
 st.subheader("Solvers: quality against latency against cost")
 calls = []
 for meta in metas:
-    events = common.cached_events(meta.events_path)
-    if not events.empty:
-        part = events[events["category"] == "call"]
-        if not part.empty:
-            calls.append(part.assign(run=meta.run_id))
+    part = charts.solver_calls(common.cached_events(meta.events_path))
+    if not part.empty:
+        calls.append(part.assign(run=meta.run_id))
 if not calls:
     st.info("None of the chosen runs made solver calls.")
 else:
     merged = pd.concat(calls, ignore_index=True)
+    st.dataframe(charts.solver_summary(merged), hide_index=True, key="compare_solver_table")
     fig = charts.solver_tradeoff(merged)
     if fig is None:
-        st.info("The calls carry no approximation ratio and latency to compare.")
+        st.info("The calls carry no latency and cost to compare.")
     else:
         st.plotly_chart(fig, key="chart_compare_solvers", width="stretch")

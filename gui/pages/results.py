@@ -173,31 +173,16 @@ with tabs[5]:
         st.dataframe(shown[["time_s", "category", "kind", "entity", "message"]].head(1000),
                      hide_index=True, key="results_events_table")
 with tabs[6]:
-    calls = events[events["category"] == "call"] if not events.empty else events
+    calls = charts.solver_calls(events)
     if calls.empty:
-        st.info("This run made no solver calls (control mode without an optimising "
-                "controller).")
+        st.info("This run made no solver calls (its controller does not optimise).")
     else:
-        group = [c for c in ("data.solver", "data.route", "data.outcome") if c in calls]
-        if group:
-            st.dataframe(calls.groupby(group, dropna=False).size().rename("calls")
-                         .reset_index(), hide_index=True, key="results_call_counts")
+        st.dataframe(charts.solver_summary(calls), hide_index=True,
+                     key="results_solver_summary")
         _show(charts.latency_breakdown(calls), "chart_latency",
               "The calls carry no latency breakdown.")
-        ratio_cols = charts.numeric_columns(calls, ("approximation_ratio", "approx_ratio"))
-        cost_cols = charts.numeric_columns(calls, ("cost",))
-        by = group[0] if group else "kind"
-        summary = {}
-        if ratio_cols:
-            summary["mean approximation ratio"] = calls.groupby(by)[ratio_cols[0]].mean()
-        if cost_cols:
-            summary["mean cost per query"] = calls.groupby(by)[cost_cols[0]].mean()
-        if summary:
-            st.dataframe(pd.DataFrame(summary), key="results_solver_summary")
-        else:
-            st.info("The calls carry no approximation ratio or cost.")
         _show(charts.solver_tradeoff(calls), "chart_solver_tradeoff",
-              "Quality against latency needs calls with an approximation ratio.")
+              "The calls carry no latency and cost to compare.")
     qaoa = importlib.util.find_spec("solvers.qaoa") is not None
     circuits = sorted((meta.path / "circuits").glob("*.qasm")) if (meta.path / "circuits").is_dir() else []
     if circuits:

@@ -57,3 +57,15 @@ def app(app_env: dict[str, Path]):
     from streamlit.testing.v1 import AppTest
 
     return AppTest.from_file(str(APP), default_timeout=120)
+
+
+@pytest.fixture(scope="session")
+def calls_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A store with one real run that makes solver calls over the modelled comms
+    (the quantum-service outage scenario: QAOA on a cloud QPU, MILP at the edge, EVs,
+    a diesel generator, faults)."""
+    import twin
+
+    store = tmp_path_factory.mktemp("calls_store")
+    scenario = twin.load_scenario(SCENARIOS / "patterns_qpu_outage_evening_peak.yaml")
+    return {"store": store, "run": twin.run(scenario, store=store)}

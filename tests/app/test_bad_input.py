@@ -17,7 +17,8 @@ def _scenario_page(app: AppTest) -> AppTest:
 
 
 def _snapshot(folder):
-    return {p.name: p.read_bytes() for p in folder.iterdir()}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file()}
 
 
 def test_invalid_uploaded_file_is_refused_with_its_problems(app, app_env):

@@ -1,0 +1,43 @@
+"""The Results page on a real run with solver calls, EVs, a generator and faults."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "app.py"
+SCENARIOS = ROOT / "scenarios"
+
+
+@pytest.fixture
+def calls_app(calls_store, monkeypatch):
+    monkeypatch.setenv("GRIDTWIN_STORE", str(calls_store["store"]))
+    monkeypatch.setenv("GRIDTWIN_SCENARIOS", str(SCENARIOS))
+    monkeypatch.setenv("GRIDTWIN_AUTORUN", "0")
+    return AppTest.from_file(str(APP), default_timeout=120)
+
+
+def test_solver_panel_events_and_ev_charts_show_what_the_run_recorded(calls_app,
+                                                                      calls_store):
+    calls_app.run()
+    assert not calls_app.exception
+    kpis = calls_store["run"].kpis
+    summary = next(df.value for df in calls_app.dataframe if "calls" in df.value.columns)
+    assert summary["calls"].sum() == kpis["comms.calls"]
+    ways = set(summary.iloc[:, 0])
+    assert any(w.startswith("qaoa@") for w in ways) and any(w.startswith("milp@") for w in ways)
+    assert "mean cost per query [EUR]" in summary.columns
+    specs = [json.loads(c.proto.spec) for c in calls_app.get("plotly_chart")]
+    titles = [s["layout"].get("title", {}).get("text", "") for s in specs]
+    latency = specs[titles.index(next(t for t in titles if t.startswith("Mean latency")))]
+    assert {"queue", "execution"} <= {trace["name"] for trace in latency["data"]}
+    events = specs[titles.index(next(t for t in titles if t.startswith("Events")))]
+    categories = {y for trace in events["data"] for y in trace["y"]}
+    assert {"call", "fault", "grid"} <= categories
+    assert any(t == "EVs plugged in and charging" for t in titles)
+    power = specs[titles.index("Power balance")]
+    assert {"Generator", "Battery", "PV"} <= {trace["name"] for trace in power["data"]}
