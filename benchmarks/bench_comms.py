@@ -71,6 +71,39 @@ def timed(scenario: Any) -> tuple[float, float, dict[str, Any]]:
     return time.perf_counter() - w0, time.process_time() - c0, out.kpis
 
 
+def micro(n_calls: int = 2000) -> float:
+    """Wall time of the comms model alone per call, with a solver that takes no time:
+    the default topology, pattern cloud (QPU over fibre, edge MILP fallback),
+    lognormal queue and links, one call a minute. [s]"""
+    import simpy
+
+    from twin.comms.spec import CommsSpec, build_comms
+
+    class Instant:
+        def solve(self, problem: Any, *, time_limit: float | None = None,
+                  seed: int | None = None) -> Any:
+            from types import SimpleNamespace
+
+            return SimpleNamespace(status="optimal", objective=1.0, wall_time_s=0.0,
+                                   diagnostics={"shots": 1000, "qpu_time_s": 1.0})
+
+    env = simpy.Environment()
+    model = build_comms(env, CommsSpec(enabled=True), 1)
+    task = model.task("dispatch", "qaoa")
+    caller = model.caller({"qaoa": Instant(), "milp": Instant()}, [task])
+    fallbacks = {"last_good_schedule": lambda p: "l", "rule_based": lambda p: "r"}
+
+    def proc() -> Any:
+        for _ in range(n_calls):
+            yield from caller.call("dispatch", None, fallbacks=fallbacks)
+            yield env.timeout(60.0)
+
+    env.process(proc())
+    w0 = time.perf_counter()
+    env.run()
+    return (time.perf_counter() - w0) / n_calls
+
+
 def main() -> None:
     """Run the benchmark and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -83,6 +116,9 @@ def main() -> None:
 
     print(f"python {platform.python_version()}, simpy {simpy.__version__}, numpy "
           f"{numpy.__version__}, {platform.machine()}, {platform.processor() or '?'}")
+    per_call = statistics.median(micro() for _ in range(3))
+    print(f"comms model alone (instant solver, 2000 calls, median of 3): "
+          f"{per_call * 1e6:.0f} us per call")
     print("| workload | variant | wall median [s] | CPU median [s] | calls | fallbacks |")
     print("|---|---|---|---|---|---|")
     for workload in args.workloads:

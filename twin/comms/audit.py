@@ -1,0 +1,162 @@
+"""Audit trail of a finished run: which decision came from which call, solver and route.
+
+``twin audit RUN`` lists, from the run's ``events.parquet``, every solver call the
+controller made (its task, call id, solver used or fallback, route, status, why it fell
+back) and every control reaction (a failed plan, a substituted measurement, ...), each
+with the run id, and filters them.
+
+Public names
+------------
+audit_rows
+    The audit rows of a run, filtered.
+register
+    Adds the ``audit`` command to the ``twin`` CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["audit_rows", "register"]
+
+COLUMNS = ("time_s", "kind", "task", "call_id", "solver", "route", "status", "detail",
+           "run_id")
+
+
+def _data(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            return dict(json.loads(value))
+        except (ValueError, TypeError):
+            return {}
+    return dict(value or {})
+
+
+def audit_rows(
+    events: Any,
+    run_id: str,
+    *,
+    task: str | None = None,
+    solver: str | None = None,
+    route: str | None = None,
+    fell_back: bool = False,
+) -> list[dict[str, Any]]:
+    """Provenance rows of a run's decisions.
+
+    Parameters
+    ----------
+    events
+        The run's events frame (columns ``time_s, category, kind, entity, message,
+        data``).
+    run_id
+        The run's id (put on every row).
+    task, solver, route
+        Keep only rows of this task, solver (used, requested or fallback) or route.
+    fell_back
+        Keep only calls whose requested solver did not answer.
+
+    Returns
+    -------
+    list of dict
+        Keys :data:`COLUMNS`, in time order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame([{"time_s": 0.0, "category": "call", "kind": "solver_call",
+    ...     "entity": "task/dispatch", "message": "m", "data": json.dumps({
+    ...     "call_id": "dispatch#1", "task": "dispatch", "solver_used": "milp",
+    ...     "solver_requested": "qaoa", "status": "optimal", "x_route": "local",
+    ...     "fallback": "milp", "fallback_reason": "qaoa@to_qpu: timeout"})}])
+    >>> [(r["call_id"], r["solver"], r["route"]) for r in audit_rows(ev, "run-1")]
+    [('dispatch#1', 'milp', 'local')]
+    """
+    rows: list[dict[str, Any]] = []
+    for record in events.sort_values("time_s", kind="stable").to_dict("records"):
+        data = _data(record["data"])
+        if record["category"] == "call" and record["kind"] == "solver_call":
+            used = data.get("solver_used") or data.get("fallback")
+            row = {
+                "time_s": float(record["time_s"]),
+                "kind": "solver_call",
+                "task": data.get("task"),
+                "call_id": data.get("call_id"),
+                "solver": used or "none",
+                "route": data.get("x_route"),
+                "status": data.get("status"),
+                "detail": data.get("fallback_reason") or "",
+                "run_id": run_id,
+                "_requested": data.get("solver_requested"),
+                "_fallback": data.get("fallback"),
+            }
+        elif record["category"] == "control":
+            entity = str(record["entity"])
+            row = {
+                "time_s": float(record["time_s"]),
+                "kind": str(record["kind"]),
+                "task": entity.split("/", 1)[1] if entity.startswith("task/") else None,
+                "call_id": data.get("call_id"),
+                "solver": None,
+                "route": None,
+                "status": data.get("status") or data.get("quality"),
+                "detail": str(record["message"]),
+                "run_id": run_id,
+                "_requested": None,
+                "_fallback": None,
+            }
+        else:
+            continue
+        if task is not None and row["task"] != task:
+            continue
+        if solver is not None and solver not in (row["solver"], row["_requested"]):
+            continue
+        if route is not None and row["route"] != route:
+            continue
+        if fell_back and not (row["kind"] == "solver_call" and (
+                row["_fallback"] is not None or row["solver"] == "none")):
+            continue
+        rows.append({k: row[k] for k in COLUMNS})
+    return rows
+
+
+def register(app: Any) -> None:
+    """Add ``twin audit`` to the CLI."""
+
+    @app.command("audit")
+    def audit_command(
+        run: Annotated[str, typer.Argument(help="Run folder or run id.", show_default=False)],
+        store: Annotated[Path, typer.Option("--store", help="Store of run ids.")] = Path("runs"),
+        task: Annotated[str | None, typer.Option("--task", help="Only this task.")] = None,
+        solver: Annotated[str | None, typer.Option("--solver", help="Only this solver.")] = None,
+        route: Annotated[str | None, typer.Option("--route", help="Only this route.")] = None,
+        fell_back: Annotated[bool, typer.Option("--fell-back", help="Only calls whose "
+                                                "requested solver did not answer.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
+    ) -> None:
+        """List a run's decisions with their provenance (task, call, solver, route, run)."""
+        from twin.errors import ResultsError
+        from twin.results import open_run
+
+        path = Path(run) if Path(run).is_dir() else store / run
+        try:
+            data = open_run(path)
+            rows = audit_rows(data.events, data.run_id, task=task, solver=solver,
+                              route=route, fell_back=fell_back)
+        except ResultsError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        if as_json:
+            for row in rows:
+                typer.echo(json.dumps(row, sort_keys=True))
+            return
+        typer.echo(f"run {data.run_id}: {len(rows)} decision(s)")
+        for row in rows:
+            typer.echo(
+                f"{row['time_s']:>9.1f} s  {row['kind']:<24} {row['task'] or '-':<14} "
+                f"{row['call_id'] or '-':<18} {row['solver'] or '-':<12} "
+                f"{row['route'] or '-':<10} {row['status'] or '-':<10} {row['detail']}"
+            )
