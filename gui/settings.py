@@ -1,6 +1,6 @@
 """Where the app finds scenarios and runs, and the limits it enforces.
 
-Public names: :func:`store_dir`, :func:`scenarios_dir`, :func:`default_scenario_path`,
+Public names: :func:`store_dir`, :func:`scenarios_dir`, :func:`sweeps_dir`, :func:`default_scenario_path`,
 :data:`MAX_UPLOAD_BYTES`, :data:`MAX_POINTS_PER_SERIES`, :data:`HEATMAP_MAX_COLUMNS`.
 
 Paths come from environment variables so that tests and deployments can point the app
@@ -17,6 +17,8 @@ STORE_ENV = "GRIDTWIN_STORE"
 """Environment variable naming the results store folder (default ``runs``)."""
 SCENARIOS_ENV = "GRIDTWIN_SCENARIOS"
 """Environment variable naming the scenarios folder (default ``scenarios``)."""
+SWEEPS_ENV = "GRIDTWIN_SWEEPS"
+"""Environment variable naming the folder of sweep directories (default ``sweeps``)."""
 AUTORUN_ENV = "GRIDTWIN_AUTORUN"
 """Set to ``0`` to stop the app from running the default scenario on first start."""
 DEFAULT_SCENARIO_FILE = "default.yaml"
@@ -38,6 +40,11 @@ def store_dir() -> Path:
 def scenarios_dir() -> Path:
     """The folder of scenario files the Scenario page lists and saves into."""
     return Path(os.environ.get(SCENARIOS_ENV, "scenarios"))
+
+
+def sweeps_dir() -> Path:
+    """The folder ``twin sweep`` records sweeps in (one sub-folder per sweep)."""
+    return Path(os.environ.get(SWEEPS_ENV, "sweeps"))
 
 
 def default_scenario_path() -> Path:

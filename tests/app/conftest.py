@@ -48,7 +48,8 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("GRIDTWIN_STORE", str(store))
     monkeypatch.setenv("GRIDTWIN_SCENARIOS", str(scenarios))
     monkeypatch.setenv("GRIDTWIN_AUTORUN", "1")
-    return {"store": store, "scenarios": scenarios}
+    monkeypatch.setenv("GRIDTWIN_SWEEPS", str(tmp_path / "sweeps"))
+    return {"store": store, "scenarios": scenarios, "sweeps": tmp_path / "sweeps"}
 
 
 @pytest.fixture
@@ -69,3 +70,14 @@ def calls_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     store = tmp_path_factory.mktemp("calls_store")
     scenario = twin.load_scenario(SCENARIOS / "patterns_qpu_outage_evening_peak.yaml")
     return {"store": store, "run": twin.run(scenario, store=store)}
+
+
+@pytest.fixture(scope="session")
+def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The CI smoke sweep (control mode x seed, four short runs), run for real."""
+    from twin.sweep import load_sweep, run_sweep
+
+    root = tmp_path_factory.mktemp("sweep")
+    sweep = load_sweep(SCENARIOS / "sweeps" / "ci_smoke.yaml")
+    report = run_sweep(sweep, store=root / "runs", sweep_dir=root / "sweeps" / "ci_smoke")
+    return {"root": root, "sweep": sweep, "report": report}

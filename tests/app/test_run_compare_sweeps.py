@@ -5,9 +5,23 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from gui.common import registry
+
+
+def _array(value):
+    """A plotly array from a figure's JSON (plotly 6 writes typed arrays as base64)."""
+    if isinstance(value, dict) and "bdata" in value:
+        import base64
+
+        import numpy as np
+
+        data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        return data.reshape([int(n) for n in str(shape).split(",")]) if shape else data
+    return value
 
 
 def _page(app: AppTest, name: str) -> AppTest:
@@ -98,3 +112,27 @@ def test_sweeps_page_finds_the_varied_parameters(app, reference_store):
     specs = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
     assert any(s["data"][0]["type"] == "heatmap" for s in specs)
     assert any(s["data"][0]["type"] == "parcoords" for s in specs)
+
+
+def test_sweeps_page_reads_a_recorded_sweep(app, sweep_dir, monkeypatch):
+    monkeypatch.setenv("GRIDTWIN_STORE", str(sweep_dir["root"] / "runs"))
+    monkeypatch.setenv("GRIDTWIN_SWEEPS", str(sweep_dir["root"] / "sweeps"))
+    _page(app, "sweeps")
+    assert app.radio(key="sweep_source").value == "sweep"
+    assert app.selectbox(key="sweep_dir").value == "ci_smoke"
+    table = app.dataframe[0].value
+    assert len(table) == len(sweep_dir["sweep"].runs)
+    assert {"control.mode", "seed"} <= set(table.columns)
+    app.selectbox(key="sweep_kpi").set_value("energy_export_mwh").run()
+    app.selectbox(key="sweep_x").set_value("control.mode").run()
+    assert not app.exception
+    heatmap = next(json.loads(c.proto.spec) for c in app.get("plotly_chart")
+                   if '"heatmap"' in c.proto.spec)["data"][0]
+    assert sorted(heatmap["x"]) == ["off", "self_consumption"]
+    # each cell is the KPI of the run with those parameters
+    runs = {tuple(r.params[p] for p in ("control.mode", "seed")): r.run_id
+            for r in sweep_dir["sweep"].runs}
+    store = sweep_dir["root"] / "runs"
+    mode, seed = heatmap["x"][0], int(heatmap["y"][0])
+    kpis = json.loads((store / runs[(mode, seed)] / "kpis.json").read_text())
+    assert _array(heatmap["z"])[0][0] == pytest.approx(kpis["energy_export_mwh"])
