@@ -28,10 +28,11 @@ noticed when the timer fires; a service refusal or error comes back at once (aft
 return trip). When the timer fires first the attempt fails with ``timeout`` (or
 ``deadline`` if the deadline capped it) and the job is withdrawn.
 
-**Solver seeds** come from ``SeedSequence(seed, spawn_key=(call_number,))``, the same
-for every attempt and step of a call: a call's solver answer does not depend on how
-many network draws faults caused, so runs with and without faults compare like for
-like.
+**Solver seeds** come from ``SeedSequence(seed, spawn_key=(n,))`` with ``n`` the
+0-based run-wide call number (as :class:`twin.control.gateway.DirectGateway` does), the
+same for every attempt and step of a call: a call's solver answer does not depend on
+how many network draws faults caused, so runs with and without faults, and with and
+without the communication model, compare like for like.
 
 **Deadline.** ``deadline_met`` is True when a *solver* answer was in hand at or before
 the deadline; a call answered by ``last_good_schedule`` or ``rule_based`` never meets
@@ -473,15 +474,15 @@ class Caller:
                     f"tasks[{task.name!r}].chain[{i}]: hybrid step needs hybrid= (a plan "
                     "with split and merge)"
                 )
+        seed_state = np.random.SeedSequence(self._seed, spawn_key=(self._calls,))
         self._calls += 1
         call_no = self._calls
-        seed_state = np.random.SeedSequence(self._seed, spawn_key=(call_no,))
         ctx = _CallContext(
             call_id=f"{task.name}#{call_no}",
             task=task,
             start_s=self.env.now,
             deadline_at_s=self.env.now + task.deadline_s,
-            solver_seed=int(seed_state.generate_state(1)[0] & 0x7FFFFFFF),
+            solver_seed=int(seed_state.generate_state(1, dtype=np.uint32)[0]),
         )
         status: Literal["solved", "fallback", "failed"] = "failed"
         used: _StepResult | None = None
