@@ -293,6 +293,10 @@ class Microgrid:
         for island in self._islands:
             in_island = np.isin(self._bus, list(island))
             consumption_kw = -self._weight * inj.p_mw * 1000.0  # load positive
+            base = self._slices["load"].start
+            for fam in (ev, bld):  # flexible rows: what their commands will draw
+                if fam is not None:
+                    consumption_kw[base + fam.rows[0] : base + fam.rows[1]] = fam.expected_p_kw()
             fixed = float(consumption_kw[in_island & self._is_load & ~self._flexible].sum())
             flexible = float(consumption_kw[in_island & self._flexible].sum())
             pv = float(-consumption_kw[in_island & self._is_sgen & ~self._is_gen].sum())

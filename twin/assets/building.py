@@ -1503,6 +1503,24 @@ class BuildingFamily:
         self.t_air_c[:] = result.t_air_c
         self._write(result.p_el_kw, runs_kw, plug)
 
+    def expected_p_kw(self) -> np.ndarray:
+        """Per-building power the current commands (or defaults) will draw this step,
+        within the HVAC limits and run windows (what :meth:`act` will do). [kW]"""
+        k = self._k
+        heat, cool = self._default_hvac(k) if self._command is None else self._command
+        fleet = self.fleet
+        heat = np.where(fleet.can_heat, np.nan_to_num(np.asarray(heat, float)).clip(min=0.0), 0.0)
+        cool = np.where(fleet.can_cool, np.nan_to_num(np.asarray(cool, float)).clip(min=0.0), 0.0)
+        total = heat + cool
+        hvac = np.minimum(total, fleet.p_el_max_kw)
+        t_s = k * self.step_s
+        state = DeferrableState(self.loads_state.start_s.copy())
+        requests = (start_as_soon_as_allowed(self.loads, state, t_s)
+                    if self._start_requests is None else self._start_requests)
+        runs_kw = self.loads.step(state, t_s, requests, self.step_s)
+        runs = np.bincount(self.run_owner, runs_kw, fleet.n) if runs_kw.size else 0.0
+        return hvac + runs + self._plug_kw(k)
+
     def _write(self, hvac_kw: np.ndarray, runs_kw: np.ndarray, plug_kw: np.ndarray) -> None:
         per_building = np.bincount(self.run_owner, runs_kw, self.fleet.n) if runs_kw.size else 0.0
         self.p_mw[:] = (hvac_kw + per_building + plug_kw) / 1000.0

@@ -508,6 +508,15 @@ class EvFleetFamily:
             yield clock.wait(Phase.ACT)
             self.apply(self._command if self._command is not None else self.default_request_kw())
 
+    def expected_p_kw(self) -> np.ndarray:
+        """Per-fleet power the current command (or plug and charge) will draw this step,
+        within the limits (what :meth:`apply` will do at ACT). [kW]"""
+        request = self._command if self._command is not None else self.default_request_kw()
+        s = self.state
+        p, _ = ev_step(request, s.plugged, s.e_kwh, self.capacity_kwh, self.charger_kw,
+                       self.efficiency, self.v2g, self.step_s)
+        return np.bincount(self.fleet, p, len(self.specs))
+
     def apply(self, request_kw: np.ndarray) -> None:
         """Apply a request for the current step (within limits) and write injections."""
         s = self.state

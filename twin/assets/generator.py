@@ -4,7 +4,7 @@ times, start-up and fuel cost; grid-forming units balance an island.
 Each generator is one pandapower sgen row. Without a command a unit stays in its state
 (off unless ``initially_on``) at its minimum output; a controller commits and dispatches
 it with :meth:`GeneratorFamily.command`; the microgrid balancer uses
-:meth:`GeneratorFamily.island_dispatch` while islanded. Every request is applied within
+:meth:`GeneratorFamily.start_for_island` and commands while islanded. Every request is applied within
 the unit's limits (:func:`generator_step`), so no schedule can break them.
 
 Public names: :class:`GeneratorState`, :func:`generator_step`, :class:`GeneratorFamily`,
@@ -188,29 +188,15 @@ class GeneratorFamily:
         self.on_frac[:] = self.state.on
         self._p_view[:] = self.p_mw
 
-    def island_dispatch(self, p_kw: np.ndarray) -> None:
-        """Override this step's output of running grid-forming units (the island
-        balancer, after ACT); ``p_kw`` must lie within their limits. [kW]"""
-        p = np.where(self.state.on, np.clip(p_kw, self.p_min_kw, self.p_max_kw), 0.0)
-        dt_h = self.step_s / 3600.0
-        delta = p - self.state.p_kw
-        self.energy_kwh += float(delta.sum() * dt_h)
-        self.fuel_cost_eur += float((delta * self.fuel_cost_eur_per_kwh).sum() * dt_h)
-        self.state.p_kw = p
-        self.p_mw[:] = p / 1000.0
-        self._p_view[:] = self.p_mw
-
     def start_for_island(self, mask: np.ndarray) -> None:
         """Start stopped grid-forming units in ``mask`` now (black start in an island),
-        ignoring minimum down time; they run at minimum output until dispatched."""
+        ignoring their minimum down time; their output is set at ACT like any other."""
         start = np.asarray(mask, bool) & ~self.state.on & self.grid_forming
         if start.any():
             self.state.on = self.state.on | start
-            self.state.steps_in_state = np.where(start, 1, self.state.steps_in_state)
+            self.state.steps_in_state = np.where(start, 0, self.state.steps_in_state)
             self.state.starts = self.state.starts + start
             self.startup_cost_total_eur += float((start * self.startup_cost_eur).sum())
-            p = np.where(start, self.p_min_kw, self.state.p_kw)
-            self.island_dispatch(p)
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """ACT: commit and dispatch (keep state and minimum output without a command)."""
