@@ -89,21 +89,29 @@ class QpuExecution:
 
     Notes
     -----
-    ``t = job_overhead_s + qpu_time_s``, where ``qpu_time_s`` is
-    ``result.diagnostics["qpu_time_s"]`` when the solver reports it, otherwise
-    ``evaluations * shots * shot_time_s`` with ``circuit_evaluations`` and ``shots`` from
-    the diagnostics (defaults ``default_evaluations`` and ``default_shots``). The job
-    overhead stands for compilation, loading and readout set-up per job.
+    ``t = job_overhead_s + qpu_time_s``. ``qpu_time_s`` is the first of these
+    diagnostics the solver reports: ``qpu_time_s``; then, when ``loop`` is False,
+    ``modelled_qpu_time_s`` (the final sampling job: the variational angle search ran
+    classically, as :mod:`solvers.qaoa` does), or, when ``loop`` is True,
+    ``modelled_qpu_time_loop_s`` (every optimiser evaluation a QPU job). Without any,
+    ``evaluations * shots * shot_time_s`` with ``circuit_evaluations`` and ``shots``
+    from the diagnostics (defaults ``default_evaluations`` and ``default_shots``). The
+    job overhead stands for the service's own compilation and loading per job.
+
+    Billed shots (:meth:`billed_shots`): ``shots`` times the number of QPU jobs (1, or
+    ``optimizer_iterations + 1`` with ``loop``).
     """
 
     job_overhead_s: float = 1.0
     """Fixed per-job time on the device. [s]"""
     shot_time_s: float = 250e-6
-    """Time per shot when the solver does not report ``qpu_time_s``. [s]"""
+    """Time per shot when the solver does not report a modelled QPU time. [s]"""
     default_shots: float = 1024.0
     """Shots per evaluation if the diagnostics do not say. [-]"""
     default_evaluations: float = 100.0
     """Circuit evaluations if the diagnostics do not say. [-]"""
+    loop: bool = False
+    """Every optimiser evaluation runs on the QPU (else only the final sampling)."""
 
     def __post_init__(self) -> None:
         _check("job_overhead_s", self.job_overhead_s)
@@ -113,7 +121,10 @@ class QpuExecution:
 
     def seconds(self, problem: Any, result: Any) -> float:
         """Modelled QPU busy time. [s]"""
+        key = "modelled_qpu_time_loop_s" if self.loop else "modelled_qpu_time_s"
         qpu_s = diagnostic(result, "qpu_time_s")
+        if qpu_s is None:
+            qpu_s = diagnostic(result, key)
         if qpu_s is None:
             shots = diagnostic(result, "shots", self.default_shots) or 0.0
             evaluations = (
@@ -121,6 +132,24 @@ class QpuExecution:
             )
             qpu_s = evaluations * shots * self.shot_time_s
         return self.job_overhead_s + qpu_s
+
+    def billed_shots(self, result: Any) -> float:
+        """Shots billed for one solved problem. [-]
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> r = SimpleNamespace(diagnostics={"shots": 1000, "optimizer_iterations": 9})
+        >>> QpuExecution().billed_shots(r), QpuExecution(loop=True).billed_shots(r)
+        (1000.0, 10000.0)
+        """
+        shots = diagnostic(result, "shots", 0.0) or 0.0
+        if not self.loop:
+            return shots
+        iterations = diagnostic(result, "optimizer_iterations", None)
+        if iterations is None:
+            iterations = (diagnostic(result, "circuit_evaluations", 1.0) or 1.0) - 1.0
+        return shots * (iterations + 1.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -500,7 +500,12 @@ class Service:
                 {"job_id": job.job_id, "solver": job.solver_name, "busy_s": busy_s},
             )
         job.execution_s = busy_s
-        job.shots = 0.0 if job.result is None else billed_shots(job.result)
+        model = params.execution_for(job.solver_name)
+        counter = getattr(model, "billed_shots", None)
+        if job.result is None:
+            job.shots = 0.0
+        else:
+            job.shots = counter(job.result) if callable(counter) else billed_shots(job.result)
         job.cost_eur = (
             params.cost_per_job_eur
             + params.cost_per_shot_eur * job.shots
@@ -684,7 +689,8 @@ def cloud_quantum_service(name: str = "cloud_qpu", node: str = "qpu_cloud",
     - queue: lognormal external wait, median 30 s, p99 10 min (shared public device);
       one job executes at a time; at most 10 of our jobs admitted;
     - execution: :class:`QpuExecution`, 1 s per job plus the solver's modelled QPU time
-      (else 250 us a shot, i.e. ~4,000 shots/s with reset and readout);
+      of its final sampling job (else 250 us a shot, i.e. ~4,000 shots/s with reset
+      and readout); billed shots: the final job's shots;
     - price: 0.30 EUR per job and 0.00035 EUR per shot (the form of public per-task
       plus per-shot price lists in 2024-2025);
     - rate limit 5 requests/s (burst 5); the service stops jobs after 1 h;

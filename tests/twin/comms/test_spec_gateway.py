@@ -188,3 +188,28 @@ def test_edge_reconcile_plan_keeps_the_better_answer():
     merged = plan.merge(problem, [_Solver(-3.0).solve(problem)])
     assert merged.objective == -4.0
     assert plan.merge(problem, [_Solver(-5.0).solve(problem)]).objective == -5.0
+
+
+def test_qpu_execution_uses_the_solvers_modelled_qpu_time():
+    """The cloud QPU is busy for its job overhead plus the solver's modelled time of the
+    final sampling job (or of every evaluation with loop=True); it bills those shots."""
+    from twin.comms.execution import QpuExecution
+    from twin.comms.service import cloud_quantum_service
+
+    result = SimpleNamespace(diagnostics={"shots": 2000, "optimizer_iterations": 4,
+                                          "modelled_qpu_time_s": 2.5,
+                                          "modelled_qpu_time_loop_s": 12.5})
+    assert QpuExecution(job_overhead_s=1.0).seconds(None, result) == pytest.approx(3.5)
+    assert QpuExecution(job_overhead_s=1.0, loop=True).seconds(None, result) == pytest.approx(13.5)
+    assert QpuExecution(loop=True).billed_shots(result) == 10_000
+    env = simpy.Environment()
+    from twin.comms.event import EventLog
+    from twin.comms.service import Service
+
+    service = Service(env, cloud_quantum_service(queue_wait=None), np.random.default_rng(0),
+                      EventLog())
+    job = service.submit("j", "qaoa", lambda: result, None)
+    env.run()
+    assert job.execution_s == pytest.approx(3.5)
+    assert job.cost_eur == pytest.approx(0.30 + 0.00035 * 2000)
+    assert job.energy_j == pytest.approx(25_000.0 * 3.5)
