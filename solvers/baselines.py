@@ -88,7 +88,10 @@ class ExactSolver:
     def supports(self, problem: Problem) -> str | None:
         """None when the problem is binary and small enough, else the reason."""
         if not problem.is_binary:
-            return "exact enumeration needs every variable to be binary"
+            cont = int((problem.kinds == VarKind.CONTINUOUS).sum())
+            integer = int((problem.kinds == VarKind.INTEGER).sum())
+            return (f"exact enumeration needs every variable to be binary ({cont} continuous, "
+                    f"{integer} integer)")
         if problem.num_variables > self.max_variables:
             return (
                 f"{problem.num_variables} binaries exceed max_variables={self.max_variables} "

@@ -22,12 +22,16 @@ variables the surrogate is the problem itself. For each of the
 ``candidates`` best distinct surrogate-feasible samples the discrete
 variables are fixed and HiGHS solves the remaining LP/QP over the continuous
 variables (objective cross terms and constraint activities of the fixed part
-folded in). The wall-clock limit is shared: 60 % for sampling, the rest for
+folded in). When the sampler returns fewer distinct surrogate-feasible
+assignments than ``candidates`` (annealing tends to return the same few), the
+list is topped up with their single-variable neighbours (a binary flipped, an
+integer moved by one), best surrogate objective first. The wall-clock limit is shared: 60 % for sampling, the rest for
 the HiGHS solves.
 
 Diagnostics keys
 ----------------
 ``sampler``, ``sampler_diagnostics``, ``relaxation_objective``, ``rho``,
+``neighbour_candidates`` (candidates added by single flips, see Notes),
 ``candidates_tried``, ``candidates_feasible``, ``candidate_objectives``,
 ``discrete_objective`` (objective part of the discrete variables alone),
 ``continuous_objective`` (the rest), ``discrete_values`` (name -> value).
@@ -143,6 +147,10 @@ class HybridSolver:
         if samples is None:
             return done(Status.UNSUPPORTED, f"sampler {self.sampler!r}: {why}", diag)
         cands = samples.x[samples.feasible][: int(self.candidates)]
+        added = 0
+        if 0 < cands.shape[0] < int(self.candidates):
+            cands, added = _top_up(surrogate, cands, int(self.candidates))
+        diag["neighbour_candidates"] = added
         if not cands.shape[0]:
             diag["infeasible_proven"] = False
             return done(Status.TIME_LIMIT if timed_out else Status.INFEASIBLE,
@@ -252,3 +260,27 @@ class HybridSolver:
             return None
         x[cont] = res.x
         return x if problem.is_feasible(x, tol=1e-5) else None
+
+
+def _top_up(surrogate: Problem, cands: np.ndarray, want: int) -> tuple[np.ndarray, int]:
+    """Add single-variable neighbours of ``cands`` (feasible for ``surrogate``) up to ``want``."""
+    seen = {tuple(row) for row in cands}
+    neigh = []
+    for row in cands:
+        for i in range(row.size):
+            for step in (-1.0, 1.0):
+                v = row[i] + step
+                if not surrogate.lower[i] <= v <= surrogate.upper[i]:
+                    continue
+                y = row.copy()
+                y[i] = v
+                if tuple(y) not in seen:
+                    seen.add(tuple(y))
+                    neigh.append(y)
+    if not neigh:
+        return cands, 0
+    ys = np.array(neigh)
+    ys = ys[surrogate.feasible_mask(ys)]
+    order = np.argsort(surrogate.sense.sign * surrogate.evaluate_many(ys), kind="stable")
+    extra = ys[order][: want - cands.shape[0]]
+    return np.vstack([cands, extra]), int(extra.shape[0])

@@ -458,13 +458,20 @@ class QaoaSolver:
 
         noise_diag: dict[str, Any] = {}
         if self.noise is not None:
+            setup = _NoisySetup.build(self, qubo, p, seed)
             x_norm, noise_diag, noisy_timeout = self._noisy_refine(
-                qubo, cost, x_norm, scale, seed, counters, deadline
+                setup, cost, x_norm, scale, seed, counters, deadline
             )
             timed_out = timed_out or noisy_timeout
-        gammas, betas = x_norm[:p] / scale, x_norm[p:]
-        circuit, backend = self._transpiled(qubo, gammas, betas, seed)
-        z, counts = self._sample_circuit(circuit, backend, n, seed)
+            gammas, betas = x_norm[:p] / scale, x_norm[p:]
+            circuit = _bind(setup.device_circuit, gammas, betas)
+            z, counts = self._sample_circuit(
+                _bind(setup.compact_circuit, gammas, betas), setup.simulator, n, seed
+            )
+        else:
+            gammas, betas = x_norm[:p] / scale, x_norm[p:]
+            circuit = self._transpiled(qubo, gammas, betas, seed)
+            z, counts = self._sample_circuit(circuit, self._backend(seed), n, seed)
         counters["aer"] += 1
         samples = evaluate_samples(problem, z, counts, qubo=qubo, repair=self.repair)
         prob = kernel.probabilities(gammas, betas, precise=True)
@@ -475,10 +482,10 @@ class QaoaSolver:
         depth = int(circuit.depth())
         two_q = int(sum(1 for inst in circuit.data if inst.operation.num_qubits == 2))
         timing = {**QPU_TIMING, **(self.qpu_timing or {})}
-        duration = self._duration(circuit, backend, depth, timing)
+        duration = self._duration(circuit, depth, timing)
         job = timing["job_overhead_s"] + self.shots * (duration + timing["rep_delay_s"])
         self._memory.by_reps[p] = np.array(x_norm)
-        expected = float(qubo.sign * kernel.expectation(gammas, betas, precise=True))
+        expected = float(qubo.sign * float(prob @ cost))
         diag: dict[str, Any] = {
             "qubits": n,
             "reps": p,
@@ -577,33 +584,25 @@ class QaoaSolver:
 
     # ---------------------------------------------------------------- aer
     def _backend(self, seed: int | None) -> Any:
+        """The ideal Aer simulator (seeded)."""
         from qiskit_aer import AerSimulator
 
         opts: dict[str, Any] = {"method": self.simulator_method}
         if seed is not None:
             opts["seed_simulator"] = int(seed) % (2**31)
-        if self.noise is not None:
-            return AerSimulator.from_backend(_fake_backend(self.noise), **opts)
         return AerSimulator(**opts)
 
     def _transpiled(
         self, qubo: Qubo, gammas: np.ndarray, betas: np.ndarray, seed: int | None
-    ) -> tuple[QuantumCircuit, Any]:
+    ) -> QuantumCircuit:
+        """The bound circuit transpiled to a generic CX + RZ/SX/X basis."""
         from qiskit.transpiler import generate_preset_pass_manager
 
-        backend = self._backend(seed)
-        circ = qaoa_circuit(qubo, gammas, betas)
-        if self.noise is not None:
-            pm = generate_preset_pass_manager(
-                optimization_level=self.optimization_level, backend=_fake_backend(self.noise),
-                seed_transpiler=0 if seed is None else int(seed),
-            )
-        else:
-            pm = generate_preset_pass_manager(
-                optimization_level=self.optimization_level, basis_gates=["rz", "sx", "x", "cx"],
-                seed_transpiler=0 if seed is None else int(seed),
-            )
-        return pm.run(circ), backend
+        pm = generate_preset_pass_manager(
+            optimization_level=self.optimization_level, basis_gates=["rz", "sx", "x", "cx"],
+            seed_transpiler=0 if seed is None else int(seed),
+        )
+        return pm.run(qaoa_circuit(qubo, gammas, betas))
 
     def _sample_circuit(
         self, circuit: QuantumCircuit, backend: Any, n: int, seed: int | None
@@ -618,7 +617,7 @@ class QaoaSolver:
         return z.reshape(len(keys), n), np.array([counts[k] for k in keys], dtype=np.int64)
 
     def _duration(
-        self, circuit: QuantumCircuit, backend: Any, depth: int, timing: Mapping[str, float]
+        self, circuit: QuantumCircuit, depth: int, timing: Mapping[str, float]
     ) -> float:
         if self.noise is not None:
             try:
@@ -629,26 +628,19 @@ class QaoaSolver:
         return d2 * timing["gate_2q_s"] + (depth - d2) * timing["gate_1q_s"] + timing["readout_s"]
 
     def _noisy_refine(
-        self, qubo: Qubo, cost: np.ndarray, x_norm: np.ndarray, scale: float,
+        self, setup: _NoisySetup, cost: np.ndarray, x_norm: np.ndarray, scale: float,
         seed: int | None, counters: dict[str, int], deadline: float | None,
     ) -> tuple[np.ndarray, dict[str, Any], bool]:
         """Refine the angles on the noisy simulator (sampled mean QUBO cost)."""
-        from qiskit.transpiler import generate_preset_pass_manager
         from qiskit_aer.primitives import SamplerV2
 
         p = x_norm.size // 2
-        fake = _fake_backend(self.noise)  # type: ignore[arg-type]
-        backend = self._backend(seed)
-        circ = _parametric_circuit(qubo, p)
-        circ.measure_all()
-        pm = generate_preset_pass_manager(optimization_level=self.optimization_level,
-                                          backend=fake,
-                                          seed_transpiler=0 if seed is None else int(seed))
-        tcirc = pm.run(circ)
-        sampler = SamplerV2.from_backend(backend, seed=seed, default_shots=int(self.shots))
+        sampler = SamplerV2.from_backend(setup.simulator, seed=seed,
+                                         default_shots=int(self.shots))
+        tcirc = setup.compact_circuit
         params = list(tcirc.parameters)
         best = {"x": np.array(x_norm), "f": math.inf}
-        weights = 1 << np.arange(qubo.num_variables)
+        weights = 1 << np.arange(int(np.log2(cost.size)))
 
         def noisy(xn: np.ndarray) -> float:
             if deadline is not None and time.perf_counter() > deadline:
@@ -680,8 +672,85 @@ class QaoaSolver:
             timed_out = True
         return np.array(best["x"]), {
             "noisy_expected_qubo_cost": best["f"] if math.isfinite(best["f"]) else None,
-            "device": fake.name,
+            "device": setup.device_name,
+            "physical_qubits": setup.physical_qubits,
         }, timed_out
+
+
+@dataclass(frozen=True)
+class _NoisySetup:
+    """A circuit transpiled to a device, and its compact noisy twin for Aer.
+
+    The device circuit spans all the device's qubits; Aer would carry the
+    whole device's noise model into every run (seconds each on a 133-qubit
+    device). The compact circuit keeps only the physical qubits the
+    transpiled circuit touches, renumbered, and the simulator carries only
+    those qubits' errors: the same noisy channel, much faster.
+    """
+
+    device_name: str
+    device_circuit: QuantumCircuit
+    compact_circuit: QuantumCircuit
+    simulator: Any
+    physical_qubits: list[int]
+
+    @classmethod
+    def build(cls, solver: QaoaSolver, qubo: Qubo, reps: int, seed: int | None) -> _NoisySetup:
+        from qiskit import QuantumCircuit
+        from qiskit.transpiler import generate_preset_pass_manager
+        from qiskit_aer import AerSimulator
+
+        fake = _fake_backend(solver.noise)  # type: ignore[arg-type]
+        circ = _parametric_circuit(qubo, reps)
+        circ.measure_all()
+        pm = generate_preset_pass_manager(optimization_level=solver.optimization_level,
+                                          backend=fake,
+                                          seed_transpiler=0 if seed is None else int(seed))
+        dev = pm.run(circ)
+        used = sorted({dev.find_bit(q).index for inst in dev.data for q in inst.qubits
+                       if inst.operation.name != "barrier"})
+        pos = {q: i for i, q in enumerate(used)}
+        compact = QuantumCircuit(len(used), name=dev.name)
+        for creg in dev.cregs:
+            compact.add_register(creg)
+        for inst in dev.data:
+            qubits = [pos[dev.find_bit(q).index] for q in inst.qubits
+                      if dev.find_bit(q).index in pos]
+            if inst.operation.name == "barrier":
+                if qubits:
+                    compact.barrier(qubits)
+                continue
+            clbits = [compact.clbits[dev.find_bit(c).index] for c in inst.clbits]
+            compact.append(inst.operation, [compact.qubits[i] for i in qubits], clbits)
+        noise = _compact_noise_model(solver.noise, used)  # type: ignore[arg-type]
+        opts: dict[str, Any] = {"method": solver.simulator_method, "noise_model": noise}
+        if seed is not None:
+            opts["seed_simulator"] = int(seed) % (2**31)
+        return cls(fake.name, dev, compact, AerSimulator(**opts), used)
+
+
+_NOISE_MODELS: dict[str, Any] = {}
+
+
+def _compact_noise_model(device: str, physical: Sequence[int]) -> Any:
+    """The device's Aer noise model restricted to ``physical`` qubits, renumbered 0..k-1."""
+    from qiskit_aer.noise import NoiseModel
+
+    fake = _fake_backend(device)
+    full = _NOISE_MODELS.get(fake.name)
+    if full is None:
+        full = NoiseModel.from_backend(fake)
+        _NOISE_MODELS[fake.name] = full
+    pos = {q: i for i, q in enumerate(physical)}
+    out = NoiseModel(basis_gates=full.basis_gates)
+    for gate, by_qubits in full._local_quantum_errors.items():
+        for qubits, error in by_qubits.items():
+            if all(q in pos for q in qubits):
+                out.add_quantum_error(error, gate, [pos[q] for q in qubits], warnings=False)
+    for qubits, error in full._local_readout_errors.items():
+        if all(q in pos for q in qubits):
+            out.add_readout_error(error, [pos[q] for q in qubits], warnings=False)
+    return out
 
 
 def _pad(x: np.ndarray, p: int) -> np.ndarray:

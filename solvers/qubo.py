@@ -317,6 +317,15 @@ def to_qubo(problem: Problem, penalty: float | None = None) -> Qubo:
         )
     from qiskit_optimization.converters import QuadraticProgramToQubo
 
+    original = problem
+    free = np.isneginf(problem.row_lower) & np.isposinf(problem.row_upper)
+    if free.any():  # a free row constrains nothing but would get an enormous slack
+        keep = np.flatnonzero(~free)
+        problem = problem.replace(
+            constraints=problem.constraints[keep] if keep.size else None,
+            row_lower=problem.row_lower[keep], row_upper=problem.row_upper[keep],
+            row_names=[problem.row_names[i] for i in keep],
+        )
     qp = problem_to_quadratic_program(problem)
     converter = QuadraticProgramToQubo(penalty=penalty)
     qubo_qp = converter.convert(qp)
@@ -338,7 +347,7 @@ def to_qubo(problem: Problem, penalty: float | None = None) -> Qubo:
         sign=problem.sense.sign,
         names=tuple(v.name for v in qubo_qp.variables),
         converter=converter,
-        problem=problem,
+        problem=original,
     )
 
 
