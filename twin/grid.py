@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -65,16 +66,8 @@ def _quiet_import_pandapower() -> Any:
     return pandapower
 
 
-@functools.cache
-def simbench_codes() -> frozenset[str]:
-    """All SimBench codes the installed simbench package knows."""
-    import simbench
-
-    return frozenset(simbench.collect_all_simbench_codes())
-
-
 def cache_dir() -> Path | None:
-    """Folder of the on-disk network cache (``$GRIDTWIN_CACHE_DIR``, else
+    """Folder of the on-disk cache (``$GRIDTWIN_CACHE_DIR``, else
     ``$XDG_CACHE_HOME/gridtwin``, else ``~/.cache/gridtwin``); None when set to ``off``."""
     env = os.environ.get("GRIDTWIN_CACHE_DIR")
     if env is not None:
@@ -83,42 +76,64 @@ def cache_dir() -> Path | None:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "gridtwin"
 
 
-def _load_simbench_net(code: str) -> Any:
-    """A SimBench net with its profiles, through a pickle cache on disk.
+def _disk_cached(name: str, build: Any) -> Any:
+    """``build()``, through a pickle file in :func:`cache_dir` keyed by ``name`` and the
+    simbench, pandapower and pandas versions.
 
-    simbench parses its CSV files for every net (3 to 15 s, more on a busy machine); the
-    pickled net loads in about 0.1 s. The cache key holds the simbench and pandapower
-    versions, and a file that cannot be read is rebuilt.
+    simbench parses CSV files for every net (3 to 15 s, more on a busy machine) and
+    importing it costs seconds more; a pickled net loads in about 0.1 s. A file that
+    cannot be read is rebuilt; a cache that cannot be written is skipped.
     """
     import importlib.metadata
     import pickle
 
-    import simbench
-
     folder = cache_dir()
-    path = None
-    if folder is not None:
-        versions = "-".join(
-            importlib.metadata.version(p) for p in ("simbench", "pandapower", "pandas")
-        )
-        path = folder / f"simbench-{code}-{versions}.pkl"
-        if path.is_file():
-            try:
-                with path.open("rb") as handle:
-                    return pickle.load(handle)
-            except Exception as exc:  # a truncated or stale file: rebuild it
-                logger.info("network cache %s unreadable (%s); rebuilding", path, exc)
-    net = simbench.get_simbench_net(code)
-    if path is not None:
+    if folder is None:
+        return build()
+    versions = "-".join(
+        importlib.metadata.version(p) for p in ("simbench", "pandapower", "pandas")
+    )
+    path = folder / f"{name}-{versions}.pkl"
+    if path.is_file():
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            with tmp.open("wb") as handle:
-                pickle.dump(net, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except OSError as exc:
-            logger.info("cannot write network cache %s: %s", path, exc)
-    return net
+            with path.open("rb") as handle:
+                return pickle.load(handle)
+        except Exception as exc:  # a truncated or stale file: rebuild it
+            logger.info("cache file %s unreadable (%s); rebuilding", path, exc)
+    value = build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError as exc:
+        logger.info("cannot write cache file %s: %s", path, exc)
+    return value
+
+
+@functools.cache
+def simbench_codes() -> frozenset[str]:
+    """All SimBench codes the installed simbench package knows."""
+
+    def build() -> frozenset[str]:
+        import simbench
+
+        return frozenset(simbench.collect_all_simbench_codes())
+
+    return _disk_cached("simbench-codes", build)
+
+
+def _load_simbench_net(code: str) -> Any:
+    """A SimBench net with its profiles (``simbench.get_simbench_net``), disk-cached."""
+
+    def build() -> Any:
+        import simbench
+
+        return simbench.get_simbench_net(code)
+
+    _quiet_import_pandapower()
+    return _disk_cached(f"simbench-{code}", build)
 
 
 @functools.cache
@@ -219,11 +234,14 @@ def profile_library(code: str) -> ProfileLibrary:
 
 @functools.cache
 def _simbench_absolute(code: str) -> dict[tuple[str, str], np.ndarray]:
-    import simbench
+    def build() -> dict[tuple[str, str], np.ndarray]:
+        import simbench
 
-    net = _cached_network(("simbench", code))
-    values = simbench.get_absolute_values(net, profiles_instead_of_study_cases=True)
-    return {key: frame.to_numpy(dtype=float) for key, frame in values.items()}
+        net = _cached_network(("simbench", code))
+        values = simbench.get_absolute_values(net, profiles_instead_of_study_cases=True)
+        return {key: frame.to_numpy(dtype=float) for key, frame in values.items()}
+
+    return _disk_cached(f"simbench-absolute-{code}", build)
 
 
 def simbench_element_profiles(code: str) -> dict[tuple[str, str], np.ndarray]:
@@ -697,7 +715,14 @@ class PowerFlowModel:
             p_mw[self.tripped] = 0.0
             q_mvar[self.tripped] = 0.0
         if self.backend == "lightsim2grid":
-            s_bus = self.s_const + (self.c_matrix @ (p_mw + 1j * q_mvar)) * (1.0 / self.sn_mva)
+            # bus injections: each element adds weight * (p + jq) at its internal bus
+            # (bincount is several times faster than a sparse product at this size)
+            w = self._inj_weight * (1.0 / self.sn_mva)
+            n = self.n_bus_internal
+            s_bus = self.s_const + (
+                np.bincount(self._inj_bus, w * p_mw, n)
+                + 1j * np.bincount(self._inj_bus, w * q_mvar, n)
+            )
             solver = self._solver
             iterations = 0
             # warm start from the last step; after a failure, once more from the set-up
@@ -710,7 +735,7 @@ class PowerFlowModel:
                 iterations += solver.get_nb_iter()
                 if solver.converged():
                     v = solver.get_V()
-                    if np.all(np.isfinite(v)):
+                    if math.isfinite(abs(v.sum())):
                         self.v = v
                         return SolveOutcome(True, iterations)
                 solver.reset()

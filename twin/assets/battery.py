@@ -234,6 +234,9 @@ class BatteryFamily:
             self.p_mw[:] = p
             self.energy_mwh[:] = energy
             np.divide(self.energy_mwh, self.params.capacity_mwh, out=self.soc_frac)
+            # E <= capacity * soc_max holds exactly; the division may round one ulp above
+            np.clip(self.soc_frac, self.params.soc_min_frac, self.params.soc_max_frac,
+                    out=self.soc_frac)
             self._setpoint_mw[:] = 0.0
             self._p_view[:] = self.p_mw
 
