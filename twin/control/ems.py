@@ -169,6 +169,7 @@ class EmsController:
         self.dt_h = plan_s / 3600.0
         self.n_slots = max(1, parse_duration_s(spec.horizon) // plan_s)
         self.replan_steps = max(1, parse_duration_s(spec.replan_every) // self.step_s)
+        self._check_solvers()
         self.microgrid = Microgrid(ctx)
         self.gateway: SolverGateway = gateway or DirectGateway(
             seed=ctx.scenario.seed, recorder=ctx.recorder
@@ -184,6 +185,43 @@ class EmsController:
         self._run_idx = np.zeros(0, np.int64)
         self._bat_weight = -np.asarray(ctx.model.injection_weight, float)
         ctx.families["controller"] = _KpiHook(self)
+
+    def _check_solvers(self) -> None:
+        """Refuse unknown solvers and options up front, naming the field.
+
+        Raises
+        ------
+        twin.errors.ScenarioError
+            For ``control.ems.<task>.solver``, ``.options`` or ``.fallback``.
+        """
+        from solvers import get_solver
+        from solvers.registry import (
+            SolverOptionError,
+            SolverUnavailableError,
+            UnknownSolverError,
+        )
+        from twin.errors import Problem as FieldProblem
+        from twin.errors import ScenarioError
+
+        problems = []
+        source = self.ctx.scenario.source
+        for task_name in ("dispatch", "ev_assignment"):
+            task = getattr(self.spec, task_name)
+            checks = [("solver", task.solver, task.options)]
+            if task.fallback is not None:
+                checks.append(("fallback", task.fallback, {}))
+            for field, name, options in checks:
+                try:
+                    get_solver(name, **dict(options))
+                except SolverOptionError as exc:
+                    where = "options" if field == "solver" else field
+                    problems.append(FieldProblem(source, f"control.ems.{task_name}.{where}",
+                                                 str(exc)))
+                except (UnknownSolverError, SolverUnavailableError) as exc:
+                    problems.append(FieldProblem(source, f"control.ems.{task_name}.{field}",
+                                                 str(exc).strip('"')))
+        if problems:
+            raise ScenarioError(problems)
 
     # ----------------------------------------------------------------- inputs
     def _inputs(self, k: int) -> DispatchInputs:
