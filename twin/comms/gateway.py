@@ -1,5 +1,10 @@
 """The controller's solver calls over the modelled network: :class:`CommsGateway`.
 
+With ``comms.approval.enabled`` the gateway is also the human-in-the-loop gate: an
+answer that changes a decision variable by more than the configured amount against
+the last adopted answer waits for a modelled operator, who approves or rejects it (see
+:class:`twin.comms.spec.ApprovalSpec`).
+
 It implements :class:`twin.control.gateway.SolverGateway`, so the EMS takes it in
 place of the :class:`~twin.control.gateway.DirectGateway`: every solver call then runs
 the task's fallback chain (pattern default or the scenario's own) over links, routes
@@ -28,7 +33,7 @@ import simpy
 from twin.comms.call import CallOutcome, is_answer
 from twin.comms.event import EventLog, EventRecord
 from twin.comms.kpi import LATENCY_PARTS, call_kpis, call_row
-from twin.comms.spec import CommsModel, CommsSpec, build_comms
+from twin.comms.spec import CommsModel, CommsSpec, build_comms, latency_model, named_rng
 from twin.comms.task import ControlTask
 from twin.control.gateway import CallLog, CallRecord, DirectGateway
 
@@ -36,6 +41,17 @@ if TYPE_CHECKING:
     from solvers import Problem, Result
 
 __all__ = ["CommsGateway", "EdgeReconcilePlan"]
+
+
+def _values(result: Any) -> dict[str, float]:
+    """A result's decision values by name (empty if it has none)."""
+    values = getattr(result, "values", None)
+    if values is None or not hasattr(values, "items"):
+        return {}
+    try:
+        return {str(k): float(v) for k, v in values.items()}
+    except (TypeError, ValueError):
+        return {}
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +169,10 @@ class CommsGateway:
         self.rows: list[dict[str, Any]] = []
         self._tasks: dict[tuple[str, str], ControlTask] = {}
         self._given = dict(solvers or {})
+        self._adopted: dict[str, dict[str, float]] = {}
+        approval = spec.approval
+        self._approval_delay = latency_model(approval.delay, base_dir) if approval.enabled else None
+        self._approval_rng = named_rng(self.seed, "comms", "approval")
 
     def _sink(self, record: EventRecord) -> None:
         data = {k: v for k, v in record["data"].items()
@@ -214,12 +234,71 @@ class CommsGateway:
         outcome: CallOutcome = yield from self.caller.call(
             control, problem, fallbacks=fallbacks, hybrid=plan
         )
+        approval: dict[str, Any] = {}
+        if outcome.status == "solved" and self._approval_delay is not None:
+            approval = yield from self._approve(task, outcome)
         self.outcomes.append(outcome)
         row = call_row(outcome)
         self.rows.append(row)
         record = self._record(outcome, row, control, problem, solver, reference)
+        if approval:
+            record = self._with_approval(record, approval)
+        elif record.result is not None:
+            self._adopted[task] = _values(record.result)
         self.log.add(record)
         return record
+
+    # ------------------------------------------------------------------ approval
+    def _approve(self, task: str, outcome: CallOutcome) -> Generator[simpy.Event, Any, dict]:
+        """Hold a large change for the operator; return the decision ({} if not held)."""
+        spec = self.spec.approval
+        if spec.tasks is not None and task not in spec.tasks:
+            return {}
+        new = _values(outcome.result)
+        old = self._adopted.get(task)
+        if old is None or not new:
+            return {}
+        common = [name for name in new if name in old]
+        if not common:
+            return {}
+        name = max(common, key=lambda n: abs(new[n] - old[n]))
+        change = abs(new[name] - old[name])
+        if change <= spec.hold_above_change:
+            return {}
+        assert self._approval_delay is not None
+        delay_s = self._approval_delay.sample_ms(self._approval_rng) / 1000.0
+        approve = bool(self._approval_rng.random() < spec.approve_prob)
+        self.events.emit(self.env.now, "control", "approval_requested", f"task/{task}",
+                         f"{outcome.call_id}: change of {change:.4g} in {name} is above "
+                         f"{spec.hold_above_change:g}; held for the operator",
+                         {"call_id": outcome.call_id, "variable": name, "change": change})
+        waited_s = min(delay_s, spec.timeout_s)
+        yield self.env.timeout(waited_s)
+        if delay_s > spec.timeout_s:
+            decision = "timed_out"
+        else:
+            decision = "approved" if approve else "rejected"
+        self.events.emit(self.env.now, "control", f"approval_{decision}", f"task/{task}",
+                         f"{outcome.call_id}: operator {decision.replace('_', ' ')} the change "
+                         f"after {waited_s:.1f} s",
+                         {"call_id": outcome.call_id, "decision": decision,
+                          "waited_s": waited_s, "change": change})
+        return {"decision": decision, "waited_s": waited_s, "change": change,
+                "variable": name, "end_s": float(self.env.now)}
+
+    def _with_approval(self, record: CallRecord, approval: dict[str, Any]) -> CallRecord:
+        from dataclasses import replace
+
+        extra = {**record.extra, "approval": approval["decision"],
+                 "approval_wait_s": approval["waited_s"], "approval_change": approval["change"]}
+        if approval["decision"] == "approved":
+            if record.result is not None:
+                self._adopted[record.task] = _values(record.result)
+            return replace(record, end_s=approval["end_s"], extra=extra)
+        reason = f"operator {approval['decision']} a change of {approval['change']:.4g}"
+        return replace(record, end_s=approval["end_s"], solver_used=None, status="failed",
+                       objective=None, result=None, fallback="last_good_schedule",
+                       fallback_reason=reason, extra=extra)
 
     def _record(
         self, outcome: CallOutcome, row: Mapping[str, Any], control: ControlTask,

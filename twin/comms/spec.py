@@ -81,6 +81,7 @@ from twin.comms.task import (
 from twin.simtime import parse_duration_s
 
 __all__ = [
+    "ApprovalSpec",
     "CommsModel",
     "CommsSpec",
     "LinkSpec",
@@ -152,6 +153,12 @@ LatencySpec = Annotated[
     ConstantLatencySpec | NormalLatencySpec | LognormalLatencySpec | TraceLatencySpec,
     Field(discriminator="kind"),
 ]
+
+
+def latency_model(spec: Any, base_dir: Path | None = None) -> LatencyModel:
+    """The runtime latency model of a latency spec (trace paths looked up in
+    ``base_dir`` first)."""
+    return _latency(spec, base_dir)
 
 
 def _latency(spec: Any, base_dir: Path | None = None) -> LatencyModel:
@@ -493,6 +500,36 @@ def default_chain(pattern: str, solver: str, edge_solver: str | None) -> tuple[S
     return tuple(steps)
 
 
+class ApprovalSpec(_Spec):
+    """Human-in-the-loop gate: large set-point jumps wait for an operator.
+
+    A solver answer whose largest change of any decision variable against the last
+    answer the controller adopted for the same task exceeds ``hold_above_change`` is
+    held for an operator. The operator answers after a delay drawn from ``delay``
+    (seeded) and approves with probability ``approve_prob``; no answer within
+    ``timeout_s`` counts as a rejection. A rejected answer is not used: the controller
+    keeps its last good plan. Every request and decision is an event.
+    """
+
+    enabled: bool = Field(False, description="Hold large changes for operator approval.")
+    hold_above_change: float = Field(
+        50.0, gt=0, le=1e9, description="Largest change of one decision variable "
+        "(in the problem's own units, e.g. kW) that passes without approval."
+    )
+    tasks: tuple[str, ...] | None = Field(
+        None, description="Tasks the gate applies to; none: all."
+    )
+    delay: LatencySpec = Field(
+        default_factory=lambda: LognormalLatencySpec(kind="lognormal", median_ms=120_000.0,
+                                                     p99_ms=900_000.0),
+        description="Operator response time distribution. [ms]",
+    )
+    approve_prob: float = Field(1.0, ge=0, le=1, description="Chance the operator approves.")
+    timeout_s: float = Field(
+        1800.0, gt=0, le=86400, description="No decision within this counts as rejected. [s]"
+    )
+
+
 class CommsSpec(_TaskTiming):
     """The communication model: topology, services, and how control tasks call solvers.
 
@@ -516,6 +553,9 @@ class CommsSpec(_TaskTiming):
     services: tuple[ServiceSpec, ...] = Field(default_factory=_default_services)
     tasks: dict[str, TaskSpec] = Field(
         default_factory=dict, description="Chains per control task (dispatch, ...)."
+    )
+    approval: ApprovalSpec = Field(
+        default_factory=ApprovalSpec, description="Human-in-the-loop gate for large changes."
     )
 
     def problems(self) -> list[tuple[str, str]]:

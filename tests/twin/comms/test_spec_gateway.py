@@ -213,3 +213,48 @@ def test_qpu_execution_uses_the_solvers_modelled_qpu_time():
     assert job.execution_s == pytest.approx(3.5)
     assert job.cost_eur == pytest.approx(0.30 + 0.00035 * 2000)
     assert job.energy_j == pytest.approx(25_000.0 * 3.5)
+
+
+class _Steps:
+    """A solver whose answers jump: values x = 0, 10, 200, 205 on successive calls."""
+
+    def __init__(self):
+        self.k = 0
+
+    def solve(self, problem, *, time_limit=None, seed=None):
+        x = [0.0, 10.0, 200.0, 205.0][self.k]
+        self.k += 1
+        return SimpleNamespace(status=SimpleNamespace(value="optimal", name="OPTIMAL"),
+                               objective=-x, diagnostics={}, wall_time_s=0.0,
+                               values={"p_kw[0]": x}, has_solution=True)
+
+
+@pytest.mark.parametrize(("prob", "decision"), [(1.0, "approved"), (0.0, "rejected")])
+def test_operator_gate_holds_large_jumps(prob, decision):
+    """Changes of 10 pass; the jump of 190 (> 50) waits a constant 300 s for the
+    operator; approved it is adopted, rejected the controller keeps its last plan."""
+    env = simpy.Environment()
+    spec = CommsSpec(enabled=True, pattern="edge", approval={
+        "enabled": True, "hold_above_change": 50, "approve_prob": prob,
+        "delay": {"kind": "constant", "value_ms": 300_000}})
+    gw = CommsGateway(env, spec, seed=1, solvers={"milp": _Steps()})
+    records = []
+
+    def proc():
+        for _ in range(4):
+            records.append((yield from gw.call(env, "dispatch", _problem(), solver="milp")))
+            yield env.timeout(900)
+
+    env.process(proc())
+    env.run()
+    assert [r.extra.get("approval") for r in records[:3]] == [None, None, decision]
+    held = records[2]
+    assert held.latency_s == pytest.approx(300.0 + (0.05 + 5e-4 * 4) / 0.5)  # + edge MILP
+    kinds = [e["kind"] for e in gw.events.records if e["category"] == "control"]
+    assert kinds[:2] == ["approval_requested", f"approval_{decision}"]
+    if decision == "approved":
+        assert held.ok and records[3].extra.get("approval") is None  # 205 vs 200: passes
+    else:
+        assert not held.ok and held.fallback == "last_good_schedule"
+        assert "operator rejected" in held.fallback_reason
+        assert records[3].extra.get("approval") == "rejected"  # 205 vs 10: held again
