@@ -3,12 +3,15 @@
 ``twin audit RUN`` lists, from the run's ``events.parquet``, every solver call the
 controller made (its task, call id, solver used or fallback, route, status, why it fell
 back) and every control reaction (a failed plan, a substituted measurement, ...), each
-with the run id, and filters them.
+with the run id, and filters them. ``twin quality RUN --baseline BASE`` measures the
+solution quality a run lost against the same scenario run without its faults.
 
 Public names
 ------------
 audit_rows
     The audit rows of a run, filtered.
+call_objectives
+    Per-call rows (matching key, objective) of a run, for :func:`quality_lost`.
 register
     Adds the ``audit`` command to the ``twin`` CLI.
 """
@@ -21,7 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["audit_rows", "register"]
+__all__ = ["audit_rows", "call_objectives", "register"]
 
 COLUMNS = ("time_s", "kind", "task", "call_id", "solver", "route", "status", "detail",
            "run_id")
@@ -123,6 +126,40 @@ def audit_rows(
     return rows
 
 
+def call_objectives(events: Any, step_s: float) -> list[dict[str, Any]]:
+    """Per-call rows of a run keyed to match the same call in another run.
+
+    The key is ``task@step#k``: the task, the grid step the call started in and its
+    rank among that task's calls in that step, so calls match across runs even when
+    faults changed how long earlier calls took.
+
+    Parameters
+    ----------
+    events
+        The run's events frame.
+    step_s
+        The run's grid step. [s]
+
+    Returns
+    -------
+    list of dict
+        ``call_id`` (the key), ``task``, ``objective`` (None without a solver answer).
+    """
+    rows: list[dict[str, Any]] = []
+    seen: dict[tuple[str, int], int] = {}
+    mask = (events["category"] == "call") & (events["kind"] == "solver_call")
+    for record in events[mask].sort_values("time_s", kind="stable").to_dict("records"):
+        data = _data(record["data"])
+        task = str(data.get("task"))
+        step = int(float(data.get("start_s", record["time_s"])) // step_s)
+        rank = seen.get((task, step), 0)
+        seen[(task, step)] = rank + 1
+        objective = data.get("objective")
+        rows.append({"call_id": f"{task}@{step}#{rank}", "task": task,
+                     "objective": None if objective is None else float(objective)})
+    return rows
+
+
 def register(app: Any) -> None:
     """Add ``twin audit`` to the CLI."""
 
@@ -159,4 +196,43 @@ def register(app: Any) -> None:
                 f"{row['time_s']:>9.1f} s  {row['kind']:<24} {row['task'] or '-':<14} "
                 f"{row['call_id'] or '-':<18} {row['solver'] or '-':<12} "
                 f"{row['route'] or '-':<10} {row['status'] or '-':<10} {row['detail']}"
+            )
+
+    @app.command("quality")
+    def quality_command(
+        run: Annotated[str, typer.Argument(help="Run with faults (folder or id).",
+                                           show_default=False)],
+        baseline: Annotated[str, typer.Option("--baseline", help="The same scenario run "
+                                              "without the faults (folder or id).")],
+        store: Annotated[Path, typer.Option("--store", help="Store of run ids.")] = Path("runs"),
+        sense: Annotated[str, typer.Option("--sense", help="min or max.")] = "min",
+    ) -> None:
+        """Solution quality a run lost to faults and fallbacks, call by call, per task."""
+        from twin.comms.kpi import quality_lost
+        from twin.errors import ResultsError
+        from twin.results import open_run
+
+        try:
+            runs = []
+            for ref in (run, baseline):
+                path = Path(ref) if Path(ref).is_dir() else store / ref
+                data = open_run(path)
+                runs.append(call_objectives(data.events, float(data.manifest.get("step_s", 900))))
+        except ResultsError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        if sense not in ("min", "max"):
+            typer.echo(f"--sense: expected min or max, got {sense!r}", err=True)
+            raise typer.Exit(2)
+        tasks = sorted({r["task"] for r in runs[0]} | {r["task"] for r in runs[1]})
+        for task in [None, *tasks]:
+            mine = [r for r in runs[0] if task is None or r["task"] == task]
+            base = [r for r in runs[1] if task is None or r["task"] == task]
+            q = quality_lost(mine, base, sense=sense)
+            frac = q["quality_loss_mean_frac"]
+            typer.echo(
+                f"{task or 'all tasks':<16} compared {q['quality_calls_compared']:.0f}, "
+                f"loss total {q['quality_loss_total']:.6g}, mean "
+                f"{'-' if frac is None else f'{100 * frac:.3f} %'} of the baseline, "
+                f"unanswered {q['quality_calls_unanswered']:.0f}"
             )

@@ -51,3 +51,15 @@ def test_audit_lists_calls_with_provenance_and_filters(run_dir):
 def test_audit_of_a_missing_run_exits_2(tmp_path):
     out = CliRunner().invoke(app, ["audit", str(tmp_path / "nope")])
     assert out.exit_code == 2 and "no such run folder" in out.output
+
+
+def test_quality_command_against_the_fault_free_run(run_dir, tmp_path):
+    """`twin quality RUN --baseline BASE`: calls matched by task and step; a run compared
+    with itself lost nothing."""
+    out = CliRunner().invoke(app, ["quality", str(run_dir), "--baseline", str(run_dir)])
+    assert out.exit_code == 0, out.output
+    first = out.output.splitlines()[0]
+    assert first.startswith("all tasks") and "loss total 0," in first
+    assert "mean 0.000 % of the baseline" in first
+    bad = CliRunner().invoke(app, ["quality", str(run_dir), "--baseline", str(tmp_path / "x")])
+    assert bad.exit_code == 2
