@@ -399,7 +399,7 @@ class LpRoundingSolver:
         reason = self.supports(problem)
         if reason is not None:
             return _unsupported(self.name, problem, reason, t0)
-        lp = MilpSolver(relax=True, threads=1)
+        lp = MilpSolver(relax=True)
         integral = problem.kinds != VarKind.CONTINUOUS
         lower, upper = problem.lower.copy(), problem.upper.copy()
         steps = backtracks = 0

@@ -8,7 +8,9 @@ Notes
 -----
 The sampler sees a *surrogate* of the discrete part: the discrete variables
 with their own objective terms, the constraints that involve only them, and a
-proximity term to the LP relaxation :math:`\bar x` of the whole problem,
+proximity term to the LP relaxation of the whole problem rounded up,
+:math:`\bar x = \lceil x^{LP} \rceil` (a discrete variable the relaxation uses at
+all, such as an on/off decision behind ``p <= pmax * u``, is pulled towards on),
 
 .. math::
 
@@ -16,8 +18,9 @@ proximity term to the LP relaxation :math:`\bar x` of the whole problem,
         + \rho \sum_{i \in D} (x_i - \bar x_i)^2 ,
 
 so that samples respect what the continuous part needs (for unit commitment:
-enough units on to cover the demand). ``rho`` defaults to the mean absolute
-discrete cost coefficient (1 when they are all zero); with no continuous
+enough units on to cover the demand) while the costs decide which deviations
+are worth trying. ``rho`` defaults to twice the largest absolute discrete
+cost coefficient (1 when they are all zero); with no continuous
 variables the surrogate is the problem itself. For each of the
 ``candidates`` best distinct surrogate-feasible samples the discrete
 variables are fixed and HiGHS solves the remaining LP/QP over the continuous
@@ -25,7 +28,10 @@ variables (objective cross terms and constraint activities of the fixed part
 folded in). When the sampler returns fewer distinct surrogate-feasible
 assignments than ``candidates`` (annealing tends to return the same few), the
 list is topped up with their single-variable neighbours (a binary flipped, an
-integer moved by one), best surrogate objective first. The wall-clock limit is shared: 60 % for sampling, the rest for
+integer moved by one), best surrogate objective first; HiGHS then judges which
+of them pay off. The sampler proposes, HiGHS decides: the quality comes from
+both, and ``diagnostics`` say how many candidates were neighbours. The wall-clock
+limit is shared: 60 % for sampling, the rest for
 the HiGHS solves.
 
 Diagnostics keys
@@ -84,7 +90,7 @@ class HybridSolver:
     name: ClassVar[str] = "hybrid"
     sampler: str = "annealing"
     sampler_options: Mapping[str, Any] | None = None
-    candidates: int = 8
+    candidates: int = 16
     rho: float | None = None
     time_limit: float | None = None
 
@@ -129,7 +135,7 @@ class HybridSolver:
         diag: dict[str, Any] = {"sampler": self.sampler}
         xbar = None
         if cont.size:
-            relax = MilpSolver(relax=True, threads=1).solve(problem, time_limit=left(), seed=seed)
+            relax = MilpSolver(relax=True).solve(problem, time_limit=left(), seed=seed)
             diag["relaxation_objective"] = relax.objective
             if relax.status in (Status.INFEASIBLE, Status.UNBOUNDED):
                 diag["infeasible_proven"] = relax.status is Status.INFEASIBLE
@@ -137,7 +143,9 @@ class HybridSolver:
             if relax.x is None:
                 return done(Status.FAILED, f"LP relaxation: {relax.status.value} "
                             f"{relax.message}", diag)
-            xbar = np.asarray(relax.x)[disc]
+            # round the relaxation up: a discrete variable the relaxation uses at all
+            # (an on/off decision with p <= pmax u) is a candidate to switch on
+            xbar = np.ceil(np.asarray(relax.x)[disc] - 1e-6)
         surrogate, rho = self._surrogate(problem, disc, xbar)
         diag["rho"] = rho
         sampler = get_solver(self.sampler, **dict(self.sampler_options or {}))
@@ -207,8 +215,8 @@ class HybridSolver:
         const = 0.0
         if xbar is not None:
             nz = np.abs(c[c != 0])
-            rho = float(self.rho) if self.rho is not None else (float(nz.mean()) if nz.size
-                                                                 else 1.0)
+            rho = float(self.rho) if self.rho is not None else (2.0 * float(nz.max())
+                                                                 if nz.size else 1.0)
             # rho * sum (x - xbar)^2 = rho * sum (x^2 - 2 xbar x + xbar^2), in the problem's sense
             s = problem.sense.sign
             diag_q = sp.diags_array(np.full(disc.size, s * rho))
@@ -255,7 +263,7 @@ class HybridSolver:
             row_lower=problem.row_lower - act_d, row_upper=problem.row_upper - act_d,
             row_names=problem.row_names, name=f"{problem.name}-continuous",
         )
-        res = MilpSolver(threads=1).solve(rest, time_limit=time_limit, seed=seed)
+        res = MilpSolver().solve(rest, time_limit=time_limit, seed=seed)
         if res.x is None or res.status not in (Status.OPTIMAL, Status.FEASIBLE):
             return None
         x[cont] = res.x

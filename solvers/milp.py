@@ -70,6 +70,25 @@ def _new_highs() -> highspy.Highs:
     return h
 
 
+_THREADS_LOCK = threading.Lock()
+_LAST_THREADS: list[int | None] = [None]
+
+
+def _use_threads(threads: int | None) -> None:
+    """Restart HiGHS's global task scheduler when the thread count changes.
+
+    HiGHS starts one scheduler per process with the first run's ``threads``;
+    a later run asking for a different count fails with model status "Not Set"
+    unless the scheduler is reset first.
+    """
+    import highspy
+
+    with _THREADS_LOCK:
+        if threads != _LAST_THREADS[0]:
+            highspy.Highs.resetGlobalScheduler(True)
+            _LAST_THREADS[0] = threads
+
+
 @dataclass(frozen=True)
 class _Linearised:
     """A problem with binary products replaced by auxiliary variables."""
@@ -285,6 +304,7 @@ class MilpSolver:
         h.setOptionValue("mip_rel_gap", float(self.mip_rel_gap))
         h.setOptionValue("presolve", "on" if self.presolve else "off")
         h.setOptionValue("primal_feasibility_tolerance", float(self.primal_feasibility_tolerance))
+        _use_threads(self.threads)
         if self.threads is not None:
             h.setOptionValue("threads", int(self.threads))
         if seed is not None:

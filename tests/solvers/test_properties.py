@@ -109,5 +109,5 @@ def test_lp_relaxation_bounds_the_milp_optimum(prob: Problem) -> None:
     if milp.status is Status.OPTIMAL:
         assert relax.status is Status.OPTIMAL
         assert relax.objective <= milp.objective + 1e-6 * max(1.0, abs(milp.objective))
-    if relax.status is Status.INFEASIBLE:
-        assert milp.status is Status.INFEASIBLE
+    if relax.status is Status.INFEASIBLE:  # (HiGHS refuses integer QPs: unsupported)
+        assert milp.status in (Status.INFEASIBLE, Status.UNSUPPORTED)
