@@ -35,17 +35,19 @@ sys.path.insert(0, str(ROOT))  # run as a script from a checkout: gui/ and app.p
 logger = logging.getLogger("bench_app")
 
 
-def year_run(store: Path) -> tuple[str, float | None]:
+def year_run(store: Path, grid_code: str | None = None) -> tuple[str, float | None]:
     """The full-year run's id, making it when the store lacks it (and its wall time)."""
     import twin
+    from gui.store import expected_run_id, find_run
     from twin.scenario import apply_overrides
 
-    from gui.store import expected_run_id, find_run
-
     base = twin.load_scenario(ROOT / "scenarios" / "default.yaml")
-    scenario = apply_overrides(base, {"name": "default-year",
-                                      "time.start": "2016-01-01T00:00:00",
-                                      "time.duration": "366d"})
+    overrides = {"name": "default-year", "time.start": "2016-01-01T00:00:00",
+                 "time.duration": "366d"}
+    if grid_code:
+        overrides.update({"name": f"year-{grid_code}", "grid.code": grid_code,
+                          "assets.pv_farm.profile": "PV3"})
+    scenario = apply_overrides(base, overrides)
     run_id = expected_run_id(scenario)
     if find_run(store, run_id):
         return run_id, None
@@ -64,19 +66,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=Path("/tmp/gridtwin-bench-store"))
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--grid-code", default=None,
+                        help="SimBench code of another grid (default: the default "
+                        "scenario's 15-bus LV feeder), e.g. 1-MV-rural--0-sw")
     parser.add_argument("--make-run-only", action="store_true",
                         help="only make the full-year run (used in a subprocess)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     args.store.mkdir(parents=True, exist_ok=True)
     if args.make_run_only:
-        run_id, run_wall_s = year_run(args.store)
+        run_id, run_wall_s = year_run(args.store, args.grid_code)
         print(f"{run_id} {run_wall_s or 0.0}")
         return
     # make the run in another process so that this one starts cold (no network, no
     # profiles, no DuckDB cache in memory), as the app does after a restart
     made = subprocess.run([sys.executable, __file__, "--store", str(args.store),
-                           "--make-run-only"], capture_output=True, text=True, check=True)
+                           "--make-run-only",
+                           *(["--grid-code", args.grid_code] if args.grid_code else [])],
+                          capture_output=True, text=True, check=True)
     run_id, wall = made.stdout.split()[-2:]
     run_wall_s = float(wall) or None
 
@@ -90,12 +97,16 @@ def main() -> None:
 
     ts = args.store / run_id / "timeseries.parquet"
     rows = pq.ParquetFile(ts).metadata.num_rows
+    with duckdb.connect() as con:
+        n_series = con.execute("SELECT count(*) FROM (SELECT DISTINCT entity, quantity "
+                               "FROM read_parquet(?))", [str(ts)]).fetchone()[0]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
 
     def render() -> None:
         at.run()
         assert not at.exception, at.exception
-        assert at.metric and at.get("plotly_chart")
+        assert at.metric
+        assert at.get("plotly_chart")
 
     first_s = timed(lambda: (render(), at.selectbox(key="results_run").set_value(run_id),
                              render()))
@@ -115,11 +126,13 @@ def main() -> None:
         render()
 
     map_s = timed(move_map)
-    print(f"| command | `python benchmarks/bench_app.py --repeats {args.repeats}` |")
+    command = " ".join(["python benchmarks/bench_app.py", f"--repeats {args.repeats}",
+                        *([f"--grid-code {args.grid_code}"] if args.grid_code else [])])
+    print(f"| command | `{command}` |")
     print(f"| machine | {platform.machine()}, {os.cpu_count()} cores shared, "
           f"{platform.python_implementation()} {platform.python_version()} |")
     print(f"| versions | streamlit {streamlit.__version__}, duckdb {duckdb.__version__} |")
-    print(f"| run | `{run_id}`: {rows:,} timeseries rows, "
+    print(f"| run | `{run_id}`: {rows:,} timeseries rows ({n_series} series), "
           f"{ts.stat().st_size / 1e6:.1f} MB parquet"
           + (f", made in {run_wall_s:.1f} s |" if run_wall_s else " (reused) |"))
     print(f"| first load (cold, incl. run picker switch) | {first_s:.2f} s |")

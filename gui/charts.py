@@ -100,6 +100,12 @@ def times(t_s: Iterable[float], sim_start: str) -> pd.DatetimeIndex:
     return start + pd.to_timedelta(np.asarray(list(t_s), dtype=float), unit="s")
 
 
+def matching(values: pd.Series, predicate: Any) -> pd.Series:
+    """Boolean mask of ``predicate(value)``, evaluated once per distinct value (fast on
+    long frames with few distinct entity or quantity names)."""
+    return values.isin([v for v in values.unique() if predicate(v)])
+
+
 def family(agg: pd.DataFrame) -> pd.Series:
     """The entity family of each row (``bus``, ``line``, ``asset``...)."""
     if "family" in agg:
@@ -146,7 +152,7 @@ def power_balance(agg: pd.DataFrame, kinds: dict[str, str], sim_start: str) -> g
     """
     if agg.empty:
         return None
-    frame = agg[agg["quantity"].str.endswith("_mw")]
+    frame = agg[matching(agg["quantity"], lambda q: q.endswith("_mw"))]
     if frame.empty:
         return None
     families = family(frame)
@@ -240,7 +246,8 @@ def voltage_heatmap(agg: pd.DataFrame, sim_start: str, band_pu: tuple[float, flo
     rows = agg[(agg["quantity"] == "vm_pu") & (family(agg) == "bus")]
     if rows.empty:
         return None
-    rows = rows.assign(bus=rows["entity"].str.partition("/")[2].astype(int))
+    buses = {e: int(e.partition("/")[2]) for e in rows["entity"].unique()}
+    rows = rows.assign(bus=rows["entity"].map(buses))
     grid = rows.pivot_table(index="bus", columns="t_s", values=statistic, aggfunc="mean")
     grid = grid.sort_index()
     low, high = band_pu
@@ -273,16 +280,19 @@ def line_loading(agg: pd.DataFrame, sim_start: str, limit_percent: float,
     return _layout(fig, "Line and transformer loading", "Loading [%]")
 
 
-def _colour(value: float, low: float, high: float, scale: str) -> str:
-    import plotly.colors as pc
-
-    share = 0.5 if high <= low else min(max((value - low) / (high - low), 0.0), 1.0)
-    return pc.sample_colorscale(scale, [share])[0]
+def _bins(values: np.ndarray, low: float, high: float, n_bins: int) -> np.ndarray:
+    share = np.clip((values - low) / (high - low), 0.0, 1.0) if high > low else \
+        np.full_like(values, 0.5)
+    return np.minimum((share * n_bins).astype(int), n_bins - 1)
 
 
 def network_map(layout: Any, values: pd.DataFrame, band_pu: tuple[float, float],
-                limit_percent: float, title: str) -> go.Figure:
+                limit_percent: float, title: str, n_bins: int = 10) -> go.Figure:
     """Buses coloured by voltage and lines by loading at one time.
+
+    Branches are drawn as one trace per loading band (``n_bins`` colours from 0 to the
+    limit, grey when not recorded), so a network of hundreds of lines draws as fast as
+    a small one.
 
     Parameters
     ----------
@@ -296,30 +306,34 @@ def network_map(layout: Any, values: pd.DataFrame, band_pu: tuple[float, float],
     limit_percent : float
         Loading limit (full red). [%]
     """
+    import plotly.colors as pc
+
     vm = values[values["quantity"] == "vm_pu"].set_index("entity")["value"]
     loading = values[values["quantity"] == "loading_percent"].set_index("entity")["value"]
-    pos = layout.buses.set_index("bus")
+    pos = layout.buses.set_index("bus")[["x", "y"]]
+    branches = layout.branches[layout.branches["from_bus"].isin(pos.index)
+                               & layout.branches["to_bus"].isin(pos.index)]
+    x0 = pos.loc[branches["from_bus"], "x"].to_numpy()
+    y0 = pos.loc[branches["from_bus"], "y"].to_numpy()
+    x1 = pos.loc[branches["to_bus"], "x"].to_numpy()
+    y1 = pos.loc[branches["to_bus"], "y"].to_numpy()
+    load = branches["entity"].map(loading).to_numpy(dtype=float)
+    bins = _bins(np.nan_to_num(load), 0.0, limit_percent, n_bins)
+    bins[np.isnan(load)] = -1
+    colours = pc.sample_colorscale("YlOrRd", [(b + 0.5) / n_bins for b in range(n_bins)])
     fig = go.Figure()
-    mid_x, mid_y, mid_text = [], [], []
-    for branch in layout.branches.itertuples(index=False):
-        if branch.from_bus not in pos.index or branch.to_bus not in pos.index:
-            continue
-        x0, y0 = pos.loc[branch.from_bus, ["x", "y"]]
-        x1, y1 = pos.loc[branch.to_bus, ["x", "y"]]
-        value = loading.get(branch.entity)
-        colour = "lightgrey" if value is None or pd.isna(value) else _colour(
-            float(value), 0.0, limit_percent, "YlOrRd")
-        fig.add_trace(go.Scatter(x=[x0, x1], y=[y0, y1], mode="lines", hoverinfo="skip",
-                                 line={"color": colour, "width": 4 if
-                                       str(branch.entity).startswith("trafo") else 3},
-                                 showlegend=False))
-        mid_x.append((x0 + x1) / 2)
-        mid_y.append((y0 + y1) / 2)
-        mid_text.append(f"{branch.entity}: "
-                        + ("n/a" if value is None or pd.isna(value) else f"{value:.1f} %"))
+    for b in sorted(set(bins.tolist())):
+        sel = bins == b
+        xs = np.column_stack([x0[sel], x1[sel], np.full(sel.sum(), np.nan)]).ravel()
+        ys = np.column_stack([y0[sel], y1[sel], np.full(sel.sum(), np.nan)]).ravel()
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
+                                 line={"color": "lightgrey" if b < 0 else colours[b],
+                                       "width": 3}))
+    text = [f"{e}: " + ("n/a" if np.isnan(v) else f"{v:.1f} %")
+            for e, v in zip(branches["entity"], load, strict=True)]
     fig.add_trace(go.Scatter(
-        x=mid_x, y=mid_y, mode="markers", text=mid_text, hoverinfo="text",
-        marker={"size": 6, "opacity": 0.3, "color": [0.0] * len(mid_x), "cmin": 0,
+        x=(x0 + x1) / 2, y=(y0 + y1) / 2, mode="markers", text=text, hoverinfo="text",
+        marker={"size": 6, "opacity": 0.3, "color": np.nan_to_num(load), "cmin": 0,
                 "cmax": limit_percent, "colorscale": "YlOrRd",
                 "colorbar": {"title": "loading [%]", "x": 1.12}},
         name="loading", showlegend=False))
@@ -332,24 +346,49 @@ def network_map(layout: Any, values: pd.DataFrame, band_pu: tuple[float, float],
               for b, n, v in zip(layout.buses["bus"], layout.buses["name"], bus_vm,
                                  strict=True)],
         hoverinfo="text",
-        marker={"size": 11, "color": bus_vm, "cmin": 1 - span, "cmax": 1 + span,
-                "colorscale": "RdBu_r", "line": {"width": 1, "color": "black"},
-                "colorbar": {"title": "vm [pu]"}},
+        marker={"size": 11 if len(bus_vm) < 200 else 7, "color": bus_vm, "cmin": 1 - span,
+                "cmax": 1 + span, "colorscale": "RdBu_r",
+                "line": {"width": 1, "color": "black"}, "colorbar": {"title": "vm [pu]"}},
         name="buses", showlegend=False))
     fig.update_layout(title=title, height=520, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"})
     return fig
 
 
-def events_timeline(events: pd.DataFrame, sim_start: str, max_points: int = 5000) -> go.Figure | None:
-    """Events as points on a time line, one row per category, coloured by outcome or kind."""
+EVENT_COLOURINGS = ("outcome", "route", "status", "pattern", "kind")
+"""What the events timeline can colour by: ``data`` fields of the events, or their kind."""
+
+
+def event_colourings(events: pd.DataFrame) -> list[str]:
+    """The colourings of :data:`EVENT_COLOURINGS` this run's events carry."""
+    found = []
+    for name in EVENT_COLOURINGS:
+        columns = [c for c in (f"data.{name}", f"data.x_{name}", name) if c in events]
+        if any(events[c].notna().any() for c in columns):
+            found.append(name)
+    return found
+
+
+def events_timeline(events: pd.DataFrame, sim_start: str, colour_by: str | None = None,
+                    max_points: int = 5000) -> go.Figure | None:
+    """Events as points on a time line, one row per category, coloured by a ``data``
+    field (outcome, route...) or by kind; events without that field show as ``-``."""
     if events.empty:
         return None
     frame = events
     if len(frame) > max_points:
         frame = frame.iloc[np.linspace(0, len(frame) - 1, max_points).astype(int)]
-    colour_column = next((c for c in ("data.outcome", "data.status", "data.route")
-                          if c in frame and frame[c].notna().any()), "kind")
+    colour_by = colour_by or next(iter(event_colourings(frame)), "kind")
+    candidates = [c for c in (f"data.{colour_by}", f"data.x_{colour_by}", colour_by)
+                  if c in frame]
+    if candidates:
+        colour = frame[candidates[0]].copy()
+        for column in candidates[1:]:
+            colour = colour.fillna(frame[column])
+    else:
+        colour = frame["kind"]
+    colour_column = f"data.{colour_by}"
+    frame = frame.assign(**{colour_column: colour})
     fig = go.Figure()
     for value, part in frame.groupby(frame[colour_column].fillna("-").astype(str), sort=True):
         fig.add_trace(go.Scatter(
@@ -529,7 +568,7 @@ def varying_parameters(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def qaoa_landscape(problem: Any, n_gamma: int = 21, n_beta: int = 21) -> go.Figure | None:
-    """The QAOA p=1 energy landscape of a problem: expected objective over (γ, β).
+    """The QAOA p=1 energy landscape of a problem: expected objective over (gamma, beta).
 
     Uses :func:`solvers.qaoa.expectation` (exact statevector), so only small problems
     (about 20 binaries) are drawn; returns None when the QAOA back end is missing or
@@ -540,7 +579,7 @@ def qaoa_landscape(problem: Any, n_gamma: int = 21, n_beta: int = 21) -> go.Figu
     problem : solvers.Problem
         A binary (or small integer) problem.
     n_gamma, n_beta : int
-        Grid points over γ in [0, π] and β in [0, π/2]. [-]
+        Grid points over gamma in [0, pi] and beta in [0, pi/2]. [-]
     """
     try:
         from solvers.qaoa import expectation
@@ -555,6 +594,6 @@ def qaoa_landscape(problem: Any, n_gamma: int = 21, n_beta: int = 21) -> go.Figu
     fig = go.Figure(go.Heatmap(z=values, x=gammas, y=betas, colorscale="Viridis",
                                colorbar={"title": "<f>"}))
     fig.update_layout(title="QAOA p=1 landscape (expected objective)", height=420,
-                      xaxis_title="γ [rad]", yaxis_title="β [rad]",
+                      xaxis_title="gamma [rad]", yaxis_title="beta [rad]",
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig

@@ -104,16 +104,21 @@ def aggregate_window(timeseries_path: Path, t_start_s: int, t_end_s: int, bucket
 
 
 def snapshot(timeseries_path: Path, time_s: int, quantities: tuple[str, ...]) -> pd.DataFrame:
-    """Values of the given quantities at one recorded time (the last one at or before).
+    """Values of the given quantities at one recorded time.
+
+    ``time_s`` should be a recorded step (a multiple of the run's step); the filter on
+    ``time_s`` lets DuckDB skip the row groups that do not hold it.
 
     Columns ``entity``, ``quantity``, ``value``.
     """
     marks = ", ".join("?" for _ in quantities)
-    sql = ("WITH ts AS (SELECT * FROM read_parquet(?) WHERE quantity IN (" + marks + ")), "
-           "t AS (SELECT max(time_s) AS t FROM ts WHERE time_s <= ?) "
-           "SELECT entity, quantity, value FROM ts, t WHERE ts.time_s = t.t")
+    sql = ("SELECT entity, quantity, value FROM read_parquet(?) "
+           f"WHERE time_s = ? AND quantity IN ({marks})")
     with _connect() as con:
-        return con.execute(sql, [str(timeseries_path), *quantities, int(time_s)]).df()
+        frame = con.execute(sql, [str(timeseries_path), int(time_s), *quantities]).df()
+    for column in ("entity", "quantity"):
+        frame[column] = frame[column].astype(str)
+    return frame
 
 
 def read_events(events_path: Path | None) -> pd.DataFrame:

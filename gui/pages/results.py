@@ -61,11 +61,12 @@ kpis = meta.kpis
 if not kpis:
     st.info("This run recorded no KPIs.")
 HEADLINE = ("energy_import_mwh", "energy_export_mwh", "pv_energy_mwh", "losses_mwh",
-            "max_line_loading_percent", "min_vm_pu", "max_vm_pu",
-            "voltage_violation_bus_steps", "cost_eur", "comfort_violation_kh",
-            "unserved_ev_energy_mwh", "solver_calls")
+            "max_line_loading_percent", "voltage_violation_bus_steps", "min_bus_voltage_pu",
+            "max_bus_voltage_pu", "energy_cost_eur", "unserved_energy_kwh",
+            "ev_unmet_at_departure_mwh", "comfort_violation_kh", "comms.latency_p95_s",
+            "comms.fallback_rate", "comms.cost_per_query_eur", "battery_throughput_mwh")
 headline = [k for k in HEADLINE if k in kpis] + [k for k in kpis if k not in HEADLINE]
-cards = headline[:8]
+cards = headline[:12] if len(kpis) > 40 else headline[:8]
 for start in range(0, len(cards), 4):
     columns = st.columns(4)
     for column, name in zip(columns, cards[start:start + 4], strict=False):
@@ -148,7 +149,7 @@ with tabs[4]:
     map_time = st.slider("Time shown on the map", min_value=window[0], max_value=window[1],
                          value=window[0], step=dt.timedelta(seconds=meta.step_s),
                          key="results_map_time", format="YYYY-MM-DD HH:mm")
-    map_s = int((map_time - start).total_seconds())
+    map_s = int((map_time - start).total_seconds()) // meta.step_s * meta.step_s
     try:
         layout = common.cached_layout(meta.scenario)
     except Exception as exc:  # the grid may be unavailable (moved file, missing package)
@@ -167,7 +168,11 @@ with tabs[5]:
     chosen = st.multiselect("Categories", categories, default=categories,
                             key="results_event_categories")
     shown = in_window[in_window["category"].isin(chosen)] if not in_window.empty else in_window
-    _show(charts.events_timeline(shown, sim_start), "chart_events",
+    colourings = charts.event_colourings(events) if not events.empty else []
+    colour_by = st.segmented_control("Colour by", colourings or ["kind"],
+                                     default=(colourings or ["kind"])[0],
+                                     key="results_event_colour") or "kind"
+    _show(charts.events_timeline(shown, sim_start, colour_by), "chart_events",
           "No events in this window." if not events.empty else "This run recorded no events.")
     if not shown.empty:
         st.dataframe(shown[["time_s", "category", "kind", "entity", "message"]].head(1000),

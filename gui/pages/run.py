@@ -7,6 +7,8 @@ the same run id, so a run made here is the run ``twin run`` would make.
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 
 from gui import common, jobs, settings
@@ -51,7 +53,9 @@ st.caption(f"{scenario.time.duration} from {scenario.time.start:%Y-%m-%d} in ste
            f"`{settings.store_dir()}`.")
 
 seed = st.number_input("Seed", min_value=0, value=int(scenario.seed), step=1, key="run_seed")
-job_key = f"session::{id(st.session_state)}"
+if "run_session_id" not in st.session_state:
+    st.session_state["run_session_id"] = uuid.uuid4().hex
+job_key = f"session::{st.session_state['run_session_id']}"
 job = common.registry().get(st.session_state.get("run_job_key", ""))
 
 existing = st.session_state.get("run_job_key") and job is not None and job.running

@@ -7,8 +7,8 @@ file in the scenarios folder, atomically, and never replaces a file unless asked
 
 from __future__ import annotations
 
-import yaml
 import streamlit as st
+import yaml
 
 from gui import scenario_files as sf
 from gui import settings

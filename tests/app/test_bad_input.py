@@ -29,12 +29,14 @@ def test_invalid_uploaded_file_is_refused_with_its_problems(app, app_env):
     app.file_uploader(key="scenario_upload").set_value(("bad.yaml", bad, "text/yaml")).run()
     assert not app.exception
     error = " ".join(e.value for e in app.error)
-    assert "Upload refused" in error and "assets" in error
+    assert "Upload refused" in error
+    assert "assets" in error
     assert app.text_area(key="scenario_yaml").value == editor_before
     assert _snapshot(app_env["scenarios"]) == files_before
     # the app keeps working: a widget edit still validates
     app.text_input(key="param__time.duration").set_value("1d").run()
-    assert not app.exception and any("Valid scenario" in s.value for s in app.success)
+    assert not app.exception
+    assert any("Valid scenario" in s.value for s in app.success)
 
 
 def test_file_that_is_not_yaml_text_is_refused(app):
@@ -85,7 +87,8 @@ def test_corrupted_run_folders_are_reported_and_the_rest_still_works(app, app_en
     assert f"{runs[1].run_id}: kpis.json is corrupted" in warning
     assert "timeseries.parquet is not a readable parquet file" in warning
     options = app.selectbox(key="results_run").options
-    assert len(options) == 1 and options[0].startswith(runs[0].run_id)
+    assert len(options) == 1
+    assert options[0].startswith(runs[0].run_id)
     assert app.metric  # the intact run still shows
     for page in ("compare", "sweeps", "run", "scenario"):
         app.switch_page(f"gui/pages/{page}.py").run()

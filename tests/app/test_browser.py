@@ -113,7 +113,8 @@ def test_new_user_sees_the_default_run_in_a_real_browser(served_app):
             # the run is in the store the CLI uses
             runs = [p.name for p in served_app["store"].iterdir()
                     if (p / "manifest.json").exists()]
-            assert len(runs) == 1 and runs[0].startswith("default-")
+            assert len(runs) == 1
+            assert runs[0].startswith("default-")
             # another page renders too
             page.get_by_role("link", name="Scenario").first.click()
             page.get_by_text("Valid scenario").first.wait_for(timeout=30_000)

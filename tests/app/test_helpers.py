@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gui import charts, scenario_files as sf, series, store
+from gui import charts, series, store
+from gui import scenario_files as sf
 
 
 @pytest.mark.parametrize("name", ["../x", "a/../../b.yaml", "/etc/passwd", "a\\b.yaml", "..",
@@ -38,12 +39,14 @@ def test_upload_size_is_checked_before_reading(tmp_path: Path):
         raise AssertionError("content read although the size was too large")
 
     text, checked = sf.check_upload("big.yaml", 10_000_000, never, tmp_path, 256 * 1024)
-    assert text is None and "limit" in checked.problems[0]
+    assert text is None
+    assert "limit" in checked.problems[0]
 
 
 def test_base_outside_the_folder_is_refused(tmp_path: Path):
     checked = sf.validate_text("base: ../../secret.yaml\nname: x\n", tmp_path)
-    assert not checked.ok and checked.problems[0].startswith("base:")
+    assert not checked.ok
+    assert checked.problems[0].startswith("base:")
 
 
 def test_buckets_match_pandas_on_a_real_run(reference_store):
@@ -67,7 +70,8 @@ def test_buckets_match_pandas_on_a_real_run(reference_store):
 def test_bucket_size_keeps_the_point_budget():
     for window_s in (3600, 86400, 30 * 86400, 366 * 86400):
         bucket = series.bucket_size_s(window_s, 900, 600)
-        assert bucket % 900 == 0 and window_s / bucket <= 600
+        assert bucket % 900 == 0
+        assert window_s / bucket <= 600
 
 
 def test_kpi_delta_table_and_swept_parameters():
@@ -89,4 +93,19 @@ def test_store_listing_reports_damaged_and_skips_partial(tmp_path: Path, referen
     (tmp_path / ".tmp-x-1").mkdir()
     listing = store.list_store_runs(tmp_path)
     assert [m.run_id for m in listing.runs] == [run.run_id]
-    assert list(listing.damaged) == ["broken"] and "manifest.json" in listing.damaged["broken"]
+    assert list(listing.damaged) == ["broken"]
+    assert "manifest.json" in listing.damaged["broken"]
+
+
+def test_qaoa_landscape_is_the_exact_p1_expectation():
+    qaoa = pytest.importorskip("solvers.qaoa")
+    from solvers import Problem
+
+    problem = Problem(objective=[1.0, -2.0], kinds="binary", upper=1.0)
+    fig = charts.qaoa_landscape(problem, n_gamma=4, n_beta=3)
+    assert fig is not None
+    heat = fig.data[0]
+    assert heat.z.shape == (3, 4)
+    # at beta = 0 the mixer does nothing: the uniform superposition's mean objective
+    assert heat.z[0][2] == pytest.approx(qaoa.expectation(problem, [heat.x[2]], [0.0]))
+    assert heat.z[0][2] == pytest.approx((0 + 1 - 2 - 1) / 4)

@@ -29,7 +29,8 @@ def test_results_page_shows_kpis_of_the_default_run_and_charts(app, app_env,
     power = json.loads(charts[0].proto.spec)
     names = {trace["name"] for trace in power["data"]}
     assert any(name.startswith("Grid:") for name in names)
-    assert "Battery" in names and "PV" in names
+    assert "Battery" in names
+    assert "PV" in names
 
 
 def test_zooming_the_window_aggregates_fewer_points_per_bucket(app, reference_store):
@@ -55,7 +56,8 @@ def test_network_map_follows_the_time_slider(app):
     spec = json.loads(maps[0].proto.spec)
     bus_trace = spec["data"][-1]
     colours = [v for v in bus_trace["marker"]["color"] if v is not None]
-    assert colours and all(0.8 < v < 1.2 for v in colours)  # voltages in pu
+    assert colours
+    assert all(0.8 < v < 1.2 for v in colours)
 
 
 def test_first_start_runs_the_default_scenario_itself(app, app_env):
@@ -73,4 +75,5 @@ def test_first_start_runs_the_default_scenario_itself(app, app_env):
     labels = [m.label for m in app.metric]
     assert kpi_label("energy_import_mwh") in labels
     runs = [p for p in app_env["store"].iterdir() if (p / "manifest.json").exists()]
-    assert len(runs) == 1 and runs[0].name.startswith("default-")
+    assert len(runs) == 1
+    assert runs[0].name.startswith("default-")

@@ -48,7 +48,8 @@ def test_run_page_runs_the_chosen_scenario_into_the_store(app, app_env, referenc
     assert job.state == "done", job.error
     assert any("finished" in s.value for s in app.success)
     manifest = json.loads((app_env["store"] / job.run_id / "manifest.json").read_text())
-    assert manifest["seed"] == seed and manifest["scenario_name"] == "default"
+    assert manifest["seed"] == seed
+    assert manifest["scenario_name"] == "default"
     # the Results page opens on the new run
     app.switch_page("gui/pages/results.py").run()
     assert app.selectbox(key="results_run").value == job.run_id

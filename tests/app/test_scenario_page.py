@@ -45,7 +45,8 @@ def test_editor_reports_problems_with_field_paths_as_you_type(app):
     app.text_area(key="scenario_yaml").input(text.replace("capacity_kwh: 20",
                                                           "capacity_kwh: -5")).run()
     errors = " ".join(e.value for e in app.error)
-    assert "assets.1.capacity_kwh" in errors and "time.duration" not in errors
+    assert "assets.1.capacity_kwh" in errors
+    assert "time.duration" not in errors
     app.text_area(key="scenario_yaml").input("name: [unclosed").run()
     assert any("not valid YAML" in e.value for e in app.error)
 

@@ -29,7 +29,8 @@ def test_solver_panel_events_and_ev_charts_show_what_the_run_recorded(calls_app,
     summary = next(df.value for df in calls_app.dataframe if "calls" in df.value.columns)
     assert summary["calls"].sum() == kpis["comms.calls"]
     ways = set(summary.iloc[:, 0])
-    assert any(w.startswith("qaoa@") for w in ways) and any(w.startswith("milp@") for w in ways)
+    assert any(w.startswith("qaoa@") for w in ways)
+    assert any(w.startswith("milp@") for w in ways)
     assert "mean cost per query [EUR]" in summary.columns
     specs = [json.loads(c.proto.spec) for c in calls_app.get("plotly_chart")]
     titles = [s["layout"].get("title", {}).get("text", "") for s in specs]
@@ -41,3 +42,15 @@ def test_solver_panel_events_and_ev_charts_show_what_the_run_recorded(calls_app,
     assert any(t == "EVs plugged in and charging" for t in titles)
     power = specs[titles.index("Power balance")]
     assert {"Generator", "Battery", "PV"} <= {trace["name"] for trace in power["data"]}
+
+
+def test_events_can_be_coloured_by_route(calls_app):
+    calls_app.run()
+    control = calls_app.segmented_control(key="results_event_colour")
+    assert {"outcome", "route"} <= set(control.options)
+    control.set_value("route").run()
+    assert not calls_app.exception
+    spec = next(json.loads(c.proto.spec) for c in calls_app.get("plotly_chart")
+                if '"Events (colour: route)' in c.proto.spec)
+    names = {trace["name"] for trace in spec["data"]}
+    assert {"local", "to_qpu"} <= names
