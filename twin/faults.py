@@ -69,15 +69,15 @@ if TYPE_CHECKING:
 __all__ = [
     "FAULT_KINDS",
     "AssetFaultTarget",
+    "ElementTrips",
     "FaultInjector",
     "FaultSpec",
     "FaultsSpec",
     "GridFaultTarget",
-    "ElementTrips",
     "MeasurementGuard",
-    "SensedFamily",
     "PandapowerTopology",
     "RunFaults",
+    "SensedFamily",
     "attach_run",
     "check_fault_references",
     "check_grid_elements",
@@ -397,7 +397,7 @@ class PandapowerTopology:
         buses = unsupplied_buses(self.net)
         load = self.net.load
         mask = load["bus"].isin(buses) & load["in_service"].astype(bool)
-        return set(int(i) for i in load.index[mask])
+        return {int(i) for i in load.index[mask]}
 
     def set_branch_in_service(self, table: str, index: int, in_service: bool,
                               time_s: float) -> None:
@@ -862,10 +862,9 @@ def attach_run(
     events = EventLog(sink)
     gateway = None
     if enabled:
-        from twin.comms.gateway import CommsGateway
-
         from pathlib import Path
 
+        from twin.comms.gateway import CommsGateway
         from twin.errors import ScenarioError
 
         source = getattr(scenario, "source", "<scenario>")

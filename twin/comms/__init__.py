@@ -36,7 +36,14 @@ from twin.comms.call import AttemptRecord, Caller, CallOutcome
 from twin.comms.event import EventLog
 from twin.comms.network import Network, NetworkParams
 from twin.comms.service import Service, ServiceParams
-from twin.comms.task import PATTERNS, ControlTask, FallbackStep, HedgeStep, HybridStep, SolverStep
+from twin.comms.task import (
+    PATTERNS,
+    ControlTask,
+    FallbackStep,
+    HedgeStep,
+    HybridStep,
+    SolverStep,
+)
 
 __all__ = [
     "PATTERNS",

@@ -60,7 +60,6 @@ from twin.comms.task import (
     HedgeStep,
     HybridStep,
     SolverStep,
-    Step,
 )
 
 __all__ = [
@@ -531,7 +530,6 @@ class Caller:
                 f"{ctx.call_id}: no solver answer by the deadline "
                 f"({task.deadline_s:g} s)",
                 {"deadline_at_s": ctx.deadline_at_s},
-                time_s=max(self.env.now, ctx.deadline_at_s) if False else self.env.now,
             )
         cost = sum(a.cost_eur for a in ctx.attempts)
         energy = sum(a.energy_j for a in ctx.attempts)
@@ -644,10 +642,10 @@ class Caller:
                         step=step.label,
                     )
                 reason = record.outcome
-                if reason in _NOT_RETRIED or reason.startswith("solver_") and reason not in (
+                if reason in _NOT_RETRIED or (reason.startswith("solver_") and reason not in (
                     "solver_error",
                     "solver_timeout",
-                ):
+                )):
                     break
                 if k == retries:
                     break

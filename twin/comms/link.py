@@ -38,7 +38,7 @@ import numpy as np
 
 from twin.comms.latency import LatencyModel
 
-__all__ = ["HopOutcome", "LinkParams", "LinkState", "cross_link", "check_mtbf_mttr"]
+__all__ = ["HopOutcome", "LinkParams", "LinkState", "check_mtbf_mttr", "cross_link"]
 
 
 def check_mtbf_mttr(mtbf_s: float | None, mttr_s: float | None, where: str) -> None:

@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, pairwise
 from typing import Any, Literal
 
 import networkx as nx
@@ -162,7 +162,7 @@ class NetworkParams:
                         f"known nodes: {sorted(known)}"
                     )
             for j, path in enumerate(route.paths or ()):
-                for u, v in zip(path, path[1:], strict=False):
+                for u, v in pairwise(path):
                     if frozenset((u, v)) not in pairs:
                         raise ValueError(
                             f"routes[{i}].paths[{j}]: no link between {u!r} and {v!r}"
@@ -307,7 +307,7 @@ class Network:
                     f"{route.target!r} in the network graph"
                 )
         path_links = tuple(
-            tuple(self.graph.edges[u, v]["name"] for u, v in zip(p, p[1:], strict=False))
+            tuple(self.graph.edges[u, v]["name"] for u, v in pairwise(p))
             for p in paths
         )
         return RouteState(paths=paths, path_links=path_links)

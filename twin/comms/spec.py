@@ -362,7 +362,8 @@ class StepSpec(_Spec):
         if self.hybrid is not None:
             return HybridStep(_remote(self.hybrid), preprocess_s=self.preprocess_s,
                               reconcile_s=self.reconcile_s)
-        assert self.solver is not None and self.route is not None
+        assert self.solver is not None
+        assert self.route is not None
         return SolverStep(self.solver, self.route, timeout_s=self.timeout_s,
                           retries=self.retries)
 

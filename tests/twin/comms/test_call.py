@@ -255,7 +255,7 @@ class _Plan:
         return ["a", "b"]
 
     def merge(self, problem, results):
-        from types import SimpleNamespace  # noqa: PLC0415
+        from types import SimpleNamespace
 
         return SimpleNamespace(status="feasible",
                                objective=sum(r.objective for r in results),
@@ -299,7 +299,7 @@ def test_unknown_route_or_solver_is_refused_with_field_path(make_rig):
 def test_same_seed_same_calls(make_rig):
     """Lognormal queue and jitter, loss: the same seed gives identical attempts and
     events; another seed differs."""
-    from twin.comms.latency import LognormalLatency  # noqa: PLC0415
+    from twin.comms.latency import LognormalLatency
 
     def run(seed):
         rig = make_rig([chain_task()], seed=seed,
