@@ -57,8 +57,7 @@ def test_too_large_file_is_refused_before_it_is_read(app, app_env):
     assert app.text_area(key="scenario_yaml").value == editor_before
 
 
-@pytest.mark.parametrize("name", ["../evil", "../../etc/passwd.yaml", "sub/dir.yaml",
-                                  "..\\evil.yaml", "/tmp/abs.yaml", ".hidden"])
+@pytest.mark.parametrize("name", ["../evil", "..\\evil.yaml", "/tmp/abs.yaml"])
 def test_save_name_outside_the_scenarios_folder_is_refused(app, app_env, name):
     _scenario_page(app)
     outside_before = sorted(p.name for p in app_env["scenarios"].parent.iterdir())
