@@ -25,7 +25,7 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
 
 
-def make_tiny_net():  # noqa: ANN201 - pandapowerNet
+def make_tiny_net():
     """The three-bus network of the ``tiny_grid`` fixture, built in code."""
     import pandapower as pp
 

@@ -107,7 +107,7 @@ def check_against_network(
     """Checks that need the loaded network and profile library."""
     file = scenario.source
     problems: list[Problem] = []
-    buses = set(int(b) for b in net.bus.index)
+    buses = {int(b) for b in net.bus.index}
     lo, hi = (min(buses), max(buses)) if buses else (0, -1)
     for i, asset in enumerate(scenario.assets):
         bus = getattr(asset, "bus", None)

@@ -12,7 +12,6 @@ Public names: :func:`run_id_for`, :func:`write_run`, :func:`open_run`,
 
 from __future__ import annotations
 
-
 import functools
 import json
 import logging

@@ -62,13 +62,16 @@ def test_run_show_compare_list(tmp_path: Path) -> None:
     assert first.exit_code == 0, first.stderr
     assert "\x1b[" not in first.stdout  # plain output when not on a terminal
     run_a = next(store.iterdir())
-    assert run_a.name.startswith("small-") and run_a.name.endswith("-s3")
-    assert f"-> {run_a}" in first.stdout and "battery_throughput_mwh" in first.stdout
+    assert run_a.name.startswith("small-")
+    assert run_a.name.endswith("-s3")
+    assert f"-> {run_a}" in first.stdout
+    assert "battery_throughput_mwh" in first.stdout
 
     second = runner.invoke(app, ["run", str(file), "-o", str(store), "--seed", "4", "-q"])
     assert second.exit_code == 0
     run_b = Path(second.stdout.strip())
-    assert run_b.name.endswith("-s4") and run_b.parent == store
+    assert run_b.name.endswith("-s4")
+    assert run_b.parent == store
 
     show = runner.invoke(app, ["show", str(run_a)])
     assert show.exit_code == 0
@@ -88,7 +91,8 @@ def test_run_show_compare_list(tmp_path: Path) -> None:
     assert delta != 0  # the load noise differs between seeds 3 and 4
 
     listing = runner.invoke(app, ["list", "--store", str(store)])
-    assert run_a.name in listing.stdout and run_b.name in listing.stdout
+    assert run_a.name in listing.stdout
+    assert run_b.name in listing.stdout
 
 
 def test_show_unknown_run_exits_2(tmp_path: Path) -> None:
@@ -107,6 +111,8 @@ def test_base_file_and_override(tmp_path: Path) -> None:
                      "control: {mode: 'off'}\n")
     scenario = twin.load_scenario(child)
     base = twin.load_scenario(tmp_path / "default.yaml")
-    assert scenario.name == "child" and scenario.time.duration == "1d"
-    assert scenario.time.start == base.time.start and scenario.assets == base.assets
+    assert scenario.name == "child"
+    assert scenario.time.duration == "1d"
+    assert scenario.time.start == base.time.start
+    assert scenario.assets == base.assets
     assert scenario.control.mode == "off"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 
-def _run(tiny_grid: Path, control: dict, battery_kw: float = 20.0):  # noqa: ANN202
+def _run(tiny_grid: Path, control: dict, battery_kw: float = 20.0):
     from twin.engine import build, simulate, timeseries_series
     from twin.scenario import scenario_from_dict
 
@@ -51,7 +51,8 @@ def test_bus_scope_balances_the_battery_bus(tiny_grid: Path) -> None:
     free = (np.abs(wanted) < 0.02 - 1e-9) & (soc > 0.1 + 1e-6) & (soc < 0.9 - 1e-6)
     np.testing.assert_allclose(bat[free], wanted[free], atol=1e-9)
     assert np.all(np.abs(bat) <= 0.02 + 1e-12)
-    assert bat.max() > 0 and bat.min() < 0  # charged at noon, discharged at night
+    assert bat.max() > 0
+    assert bat.min() < 0
 
 
 def test_export_limit_curtails_pv(tiny_grid: Path) -> None:
@@ -68,9 +69,9 @@ def test_export_limit_curtails_pv(tiny_grid: Path) -> None:
 
 
 def test_unknown_mode_is_refused() -> None:
-    from twin.scenario import scenario_from_dict
     from twin.errors import ScenarioError
+    from twin.scenario import scenario_from_dict
 
-    with pytest.raises(ScenarioError, match="control.mode"):
+    with pytest.raises(ScenarioError, match=r"control\.mode"):
         scenario_from_dict({"name": "x", "grid": {"source": "simbench", "code": "1-LV-rural1--0-sw"},
                             "control": {"mode": "telepathy"}})

@@ -17,7 +17,7 @@ LIBRARY = "1-LV-rural1--0-sw"
 
 
 def _scenario(grid: Path, pv_kw: float, load_kw: float, battery: dict, scope: str,
-              export_kw: float | None, start_day: int):  # noqa: ANN202
+              export_kw: float | None, start_day: int):
     from twin.scenario import scenario_from_dict
 
     return scenario_from_dict(
@@ -70,7 +70,8 @@ def test_energy_balance_each_step(tiny_grid: Path, pv_kw: float, load_kw: float,
     np.testing.assert_allclose(lhs, rhs, rtol=0, atol=1e-6)
     # the battery's state of charge stayed in its bounds along the run
     soc_series = next(s for s in out.recording.channels if s.quantity == "soc_frac").values
-    assert (soc_series >= 0.1 - 1e-12).all() and (soc_series <= 0.9 + 1e-12).all()
+    assert (soc_series >= 0.1 - 1e-12).all()
+    assert (soc_series <= 0.9 + 1e-12).all()
 
 
 @settings(max_examples=200, deadline=None)

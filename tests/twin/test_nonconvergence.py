@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 
-def _scenario(grid: Path, mode: str):  # noqa: ANN202
+def _scenario(grid: Path, mode: str):
     from twin.scenario import scenario_from_dict
 
     return scenario_from_dict(
@@ -41,7 +41,8 @@ def test_continue_records_each_failed_step_and_goes_on(tiny_grid: Path, tmp_path
     assert 0 < n_failed < 96
     assert len(failed) == n_failed
     assert (failed.category == "grid").all()
-    assert result.kpis["n_steps"] == 96 and result.stop_reason is None
+    assert result.kpis["n_steps"] == 96
+    assert result.stop_reason is None
     steps = [json.loads(d)["step"] for d in failed.data]
     np.testing.assert_array_equal(failed.time_s.to_numpy(), np.array(steps) * 900.0)
     # failed steps have no voltages; the others do, including steps after a failure
@@ -50,7 +51,8 @@ def test_continue_records_each_failed_step_and_goes_on(tiny_grid: Path, tmp_path
     failed_times = set(failed.time_s.astype(int))
     assert vm[list(failed_times)].isna().all()
     ok = vm.drop(index=list(failed_times))
-    assert ok.notna().all() and len(ok) == 96 - n_failed
+    assert ok.notna().all()
+    assert len(ok) == 96 - n_failed
     assert (ok.index > min(failed_times)).any()  # converged again after a failure
     assert data.manifest["stop_reason"] is None
 
@@ -63,11 +65,13 @@ def test_stop_ends_the_run_at_the_first_failure(tiny_grid: Path, tmp_path: Path)
         twin.open_run(cont.path).events.query("kind == 'powerflow_not_converged'").time_s.min()
     )
     result = twin.run(_scenario(tiny_grid, "stop"), store=tmp_path / "b")
-    assert result.stop_reason is not None and "did not converge" in result.stop_reason
+    assert result.stop_reason is not None
+    assert "did not converge" in result.stop_reason
     data = twin.open_run(result.path)
     assert data.manifest["n_steps"] == first // 900 + 1 < data.manifest["n_steps_planned"]
     assert result.kpis["nonconverged_steps"] == 1
-    assert len(data.events) == 1 and data.events.time_s[0] == first
+    assert len(data.events) == 1
+    assert data.events.time_s[0] == first
 
 
 @pytest.mark.parametrize("backend", ["lightsim2grid", "pandapower"])

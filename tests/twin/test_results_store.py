@@ -28,18 +28,23 @@ def test_run_dir_holds_the_contract(run_dir: Path) -> None:
                 "sim_start", "gridtwin_version"):
         assert key in m, key
     assert m["run_id"] == run_dir.name == f"default-{m['scenario_hash'][:10]}-s1"
-    assert m["scenario"]["seed"] == 1 and m["n_steps"] == 96 and m["step_s"] == 900
-    assert "pandapower" in m["versions"] and "lightsim2grid" in m["versions"]
+    assert m["scenario"]["seed"] == 1
+    assert m["n_steps"] == 96
+    assert m["step_s"] == 900
+    assert "pandapower" in m["versions"]
+    assert "lightsim2grid" in m["versions"]
     ts = data.timeseries
     assert list(ts.columns) == ["time_s", "entity", "quantity", "unit", "value"]
-    assert str(ts.time_s.dtype) == "int64" and str(ts.value.dtype) == "float64"
+    assert str(ts.time_s.dtype) == "int64"
+    assert str(ts.value.dtype) == "float64"
     assert sorted(ts.time_s.unique()) == [k * 900 for k in range(96)]
     entities = set(ts.entity.astype(str))
     assert {"bus/0", "line/0", "trafo/0", "grid/total", "load/0", "sgen/0",
             "asset/home_battery", "asset/pv_farm"} <= entities
     assert list(data.events.columns) == ["time_s", "category", "kind", "entity", "message", "data"]
     soc = data.series("asset/home_battery", "soc_frac")
-    assert len(soc) == 96 and soc.between(0.1, 0.9).all()
+    assert len(soc) == 96
+    assert soc.between(0.1, 0.9).all()
 
 
 def test_kpis_agree_with_the_timeseries(run_dir: Path) -> None:
@@ -50,7 +55,7 @@ def test_kpis_agree_with_the_timeseries(run_dir: Path) -> None:
     ts, kpis = data.timeseries, data.kpis
     step_h = 0.25
 
-    def q(entity_prefix: str, quantity: str):  # noqa: ANN202
+    def q(entity_prefix: str, quantity: str):
         rows = ts[ts.entity.astype(str).str.startswith(entity_prefix) & (ts.quantity == quantity)]
         return rows.value
 
@@ -186,7 +191,8 @@ def test_killed_run_leaves_no_half_written_run(tmp_path: Path, sig: signal.Signa
     else:  # a killed one leaves a hidden temp folder, swept by the next write
         from twin.results import clean_stale
 
-        assert clean_stale(store) and list(store.iterdir()) == []
+        assert clean_stale(store)
+        assert list(store.iterdir()) == []
 
 
 def test_written_kpis_are_plain_json(run_dir: Path) -> None:
