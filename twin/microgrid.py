@@ -378,10 +378,7 @@ class Microgrid:
 
     def meter(self, k: int) -> None:
         """After the power flow of step ``k``: PCC exchange, cost, limit violations."""
-        model = self.ctx.model
-        inj = self.ctx.injections
-        derived = model.derive(model.v[None, :], inj.p_mw[None, :], inj.q_mvar[None, :])
-        slack_kw = float(np.nansum(derived.slack_p_mw)) * 1000.0
+        slack_kw = self._slack_kw()
         dt_h = self.step_s / 3600.0
         if self.islanded(k):
             self.island_slack_max_kw = max(self.island_slack_max_kw, abs(slack_kw))
@@ -397,6 +394,26 @@ class Microgrid:
         self.peak_import_kw = max(self.peak_import_kw, slack_kw)
         if self.limit_kw is not None and abs(slack_kw) > self.limit_kw:
             self.pcc_violation_kwh += (abs(slack_kw) - self.limit_kw) * dt_h
+
+    def _slack_kw(self) -> float:
+        """Power drawn from the external grids in the last solved step. [kW]
+
+        The slack-bus injection ``V_ref conj(Y_ref V) S_base`` minus the driven elements
+        at the slack bus, as :meth:`twin.grid.PowerFlowModel.derive` computes it, for
+        one step (derive itself costs about a millisecond a call).
+        """
+        model = self.ctx.model
+        inj = self.ctx.injections
+        try:
+            v = model.v
+            s_ref = v[model.ref] * np.conj(model.ybus[model.ref, :] @ v) * model.sn_mva
+            s_el = (inj.p_mw + 1j * inj.q_mvar) * model._inj_weight
+            slack = np.array([s_ref[k] - s_el[elements].sum()
+                              for k, elements in enumerate(model._slack_elements)])
+            return float(np.nansum(slack[model._ext_ref].real)) * 1000.0
+        except (AttributeError, IndexError, TypeError, ValueError):
+            derived = model.derive(v[None, :], inj.p_mw[None, :], inj.q_mvar[None, :])
+            return float(np.nansum(derived.slack_p_mw)) * 1000.0
 
     def kpis(self) -> dict[str, float]:
         """PCC and islanding KPIs, with the total energy cost (grid, fuel, start-ups)."""

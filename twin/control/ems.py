@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,7 +45,6 @@ from twin.control.problems import (
     interpret_dispatch,
     interpret_ev_assignment,
     split_vehicles,
-    thermal_response,
 )
 from twin.microgrid import Microgrid
 from twin.simtime import parse_duration_s
@@ -177,6 +177,8 @@ class EmsController:
         self.plan: DispatchPlan | None = None
         self.plan_k0 = 0
         self.failed_plans = 0
+        self.plan_build_s = 0.0
+        self.plan_build_cpu_s = 0.0
         self.ev_choice: np.ndarray | None = None
         self._ev_plugged_idx = np.zeros(0, np.int64)
         self.plan_ev_idx = np.zeros(0, np.int64)
@@ -275,7 +277,7 @@ class EmsController:
             d = np.stack([np.broadcast_to(t_out[:, None], gains.shape),
                           np.broadcast_to(ghi[:, None], gains.shape), gains], axis=2)
             x0 = np.stack([bld.state.t_air_c, bld.state.t_mass_c], axis=1)
-            free, impulse = thermal_response(model.a, model.b, model.e, x0, d)
+            drive = np.einsum("nij,tnj->tni", model.e, d)
             cop, eer = fleet.cop_eer(t_out)
             # the slot-end temperature must suit every step of this slot and the next
             # (bands tighten when occupancy starts inside a slot)
@@ -285,8 +287,8 @@ class EmsController:
             lower = np.maximum(lo_s, np.vstack([lo_s[1:], lo_s[-1:]]))
             upper = np.minimum(hi_s, np.vstack([hi_s[1:], hi_s[-1:]]))
             margin = min(self.spec.comfort_margin_k, 0.25 * float(np.min(upper - lower)))
-            building = BuildingInputs(free, impulse, cop, eer, lower + margin, upper - margin,
-                                      fleet.p_el_max_kw)
+            building = BuildingInputs(model.a, model.b, drive, x0, cop, eer, lower + margin,
+                                      upper - margin, fleet.p_el_max_kw)
             loads, state = bld.loads, bld.loads_state
             if loads.n:
                 now_s = k * self.step_s
@@ -315,15 +317,21 @@ class EmsController:
     # ----------------------------------------------------------------- planning
     def replan(self, env: simpy.Environment, k: int) -> ProcessGen:
         """Build, solve (through the gateway) and adopt a plan at step ``k``."""
+        t0, c0 = time.perf_counter(), time.process_time()
         inputs = self._inputs(k)
         problem, layout = build_dispatch(inputs)
+        self.plan_build_s += time.perf_counter() - t0
+        self.plan_build_cpu_s += time.process_time() - c0
         task = self.spec.dispatch
         record = yield from self.gateway.call(
             env, "dispatch", problem, solver=task.solver, options=task.options,
             reference=task.reference, time_limit_s=task.time_limit_s, fallback=task.fallback,
         )
         if record.ok:
+            t0, c0 = time.perf_counter(), time.process_time()
             self.plan = interpret_dispatch(record.result, layout, inputs)
+            self.plan_build_s += time.perf_counter() - t0
+            self.plan_build_cpu_s += time.process_time() - c0
             self.plan_k0 = k
             self.plan_ev_idx = self._ev_plugged_idx.copy()
             self.plan_ev_avail = inputs.ev.available if inputs.ev is not None else None

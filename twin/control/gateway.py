@@ -37,7 +37,7 @@ import logging
 import math
 import time
 from collections.abc import Generator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -188,9 +188,9 @@ class CallRecord:
 
     def row(self) -> dict[str, Any]:
         """The record as one row of scalars (the per-call table), JSON-safe."""
-        data = asdict(self)
-        data.pop("result")
-        extra = data.pop("extra")
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__
+                if name not in ("result", "extra")}
+        extra = self.extra
         data["latency_s"] = self.latency_s
         data["approximation_ratio"] = self.approximation_ratio
         for key, value in extra.items():
@@ -370,6 +370,7 @@ class DirectGateway:
         self.reference_solver = reference_solver
         self._solvers: dict[tuple[str, str], Any] = {}
         self._reference_cache: dict[int, tuple[float | None, float]] = {}
+        self.last_cpu_s = 0.0
 
     def _solver(self, name: str, options: Mapping[str, Any] | None) -> Any:
         from solvers import get_solver
@@ -395,6 +396,7 @@ class DirectGateway:
         from solvers import Result, Status
 
         begin = time.perf_counter()
+        cpu_begin = time.process_time()
         try:
             backend = self._solver(solver, options)
             reason = backend.supports(problem) if hasattr(backend, "supports") else None
@@ -406,6 +408,7 @@ class DirectGateway:
             logger.warning("solver %s raised %s: %s", solver, type(exc).__name__, exc)
             result = Result(Status.FAILED, solver, message=f"{type(exc).__name__}: {exc}",
                             problem=problem)
+        self.last_cpu_s = time.process_time() - cpu_begin
         return result, time.perf_counter() - begin
 
     def reference(self, problem: Problem, seed: int) -> tuple[float | None, float]:
@@ -436,14 +439,16 @@ class DirectGateway:
         used: str | None = solver
         fallback_used: str | None = None
         reason: str | None = None
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {"solve_cpu_s": self.last_cpu_s}
         if not result.has_solution:
             reason = f"{solver} {result.status.value}: {result.message}".strip(": ")
             used = None
             if fallback is not None and fallback != solver:
                 first_wall = wall
+                first_cpu = self.last_cpu_s
                 result, wall = self.solve_now(problem, fallback, None, seed, time_limit_s)
                 extra["first_wall_s"] = first_wall
+                extra["solve_cpu_s"] = first_cpu + self.last_cpu_s
                 fallback_used = fallback
                 used = fallback if result.has_solution else None
         ref_obj: float | None = None

@@ -73,20 +73,34 @@ class EvInputs:
 
 @dataclass(frozen=True)
 class BuildingInputs:
-    """Zones for the plan: air temperature at slot ends is ``free + G @ q``.
+    """Zones for the plan, as the exact discrete model at the slot length.
 
-    ``free`` (N, T) is the free response (no HVAC) with forecast weather and gains;
-    ``impulse`` (N, T, T) maps HVAC heat per slot to air temperature at slot ends;
-    ``cop``/``eer`` (T, N); ``lower``/``upper`` (T, N) comfort bounds; ``p_max_kw`` (N,).
+    ``a`` (N, 2, 2), ``b`` (N, 2): state transition and HVAC heat input of
+    ``x = (T_air, T_mass)``; ``drive`` (T, N, 2): the disturbances' contribution
+    ``E d_t`` per slot (forecast weather and internal gains); ``x0`` (N, 2) the state
+    now; ``cop``/``eer`` (T, N); ``lower``/``upper`` (T, N) comfort bounds on the air
+    temperature at slot ends; ``p_max_kw`` (N,).
     """
 
-    free_c: np.ndarray
-    impulse: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    drive: np.ndarray
+    x0: np.ndarray
     cop: np.ndarray
     eer: np.ndarray
     lower_c: np.ndarray
     upper_c: np.ndarray
     p_max_kw: np.ndarray
+
+    def air_temperature_c(self, heat_kw: np.ndarray, cool_kw: np.ndarray) -> np.ndarray:
+        """Air temperature at slot ends for HVAC powers (T, N) (the plan's model). [degC]"""
+        x = self.x0.copy()
+        out = np.empty(heat_kw.shape)
+        for t in range(heat_kw.shape[0]):
+            q = self.cop[t] * heat_kw[t] - self.eer[t] * cool_kw[t]
+            x = np.einsum("nij,nj->ni", self.a, x) + self.b * q[:, None] + self.drive[t]
+            out[t] = x[:, 0]
+        return out
 
 
 @dataclass(frozen=True)
@@ -212,6 +226,23 @@ def thermal_response(
     return free, impulse
 
 
+def _add_storage_rows(
+    b: ProblemBuilder, name: str, energy: VarBlock, charge: VarBlock, discharge: VarBlock,
+    t_len: int, n: int, gain_in: np.ndarray, gain_out: np.ndarray, e0: np.ndarray,
+) -> None:
+    """Rows ``e_t - e_{t-1} - gain_in c_t + gain_out d_t = [t = 0] e0`` (order (t, unit))."""
+    size = t_len * n
+    shift = sp.kron(sp.eye(t_len, k=-1), sp.identity(n), format="csr")
+    rhs = np.zeros(size)
+    rhs[:n] = e0
+    b.add_constraints(
+        [(energy, sp.identity(size, format="csr") - shift),
+         (charge, sp.diags(-np.tile(gain_in, t_len))),
+         (discharge, sp.diags(np.tile(gain_out, t_len)))],
+        lower=rhs, upper=rhs, name=name,
+    )
+
+
 def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
     """The joint dispatch MILP.
 
@@ -228,8 +259,9 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
     start ``s_t >= u_t - u_{t-1}``, minimum up ``sum_{t-UT+1..t} s <= u_t``, minimum
     down ``sum_{t-DT+1..t} s <= 1 - u_{t-DT}`` and the initial state's remaining
     up/down time fixed; EVs ``0 <= c_{vt} <= P_v a_{vt}``, cumulative energy within the
-    battery, ``sum_t eta c dt + unmet_v >= need_v``; zones ``T^a = free + G (COP h - EER
-    k)`` inside ``[lower - s^lo, upper + s^hi]``, ``h + k <= P``; runs start once
+    battery, ``sum_t eta c dt + unmet_v >= need_v``; zones ``x_t = A x_{t-1} + B (COP h - EER
+    k)`` through the exact discrete two-node model (state variables, sparse) inside
+    ``[lower - s^lo, upper + s^hi]``, ``h + k <= P``; runs start once
     (exactly once when due inside the horizon) in allowed slots. Objective: import cost
     minus export revenue, fuel and start-up cost, battery wear, V2G degradation and the
     priced penalties for unmet EV energy and comfort degree-hours.
@@ -250,30 +282,22 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
     def per_slot_sum(n_units: int, sign: float) -> sp.csr_array:
         return sp.csr_array(sp.kron(eye, np.full((1, n_units), sign)))
 
-    lower_tri = sp.csr_array(np.tril(np.ones((t_len, t_len))))
-
     bat = inp.battery
     if bat is not None and bat.e0_kwh.size:
         nb = bat.e0_kwh.size
-        ch = b.add_variables("bat_charge_kw", (t_len, nb), upper=np.broadcast_to(bat.p_max_kw, (t_len, nb)),
+        ch = b.add_variables("bat_charge_kw", t_len * nb, upper=np.tile(bat.p_max_kw, t_len),
                              cost=inp.cycle_cost_eur_per_kwh * dt)
-        dis = b.add_variables("bat_discharge_kw", (t_len, nb), upper=np.broadcast_to(bat.p_max_kw, (t_len, nb)),
+        dis = b.add_variables("bat_discharge_kw", t_len * nb, upper=np.tile(bat.p_max_kw, t_len),
                               cost=inp.cycle_cost_eur_per_kwh * dt)
         balance += [(ch, per_slot_sum(nb, -1.0)), (dis, per_slot_sum(nb, 1.0))]
-        # e_t - e0 = cumsum(eta_c c - d/eta_d) dt, per battery: rows (t, b)
-        cum = sp.kron(lower_tri, sp.identity(nb))
-        e_lo = np.maximum(bat.e_min_kwh - bat.e0_kwh, -bat.e0_kwh)
-        e_hi = bat.e_max_kwh - bat.e0_kwh
-        lo = np.broadcast_to(np.minimum(e_lo, 0.0), (t_len, nb)).reshape(-1)
-        hi = np.broadcast_to(np.maximum(e_hi, 0.0), (t_len, nb)).reshape(-1)
-        lo = lo.copy()
-        lo[-nb:] = 0.0  # terminal: at least the initial energy (or as much as possible)
-        lo[-nb:] = np.minimum(0.0, hi[-nb:])
-        b.add_constraints(
-            [(ch, cum @ sp.diags(np.tile(bat.eta_charge * dt, t_len))),
-             (dis, cum @ sp.diags(np.tile(-dt / bat.eta_discharge, t_len)))],
-            lower=lo, upper=hi, name="bat_energy",
-        )
+        # stored energy as state variables: e_t = e_{t-1} + (eta_c c - d / eta_d) dt
+        e_lo = np.minimum(bat.e_min_kwh, bat.e0_kwh)
+        e_hi = np.maximum(bat.e_max_kwh, bat.e0_kwh)
+        lo = np.tile(e_lo, t_len)
+        lo[-nb:] = np.minimum(bat.e0_kwh, bat.e_max_kwh)  # end with at least what we had
+        energy = b.add_variables("bat_energy_kwh", t_len * nb, lower=lo, upper=np.tile(e_hi, t_len))
+        _add_storage_rows(b, "bat_energy", energy, ch, dis, t_len, nb,
+                          bat.eta_charge * dt, dt / bat.eta_discharge, bat.e0_kwh)
         layout.blocks["bat_charge"] = ch
         layout.blocks["bat_discharge"] = dis
 
@@ -289,11 +313,12 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
             else:
                 rest = int(max(0, gen.min_down_slots[g] - gen.slots_in_state0[g]))
                 u_hi[:rest, g] = 0.0
-        u = b.add_variables("gen_on", (t_len, ng), kind="binary", lower=u_lo, upper=u_hi)
-        s = b.add_variables("gen_start", (t_len, ng), kind="binary",
-                            cost=np.broadcast_to(gen.startup_cost_eur, (t_len, ng)))
-        p = b.add_variables("gen_kw", (t_len, ng), upper=np.broadcast_to(gen.p_max_kw, (t_len, ng)),
-                            cost=np.broadcast_to(gen.fuel_cost_eur_per_kwh * dt, (t_len, ng)))
+        u = b.add_variables("gen_on", t_len * ng, kind="binary", lower=u_lo.reshape(-1),
+                            upper=u_hi.reshape(-1))
+        s = b.add_variables("gen_start", t_len * ng, kind="binary",
+                            cost=np.tile(gen.startup_cost_eur, t_len))
+        p = b.add_variables("gen_kw", t_len * ng, upper=np.tile(gen.p_max_kw, t_len),
+                            cost=np.tile(gen.fuel_cost_eur_per_kwh * dt, t_len))
         big = sp.identity(t_len * ng, format="csr")
         b.add_constraints([(p, big), (u, -sp.diags(np.tile(gen.p_max_kw, t_len)))], upper=0.0,
                           name="gen_max")
@@ -334,56 +359,65 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
     if ev is not None and ev.p_max_kw.size:
         nv = ev.p_max_kw.size
         c_up = ev.available * ev.p_max_kw[None, :]
-        c = b.add_variables("ev_charge_kw", (t_len, nv), upper=c_up)
+        c = b.add_variables("ev_charge_kw", t_len * nv, upper=c_up.reshape(-1))
         d_up = c_up * ev.v2g[None, :]
-        d = b.add_variables("ev_discharge_kw", (t_len, nv), upper=d_up,
-                            cost=np.broadcast_to(ev.degradation_eur_per_kwh * dt, (t_len, nv)))
+        d = b.add_variables("ev_discharge_kw", t_len * nv, upper=d_up.reshape(-1),
+                            cost=np.tile(ev.degradation_eur_per_kwh * dt, t_len))
         unmet = b.add_variables("ev_unmet_kwh", nv, upper=ev.need_kwh,
                                 cost=inp.unmet_ev_penalty_eur_per_kwh)
-        cum = sp.kron(lower_tri, sp.identity(nv))
-        b.add_constraints(
-            [(c, cum @ sp.diags(np.tile(ev.efficiency * dt, t_len))),
-             (d, cum @ sp.diags(np.tile(-dt / ev.efficiency, t_len)))],
-            lower=np.tile(-ev.e0_kwh, t_len), upper=np.tile(ev.room_kwh, t_len), name="ev_energy",
-        )
-        total = sp.kron(np.ones((1, t_len)), sp.identity(nv))
-        b.add_constraints(
-            [(c, total @ sp.diags(np.tile(ev.efficiency * dt, t_len))),
-             (d, total @ sp.diags(np.tile(-dt / ev.efficiency, t_len))),
-             (unmet, sp.identity(nv))],
-            lower=ev.need_kwh, name="ev_need",
-        )
+        energy = b.add_variables("ev_energy_kwh", t_len * nv, lower=0.0,
+                                 upper=np.tile(ev.e0_kwh + ev.room_kwh, t_len))
+        _add_storage_rows(b, "ev_energy", energy, c, d, t_len, nv, ev.efficiency * dt,
+                          dt / ev.efficiency, ev.e0_kwh)
+        last = sp.csr_array((np.ones(nv), (np.arange(nv), np.arange((t_len - 1) * nv, t_len * nv))),
+                            shape=(nv, t_len * nv))
+        b.add_constraints([(energy, last), (unmet, sp.identity(nv))],
+                          lower=ev.e0_kwh + ev.need_kwh, name="ev_need")
         balance += [(c, per_slot_sum(nv, -1.0)), (d, per_slot_sum(nv, 1.0))]
         layout.blocks.update(ev_charge=c, ev_discharge=d, ev_unmet=unmet)
 
     bl = inp.building
     if bl is not None and bl.p_max_kw.size:
         nz = bl.p_max_kw.size
-        h = b.add_variables("hvac_heat_kw", (t_len, nz), upper=np.broadcast_to(bl.p_max_kw, (t_len, nz)) * (bl.cop > 0))
-        k = b.add_variables("hvac_cool_kw", (t_len, nz), upper=np.broadcast_to(bl.p_max_kw, (t_len, nz)) * (bl.eer > 0))
+        size = t_len * nz  # flattened (t, z)
+        h = b.add_variables("hvac_heat_kw", size,
+                            upper=(np.broadcast_to(bl.p_max_kw, (t_len, nz)) * (bl.cop > 0)).reshape(-1))
+        k = b.add_variables("hvac_cool_kw", size,
+                            upper=(np.broadcast_to(bl.p_max_kw, (t_len, nz)) * (bl.eer > 0)).reshape(-1))
+        ta = b.add_variables("t_air_c", size, lower=-math.inf)
+        tm = b.add_variables("t_mass_c", size, lower=-math.inf)
         pen = inp.comfort_penalty_eur_per_kh * dt
-        s_lo = b.add_variables("comfort_below_k", (t_len, nz), cost=pen)
-        s_hi = b.add_variables("comfort_above_k", (t_len, nz), cost=pen)
-        big = sp.identity(t_len * nz, format="csr")
+        s_lo = b.add_variables("comfort_below_k", size, cost=pen)
+        s_hi = b.add_variables("comfort_above_k", size, cost=pen)
+        big = sp.identity(size, format="csr")
         b.add_constraints([(h, big), (k, big)], upper=np.tile(bl.p_max_kw, t_len), name="hvac_max")
-        # temperature rows ordered (t, z): sum_s G[z,t,s] (cop[s,z] h[s,z] - eer[s,z] k[s,z])
-        g_big = np.zeros((t_len * nz, t_len * nz))
-        for z in range(nz):
-            g_big[z::nz, z::nz] = bl.impulse[z]
-        g_h = sp.csr_array(g_big * bl.cop.reshape(-1)[None, :])
-        g_k = sp.csr_array(-g_big * bl.eer.reshape(-1)[None, :])
-        free = bl.free_c.T.reshape(-1)
-        b.add_constraints([(h, g_h), (k, g_k), (s_lo, big)], lower=bl.lower_c.reshape(-1) - free,
-                          name="comfort_lower")
-        b.add_constraints([(h, g_h), (k, g_k), (s_hi, -big)], upper=bl.upper_c.reshape(-1) - free,
-                          name="comfort_upper")
-        balance += [(h, per_slot_sum(nz, -1.0)), (k, per_slot_sum(nz, -1.0))]
-        layout.blocks.update(hvac_heat=h, hvac_cool=k, comfort_below=s_lo, comfort_above=s_hi)
+        # x[t] = A x[t-1] + B (COP h[t] - EER k[t]) + drive[t], x[-1] = x0
+        shift = sp.kron(sp.eye(t_len, k=-1), sp.identity(nz), format="csr")
+        cop, eer = bl.cop.reshape(-1), bl.eer.reshape(-1)
+        for row, name in ((0, "air"), (1, "mass")):
+            a_self = np.tile(bl.a[:, row, row], t_len)
+            a_other = np.tile(bl.a[:, row, 1 - row], t_len)
+            gain = np.tile(bl.b[:, row], t_len)
+            rhs = bl.drive[:, :, row].reshape(-1).copy()
+            rhs[:nz] += bl.a[:, row, 0] * bl.x0[:, 0] + bl.a[:, row, 1] * bl.x0[:, 1]
+            own, other = (ta, tm) if row == 0 else (tm, ta)
+            b.add_constraints(
+                [(own, big - shift @ sp.diags(a_self)), (other, -(shift @ sp.diags(a_other))),
+                 (h, sp.diags(-gain * cop)), (k, sp.diags(gain * eer))],
+                lower=rhs, upper=rhs, name=f"zone_{name}",
+            )
+        b.add_constraints([(ta, big), (s_lo, big)], lower=bl.lower_c.reshape(-1), name="comfort_lower")
+        b.add_constraints([(ta, big), (s_hi, -big)], upper=bl.upper_c.reshape(-1), name="comfort_upper")
+        per_slot = sp.csr_array(sp.kron(eye, np.full((1, nz), -1.0)))
+        balance += [(h, per_slot), (k, per_slot)]
+        layout.blocks.update(hvac_heat=h, hvac_cool=k, comfort_below=s_lo, comfort_above=s_hi,
+                             t_air=ta)
 
     runs = inp.runs
     if runs is not None and runs.p_kw.size:
         nr = runs.p_kw.size
-        y = b.add_variables("run_start", (nr, t_len), kind="binary", upper=runs.allowed.astype(float))
+        y = b.add_variables("run_start", nr * t_len, kind="binary",
+                            upper=runs.allowed.astype(float).reshape(-1))
         rows = sp.kron(sp.identity(nr), np.ones((1, t_len)))
         b.add_constraints([(y, rows)], lower=runs.must.astype(float), upper=1.0, name="run_once")
         # power in slot t: sum_r P_r sum_{tau in (t-D_r, t]} y[r, tau]  -> (t, (r, tau))
@@ -407,7 +441,7 @@ def interpret_dispatch(result: Result, layout: _Layout, inp: DispatchInputs) -> 
 
     def get(name: str, width: int) -> np.ndarray:
         block = layout.blocks.get(name)
-        return block.values(x) if block is not None else np.zeros((t_len, width))
+        return block.values(x).reshape(t_len, width) if block is not None else np.zeros((t_len, width))
 
     nb = inp.battery.e0_kwh.size if inp.battery is not None else 0
     ng = inp.generator.p_max_kw.size if inp.generator is not None else 0
@@ -424,7 +458,8 @@ def interpret_dispatch(result: Result, layout: _Layout, inp: DispatchInputs) -> 
         ev_kw=get("ev_charge", nv) - get("ev_discharge", nv),
         heat_kw=get("hvac_heat", nz),
         cool_kw=get("hvac_cool", nz),
-        run_start=(run.values(x) > 0.5) if run is not None else np.zeros((nr, t_len), bool),
+        run_start=(run.values(x).reshape(nr, t_len) > 0.5) if run is not None
+        else np.zeros((nr, t_len), bool),
         base_kw=inp.base_kw,
         objective_eur=float(result.objective or 0.0),
     )
