@@ -107,6 +107,8 @@ class Simulation:
     controller: Any
     rng: np.random.Generator
     build_time_s: float = 0.0
+    channel_counts: dict[int, int] = field(default_factory=dict)
+    """Number of recorder channels of each family (keyed by ``id(family)``)."""
     extras: Any = None
     """Communication model and faults of the run (:class:`twin.faults.RunFaults`), or
     None when the scenario has neither."""
@@ -233,9 +235,12 @@ def build(
         model=model,
         recorder=recorder,
     )
+    channel_counts: dict[int, int] = {}
     for family in families.values():
         family.bind(ctx)
-        recorder.add_channels(family.channels())
+        channels = family.channels()
+        channel_counts[id(family)] = len(channels)
+        recorder.add_channels(channels)
         env.process(family.run(env, clock))
     controller = build_controller(
         ControlContext(
@@ -271,6 +276,7 @@ def build(
         controller=controller,
         rng=rng,
         build_time_s=time.perf_counter() - started,
+        channel_counts=channel_counts,
         extras=extras,
     )
 
@@ -340,7 +346,7 @@ def simulate(sim: Simulation) -> SimulationOutput:
     parts = []
     position = 0
     for family in sim.families.values():
-        n = len(family.channels())
+        n = sim.channel_counts[id(family)]
         values = [s.values for s in recording.channels[position : position + n]]
         position += n
         if hasattr(family, "kpis"):
