@@ -70,6 +70,13 @@ class NetworkFamily:
         absolute: dict[tuple[str, str], np.ndarray] = {}
         if spec.source == "simbench":
             absolute = simbench_element_profiles(scenario.grid.code)
+            gen = absolute.get(("gen", "p_mw"))
+            if gen is not None and gen.ndim == 2 and gen.shape[1]:
+                logger.warning(
+                    "%s: the network's %d voltage-controlled generators (gen) keep their "
+                    "stored set points; their SimBench profiles are not applied",
+                    scenario.grid.code, gen.shape[1],
+                )
         for table, _sign in ELEMENT_TABLES:
             n = self.n_rows[table]
             if n == 0:
