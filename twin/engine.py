@@ -351,6 +351,8 @@ def simulate(sim: Simulation) -> SimulationOutput:
         position += n
         if hasattr(family, "kpis"):
             parts.append(family.kpis(values, recording.step_s))
+    if sim.controller is not None and hasattr(sim.controller, "kpis"):
+        parts.append(sim.controller.kpis())  # PCC cost, islanding, solver calls (EMS)
     kpis = merge_kpis(kpis, parts)
     if sim.extras is not None:
         kpis = {**kpis, **sim.extras.kpis(float(recording.n_steps * recording.step_s))}

@@ -59,22 +59,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class _KpiHook:
-    """Carries a controller's KPIs into the run's KPI table (no channels)."""
-
-    kind = "controller"
-    names: tuple[str, ...] = ()
-
-    def __init__(self, source: Any) -> None:
-        self._source = source
-
-    def channels(self) -> list[Any]:
-        return []
-
-    def kpis(self, values: list[np.ndarray], step_s: int) -> dict[str, float]:
-        return self._source.kpis()
-
-
 def uncontrolled_forecast_kw(ctx: ControlContext, k0: int, n: int) -> np.ndarray:
     """Uncontrolled net demand of steps ``k0 .. k0+n-1``: network loads and sgens, load
     and PV assets, buildings' plug loads (perfect forecast; wraps past the run). [kW]"""
@@ -121,7 +105,6 @@ class RuleBasedController:
         if bat is not None:
             base = ctx.model.element_slices["storage"].start
             self._weight[base + bat.rows[0] : base + bat.rows[1]] = 0.0
-        ctx.families["controller"] = _KpiHook(self)
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """CONTROL: battery self-consumption, generators off; islands; AFTER: meter."""
@@ -186,7 +169,6 @@ class EmsController:
         self.plan_ev_avail: np.ndarray | None = None
         self._run_idx = np.zeros(0, np.int64)
         self._bat_weight = -np.asarray(ctx.model.injection_weight, float)
-        ctx.families["controller"] = _KpiHook(self)
 
     def _check_solvers(self) -> None:
         """Refuse unknown solvers and options up front, naming the field.

@@ -226,19 +226,45 @@ def thermal_response(
     return free, impulse
 
 
+def _diag(values: np.ndarray) -> sp.coo_array:
+    """Square diagonal matrix as COO (cheaper to assemble than ``sp.diags``)."""
+    values = np.asarray(values, dtype=float)
+    idx = np.arange(values.size)
+    return sp.coo_array((values, (idx, idx)), shape=(values.size, values.size))
+
+
+def _eye(size: int) -> sp.coo_array:
+    return _diag(np.ones(size))
+
+
+def _step_back(t_len: int, n: int, values: np.ndarray | float = 1.0) -> sp.coo_array:
+    """Matrix picking unit ``j`` of slot ``t-1`` into row ``(t, j)``, scaled per column
+    by ``values`` (order (t, unit), shape (t_len * n, t_len * n))."""
+    size = t_len * n
+    rows = np.arange(n, size)
+    cols = rows - n
+    data = np.broadcast_to(np.asarray(values, dtype=float), (size,))[cols]
+    return sp.coo_array((data, (rows, cols)), shape=(size, size))
+
+
+def _slot_sum(t_len: int, n: int, sign: float) -> sp.coo_array:
+    """Row ``t`` sums the ``n`` units of slot ``t`` (times ``sign``)."""
+    cols = np.arange(t_len * n)
+    return sp.coo_array((np.full(cols.size, sign), (cols // n, cols)), shape=(t_len, t_len * n))
+
+
 def _add_storage_rows(
     b: ProblemBuilder, name: str, energy: VarBlock, charge: VarBlock, discharge: VarBlock,
     t_len: int, n: int, gain_in: np.ndarray, gain_out: np.ndarray, e0: np.ndarray,
 ) -> None:
     """Rows ``e_t - e_{t-1} - gain_in c_t + gain_out d_t = [t = 0] e0`` (order (t, unit))."""
     size = t_len * n
-    shift = sp.kron(sp.eye(t_len, k=-1), sp.identity(n), format="csr")
     rhs = np.zeros(size)
     rhs[:n] = e0
     b.add_constraints(
-        [(energy, sp.identity(size, format="csr") - shift),
-         (charge, sp.diags(-np.tile(gain_in, t_len))),
-         (discharge, sp.diags(np.tile(gain_out, t_len)))],
+        [(energy, sp.csr_array(_eye(size)) - sp.csr_array(_step_back(t_len, n))),
+         (charge, _diag(-np.tile(gain_in, t_len))),
+         (discharge, _diag(np.tile(gain_out, t_len)))],
         lower=rhs, upper=rhs, name=name,
     )
 
@@ -275,12 +301,12 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
     exp = b.add_variables("export_kw", t_len, lower=0.0, upper=lim,
                           cost=-inp.export_eur_per_kwh * dt)
     layout = _Layout(imp, exp)
-    eye = sp.identity(t_len, format="csr")
+    eye = _eye(t_len)
     # balance terms: sum of terms == base
     balance: list[tuple[VarBlock, object]] = [(imp, eye), (exp, -eye)]
 
-    def per_slot_sum(n_units: int, sign: float) -> sp.csr_array:
-        return sp.csr_array(sp.kron(eye, np.full((1, n_units), sign)))
+    def per_slot_sum(n_units: int, sign: float) -> sp.coo_array:
+        return _slot_sum(t_len, n_units, sign)
 
     bat = inp.battery
     if bat is not None and bat.e0_kwh.size:
@@ -319,16 +345,17 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
                             cost=np.tile(gen.startup_cost_eur, t_len))
         p = b.add_variables("gen_kw", t_len * ng, upper=np.tile(gen.p_max_kw, t_len),
                             cost=np.tile(gen.fuel_cost_eur_per_kwh * dt, t_len))
-        big = sp.identity(t_len * ng, format="csr")
-        b.add_constraints([(p, big), (u, -sp.diags(np.tile(gen.p_max_kw, t_len)))], upper=0.0,
+        big = _eye(t_len * ng)
+        b.add_constraints([(p, big), (u, _diag(-np.tile(gen.p_max_kw, t_len)))], upper=0.0,
                           name="gen_max")
-        b.add_constraints([(p, big), (u, -sp.diags(np.tile(gen.p_min_kw, t_len)))], lower=0.0,
+        b.add_constraints([(p, big), (u, _diag(-np.tile(gen.p_min_kw, t_len)))], lower=0.0,
                           name="gen_min")
         # s_t - u_t + u_{t-1} >= 0 ; u_{-1} = on0
-        shift = sp.kron(sp.eye(t_len, k=-1), sp.identity(ng))
+        shift = sp.csr_array(_step_back(t_len, ng))
         start_rhs = np.zeros(t_len * ng)
         start_rhs[:ng] = -gen.on0.astype(float)
-        b.add_constraints([(s, big), (u, -big + shift)], lower=start_rhs, name="gen_startup")
+        b.add_constraints([(s, big), (u, shift - sp.csr_array(big))], lower=start_rhs,
+                          name="gen_startup")
         up_rows, dn_rows = [], []
         for g in range(ng):
             ut, dtn = int(gen.min_up_slots[g]), int(gen.min_down_slots[g])
@@ -371,7 +398,7 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
                           dt / ev.efficiency, ev.e0_kwh)
         last = sp.csr_array((np.ones(nv), (np.arange(nv), np.arange((t_len - 1) * nv, t_len * nv))),
                             shape=(nv, t_len * nv))
-        b.add_constraints([(energy, last), (unmet, sp.identity(nv))],
+        b.add_constraints([(energy, last), (unmet, _eye(nv))],
                           lower=ev.e0_kwh + ev.need_kwh, name="ev_need")
         balance += [(c, per_slot_sum(nv, -1.0)), (d, per_slot_sum(nv, 1.0))]
         layout.blocks.update(ev_charge=c, ev_discharge=d, ev_unmet=unmet)
@@ -389,10 +416,9 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
         pen = inp.comfort_penalty_eur_per_kh * dt
         s_lo = b.add_variables("comfort_below_k", size, cost=pen)
         s_hi = b.add_variables("comfort_above_k", size, cost=pen)
-        big = sp.identity(size, format="csr")
+        big = _eye(size)
         b.add_constraints([(h, big), (k, big)], upper=np.tile(bl.p_max_kw, t_len), name="hvac_max")
         # x[t] = A x[t-1] + B (COP h[t] - EER k[t]) + drive[t], x[-1] = x0
-        shift = sp.kron(sp.eye(t_len, k=-1), sp.identity(nz), format="csr")
         cop, eer = bl.cop.reshape(-1), bl.eer.reshape(-1)
         for row, name in ((0, "air"), (1, "mass")):
             a_self = np.tile(bl.a[:, row, row], t_len)
@@ -402,13 +428,14 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
             rhs[:nz] += bl.a[:, row, 0] * bl.x0[:, 0] + bl.a[:, row, 1] * bl.x0[:, 1]
             own, other = (ta, tm) if row == 0 else (tm, ta)
             b.add_constraints(
-                [(own, big - shift @ sp.diags(a_self)), (other, -(shift @ sp.diags(a_other))),
-                 (h, sp.diags(-gain * cop)), (k, sp.diags(gain * eer))],
+                [(own, sp.csr_array(big) - sp.csr_array(_step_back(t_len, nz, a_self))),
+                 (other, _step_back(t_len, nz, -a_other)),
+                 (h, _diag(-gain * cop)), (k, _diag(gain * eer))],
                 lower=rhs, upper=rhs, name=f"zone_{name}",
             )
         b.add_constraints([(ta, big), (s_lo, big)], lower=bl.lower_c.reshape(-1), name="comfort_lower")
         b.add_constraints([(ta, big), (s_hi, -big)], upper=bl.upper_c.reshape(-1), name="comfort_upper")
-        per_slot = sp.csr_array(sp.kron(eye, np.full((1, nz), -1.0)))
+        per_slot = _slot_sum(t_len, nz, -1.0)
         balance += [(h, per_slot), (k, per_slot)]
         layout.blocks.update(hvac_heat=h, hvac_cool=k, comfort_below=s_lo, comfort_above=s_hi,
                              t_air=ta)
@@ -418,7 +445,7 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
         nr = runs.p_kw.size
         y = b.add_variables("run_start", nr * t_len, kind="binary",
                             upper=runs.allowed.astype(float).reshape(-1))
-        rows = sp.kron(sp.identity(nr), np.ones((1, t_len)))
+        rows = _slot_sum(nr, t_len, 1.0)
         b.add_constraints([(y, rows)], lower=runs.must.astype(float), upper=1.0, name="run_once")
         # power in slot t: sum_r P_r sum_{tau in (t-D_r, t]} y[r, tau]  -> (t, (r, tau))
         mat = np.zeros((t_len, nr * t_len))
