@@ -76,7 +76,8 @@ def served_app(tmp_path: Path):
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
          "--server.headless", "true", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+         "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -98,8 +99,8 @@ def test_new_user_sees_the_default_run_in_a_real_browser(served_app):
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(served_app["chromium"]),
                                              args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1800})
             page.goto(served_app["url"], wait_until="domcontentloaded")
             # the app runs the default scenario itself, then shows its KPI cards
             metric = page.get_by_test_id("stMetric").first
@@ -115,9 +116,26 @@ def test_new_user_sees_the_default_run_in_a_real_browser(served_app):
                     if (p / "manifest.json").exists()]
             assert len(runs) == 1
             assert runs[0].startswith("default-")
-            # another page renders too
+            # the Scenario page validates the default file
             page.get_by_role("link", name="Scenario").first.click()
             page.get_by_text("Valid scenario").first.wait_for(timeout=30_000)
             page.screenshot(path=str(ARTIFACTS / "app_scenario.png"))
+            # the Run page runs it again with another seed; the progress polls by itself
+            page.get_by_role("link", name="Run").first.click()
+            seed = page.get_by_label("Seed")
+            seed.fill("2")
+            seed.press("Enter")
+            page.get_by_role("button", name="Run", exact=True).click()
+            page.get_by_text("finished in").first.wait_for(timeout=120_000)
+            page.screenshot(path=str(ARTIFACTS / "app_run.png"))
+            runs = [p.name for p in served_app["store"].iterdir()
+                    if (p / "manifest.json").exists()]
+            assert sorted(r[-3:] for r in runs) == ["-s1", "-s2"]
+            assert not page.get_by_test_id("stException").count()
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "app_failure.png"))
+            log = served_app["log"].read_text()[-3000:]
+            raise AssertionError(f"browser test failed; screenshot test-artifacts/"
+                                 f"app_failure.png; streamlit log tail:\n{log}") from None
         finally:
             browser.close()
