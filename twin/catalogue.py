@@ -1,12 +1,15 @@
 """The results catalogue: DuckDB views over a results store's runs and sweeps.
 
-The catalogue reads the store's files in place every time a query runs (no copy to keep
-fresh): ``manifest.json`` -> view ``runs``, ``kpis.json`` -> views ``kpis`` (one row per
-run, one column per KPI) and ``kpis_long`` (run_id, kpi, value),
-``timeseries.parquet`` -> ``timeseries``, ``events.parquet`` -> ``events``, and the
+Opening a catalogue lists the store's runs (a folder with a ``manifest.json``; ``.tmp-*``
+folders being written are not runs) and loads their ``manifest.json`` -> table ``runs``
+and ``kpis.json`` -> tables ``kpis`` (one row per run, one column per KPI) and
+``kpis_long`` (run_id, kpi, value). The small JSON files are read once and kept in
+``<store>/.catalogue/index.parquet`` (refreshed for new or rewritten runs at every
+open), so a query over 1,000 runs does not re-read 2,000 files. ``timeseries.parquet``
+-> ``timeseries`` and ``events.parquet`` -> ``events`` stay views that DuckDB reads in
+place when a query touches them. The
 sweep directories it is given -> ``sweep_runs`` (sweep, run_id, index, params as JSON,
-status) and ``params`` (sweep, run_id, path, value as JSON). Folders without a
-``manifest.json`` (runs being written, ``.tmp-*``) are not runs and never show.
+status) and ``params`` (sweep, run_id, path, value as JSON).
 
 Public names: :class:`Catalogue`, :class:`QueryResult`, :class:`CatalogueError`,
 :data:`VIEWS`.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +66,14 @@ _MANIFEST_COLUMNS = {
 }
 
 _RUN_DIR = r"regexp_extract(filename, '([^/\\]+)[/\\][^/\\]+$', 1)"
-_NOT_TMP = r"NOT regexp_matches(filename, '[/\\]\.tmp-[^/\\]*[/\\][^/\\]+$')"
+_INDEX_DIR = ".catalogue"
+_INDEX_FILE = "index.parquet"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
 
 
 class CatalogueError(TwinError):
@@ -93,6 +104,10 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _sql_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _sql_list(paths: Sequence[str]) -> str:
     return "[" + ", ".join(_sql_str(p) for p in paths) + "]"
 
@@ -120,66 +135,152 @@ class Catalogue:
     def _glob(self, name: str) -> str:
         return _sql_str(str(self.store.resolve() / "*" / name))
 
-    def _has(self, name: str) -> bool:
+    def _scan(self) -> dict[str, tuple[Path, int]]:
+        """Run id -> (folder, manifest mtime) of every complete run in the store."""
+        found: dict[str, tuple[Path, int]] = {}
         if not self.store.is_dir():
-            return False
-        return any(
-            (entry / name).is_file()
-            for entry in self.store.iterdir()
-            if not entry.name.startswith(".")
+            return found
+        with os.scandir(self.store) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") or not entry.is_dir():
+                    continue
+                try:
+                    stat = os.stat(os.path.join(entry.path, "manifest.json"))
+                except OSError:
+                    continue  # not a run (a run is written whole, manifest last)
+                found[entry.name] = (Path(entry.path), stat.st_mtime_ns)
+        return found
+
+    def _index_schema(self) -> Any:
+        import pyarrow as pa  # noqa: PLC0415
+
+        arrow_types = {
+            "VARCHAR": pa.string(), "UBIGINT": pa.uint64(), "BIGINT": pa.int64(),
+            "DOUBLE": pa.float64(), "JSON": pa.string(),
+        }
+        fields = [("run_id", pa.string()), ("mtime_ns", pa.int64())]
+        fields += [(k, arrow_types[t]) for k, t in _MANIFEST_COLUMNS.items() if k != "run_id"]
+        fields += [
+            ("kpi_names", pa.list_(pa.string())),
+            ("kpi_values", pa.list_(pa.float64())),
+        ]
+        return pa.schema(fields)
+
+    @staticmethod
+    def _parse_run(run_id: str, folder: Path, mtime: int) -> dict[str, Any] | None:
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            kpis_path = folder / "kpis.json"
+            kpis = json.loads(kpis_path.read_text(encoding="utf-8")) if kpis_path.is_file() else {}
+        except (OSError, ValueError) as exc:
+            logger.warning("run %s skipped: unreadable manifest or KPIs (%s)", run_id, exc)
+            return None
+        if not isinstance(manifest, dict) or not isinstance(kpis, dict):
+            logger.warning("run %s skipped: manifest or KPIs are not JSON objects", run_id)
+            return None
+        row: dict[str, Any] = {"run_id": run_id, "mtime_ns": mtime}
+        for key, sql_type in _MANIFEST_COLUMNS.items():
+            if key == "run_id":
+                continue
+            value = manifest.get(key)
+            if sql_type == "JSON":
+                value = None if value is None else json.dumps(value)
+            elif sql_type in ("UBIGINT", "BIGINT"):
+                value = value if isinstance(value, int) and not isinstance(value, bool) else None
+            elif sql_type == "DOUBLE":
+                value = _number(value)
+            else:
+                value = None if value is None else str(value)
+            row[key] = value
+        row["kpi_names"] = list(kpis)
+        row["kpi_values"] = [_number(v) for v in kpis.values()]
+        return row
+
+    def _load_index(self) -> Any:
+        """An Arrow table with one row per complete run: manifest fields and KPIs.
+
+        Manifests and KPI files are small but many: parsing 1,000 of each costs about a
+        second, so what was parsed is kept in ``<store>/.catalogue/index.parquet`` and
+        only runs that are new (or rewritten) since are read again.
+        """
+        import pyarrow as pa  # noqa: PLC0415
+        import pyarrow.compute as pc  # noqa: PLC0415
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        schema = self._index_schema()
+        runs = self._scan()
+        index_path = self.store / _INDEX_DIR / _INDEX_FILE
+        cached = schema.empty_table()
+        if index_path.is_file():
+            try:
+                cached = pq.read_table(index_path)
+                if cached.schema != schema:
+                    raise ValueError("index written by another version")
+            except Exception as exc:  # noqa: BLE001  (a broken cache is rebuilt)
+                logger.info("catalogue index %s not used (%s); rebuilding", index_path, exc)
+                cached = schema.empty_table()
+        known = dict(
+            zip(cached.column("run_id").to_pylist(), cached.column("mtime_ns").to_pylist(),
+                strict=True)
         )
+        keep = [known.get(run_id) == mtime for run_id, (_, mtime) in
+                ((r, runs.get(r, (None, None))) for r in known)]
+        fresh = [
+            row
+            for run_id, (folder, mtime) in sorted(runs.items())
+            if known.get(run_id) != mtime
+            and (row := self._parse_run(run_id, folder, mtime)) is not None
+        ]
+        table = cached.filter(pa.array(keep, pa.bool_())) if len(cached) else cached
+        changed = bool(fresh) or len(table) != len(cached)
+        if fresh:
+            table = pa.concat_tables([table, pa.Table.from_pylist(fresh, schema=schema)])
+        if changed and self.store.is_dir():
+            try:
+                index_path.parent.mkdir(exist_ok=True)
+                tmp = index_path.with_name(f".{_INDEX_FILE}.{os.getpid()}.tmp")
+                pq.write_table(table, tmp)
+                tmp.replace(index_path)
+            except OSError as exc:  # a read-only store still answers queries
+                logger.info("catalogue index not saved (%s)", exc)
+        return table
 
     def _define_views(self) -> None:
         con = self.con
-        cols = (
-            "{"
-            + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}" for k, v in _MANIFEST_COLUMNS.items())
-            + "}"
+        root = str(self.store.resolve())
+        index = self._load_index()
+        rows = [(run_id,) for run_id in index.column("run_id").to_pylist()]
+        # registered Arrow tables are scanned in place; JSON columns are cast only when a
+        # query reads them
+        self._arrow = index
+        con.register("_index", index)
+        manifest_cols = ", ".join(
+            f"{k}::JSON AS {k}" if t == "JSON" else k
+            for k, t in _MANIFEST_COLUMNS.items()
         )
-        if self._has("manifest.json"):
+        con.execute(
+            f"CREATE VIEW runs AS SELECT {manifest_cols}, "
+            f"{_sql_str(root + os.sep)} || run_id AS path FROM _index"
+        )
+        con.execute(
+            "CREATE TABLE kpis_long AS SELECT run_id, kpi, value FROM "
+            "(SELECT run_id, unnest(kpi_names) AS kpi, unnest(kpi_values) AS value "
+            "FROM _index)"
+        )
+        names = [r[0] for r in con.execute(
+            "SELECT kpi FROM kpis_long GROUP BY kpi ORDER BY min(rowid)"
+        ).fetchall()] if len(index) else []
+        if names:
+            pivot = ", ".join(
+                f"max(value) FILTER (WHERE kpi = {_sql_str(n)}) AS {_sql_ident(n)}"
+                for n in names
+            )
             con.execute(
-                f"""CREATE VIEW runs AS
-                SELECT * EXCLUDE (filename),
-                       regexp_replace(filename, '[/\\\\][^/\\\\]+$', '') AS path
-                FROM read_json({self._glob('manifest.json')}, filename = true,
-                               columns = {cols}, format = 'auto')
-                WHERE {_NOT_TMP}"""
+                f"CREATE TABLE kpis AS SELECT r.run_id, {pivot} FROM _index r "
+                "LEFT JOIN kpis_long k USING (run_id) GROUP BY r.run_id ORDER BY r.run_id"
             )
         else:
-            con.execute(
-                "CREATE VIEW runs AS SELECT * FROM (SELECT "
-                + ", ".join(f"NULL::{v} AS {k}" for k, v in _MANIFEST_COLUMNS.items())
-                + ", NULL::VARCHAR AS path) WHERE false"
-            )
-        if self._has("kpis.json"):
-            con.execute(
-                f"""CREATE VIEW kpis AS
-                SELECT {_RUN_DIR} AS run_id, * EXCLUDE (filename)
-                FROM read_json({self._glob('kpis.json')}, filename = true,
-                               union_by_name = true, format = 'auto')
-                WHERE {_NOT_TMP}"""
-            )
-            kpi_columns = [
-                row[0]
-                for row in con.execute("DESCRIBE kpis").fetchall()
-                if row[0] != "run_id"
-            ]
-            if kpi_columns:
-                casts = ", ".join(
-                    f'TRY_CAST("{c}" AS DOUBLE) AS "{c}"' for c in kpi_columns
-                )
-                con.execute(
-                    f"""CREATE VIEW kpis_long AS
-                    UNPIVOT (SELECT run_id, {casts} FROM kpis)
-                    ON COLUMNS(* EXCLUDE (run_id)) INTO NAME kpi VALUE value"""
-                )
-        else:
-            con.execute("CREATE VIEW kpis AS SELECT NULL::VARCHAR AS run_id WHERE false")
-        if "kpis_long" not in self.views():
-            con.execute(
-                "CREATE VIEW kpis_long AS SELECT NULL::VARCHAR AS run_id, "
-                "NULL::VARCHAR AS kpi, NULL::DOUBLE AS value WHERE false"
-            )
+            con.execute("CREATE TABLE kpis AS SELECT run_id FROM _index")
         for view, name, empty in (
             (
                 "timeseries",
@@ -194,13 +295,15 @@ class Catalogue:
                 "NULL::VARCHAR AS entity, NULL::VARCHAR AS message, NULL::VARCHAR AS data",
             ),
         ):
-            if self._has(name):
+            if any((self.store / r[0] / name).is_file() for r in rows):
+                # a glob binds on the first file only (the contract fixes the columns);
+                # folders being written (.tmp-*) are filtered out
                 con.execute(
                     f"""CREATE VIEW {view} AS
                     SELECT {_RUN_DIR} AS run_id, * EXCLUDE (filename)
-                    FROM read_parquet({self._glob(name)}, filename = true,
-                                      union_by_name = true)
-                    WHERE {_NOT_TMP}"""
+                    FROM read_parquet({_sql_str(str(Path(root) / "*" / name))},
+                                      filename = true)
+                    WHERE NOT regexp_matches(filename, '[/\\\\]\\.[^/\\\\]*[/\\\\][^/\\\\]+$')"""
                 )
             else:
                 con.execute(
@@ -246,7 +349,7 @@ class Catalogue:
             "SELECT view_name FROM duckdb_views() WHERE NOT internal "
             "UNION ALL SELECT table_name FROM duckdb_tables()"
         ).fetchall()
-        return sorted(r[0] for r in rows)
+        return sorted(r[0] for r in rows if not r[0].startswith("_"))
 
     def query(self, sql: str, parameters: Sequence[Any] | None = None) -> QueryResult:
         """Run SQL against the catalogue.

@@ -724,8 +724,7 @@ def preflight(sweep: Sweep, *, limit: int = 12) -> frozenset[str]:
     This is how a sweep refuses bad input before anything starts: semantic problems the
     schema cannot see (a bus the network lacks, an unknown profile or solver) and checks
     on KPIs no run reports. The runs chosen cover every value of every varied field
-    (at most ``limit`` runs). It also loads the networks into this process's cache,
-    which forked local workers then share.
+    (at most ``limit`` runs).
 
     Parameters
     ----------
@@ -939,12 +938,28 @@ class Executor:
 # ---- local worker processes
 
 
-def _worker_main(conn: Any, cancel_event: Any, parent_pid: int, store: str) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _worker_main(conn: Any, cancel_event: Any, sweep_pid: int, store: str) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the sweep process decides on Ctrl-C
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    checked = [0.0, False]
 
     def cancel() -> bool:
-        return cancel_event.is_set() or os.getppid() != parent_pid
+        if cancel_event.is_set():
+            return True
+        now = time.monotonic()
+        if now - checked[0] > 0.5:  # the sweep process gone (kill -9): stop, write nothing
+            checked[0], checked[1] = now, not _alive(sweep_pid)
+        return bool(checked[1])
 
     while True:
         try:
@@ -965,6 +980,11 @@ class _Worker:
     process: Any
     conn: Any
     run: PlannedRun | None = None
+    started: float = 0.0
+
+
+_PRELOAD = ["twin", "twin.engine", "twin.sweep"]
+"""Modules the fork server imports once, so that every worker starts with them."""
 
 
 class LocalExecutor(Executor):
@@ -980,8 +1000,10 @@ class LocalExecutor(Executor):
     workers : int
         Number of worker processes (at least 1).
     start_method : str, optional
-        ``multiprocessing`` start method; default ``fork`` on Linux (workers inherit the
-        imported twin, so a run costs no start-up) and ``spawn`` elsewhere.
+        ``multiprocessing`` start method. Default ``forkserver`` on Linux: workers fork
+        from a clean server process that has imported the twin once (a plain ``fork`` of
+        the sweep process would inherit solver thread pools the preflight started, which
+        hang in the child); ``spawn`` elsewhere.
     """
 
     def __init__(self, workers: int = 1, start_method: str | None = None) -> None:
@@ -989,9 +1011,21 @@ class LocalExecutor(Executor):
             raise SweepInputError.single("--workers", "", f"{workers}; expected at least 1")
         self.workers = workers
         if start_method is None:
-            start_method = "fork" if sys.platform.startswith("linux") else "spawn"
+            start_method = "forkserver" if sys.platform.startswith("linux") else "spawn"
         self._ctx = multiprocessing.get_context(start_method)
+        if start_method == "forkserver":
+            self._ctx.set_forkserver_preload(_PRELOAD)
+        self._workers: list[_Worker] = []
         self.description = f"{workers} local worker process{'es' if workers > 1 else ''}"
+
+    def running(self) -> dict[str, tuple[int, float]]:
+        """Run id -> (worker pid, seconds since it started) of the runs in progress."""
+        now = time.monotonic()
+        return {
+            w.run.run_id: (w.process.pid, now - w.started)
+            for w in list(self._workers)
+            if w.run is not None
+        }
 
     def _start(self, cancel_event: Any, store: Path) -> _Worker:
         parent, child = self._ctx.Pipe()
@@ -1016,7 +1050,7 @@ class LocalExecutor(Executor):
 
         cancel_event = self._ctx.Event()
         pending = deque(runs)
-        workers = [
+        workers = self._workers = [
             self._start(cancel_event, store) for _ in range(min(self.workers, len(runs)))
         ]
         try:
@@ -1032,6 +1066,7 @@ class LocalExecutor(Executor):
                         workers[i] = worker = self._start(cancel_event, store)
                     if worker.run is None and pending:
                         worker.run = pending.popleft()
+                        worker.started = time.monotonic()
                         worker.conn.send(worker.run)
                 busy = [w for w in workers if w.run is not None]
                 if not busy:
@@ -1130,14 +1165,16 @@ def connect_dask(
         raise SweepInputError.single(
             "--dask", "", "dask[distributed] is not installed; pip install 'gridtwin[dask]'"
         ) from None
-    # a run that kills its worker fails once, it is not retried on every other worker
-    dask.config.set({"distributed.scheduler.allowed-failures": 0})
     if scheduler is None:
-        # On Linux the workers fork from this process: they start at once and share the
-        # twin it has imported and the networks preflight() loaded (spawned workers would
-        # each import and load them again, seconds per worker).
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+        # Workers start from a fork server (a clean process), not by forking this one:
+        # solver thread pools the preflight started here would hang in a forked child.
+        # A run that kills its worker fails once; it is not retried on every worker.
+        method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+        settings = {
+            "distributed.worker.multiprocessing-method": method,
+            "distributed.scheduler.allowed-failures": 0,
+        }
+        with dask.config.set(settings):
             cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -148,32 +149,47 @@ def test_resume_after_kill_9_completes_without_duplicate_or_partial_runs(tmp_pat
         assert (store / run_id / "manifest.json").read_text() == manifest
 
 
-def test_a_worker_that_dies_loses_only_its_own_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import twin.sweep as sweep_module
+def test_a_worker_that_dies_loses_only_its_own_run(tmp_path: Path) -> None:
+    sweep = load_sweep(_sweep_file(
+        tmp_path,
+        """\
+        name: crash
+        scenario: base.yaml
+        vary:
+          grid:
+            seed: [1, 2]
+            time.duration: [3h, 7d]
+        """,
+    ))
+    long_runs = {r.run_id for r in sweep.runs if r.params["time.duration"] == "7d"}
+    executor = LocalExecutor(2)
+    killed: list[str] = []
 
-    sweep = load_sweep(_sweep_file(tmp_path, FOUR))
-    preflight(sweep)
-    victim = sweep.runs[1].run_id
-    real_execute = sweep_module._execute
+    def kill_a_long_run() -> None:  # kill -9 a worker in the middle of a 7-day run
+        deadline = time.monotonic() + 120
+        while not killed and time.monotonic() < deadline:
+            for run_id, (pid, elapsed) in executor.running().items():
+                if run_id in long_runs and elapsed > 0.3:
+                    killed.append(run_id)
+                    os.kill(pid, signal.SIGKILL)
+                    return
+            time.sleep(0.02)
 
-    def crashing(run, store, cancel):  # runs inside the forked worker
-        if run.run_id == victim:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real_execute(run, store, cancel)
-
-    monkeypatch.setattr(sweep_module, "_execute", crashing)
+    killer = threading.Thread(target=kill_a_long_run)
+    killer.start()
     store = tmp_path / "runs"
-    report = run_sweep(sweep, store=store, sweep_dir=tmp_path / "sw", executor=LocalExecutor(2))
+    report = run_sweep(sweep, store=store, sweep_dir=tmp_path / "sw", executor=executor)
+    killer.join()
+    assert len(killed) == 1
     by_id = {o.run_id: o for o in report.outcomes}
-    assert by_id[victim].status == "failed"
-    assert "died (signal 9)" in by_id[victim].error
-    assert all(by_id[r.run_id].status == "done" for r in sweep.runs if r.run_id != victim)
+    assert by_id[killed[0]].status == "failed"
+    assert "died (signal 9)" in by_id[killed[0]].error
+    assert all(by_id[r.run_id].status == "done" for r in sweep.runs if r.run_id != killed[0])
     assert sorted(p.name for p in _run_dirs(store)) == sorted(
-        r.run_id for r in sweep.runs if r.run_id != victim
+        r.run_id for r in sweep.runs if r.run_id != killed[0]
     )
-    monkeypatch.setattr(sweep_module, "_execute", real_execute)
+    outcomes = [json.loads(x) for x in (tmp_path / "sw" / "outcomes.jsonl").read_text().splitlines()]
+    assert [o["status"] for o in outcomes if o["run_id"] == killed[0]] == ["failed"]
     again = run_sweep(sweep, store=store, sweep_dir=tmp_path / "sw", executor=LocalExecutor(2))
     assert again.count("done") == 1 and again.count("skipped") == 3
 
