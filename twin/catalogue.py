@@ -152,7 +152,7 @@ class Catalogue:
         return found
 
     def _index_schema(self) -> Any:
-        import pyarrow as pa  # noqa: PLC0415
+        import pyarrow as pa
 
         arrow_types = {
             "VARCHAR": pa.string(), "UBIGINT": pa.uint64(), "BIGINT": pa.int64(),
@@ -203,9 +203,8 @@ class Catalogue:
         second, so what was parsed is kept in ``<store>/.catalogue/index.parquet`` and
         only runs that are new (or rewritten) since are read again.
         """
-        import pyarrow as pa  # noqa: PLC0415
-        import pyarrow.compute as pc  # noqa: PLC0415
-        import pyarrow.parquet as pq  # noqa: PLC0415
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
         schema = self._index_schema()
         runs = self._scan()
@@ -216,7 +215,7 @@ class Catalogue:
                 cached = pq.read_table(index_path)
                 if cached.schema != schema:
                     raise ValueError("index written by another version")
-            except Exception as exc:  # noqa: BLE001  (a broken cache is rebuilt)
+            except Exception as exc:  # a broken cache is rebuilt
                 logger.info("catalogue index %s not used (%s); rebuilding", index_path, exc)
                 cached = schema.empty_table()
         known = dict(
@@ -312,7 +311,7 @@ class Catalogue:
         self._define_sweep_tables()
 
     def _define_sweep_tables(self) -> None:
-        from twin.sweep import latest_outcomes, read_sweep_dir  # noqa: PLC0415
+        from twin.sweep import latest_outcomes, read_sweep_dir
 
         con = self.con
         con.execute(

@@ -260,7 +260,7 @@ def evaluate(
 
 def evaluate_sweep_dir(sweep_dir: str | Path | SweepDir) -> list[CheckResult]:
     """Evaluate the checks recorded in a sweep directory on its runs in the store."""
-    from twin.catalogue import Catalogue  # noqa: PLC0415
+    from twin.catalogue import Catalogue
 
     sweep = sweep_dir if isinstance(sweep_dir, SweepDir) else read_sweep_dir(sweep_dir)
     if not sweep.spec.checks:

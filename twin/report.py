@@ -51,7 +51,7 @@ class SweepTable:
 
 def sweep_table(sweep: SweepDir) -> SweepTable:
     """Collect the sweep's runs, their status and KPIs from the store."""
-    from twin.catalogue import Catalogue  # noqa: PLC0415
+    from twin.catalogue import Catalogue
 
     with Catalogue(sweep.store) as catalogue:
         kpis = catalogue.kpis_of([r.run_id for r in sweep.runs])
@@ -185,11 +185,11 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def _figures(table: SweepTable, kpis: Sequence[str], include_plotlyjs: str | bool) -> list[str]:
-    import plotly.graph_objects as go  # noqa: PLC0415
+    import plotly.graph_objects as go
 
     parts = []
     first = True
-    paths = [p for p in table.paths]
+    paths = list(table.paths)
     for kpi in kpis:
         for path in paths:
             if sensitivity(table, kpi, path) is None:

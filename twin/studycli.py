@@ -43,8 +43,8 @@ def _fail(lines: list[str] | str, code: int = 2) -> NoReturn:
 @contextmanager
 def _bad_input() -> Iterator[None]:
     """Turn input errors into one line each and exit code 2."""
-    from twin.catalogue import CatalogueError  # noqa: PLC0415
-    from twin.sweep import SweepInputError  # noqa: PLC0415
+    from twin.catalogue import CatalogueError
+    from twin.sweep import SweepInputError
 
     try:
         yield
@@ -74,8 +74,8 @@ def _print_rows(result: QueryResult, fmt: str, title: str = "") -> None:
         typer.echo(buffer.getvalue().rstrip("\n"))
         return
     if sys.stdout.isatty():
-        from rich.console import Console  # noqa: PLC0415
-        from rich.table import Table  # noqa: PLC0415
+        from rich.console import Console
+        from rich.table import Table
 
         table = Table(title=title or None)
         for name in result.columns:
@@ -94,7 +94,7 @@ def _print_rows(result: QueryResult, fmt: str, title: str = "") -> None:
 
 
 def _dry_run(sweep: Sweep, store: Path) -> None:
-    from twin.sweep import is_complete  # noqa: PLC0415
+    from twin.sweep import is_complete
 
     paths = sweep.varied_paths
     header = ["#", "run_id", *paths, "in store"]
@@ -134,7 +134,7 @@ def sweep_command(
     ] = False,
 ) -> None:
     """Expand a sweep file and run the runs the store does not hold yet (resumable)."""
-    from twin.sweep import (  # noqa: PLC0415
+    from twin.sweep import (
         DaskExecutor,
         LocalExecutor,
         SweepInputError,
@@ -196,7 +196,7 @@ def sweep_command(
         if outcome.status == "failed":
             typer.echo(f"FAILED {outcome.run_id}: {outcome.error}", err=True)
     if report:
-        from twin.report import write_report  # noqa: PLC0415
+        from twin.report import write_report
 
         html_path, md_path, _ = write_report(result.sweep_dir)
         typer.echo(f"report: {html_path}, {md_path}", err=True)
@@ -221,8 +221,14 @@ def _progress(total: int) -> Iterator[Any]:
 
         yield line
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # noqa: PLC0415
-    from rich.progress import TimeElapsedColumn, TimeRemainingColumn  # noqa: PLC0415
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(
         TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
@@ -261,7 +267,7 @@ def runs_command(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """List runs of the store with their KPIs; filter by scenario, sweep or SQL."""
-    from twin.catalogue import Catalogue  # noqa: PLC0415
+    from twin.catalogue import Catalogue
 
     with _bad_input():
         if fmt not in ("table", "csv", "json"):
@@ -310,7 +316,7 @@ def query_command(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """Run SQL over the results store (DuckDB reads the runs' files in place)."""
-    from twin.catalogue import Catalogue  # noqa: PLC0415
+    from twin.catalogue import Catalogue
 
     with _bad_input():
         if fmt not in ("table", "csv", "json"):
@@ -335,7 +341,7 @@ def report_command(
     ] = None,
 ) -> None:
     """Write report.html (plotly) and summary.md for a sweep directory."""
-    from twin.report import write_report  # noqa: PLC0415
+    from twin.report import write_report
 
     with _bad_input():
         html_path, md_path, _ = write_report(sweep_dir, include_plotlyjs="cdn" if cdn else True)
@@ -353,8 +359,8 @@ def check_command(
     ] = None,
 ) -> None:
     """Evaluate the sweep's KPI checks; exit 1 when one fails; write JUnit XML."""
-    from twin.gates import evaluate_sweep_dir, junit_xml  # noqa: PLC0415
-    from twin.sweep import SweepInputError, read_sweep_dir  # noqa: PLC0415
+    from twin.gates import evaluate_sweep_dir, junit_xml
+    from twin.sweep import SweepInputError, read_sweep_dir
 
     with _bad_input():
         sweep = read_sweep_dir(sweep_dir)

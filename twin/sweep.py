@@ -325,7 +325,7 @@ def _axes(spec: SweepSpec, label: str) -> list[list[tuple[str, list[Any]]]]:
     """Axes of the expansion; each axis is a list of (path, values) walked in step."""
     problems: list[Problem] = []
     axes: list[list[tuple[str, list[Any]]]] = []
-    seen: dict[str, str] = {path: "set" for path in spec.set}
+    seen: dict[str, str] = dict.fromkeys(spec.set, "set")
     for path, values in spec.vary.grid.items():
         where = f"vary.grid.{path}"
         if not values:
@@ -463,7 +463,7 @@ def known_kpis() -> frozenset[str] | None:
     list alone never refuses a check: :func:`preflight` adds what real runs report.
     """
     try:
-        from twin import metrics  # noqa: PLC0415  (optional until the spine lands)
+        from twin import metrics  # optional until the spine lands
     except ImportError:
         return None
     for attr in ("KPI_DESCRIPTIONS", "KPI_NAMES", "KPIS", "KPI_DEFINITIONS"):
@@ -591,7 +591,7 @@ def baseline_run(
 
     Returns None when the sweep holds no such run.
     """
-    touched = {path for path in baseline}
+    touched = set(baseline)
     free = [p for axis in axes if not touched & set(axis) for p in axis]
     for other in runs:
         if all(other.params.get(p) == v for p, v in baseline.items()) and all(
@@ -743,7 +743,7 @@ def preflight(sweep: Sweep, *, limit: int = 12) -> frozenset[str]:
     SweepInputError
         For a run that cannot be built, or a check on a KPI no run reports.
     """
-    import twin  # noqa: PLC0415  (heavy)
+    import twin  # heavy
 
     names: set[str] = set(known_kpis() or ())
     problems: list[Problem] = []
@@ -757,7 +757,7 @@ def preflight(sweep: Sweep, *, limit: int = 12) -> frozenset[str]:
                 short = None  # the scenario needs its horizon; check it as is below
             try:
                 if short is None:
-                    from twin.engine import build  # noqa: PLC0415
+                    from twin.engine import build
 
                     build(scenario, seed=run.seed)
                     continue
@@ -769,7 +769,7 @@ def preflight(sweep: Sweep, *, limit: int = 12) -> frozenset[str]:
                                 f"run {run.index} ({run.label()}): {p.message}")
                     )
                 continue
-            except Exception as exc:  # noqa: BLE001  (reported as bad input)
+            except Exception as exc:  # reported as bad input
                 problems.append(
                     Problem(sweep.file, "scenario",
                             f"run {run.index} ({run.label()}) cannot run: "
@@ -887,8 +887,8 @@ def _execute(
     run: PlannedRun, store: str, cancel: Callable[[], bool] | None
 ) -> RunOutcome:
     """Run one planned run in this process; never raises."""
-    import twin  # noqa: PLC0415  (heavy: imported where the run happens)
-    from twin.errors import RunCancelledError  # noqa: PLC0415
+    import twin  # heavy: imported where the run happens
+    from twin.errors import RunCancelledError
 
     start = time.perf_counter()
     worker = f"pid:{os.getpid()}"
@@ -898,7 +898,7 @@ def _execute(
     except RunCancelledError:
         return RunOutcome(run.run_id, run.index, "cancelled", time.perf_counter() - start,
                           None, worker)
-    except BaseException as exc:  # noqa: BLE001  (a run's failure is reported, not raised)
+    except BaseException as exc:  # a run's failure is reported, not raised
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             return RunOutcome(run.run_id, run.index, "cancelled",
                               time.perf_counter() - start, None, worker)
@@ -976,7 +976,7 @@ def _worker_main(conn: Any, cancel_event: Any, sweep_pid: int, store: str) -> No
 
 
 @dataclass
-class _Worker:
+class _WorkerState:
     process: Any
     conn: Any
     run: PlannedRun | None = None
@@ -1015,7 +1015,7 @@ class LocalExecutor(Executor):
         self._ctx = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
             self._ctx.set_forkserver_preload(_PRELOAD)
-        self._workers: list[_Worker] = []
+        self._workers: list[_WorkerState] = []
         self.description = f"{workers} local worker process{'es' if workers > 1 else ''}"
 
     def running(self) -> dict[str, tuple[int, float]]:
@@ -1027,7 +1027,7 @@ class LocalExecutor(Executor):
             if w.run is not None
         }
 
-    def _start(self, cancel_event: Any, store: Path) -> _Worker:
+    def _start(self, cancel_event: Any, store: Path) -> _WorkerState:
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(
             target=_worker_main,
@@ -1037,7 +1037,7 @@ class LocalExecutor(Executor):
         )
         process.start()
         child.close()
-        return _Worker(process, parent)
+        return _WorkerState(process, parent)
 
     def execute(
         self,
@@ -1046,7 +1046,7 @@ class LocalExecutor(Executor):
         on_outcome: Callable[[RunOutcome], None],
         stop: threading.Event,
     ) -> None:
-        from multiprocessing.connection import wait  # noqa: PLC0415
+        from multiprocessing.connection import wait
 
         cancel_event = self._ctx.Event()
         pending = deque(runs)
@@ -1092,7 +1092,7 @@ class LocalExecutor(Executor):
             self._shutdown(workers, cancel_event)
 
     @staticmethod
-    def _collect(worker: _Worker) -> RunOutcome | None:
+    def _collect(worker: _WorkerState) -> RunOutcome | None:
         run = worker.run
         assert run is not None
         try:
@@ -1115,7 +1115,7 @@ class LocalExecutor(Executor):
         )
 
     @staticmethod
-    def _shutdown(workers: list[_Worker], cancel_event: Any) -> None:
+    def _shutdown(workers: list[_WorkerState], cancel_event: Any) -> None:
         for worker in workers:
             with contextlib.suppress(OSError, BrokenPipeError):
                 worker.conn.send(None)
@@ -1159,8 +1159,8 @@ def connect_dask(
         When the scheduler cannot be reached (nothing is started then).
     """
     try:
-        import dask  # noqa: PLC0415
-        from distributed import Client, LocalCluster  # noqa: PLC0415
+        import dask
+        from distributed import Client, LocalCluster
     except ImportError:
         raise SweepInputError.single(
             "--dask", "", "dask[distributed] is not installed; pip install 'gridtwin[dask]'"
@@ -1224,7 +1224,7 @@ def _unpack_run(store: Path, run_id: str, payload: bytes) -> None:
 
 def _dask_task(run: PlannedRun, cancel_name: str) -> tuple[RunOutcome, bytes | None]:
     """Run on a Dask worker into a private store; ship the finished run folder back."""
-    from distributed import Event, get_worker  # noqa: PLC0415
+    from distributed import Event, get_worker
 
     event = Event(cancel_name)
     last = [0.0, False]
@@ -1277,7 +1277,7 @@ class DaskExecutor(Executor):
         on_outcome: Callable[[RunOutcome], None],
         stop: threading.Event,
     ) -> None:
-        from distributed import Event, as_completed  # noqa: PLC0415
+        from distributed import Event, as_completed
 
         cancel_name = f"twin-sweep-cancel-{os.getpid()}-{time.time_ns()}"
         event = Event(cancel_name, client=self.client)
@@ -1296,7 +1296,7 @@ class DaskExecutor(Executor):
                     break
                 try:
                     outcome, payload = future.result()
-                except Exception as exc:  # noqa: BLE001  (a lost worker fails one run)
+                except Exception as exc:  # a lost worker fails one run
                     outcome, payload = RunOutcome(
                         run.run_id, run.index, "failed", 0.0,
                         f"{type(exc).__name__}: {exc}", "",

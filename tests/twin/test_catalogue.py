@@ -125,6 +125,8 @@ def test_cli_query_and_runs(swept: tuple[Path, Path, list]) -> None:
     assert all("energy_import_mwh" in r for r in listed)
 
     bad = runner.invoke(app, ["query", "--store", str(store), "SELEC 1"])
-    assert bad.exit_code == 2 and "query error" in bad.output
+    assert bad.exit_code == 2
+    assert "query error" in bad.output
     bad = runner.invoke(app, ["runs", "--store", str(store), "--kpi", "nosuch_kpi"])
-    assert bad.exit_code == 2 and "unknown KPI 'nosuch_kpi'" in bad.output
+    assert bad.exit_code == 2
+    assert "unknown KPI 'nosuch_kpi'" in bad.output

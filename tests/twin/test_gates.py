@@ -12,7 +12,14 @@ from typer.testing import CliRunner
 
 from twin.cli import app
 from twin.gates import evaluate, junit_xml
-from twin.sweep import CheckSpec, LocalExecutor, PlannedRun, SweepInputError, load_sweep, run_sweep
+from twin.sweep import (
+    CheckSpec,
+    LocalExecutor,
+    PlannedRun,
+    SweepInputError,
+    load_sweep,
+    run_sweep,
+)
 
 
 def _runs() -> list[PlannedRun]:
@@ -60,7 +67,8 @@ def test_relative_check_compares_each_run_with_its_own_baseline() -> None:
     ratios = {v.target: (v.value, v.baseline_value) for v in res.values}
     assert ratios == {"r-smart-1": (pytest.approx(0.9), 10.0),
                       "r-smart-2": (pytest.approx(1.05), 20.0)}
-    assert res.status == "failed" and "r-smart-2" in res.message
+    assert res.status == "failed"
+    assert "r-smart-2" in res.message
     [diff] = evaluate(
         [_check(kpi="viol", relative_to="plain", compare="difference", max=0)],
         _runs(), AXES, BASELINES, KPIS,
@@ -95,16 +103,18 @@ def test_missing_runs_null_kpis_and_zero_baselines_are_errors() -> None:
         _runs(), AXES, BASELINES, kpis, failures={"r-off-2": "ValueError: boom"},
     )
     assert [r.status for r in results] == ["error", "error"]
-    assert "r-off-2" in results[0].message and "ValueError: boom" in results[0].message
+    assert "r-off-2" in results[0].message
+    assert "ValueError: boom" in results[0].message
     assert "viol is null" in results[1].message
     # r-off-1 has viol = 0: the ratio of r-smart-1 to it is undefined
     [zero] = evaluate([_check(kpi="viol", relative_to="plain", max=2)],
                       _runs(), AXES, BASELINES, KPIS)
-    assert zero.status == "error" and "ratio is undefined" in zero.message
+    assert zero.status == "error"
+    assert "ratio is undefined" in zero.message
 
 
 def test_unknown_kpi_is_bad_input() -> None:
-    with pytest.raises(SweepInputError, match="checks.0.kpi: unknown KPI 'impp'"):
+    with pytest.raises(SweepInputError, match=r"checks\.0\.kpi: unknown KPI 'impp'"):
         evaluate([_check(kpi="impp", max=1)], _runs(), AXES, BASELINES, KPIS)
 
 
@@ -115,12 +125,15 @@ def test_junit_xml_has_one_testcase_per_check() -> None:
     )
     root = ET.fromstring(junit_xml(results, "demo"))
     suite = root.find("testsuite")
-    assert suite is not None and suite.get("tests") == "2" and suite.get("failures") == "1"
+    assert suite is not None
+    assert suite.get("tests") == "2"
+    assert suite.get("failures") == "1"
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == ["import cap", "check 1: imp <= 15"]
     assert cases[0].find("failure") is None
     failure = cases[1].find("failure")
-    assert failure is not None and "r-off-2" in failure.get("message", "")
+    assert failure is not None
+    assert "r-off-2" in failure.get("message", "")
 
 
 BASE = """\
@@ -161,7 +174,8 @@ def test_twin_check_on_real_runs_exits_1_on_failure_and_writes_junit(tmp_path: P
     assert "PASSED  battery cuts export" in result.output
     assert "FAILED  impossible" in result.output
     root = ET.parse(tmp_path / "sw" / "checks.junit.xml").getroot()
-    assert root.get("failures") == "1" and root.get("tests") == "3"
+    assert root.get("failures") == "1"
+    assert root.get("tests") == "3"
 
     report = CliRunner().invoke(app, ["report", str(tmp_path / "sw"), "--cdn"])
     assert report.exit_code == 0, report.output
@@ -171,7 +185,8 @@ def test_twin_check_on_real_runs_exits_1_on_failure_and_writes_junit(tmp_path: P
     for run in sweep.runs:
         assert run.run_id in summary
     page = (tmp_path / "sw" / "report.html").read_text()
-    assert "plotly" in page and "energy_export_mwh by control.mode" in page
+    assert "plotly" in page
+    assert "energy_export_mwh by control.mode" in page
 
     # a check edited to a KPI that no run reports is bad input
     record = json.loads((tmp_path / "sw" / "sweep.json").read_text())

@@ -80,7 +80,8 @@ def test_local_sweep_runs_every_run_once_and_a_rerun_skips_them(tmp_path: Path) 
     seen: list[RunOutcome] = []
     report = run_sweep(sweep, store=store, sweep_dir=sweep_dir,
                        executor=LocalExecutor(2), on_outcome=seen.append)
-    assert report.ok and report.count("done") == 4
+    assert report.ok
+    assert report.count("done") == 4
     assert sorted(o.run_id for o in seen) == sorted(r.run_id for r in sweep.runs)
     assert [p.name for p in _run_dirs(store)] == sorted(r.run_id for r in sweep.runs)
     for folder in _run_dirs(store):
@@ -96,7 +97,8 @@ def test_local_sweep_runs_every_run_once_and_a_rerun_skips_them(tmp_path: Path) 
     ]
     assert recorded.store == store.resolve()
     again = run_sweep(sweep, store=store, sweep_dir=sweep_dir, executor=LocalExecutor(2))
-    assert again.count("skipped") == 4 and again.count("done") == 0
+    assert again.count("skipped") == 4
+    assert again.count("done") == 0
     assert len(_run_dirs(store)) == 4
 
 
@@ -191,7 +193,8 @@ def test_a_worker_that_dies_loses_only_its_own_run(tmp_path: Path) -> None:
     outcomes = [json.loads(x) for x in (tmp_path / "sw" / "outcomes.jsonl").read_text().splitlines()]
     assert [o["status"] for o in outcomes if o["run_id"] == killed[0]] == ["failed"]
     again = run_sweep(sweep, store=store, sweep_dir=tmp_path / "sw", executor=LocalExecutor(2))
-    assert again.count("done") == 1 and again.count("skipped") == 3
+    assert again.count("done") == 1
+    assert again.count("skipped") == 3
 
 
 def _content(store: Path, run_id: str) -> tuple[dict, pd.DataFrame, pd.DataFrame, tuple]:
@@ -220,9 +223,9 @@ def test_dask_localcluster_sweep_gives_the_same_results_as_a_serial_one(tmp_path
                                 executor=executor)
     finally:
         executor.close()
-    assert serial.ok and distributed.ok, distributed.outcomes
+    assert serial.ok
+    assert distributed.ok, distributed.outcomes
     assert distributed.count("done") == 4
-    assert len({o.worker for o in distributed.outcomes}) >= 1
     for run in sweep.runs:
         a = _content(tmp_path / "serial", run.run_id)
         b = _content(tmp_path / "dask", run.run_id)
