@@ -28,7 +28,7 @@ _UNIT_SUFFIXES = {
     "_count": "", "_steps": "steps", "_kg": "kg", "_t": "t",
 }
 _KIND_LABELS = {"pv": "PV", "battery": "Battery", "ev": "EV", "ev_fleet": "EV",
-                "building": "HVAC", "hvac": "HVAC", "generator": "Generator",
+                "building": "Buildings", "hvac": "HVAC", "generator": "Generator",
                 "load": "Asset loads", "chp": "Generator", "diesel": "Generator"}
 
 
@@ -66,7 +66,9 @@ def kpi_label(name: str) -> str:
 def _quantity_words(quantity: str) -> str:
     """``generation_p_mw`` -> ``generation``; ``curtailed_p_mw`` -> ``curtailed``."""
     core = quantity.removesuffix("_mw").removesuffix("_p").removeprefix("p_")
-    return "power" if core in {"p", ""} else core.replace("_", " ")
+    if core in {"p", ""}:
+        return "power"
+    return " ".join(_ACRONYMS.get(w, w) for w in core.split("_"))
 
 
 def format_kpi(value: Any) -> str:
@@ -122,6 +124,9 @@ def _layout(fig: go.Figure, title: str, y_title: str, height: int = 360) -> go.F
 
 def _power_group(entity: str, quantity: str, kinds: dict[str, str]) -> str | None:
     family, _, name = entity.partition("/")
+    if quantity.endswith("_kw") and family == "asset" and quantity != "p_kw":
+        label = _KIND_LABELS.get(kinds.get(name, ""), kinds.get(name, name))
+        return f"{label}: {_quantity_words(quantity.removesuffix('_kw') + '_mw')}"
     if not quantity.endswith("_mw"):
         return None
     if family == "grid":
@@ -152,9 +157,12 @@ def power_balance(agg: pd.DataFrame, kinds: dict[str, str], sim_start: str) -> g
     """
     if agg.empty:
         return None
-    frame = agg[matching(agg["quantity"], lambda q: q.endswith("_mw"))]
+    frame = agg[matching(agg["quantity"], lambda q: q.endswith(("_mw", "_kw")))]
     if frame.empty:
         return None
+    in_kw = matching(frame["quantity"], lambda q: q.endswith("_kw"))
+    if in_kw.any():  # asset powers recorded in kW (e.g. p_hvac_kw) are drawn in MW
+        frame = frame.assign(mean=frame["mean"].where(~in_kw, frame["mean"] / 1000.0))
     families = family(frame)
     if (families == "grid").any():  # the grid totals already sum the network's own loads
         frame = frame[~families.isin(["load", "sgen", "storage"])]
@@ -222,7 +230,11 @@ def comfort_band_c(scenario: dict[str, Any]) -> tuple[float, float] | None:
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                if isinstance(value, int | float) and not isinstance(value, bool) and (
+                if "comfort" in key and isinstance(value, list | tuple) and len(value) == 2 \
+                        and all(isinstance(v, int | float) for v in value):
+                    lows.append(float(min(value)))
+                    highs.append(float(max(value)))
+                elif isinstance(value, int | float) and not isinstance(value, bool) and (
                         "comfort" in key or "setpoint" in key):
                     if any(w in key for w in ("min", "low", "lower", "heat")):
                         lows.append(float(value))

@@ -132,8 +132,14 @@ with tabs[1]:
     _show(charts.series_figure(ev, sim_start, "EVs plugged in and charging", "EVs"),
           "chart_ev", "This run has no EV fleet series.")
 with tabs[2]:
-    temps = charts.select_series(assets,
-                                 quantity_contains=("temp", "_degc", "comfort", "setpoint"))
+    temps = charts.select_series(assets, quantity_contains=("temp", "t_air", "t_zone",
+                                                            "_degc", "comfort", "setpoint"))
+    zones = sorted(temps["entity"].unique()) if not temps.empty else []
+    if len(zones) > 4:
+        shown_zones = st.multiselect("Buildings", zones, default=zones[:4],
+                                     key="results_zones",
+                                     format_func=lambda e: e.partition("/")[2])
+        temps = temps[temps["entity"].isin(shown_zones)]
     _show(charts.series_figure(temps, sim_start, "Zone temperatures", "Temperature [°C]",
                                band=charts.comfort_band_c(meta.scenario),
                                dashed_words=("comfort", "setpoint")),

@@ -127,6 +127,7 @@ def test_new_user_sees_the_default_run_in_a_real_browser(served_app):
             seed.press("Enter")
             page.get_by_role("button", name="Run", exact=True).click()
             page.get_by_text("finished in").first.wait_for(timeout=120_000)
+            page.wait_for_timeout(1500)
             page.screenshot(path=str(ARTIFACTS / "app_run.png"))
             runs = [p.name for p in served_app["store"].iterdir()
                     if (p / "manifest.json").exists()]

@@ -54,3 +54,30 @@ def test_events_can_be_coloured_by_route(calls_app):
                 if '"Events (colour: route)' in c.proto.spec)
     names = {trace["name"] for trace in spec["data"]}
     assert {"local", "to_qpu"} <= names
+
+
+@pytest.mark.slow
+def test_buildings_show_zone_temperatures_with_comfort_limits_and_hvac_power(
+        tmp_path, monkeypatch):
+    import twin
+    from twin.scenario import apply_overrides
+
+    scenario = apply_overrides(twin.load_scenario(SCENARIOS / "building_campus_summer.yaml"),
+                               {"time.duration": "1d"})
+    twin.run(scenario, store=tmp_path)
+    monkeypatch.setenv("GRIDTWIN_STORE", str(tmp_path))
+    monkeypatch.setenv("GRIDTWIN_SCENARIOS", str(SCENARIOS))
+    monkeypatch.setenv("GRIDTWIN_AUTORUN", "0")
+    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert not app.exception
+    specs = {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
+             for c in app.get("plotly_chart")}
+    zones = specs["Zone temperatures"]["data"]
+    buildings = [a.name for a in scenario.assets if a.kind == "building"]
+    shown = app.multiselect(key="results_zones").value
+    assert set(shown) < {f"asset/{b}" for b in buildings}
+    names = {trace["name"] for trace in zones}
+    for entity in shown:
+        name = entity.partition("/")[2]
+        assert {f"{name} t_air_c", f"{name} comfort_lower_c", f"{name} comfort_upper_c"} <= names
+    assert "Buildings: HVAC" in {t["name"] for t in specs["Power balance"]["data"]}
