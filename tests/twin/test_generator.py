@@ -95,3 +95,25 @@ def test_min_above_max_exits_2_naming_the_field(tmp_path: Path, tiny_grid: Path)
     assert "Traceback" not in result.stderr
     line = result.stderr.strip()
     assert ": assets.0.p_max_kw: " in line and "p_min_kw 60.0 is above p_max_kw 40.0" in line
+
+
+@pytest.mark.parametrize(
+    "asset",
+    [
+        "{kind: generator, name: diesel, bus: 7, p_min_kw: 5, p_max_kw: 40}",
+        "{kind: ev_fleet, name: evs, bus: 7}",
+        "{kind: building, name: office, bus: 7}",
+    ],
+)
+def test_smart_asset_on_missing_bus_exits_2(tmp_path: Path, tiny_grid: Path, asset: str) -> None:
+    from twin.cli import app
+
+    file = tmp_path / "bus.yaml"
+    file.write_text(
+        f"name: g\ngrid: {{source: file, path: {tiny_grid}}}\nprofiles: {{source: constant}}\n"
+        f"assets:\n  - {asset}\n"
+    )
+    result = CliRunner().invoke(app, ["run", str(file), "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 2
+    line = result.stderr.strip()
+    assert ": assets.0.bus: " in line and "bus 7 is not in the network" in line
