@@ -496,7 +496,8 @@ class EvFleetFamily:
             self._next_session += 1
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
-        """SENSE: arrivals and departures; ACT: apply requests within limits."""
+        """SENSE: arrivals and departures, expected power written; ACT: apply requests
+        within limits."""
         n = self.n_vehicles
         self._leave_k = np.full(n, np.iinfo(np.int64).max)
         self._requested_kwh = np.zeros(n)
@@ -505,6 +506,8 @@ class EvFleetFamily:
             k = yield clock.wait(Phase.SENSE)
             self._arrive_and_leave(k)
             self.fleet_plugged[:] = np.bincount(self.fleet, self.state.plugged, n_fleets)
+            # what the standing command (or plug and charge) will draw: controllers read it
+            self._p_view[:] = self.expected_p_kw() / 1000.0
             yield clock.wait(Phase.ACT)
             self.apply(self._command if self._command is not None else self.default_request_kw())
 
