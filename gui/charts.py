@@ -80,7 +80,9 @@ def format_kpi(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+        if value == 0:
+            return "0"
+        if (abs(value) >= 1e6 or abs(value) < 1e-3):
             return f"{value:.3g}"
         if abs(value) >= 100:
             return f"{value:,.0f}"
@@ -507,7 +509,12 @@ def solver_tradeoff(calls: pd.DataFrame) -> go.Figure | None:
     was configured), else the mean cost per query; marker size is the cost per query.
     """
     summary = solver_summary(calls)
-    if summary.empty or "mean latency [s]" not in summary:
+    if summary.empty:
+        return None
+    latency = "mean latency [s]"
+    if latency not in summary or not (summary[latency] > 0).any():
+        latency = "mean solve wall time [s]"  # direct calls: no modelled latency
+    if latency not in summary:
         return None
     quality = "mean approximation ratio"
     cost = "mean cost per query [EUR]"
@@ -521,13 +528,15 @@ def solver_tradeoff(calls: pd.DataFrame) -> go.Figure | None:
     size = (12 + 30 * summary[cost] / max(float(summary[cost].max()), 1e-12)) \
         if cost in summary else 14
     fig = go.Figure(go.Scatter(
-        x=summary["mean latency [s]"], y=summary[y], mode="markers+text", text=labels,
+        x=summary[latency], y=summary[y], mode="markers+text", text=labels,
         textposition="top center", marker={"size": size},
         customdata=summary[[cost]].to_numpy() if cost in summary else None,
         hovertemplate="%{text}<br>latency %{x:.3g} s<br>" + y + " %{y:.4g}"
         + ("<br>cost %{customdata[0]:.3g} EUR" if cost in summary else "") + "<extra></extra>"))
-    fig.update_xaxes(title="mean latency per call [s]", type="log")
-    title = ("Solver quality vs latency (size: cost per query)" if has_quality else
+    fig.update_xaxes(title=latency.replace("mean", "mean per call"),
+                     type="log" if (summary[latency] > 0).all() else "linear")
+    title = ("Solver quality vs latency" + (" (size: cost per query)" if cost in summary
+                                            else "") if has_quality else
              "Cost per query vs latency (no approximation ratio recorded: the scenario "
              "set no reference solver)")
     fig = _layout(fig, title, y)

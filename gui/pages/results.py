@@ -51,7 +51,8 @@ meta = by_id[run_id]
 st.session_state["selected_run"] = run_id
 st.caption(f"Scenario **{meta.scenario_name}** · seed {meta.manifest.get('seed')} · "
            f"{meta.n_steps} steps of {meta.step_s} s · made {meta.started_at[:19]} · "
-           f"wall time {meta.manifest.get('wall_time_s', float('nan')):.1f} s · `{meta.path}`")
+           f"wall time {charts.format_kpi(meta.manifest.get('wall_time_s'))} s · "
+           f"`{meta.path}`")
 for warning in meta.warnings:
     st.warning(warning)
 
@@ -67,9 +68,9 @@ HEADLINE = ("energy_import_mwh", "energy_export_mwh", "pv_energy_mwh", "losses_m
             "comms.fallback_rate", "comms.cost_per_query_eur", "battery_throughput_mwh")
 headline = [k for k in HEADLINE if k in kpis] + [k for k in kpis if k not in HEADLINE]
 cards = headline[:12] if len(kpis) > 40 else headline[:8]
-for start in range(0, len(cards), 4):
+for first in range(0, len(cards), 4):
     columns = st.columns(4)
-    for column, name in zip(columns, cards[start:start + 4], strict=False):
+    for column, name in zip(columns, cards[first:first + 4], strict=False):
         column.metric(charts.kpi_label(name), charts.format_kpi(kpis[name]), border=True)
 if len(kpis) > len(cards):
     with st.expander(f"All {len(kpis)} KPIs"):
@@ -82,9 +83,18 @@ if meta.timeseries_path is None:
     st.stop()
 
 # ----------------------------------------------------------------------- window
-start = pd.Timestamp(meta.sim_start).tz_localize(None).to_pydatetime() \
-    if pd.Timestamp(meta.sim_start).tzinfo else pd.Timestamp(meta.sim_start).to_pydatetime()
-end = start + dt.timedelta(seconds=meta.duration_s)
+start_stamp = pd.Timestamp(meta.sim_start)
+if start_stamp.tzinfo is not None:
+    start_stamp = start_stamp.tz_convert(None)
+start = start_stamp.to_pydatetime()
+duration_s = meta.duration_s
+if duration_s <= 0:  # a manifest without n_steps: the recorded times tell
+    catalogue = common.cached_catalogue(meta.timeseries_path)
+    duration_s = int(catalogue["t_max_s"].max()) + meta.step_s if not catalogue.empty else 0
+if duration_s <= 0:
+    st.info("This run recorded no time steps.")
+    st.stop()
+end = start + dt.timedelta(seconds=duration_s)
 if st.session_state.get("results_window_run") != run_id:
     for key in ("results_window", "results_map_time"):
         st.session_state.pop(key, None)
