@@ -983,8 +983,11 @@ class _WorkerState:
     started: float = 0.0
 
 
-_PRELOAD = ["twin", "twin.engine", "twin.sweep"]
-"""Modules the fork server imports once, so that every worker starts with them."""
+_PRELOAD = [
+    "twin", "twin.engine", "twin.sweep", "pandapower", "lightsim2grid", "simbench", "highspy",
+]
+"""Modules the fork server imports once, so that every worker starts with them (imports
+only: no solver has run there, so no thread pool is inherited). Missing ones are skipped."""
 
 
 class LocalExecutor(Executor):
