@@ -158,3 +158,43 @@ def run_label(meta: store.RunMeta) -> str:
     """How a run is named in pickers: id and when it was made."""
     when = meta.started_at[:16].replace("T", " ")
     return f"{meta.run_id} ({when})" if when else meta.run_id
+
+
+def landscape_from(stored: Path | None, upload: Any) -> tuple[Any, str]:
+    """The QAOA p=1 landscape of an uploaded LP file (preferred) or a stored one.
+
+    Returns ``(figure, caption)`` or ``(None, message)`` saying what is wrong.
+    """
+    import tempfile
+
+    from gui.charts import qaoa_landscape
+
+    if upload is not None:
+        if upload.size > settings.MAX_UPLOAD_BYTES:
+            return None, (f"{upload.name} is {upload.size / 1024:.0f} KiB; the limit is "
+                          f"{settings.MAX_UPLOAD_BYTES // 1024} KiB")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "uploaded.lp"
+            path.write_bytes(upload.getvalue())
+            return _landscape(path, upload.name, qaoa_landscape)
+    if stored is not None:
+        return _landscape(stored, stored.name, qaoa_landscape)
+    return None, "Choose a stored problem or upload an LP file first."
+
+
+def _landscape(path: Path, label: str, build: Any) -> tuple[Any, str]:
+    from solvers.lpfile import read_lp
+
+    try:
+        problem = read_lp(path)
+    except Exception as exc:  # HiGHS's parser reports bad files in several ways
+        return None, f"{label} is not a readable LP file ({type(exc).__name__}: {exc})"
+    n_variables = int(problem.num_variables)
+    if n_variables > 20:
+        return None, (f"{label} has {n_variables} variables; the exact landscape is drawn "
+                      "for at most 20 binaries")
+    figure = build(problem)
+    if figure is None:
+        return None, (f"{label}: QAOA does not support this problem (binary or small "
+                      "integer variables only)")
+    return figure, f"{label}: {n_variables} variables, {problem.num_constraints} constraints."

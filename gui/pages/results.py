@@ -204,27 +204,26 @@ with tabs[6]:
               "The calls carry no latency breakdown.")
         _show(charts.solver_tradeoff(calls), "chart_solver_tradeoff",
               "The calls carry no latency and cost to compare.")
-    qaoa = importlib.util.find_spec("solvers.qaoa") is not None
-    circuits = sorted((meta.path / "circuits").glob("*.qasm")) if (meta.path / "circuits").is_dir() else []
-    if circuits:
-        st.caption(f"{len(circuits)} quantum circuits stored under `circuits/`.")
-        with st.expander("First circuit (OpenQASM 3)"):
-            st.code(circuits[0].read_text(encoding="utf-8")[:5000], language="text")
-    problems = sorted((meta.path / "problems").glob("*.lp")) \
-        if (meta.path / "problems").is_dir() else []
-    if not qaoa:
-        st.caption("QAOA p=1 landscape: the QAOA solver is not installed.")
-    elif not problems:
-        st.caption("QAOA p=1 landscape: this run stored no solver problems "
-                   "(`problems/*.lp`) to evaluate.")
-    else:
-        chosen_problem = st.selectbox("Problem for the QAOA p=1 landscape",
-                                      [p.name for p in problems], key="results_qaoa_problem")
-        if st.button("Compute the landscape", key="results_qaoa_go"):
-            from solvers.lpfile import read_lp
-
-            with st.spinner("Evaluating 441 QAOA states..."):
-                landscape = charts.qaoa_landscape(read_lp(meta.path / "problems" /
-                                                          chosen_problem))
-            _show(landscape, "chart_qaoa_landscape",
-                  "This problem is too large or not binary for an exact landscape.")
+    with st.expander("QAOA p=1 energy landscape", expanded=False):
+        if importlib.util.find_spec("solvers.qaoa") is None:
+            st.caption("The QAOA solver is not installed (pip install -e '.[quantum]').")
+        else:
+            stored = sorted((meta.path / "problems").glob("*.lp")) \
+                if (meta.path / "problems").is_dir() else []
+            st.caption("The expected objective of the p=1 QAOA state over (gamma, beta), "
+                       "exact (statevector), for a problem this run stored under "
+                       "`problems/` or an LP file you upload (at most 20 binaries).")
+            problem_file = None
+            if stored:
+                chosen_problem = st.selectbox("Stored problem", [p.name for p in stored],
+                                              key="results_qaoa_problem")
+                problem_file = meta.path / "problems" / chosen_problem
+            lp_upload = st.file_uploader("or upload a problem (.lp)", type=["lp"],
+                                         key="results_qaoa_upload", max_upload_size=1)
+            if st.button("Compute the landscape", key="results_qaoa_go"):
+                landscape, problem_msg = common.landscape_from(problem_file, lp_upload)
+                if landscape is None:
+                    st.error(problem_msg)
+                else:
+                    st.plotly_chart(landscape, key="chart_qaoa_landscape", width="stretch")
+                    st.caption(problem_msg)

@@ -81,3 +81,26 @@ def test_buildings_show_zone_temperatures_with_comfort_limits_and_hvac_power(
         name = entity.partition("/")[2]
         assert {f"{name} t_air_c", f"{name} comfort_lower_c", f"{name} comfort_upper_c"} <= names
     assert "Buildings: HVAC" in {t["name"] for t in specs["Power balance"]["data"]}
+
+
+def test_qaoa_landscape_of_an_uploaded_problem_and_a_bad_file(calls_app, tmp_path):
+    pytest.importorskip("solvers.qaoa")
+    from solvers import Problem
+    from solvers.lpfile import write_lp
+
+    write_lp(Problem(objective=[1.0, -2.0, 0.5], kinds="binary", upper=1.0),
+             tmp_path / "p.lp")
+    calls_app.run()
+    calls_app.file_uploader(key="results_qaoa_upload").set_value(
+        ("p.lp", (tmp_path / "p.lp").read_bytes(), "text/plain")).run()
+    calls_app.button(key="results_qaoa_go").click().run()
+    assert not calls_app.exception
+    spec = next(json.loads(c.proto.spec) for c in calls_app.get("plotly_chart")
+                if "QAOA p=1 landscape" in c.proto.spec)
+    assert spec["data"][0]["type"] == "heatmap"
+    assert any("3 variables" in c.value for c in calls_app.caption)
+    calls_app.file_uploader(key="results_qaoa_upload").set_value(
+        ("bad.lp", b"this is not an LP file {", "text/plain")).run()
+    calls_app.button(key="results_qaoa_go").click().run()
+    assert not calls_app.exception
+    assert any("bad.lp" in e.value for e in calls_app.error)
