@@ -137,3 +137,22 @@ def test_sweeps_page_reads_a_recorded_sweep(app, sweep_dir, monkeypatch):
     mode, seed = heatmap["x"][0], int(heatmap["y"][0])
     kpis = json.loads((store / runs[(mode, seed)] / "kpis.json").read_text())
     assert _array(heatmap["z"])[0][0] == pytest.approx(kpis["energy_export_mwh"])
+
+
+def test_edited_scenario_that_fails_to_build_reports_why(app, app_env):
+    app.run()
+    app.switch_page("gui/pages/scenario.py").run()
+    text = app.text_area(key="scenario_yaml").value
+    app.text_area(key="scenario_yaml").input(text.replace("bus: 13", "bus: 999", 1)).run()
+    assert any("Valid scenario" in s.value for s in app.success)  # the schema allows it
+    app.switch_page("gui/pages/run.py").run()
+    options = app.selectbox(key="run_source").options
+    edited = next(o for o in options if o.startswith("Edited scenario"))
+    app.selectbox(key="run_source").set_value(edited).run()
+    before = sorted(p.name for p in app_env["store"].iterdir())
+    app.button(key="run_start").click().run()
+    assert _job(app).wait(120)
+    app.run()
+    assert not app.exception
+    assert any("failed" in e.value and "999" in e.value for e in app.error)
+    assert sorted(p.name for p in app_env["store"].iterdir()) == before
