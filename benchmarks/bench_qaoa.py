@@ -47,6 +47,10 @@ fi = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fi)  # type: ignore[union-attr]
 
 
+#: Name prefix of qiskit's QAOA gamma parameters (Greek small gamma).
+_GAMMA = "\u03b3"
+
+
 def instance(n: int):
     """EV charging, 2 EVs x n/2 slots, soft target (unconstrained QUBO)."""
     return fi.ev_charging(2, n // 2, soft=True, seed=n)
@@ -85,7 +89,7 @@ def baseline(problem, reps: int, seed: int, sampler_kind: str) -> dict:
     b = np.zeros(reps)
     for prm, val in params.items():
         k = int(prm.name[prm.name.index("[") + 1 : -1])
-        (g if prm.name.startswith("γ") else b)[k] = val
+        (g if prm.name.startswith(_GAMMA) else b)[k] = val
     return {"wall_s": wall, "best": float(res.fval), "expected": expectation(problem, g, b),
             "evaluations": int(res.min_eigen_solver_result.cost_function_evals)}
 

@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+from solvers.compare import approximation_ratio, compare
 from solvers.problem import (
     Problem,
     ProblemBuilder,
@@ -42,7 +43,6 @@ from solvers.problem import (
     VarBlock,
     VarKind,
 )
-from solvers.compare import approximation_ratio, compare
 from solvers.registry import (
     Solver,
     SolverInfo,
@@ -79,4 +79,4 @@ __all__ = [
 
 # Built-in backends register themselves on import (their heavy dependencies are
 # imported lazily, on first solve).
-from solvers import baselines, hybrid, milp, qaoa  # noqa: E402, F401  isort: skip
+from solvers import baselines, hybrid, milp, qaoa  # noqa: F401  isort: skip

@@ -32,7 +32,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from solvers.problem import Problem, ProblemError, Result, Status, VarKind, result_from_x
+from solvers.problem import (
+    Problem,
+    ProblemError,
+    Result,
+    Status,
+    VarKind,
+    result_from_x,
+)
 from solvers.qubo import qubo_support, to_qubo
 from solvers.registry import register
 from solvers.sampling import SampleSet, evaluate_samples, result_from_samples

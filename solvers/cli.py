@@ -114,7 +114,7 @@ def register(app: Any) -> None:
     def solve(
         file: str = typer.Argument(..., help="CPLEX-LP problem file."),
         solver: str = typer.Option("milp", help="Registered solver name."),
-        option: list[str] = typer.Option([], help="Solver option key=value (repeatable)."),
+        option: list[str] = typer.Option([], help="Solver option key=value (repeatable)."),  # noqa: B008
         time_limit: float = typer.Option(None, help="Wall-clock limit [s]."),
         seed: int = typer.Option(None, help="Random seed."),
         json_out: bool = typer.Option(False, "--json", help="Print JSON."),

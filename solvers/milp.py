@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from solvers.problem import Problem, Result, Sense, Status, VarKind, result_from_x
+from solvers.problem import Problem, Result, Status, VarKind, result_from_x
 from solvers.registry import register
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def _linearise(problem: Problem, relax: bool) -> _Linearised | str:
                 lb = np.concatenate([lb, np.zeros(k)])
                 ub = np.concatenate([ub, np.ones(k)])
                 integral = np.concatenate([integral, np.zeros(k, dtype=bool)])
-        elif integral.any() and not relax:  # noqa: SIM114
+        elif integral.any() and not relax:
             return (
                 "HiGHS cannot solve a quadratic objective over integer variables unless "
                 "every quadratic term is a product of binaries"

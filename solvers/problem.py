@@ -23,7 +23,9 @@ Build a problem from blocks of arrays (the idiomatic way for schedules):
 >>> p = b.add_variables("p_mw", 3, lower=0.0, upper=2.0, cost=[1.0, 2.0, 3.0])
 >>> u = b.add_variables("u", 3, kind="binary", cost=0.5)
 >>> b.add_constraints([(p, np.ones((1, 3)))], lower=2.5, name="demand")
+range(0, 1)
 >>> b.add_constraints([(p, np.eye(3)), (u, -2.0 * np.eye(3))], upper=0.0, name="on")
+range(1, 4)
 >>> problem = b.build()
 >>> problem.num_variables, problem.num_constraints
 (6, 4)
@@ -264,13 +266,12 @@ class Problem:
         _check_no_nan(lb, "lower", allow_inf=True)
         _check_no_nan(ub, "upper", allow_inf=True)
         is_bin = kind_arr == VarKind.BINARY
-        if is_bin.any():
-            if (lb[is_bin] < 0).any() or (ub[is_bin] > 1).any():
-                i = int(np.flatnonzero(is_bin & ((lb < 0) | (ub > 1)))[0])
-                raise ProblemError(
-                    f"bounds of binary variable {i}: expected within [0, 1], "
-                    f"got [{lb[i]}, {ub[i]}]"
-                )
+        if is_bin.any() and ((lb[is_bin] < 0).any() or (ub[is_bin] > 1).any()):
+            i = int(np.flatnonzero(is_bin & ((lb < 0) | (ub > 1)))[0])
+            raise ProblemError(
+                f"bounds of binary variable {i}: expected within [0, 1], "
+                f"got [{lb[i]}, {ub[i]}]"
+            )
         crossed = lb > ub
         if crossed.any():
             i = int(np.flatnonzero(crossed)[0])

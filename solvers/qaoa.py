@@ -96,12 +96,15 @@ from solvers.sampling import evaluate_samples, result_from_samples
 from solvers.statevector import QaoaKernel, p1_expectation
 
 if TYPE_CHECKING:
-    from numpy.typing import ArrayLike, NDArray
+    from numpy.typing import ArrayLike
     from qiskit import QuantumCircuit
 
 __all__ = ["QPU_TIMING", "QaoaSolver", "expectation", "qaoa_circuit"]
 
 logger = logging.getLogger(__name__)
+
+#: Name prefix of qiskit's QAOA gamma parameters (Greek small gamma).
+_GAMMA = "\u03b3"
 
 #: Default constants of the modelled QPU time (see module docstring). [s]
 QPU_TIMING: Mapping[str, float] = {
@@ -181,9 +184,9 @@ def _bind(circ: QuantumCircuit, gammas: ArrayLike, betas: ArrayLike) -> QuantumC
     b = np.atleast_1d(np.asarray(betas, dtype=np.float64))
     values: dict[Any, float] = {}
     for param in circ.parameters:
-        name = param.name  # "γ[k]" / "β[k]"
+        name = param.name  # "\u03b3[k]" (gamma) / "\u03b2[k]" (beta)
         k = int(name[name.index("[") + 1 : -1])
-        values[param] = float(g[k]) if name.startswith("γ") else float(b[k])
+        values[param] = float(g[k]) if name.startswith(_GAMMA) else float(b[k])
     return circ.assign_parameters(values)
 
 
@@ -649,7 +652,7 @@ class QaoaSolver:
             vals = []
             for prm in params:
                 k = int(prm.name[prm.name.index("[") + 1 : -1])
-                vals.append(g[k] if prm.name.startswith("γ") else b[k])
+                vals.append(g[k] if prm.name.startswith(_GAMMA) else b[k])
             res = sampler.run([(tcirc, np.asarray(vals))]).result()[0]
             bits = res.data.meas.to_bool_array(order="little").astype(np.int64)
             mean = float(cost[bits @ weights].mean())

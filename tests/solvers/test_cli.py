@@ -16,7 +16,8 @@ def test_solves_a_file_and_prints_json(tmp_path, capsys) -> None:
     path.write_text(LP)
     assert main([str(path), "--solver", "exact", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["status"] == "optimal" and data["objective"] == pytest.approx(6.0)
+    assert data["status"] == "optimal"
+    assert data["objective"] == pytest.approx(6.0)
     assert data["values"] == {"x": 0.0, "y": 1.0, "z": 1.0}
 
 
@@ -25,7 +26,8 @@ def test_options_are_parsed(tmp_path, capsys) -> None:
     path.write_text(LP)
     assert main([str(path), "--solver", "milp", "--option", "relax=true"]) == 0
     out = capsys.readouterr().out
-    assert "relaxation: True" in out and "status: optimal" in out
+    assert "relaxation: True" in out
+    assert "status: optimal" in out
 
 
 @pytest.mark.parametrize(
@@ -41,7 +43,8 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, args, needle) -> None
     path.write_text(LP)
     assert main([str(path), *args]) == 2
     err = capsys.readouterr().err
-    assert needle in err and err.count("\n") == 1
+    assert needle in err
+    assert err.count("\n") == 1
 
 
 def test_malformed_file_exits_2(tmp_path, capsys) -> None:

@@ -116,7 +116,8 @@ def test_small_binary_problem(name: str) -> None:
 def test_infeasible_problem_is_reported_infeasible(name: str) -> None:
     res = _solver(name).solve(infeasible_binary(), seed=7)
     assert res.status is Status.INFEASIBLE, (res.status, res.message)
-    assert res.x is None and res.objective is None
+    assert res.x is None
+    assert res.objective is None
     assert res.message
     if name in EXACT:
         assert res.diagnostics.get("infeasible_proven", True) is True

@@ -25,10 +25,12 @@ def test_milp_statuses_are_mapped_faithfully() -> None:
     infeasible = Problem(objective=[1.0], kinds="integer", lower=0, upper=10,
                          constraints=[[2.0]], row_lower=[3.0], row_upper=[3.0])
     res = milp.solve(infeasible)
-    assert res.status is Status.INFEASIBLE and res.x is None
+    assert res.status is Status.INFEASIBLE
+    assert res.x is None
     # its relaxation is feasible (x = 1.5)
     relaxed = get_solver("milp", relax=True).solve(infeasible)
-    assert relaxed.status is Status.OPTIMAL and relaxed.x[0] == pytest.approx(1.5)
+    assert relaxed.status is Status.OPTIMAL
+    assert relaxed.x[0] == pytest.approx(1.5)
     assert relaxed.diagnostics["relaxation"] is True
 
 
@@ -36,7 +38,8 @@ def test_milp_options_reach_highs() -> None:
     problem = fi.unit_commitment_mixed(4, 4, seed=1)
     res = get_solver("milp", threads=1, mip_rel_gap=1e-4).solve(problem, seed=5)
     assert res.status is Status.OPTIMAL
-    assert res.diagnostics["threads"] == 1 and res.diagnostics["seed"] == 5
+    assert res.diagnostics["threads"] == 1
+    assert res.diagnostics["seed"] == 5
     assert res.diagnostics["mip_gap"] <= 1e-4
     assert res.diagnostics["dual_bound"] <= res.objective + 1e-6
 
@@ -123,4 +126,5 @@ def test_hybrid_with_qaoa_sampler() -> None:
 
 def test_hybrid_refuses_a_continuous_problem() -> None:
     res = get_solver("hybrid").solve(Problem(objective=[1.0], upper=1.0))
-    assert res.status is Status.UNSUPPORTED and "milp" in res.message
+    assert res.status is Status.UNSUPPORTED
+    assert "milp" in res.message

@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from solvers import Problem, ProblemBuilder, ProblemError, Sense, Status, VarKind, get_solver
+from solvers import (
+    Problem,
+    ProblemBuilder,
+    ProblemError,
+    Sense,
+    Status,
+    VarKind,
+    get_solver,
+)
 
 
 def _toy() -> Problem:
@@ -31,9 +39,11 @@ def test_builder_names_shapes_and_values() -> None:
     prob = _toy()
     assert prob.num_variables == 9
     assert prob.num_constraints == 6
-    assert prob.names[0] == "p_mw[0]" and prob.names[-1] == "free[0]"
+    assert prob.names[0] == "p_mw[0]"
+    assert prob.names[-1] == "free[0]"
     assert prob.row_names[:2] == ("demand[0]", "on[0]")
-    assert prob.kinds[3] == VarKind.BINARY and prob.kinds[6] == VarKind.INTEGER
+    assert prob.kinds[3] == VarKind.BINARY
+    assert prob.kinds[6] == VarKind.INTEGER
     assert prob.sense is Sense.MAXIMIZE
     x = np.array([1.5, 0, 1.5, 1, 0, 1, 1, 2, 0.0])
     # 1.5 + 4.5 + 0.5*2 - (1 + 2) + 4.5 - (u0^2 + u2^2 + u0*u2) = 8.5 - 3
@@ -53,7 +63,8 @@ def test_large_problem_builds_from_arrays() -> None:
     b.add_constraints([(p, sp.eye_array(10000)), (u, -sp.eye_array(10000))], upper=0.0,
                       name="on")
     prob = b.build()
-    assert prob.num_variables == 20000 and prob.num_constraints == 11000
+    assert prob.num_variables == 20000
+    assert prob.num_constraints == 11000
     assert prob.constraints.nnz == 30000
 
 
@@ -142,7 +153,8 @@ def test_lp_file_from_elsewhere_is_read(tmp_path) -> None:
     )
     prob = Problem.read_lp(path)
     assert prob.names == ("x", "y", "z")
-    assert prob.sense is Sense.MAXIMIZE and prob.is_binary
+    assert prob.sense is Sense.MAXIMIZE
+    assert prob.is_binary
     res = get_solver("milp").solve(prob)
     assert res.objective == pytest.approx(6.0)  # y + z
 

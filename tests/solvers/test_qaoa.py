@@ -112,7 +112,8 @@ def test_qaoa_on_field_instances_reports_its_approximation_ratio(key: str) -> No
     assert ref["status"] == "optimal"
     assert row["status"] == "feasible", row["message"]
     ratio = row["approximation_ratio"]
-    assert ratio is not None and 0 < ratio <= 1 + 1e-9
+    assert ratio is not None
+    assert 0 < ratio <= 1 + 1e-9
     # the best of 1,024 shots over at most 16 qubits lands within 15 % of the optimum
     assert ratio >= 0.85, row
 
@@ -125,18 +126,23 @@ def test_qaoa_result_is_feasible_and_its_diagnostics_are_consistent() -> None:
     assert res.status is Status.FEASIBLE
     assert problem.is_feasible(res.x)
     d = res.diagnostics
-    assert d["qubits"] == 8 and d["reps"] == 2 and d["shots"] == 2048
-    assert d["two_qubit_gates"] > 0 and d["depth"] > d["two_qubit_gates"] / 8
+    assert d["qubits"] == 8
+    assert d["reps"] == 2
+    assert d["shots"] == 2048
+    assert d["two_qubit_gates"] > 0
+    assert d["depth"] > d["two_qubit_gates"] / 8
     assert d["qasm3"].startswith("OPENQASM 3")
     assert d["qasm3"].count("measure") >= 8
-    assert d["optimizer_iterations"] >= 1 and d["circuit_evaluations"] >= 2
+    assert d["optimizer_iterations"] >= 1
+    assert d["circuit_evaluations"] >= 2
     assert len(d["final_angles"]) == 4
     assert 0 < d["best_probability"] <= 1
     # expected objective of the final state equals the landscape API at the final angles
     g, b = d["final_angles"][:2], d["final_angles"][2:]
     assert d["expected_objective"] == pytest.approx(expectation(problem, g, b), rel=1e-9)
     assert d["modelled_qpu_time_s"] == pytest.approx(1.0 + 2048 * d["circuit_duration_s"])
-    assert d["penalty"] is not None and d["penalty"] > 0
+    assert d["penalty"] is not None
+    assert d["penalty"] > 0
 
 
 def test_optimised_angles_beat_the_uniform_superposition() -> None:
@@ -185,9 +191,11 @@ def test_infeasible_samples_are_repaired_or_flagged() -> None:
                       constraints=[[1, 1, 1, 1]], row_lower=[2], row_upper=[2])
     bad = np.array([[1, 1, 1, 1], [0, 0, 0, 0]], dtype=float)
     fixed = repair_binary(problem, bad[0])
-    assert fixed is not None and problem.is_feasible(fixed)
+    assert fixed is not None
+    assert problem.is_feasible(fixed)
     samples = evaluate_samples(problem, bad, np.array([5, 3]))
-    assert samples.feasible[0] and samples.repaired[0]
+    assert samples.feasible[0]
+    assert samples.repaired[0]
     assert samples.counts[0] == 0  # repaired assignments were never sampled
     samples = evaluate_samples(problem, bad, np.array([5, 3]), repair=False)
     assert not samples.feasible.any()
@@ -203,14 +211,17 @@ def test_infeasible_samples_are_repaired_or_flagged() -> None:
 def test_too_many_qubits_is_unsupported_with_the_reason() -> None:
     problem = Problem(objective=np.ones(30), kinds="binary", upper=1.0)
     res = get_solver("qaoa").solve(problem)
-    assert res.status is Status.UNSUPPORTED and "max_qubits=24" in res.message
+    assert res.status is Status.UNSUPPORTED
+    assert "max_qubits=24" in res.message
     res = get_solver("qaoa", max_qubits=40).solve(problem)
-    assert res.status is Status.UNSUPPORTED and "GiB" in res.message
+    assert res.status is Status.UNSUPPORTED
+    assert "GiB" in res.message
 
 
 def test_continuous_variables_are_unsupported() -> None:
     res = get_solver("qaoa").solve(fi.unit_commitment_mixed(2, 2))
-    assert res.status is Status.UNSUPPORTED and "hybrid" in res.message
+    assert res.status is Status.UNSUPPORTED
+    assert "hybrid" in res.message
 
 
 def test_device_noise_runs_transpiled_to_the_device() -> None:

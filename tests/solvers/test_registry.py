@@ -37,7 +37,8 @@ def test_unknown_option_lists_the_accepted_options() -> None:
     with pytest.raises(SolverOptionError) as info:
         get_solver("milp", gap=0.1)
     assert "'gap'" in str(info.value)
-    assert "mip_rel_gap" in str(info.value) and "threads" in str(info.value)
+    assert "mip_rel_gap" in str(info.value)
+    assert "threads" in str(info.value)
 
 
 def test_invalid_option_value_is_an_option_error() -> None:
@@ -93,7 +94,8 @@ def test_third_party_solver_through_the_entry_point_group(monkeypatch) -> None:
         solver = get_solver("lower-bound", note="x")
         problem = Problem(objective=[1.0, 2.0], upper=3.0)
         res = solver.solve(problem)
-        assert res.status is Status.FEASIBLE and res.objective == 0.0
+        assert res.status is Status.FEASIBLE
+        assert res.objective == 0.0
         with pytest.raises(SolverOptionError, match="note"):
             get_solver("lower-bound", colour="red")
     finally:
