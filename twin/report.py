@@ -177,10 +177,11 @@ def markdown_summary(
 
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>"
-        for row in rows
-    )
+    def cell(value: Any) -> str:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return f"<td class='{'num' if number else 'txt'}'>{html.escape(_fmt(value))}</td>"
+
+    body = "".join("<tr>" + "".join(cell(c) for c in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -236,7 +237,7 @@ def html_report(
     if results:
         checks_html = "<h2>Checks</h2>" + _html_table(
             ["check", "result", "detail"],
-            [[r.name, _status_icon(r.status), r.message] for r in results],
+            [[r.name, r.status.upper(), r.message] for r in results],
         )
     plotted = _plotted_kpis(table, sweep)
     sens_html = ""
@@ -258,8 +259,9 @@ def html_report(
     style = (
         "body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}"
         "table{border-collapse:collapse;font-size:13px;margin-bottom:1.5em}"
-        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
-        "th{background:#f3f3f3}td:first-child{text-align:left}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}"
+        "th{background:#f3f3f3}td.num{text-align:right}"
+        ".passed{color:#176f2c}.failed{color:#b00020}.error{color:#a15c00}"
         ".plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr))}"
     )
     complete = sum(1 for r in table.rows if r["status"] == "complete")
