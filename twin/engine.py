@@ -262,6 +262,7 @@ def build(
     extras = attach_run(
         scenario, env=env, seed=seed, recorder=recorder, net=net, model=model,
         injections=injections, families=families, controller=controller,
+        channel_counts=channel_counts,
     )
     return Simulation(
         scenario=scenario,

@@ -54,16 +54,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
-import simpy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from twin.comms.event import EventLog
-from twin.comms.outage import stochastic_process, window_process
 from twin.errors import Problem
 from twin.reliability import Interruption
 from twin.simtime import parse_duration_s
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # simpy only at run time: the scenario schema imports this module
+    import simpy
+
     from twin.comms.spec import CommsModel
 
 __all__ = [
@@ -572,6 +572,8 @@ class FaultInjector:
 
     def start(self) -> None:
         """Start one process per fault."""
+        from twin.comms.outage import stochastic_process, window_process
+
         for index, fault in enumerate(self.faults):
             begin, end = self._actions(index, fault)
             if fault.mtbf_h is not None:
@@ -833,14 +835,16 @@ def attach_run(
     net: Any,
     model: Any,
     injections: Any,
-    families: Mapping[str, Any],
+    families: dict[str, Any],
     controller: Any,
+    channel_counts: dict[int, int] | None = None,
 ) -> RunFaults | None:
     """Set up the communication model and the faults of a scenario in a built run.
 
     Called by the engine once the families and the controller exist. Families of
     assets with sensor faults are replaced, in the shared ``families`` mapping the
-    controller reads, by a :class:`SensedFamily` view. Without
+    controller reads, by a :class:`SensedFamily` view (also entered in the engine's
+    ``channel_counts`` under the view's id). Without
     ``comms.enabled`` and without faults it does nothing and returns None (the run
     is exactly the run without this module).
 
@@ -897,5 +901,8 @@ def attach_run(
     for kind in list(families):
         family = families[kind]
         if kind in _SENSED and sensed & set(getattr(family, "names", ())):
-            families[kind] = SensedFamily(family, kind, sensors, lambda: float(env.now))
+            view = SensedFamily(family, kind, sensors, lambda: float(env.now))
+            families[kind] = view
+            if channel_counts is not None and id(family) in channel_counts:
+                channel_counts[id(view)] = channel_counts[id(family)]
     return RunFaults(events, injector, topology, sensors, gateway)

@@ -32,19 +32,6 @@ call:    attempt, retry, fallback, hedge_winner, deadline_missed, call
 
 from __future__ import annotations
 
-from twin.comms.call import AttemptRecord, Caller, CallOutcome
-from twin.comms.event import EventLog
-from twin.comms.network import Network, NetworkParams
-from twin.comms.service import Service, ServiceParams
-from twin.comms.task import (
-    PATTERNS,
-    ControlTask,
-    FallbackStep,
-    HedgeStep,
-    HybridStep,
-    SolverStep,
-)
-
 __all__ = [
     "PATTERNS",
     "AttemptRecord",
@@ -61,3 +48,20 @@ __all__ = [
     "ServiceParams",
     "SolverStep",
 ]
+
+_HOMES = {
+    "PATTERNS": "task", "ControlTask": "task", "FallbackStep": "task", "HedgeStep": "task",
+    "HybridStep": "task", "SolverStep": "task", "AttemptRecord": "call",
+    "CallOutcome": "call", "Caller": "call", "EventLog": "event", "Network": "network",
+    "NetworkParams": "network", "Service": "service", "ServiceParams": "service",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import public names lazily: ``import twin.comms.spec`` (the scenario schema)
+    must not pull in simpy or networkx."""
+    if name in _HOMES:
+        import importlib
+
+        return getattr(importlib.import_module(f"twin.comms.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'twin.comms' has no attribute {name!r}")

@@ -43,13 +43,11 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-import simpy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from twin.comms.call import Caller, SolverLike
 from twin.comms.event import EventLog
 from twin.comms.latency import (
     ConstantLatency,
@@ -57,17 +55,6 @@ from twin.comms.latency import (
     LognormalLatency,
     NormalLatency,
     load_trace,
-)
-from twin.comms.link import LinkParams
-from twin.comms.network import Network, NetworkParams, NodeParams, RouteParams
-from twin.comms.service import (
-    Service,
-    ServiceParams,
-    cloud_classical_solver,
-    cloud_quantum_service,
-    edge_compute_node,
-    on_device_qpu,
-    simulation_service,
 )
 from twin.comms.task import (
     PATTERNS,
@@ -79,6 +66,13 @@ from twin.comms.task import (
     Step,
 )
 from twin.simtime import parse_duration_s
+
+if TYPE_CHECKING:  # the runtime parts need simpy and networkx; the schema does not
+    import simpy
+
+    from twin.comms.call import Caller, SolverLike
+    from twin.comms.network import Network
+    from twin.comms.service import Service, ServiceParams
 
 __all__ = [
     "ApprovalSpec",
@@ -257,12 +251,13 @@ ServicePreset = Literal[
     "cloud_quantum", "edge_compute", "cloud_classical", "simulation", "on_device_quantum"
 ]
 _PRESETS = {
-    "cloud_quantum": cloud_quantum_service,
-    "edge_compute": edge_compute_node,
-    "cloud_classical": cloud_classical_solver,
-    "simulation": simulation_service,
-    "on_device_quantum": on_device_qpu,
+    "cloud_quantum": "cloud_quantum_service",
+    "edge_compute": "edge_compute_node",
+    "cloud_classical": "cloud_classical_solver",
+    "simulation": "simulation_service",
+    "on_device_quantum": "on_device_qpu",
 }
+"""Preset name -> function of :mod:`twin.comms.service` (imported when building)."""
 
 
 class ServiceSpec(_Reliability):
@@ -305,7 +300,9 @@ class ServiceSpec(_Reliability):
         if self.solvers is not None:
             over["solvers"] = frozenset(self.solvers)
         over.update(self._outage_kwargs())
-        return _PRESETS[self.preset](**over)
+        from twin.comms import service
+
+        return getattr(service, _PRESETS[self.preset])(**over)
 
 
 # ----------------------------------------------------------------------- tasks
@@ -661,6 +658,8 @@ class CommsModel:
 
     def caller(self, solvers: dict[str, SolverLike], tasks: list[ControlTask]) -> Caller:
         """A caller over this model (validates the tasks)."""
+        from twin.comms.call import Caller
+
         return Caller(self.env, self.network, list(self.services.values()), solvers, tasks,
                       self.events, seed=self.seed)
 
@@ -709,6 +708,10 @@ def build_comms(
     ValueError
         A trace file cannot be read, or a route has no path; the message names it.
     """
+    from twin.comms.link import LinkParams
+    from twin.comms.network import Network, NetworkParams, NodeParams, RouteParams
+    from twin.comms.service import Service
+
     events = events if events is not None else EventLog()
     nodes = tuple(NodeParams(n.name, n.kind) for n in spec.nodes)
     links = []
