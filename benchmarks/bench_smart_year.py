@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 logger = logging.getLogger("bench_smart_year")
 
 
-def year_scenario(days: int, code: str = "1-LV-semiurb4--0-sw"):  # noqa: ANN201
+def year_scenario(days: int, code: str = "1-LV-semiurb4--0-sw"):
     """The benchmark scenario, built in code."""
     from twin.scenario import scenario_from_dict
 

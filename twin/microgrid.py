@@ -313,7 +313,7 @@ class Microgrid:
                 running = gen.state.on & g_in
                 running_max = float(gen.p_max_kw[running].sum())
                 short = fixed + flexible - pv - float(dis_max.sum()) - running_max
-                if short > 0 or not (running.any() or dis_max.size and np.isin(bat.bus, list(island)).any()):
+                if short > 0 or not (running.any() or (dis_max.size and np.isin(bat.bus, list(island)).any())):
                     gen.start_for_island(g_in & (gen.p_max_kw > 0))
                 on = gen.state.on & g_in
                 g_min = np.where(on, gen.p_min_kw, 0.0)

@@ -14,7 +14,7 @@ import simpy
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _inputs(t_len: int = 12):  # noqa: ANN202
+def _inputs(t_len: int = 12):
     from twin.assets.building import BuildingFleet, building_preset
     from twin.control.problems import (
         BatteryInputs,
@@ -102,7 +102,7 @@ class _Recorder:
     def __init__(self) -> None:
         self.events: list[dict] = []
 
-    def event(self, time_s, category, kind, entity, message, data=None) -> None:  # noqa: ANN001
+    def event(self, time_s, category, kind, entity, message, data=None) -> None:
         self.events.append({"time_s": time_s, "category": category, "kind": kind,
                             "entity": entity, "message": message,
                             "data": json.dumps(data, sort_keys=True)})
@@ -125,7 +125,7 @@ def test_gateway_records_every_call_and_falls_back() -> None:
     binary = Problem(objective=[3.0, 2.0, 4.0], kinds="binary", upper=1.0,
                      constraints=[[1.0, 1.0, 1.0]], row_lower=[2.0])
 
-    def proc(env: simpy.Environment):  # noqa: ANN202
+    def proc(env: simpy.Environment):
         a = yield from gw.call(env, "dispatch", mixed, solver="qaoa", fallback="milp", reference=True)
         b = yield from gw.call(env, "ev_assignment", binary, solver="milp", reference=True)
         c = yield from gw.call(env, "ev_assignment", binary, solver="exact", reference=True)
@@ -188,10 +188,11 @@ def test_milp_qaoa_and_tabu_give_comparable_runs() -> None:
     """Shipped scenario qaoa_vs_milp_ev (first 12 h): the EV assignment task solved by
     milp, qaoa and tabu; each run reports cost, per-call approximation ratio against the
     MILP reference and solver time; every QAOA problem fits its 8-qubit budget."""
+    import pandas as pd
+
     from twin.control.gateway import calls_table
     from twin.engine import build, simulate
     from twin.scenario import apply_overrides, load_scenario
-    import pandas as pd
 
     base = apply_overrides(load_scenario(ROOT / "scenarios" / "qaoa_vs_milp_ev.yaml"),
                            {"time.duration": "12h"})

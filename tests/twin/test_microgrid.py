@@ -63,7 +63,7 @@ def test_islands_from_topology(tiny_grid: Path) -> None:
     assert supplied == set() and islands == [{0, 1, 2}]
 
 
-def _scenario(grid: Path, assets: list[dict], mode: str, outage: bool):  # noqa: ANN202
+def _scenario(grid: Path, assets: list[dict], mode: str, outage: bool):
     from twin.scenario import scenario_from_dict
 
     return scenario_from_dict({

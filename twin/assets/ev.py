@@ -420,7 +420,7 @@ class EvFleetFamily:
         self.n_steps = ctx.n_steps
         vehicle_offset = 0
         arrivals: list[np.ndarray] = []
-        for j, spec in enumerate(self.specs):
+        for spec in self.specs:
             index = next(i for i, a in enumerate(scenario.assets) if a.name == spec.name)
             if spec.sessions_file is not None:
                 path = Path(spec.sessions_file)

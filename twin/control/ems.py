@@ -436,7 +436,11 @@ class EmsController:
         cooling that ends the step inside the band; the plan's power is raised to it
         when the plan (hourly, on forecasts) would let the zone drift out.
         """
-        from twin.assets.building import ThermostatParams, ThermostatState, thermostat_setpoints
+        from twin.assets.building import (
+            ThermostatParams,
+            ThermostatState,
+            thermostat_setpoints,
+        )
 
         fleet = bld.fleet
         kk = k % len(bld.occupied_table)
@@ -453,7 +457,7 @@ class EmsController:
         """CONTROL: re-plan every ``replan_every``, apply, balance islands; AFTER: meter."""
         while True:
             k = yield clock.wait(Phase.CONTROL)
-            if k % self.replan_steps == 0 or self.plan is None and k % self.per == 0:
+            if k % self.replan_steps == 0 or (self.plan is None and k % self.per == 0):
                 yield from self.replan(env, k)
             self.apply(k)
             self.microgrid.balance(k, env.now)

@@ -11,7 +11,7 @@ Each control task is a to-problem / interpret pair:
 
 Public names: :class:`DispatchInputs`, :class:`BatteryInputs`, :class:`GeneratorInputs`,
 :class:`EvInputs`, :class:`BuildingInputs`, :class:`RunInputs`, :class:`DispatchPlan`,
-:func:`build_dispatch`, :func:`interpret_dispatch`, :func:`thermal_response`,
+:func:`build_dispatch`, :func:`interpret_dispatch`,
 :func:`build_ev_assignment`, :func:`interpret_ev_assignment`, :func:`split_vehicles`.
 """
 
@@ -184,46 +184,6 @@ class DispatchPlan:
     def exchange_kw(self) -> np.ndarray:
         """Planned PCC exchange (import positive). [kW]"""
         return self.import_kw - self.export_kw
-
-
-def thermal_response(
-    a: np.ndarray, b: np.ndarray, e: np.ndarray, x0: np.ndarray, d: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Free response and impulse matrix of N zones over T slots.
-
-    Parameters
-    ----------
-    a, b, e : numpy.ndarray
-        Discrete model at the slot length, shapes (N, 2, 2), (N, 2), (N, 2, 3).
-    x0 : numpy.ndarray
-        Initial state (N, 2). [degC]
-    d : numpy.ndarray
-        Disturbances per slot (T, N, 3).
-
-    Returns
-    -------
-    free_c : numpy.ndarray
-        Air temperature at the end of each slot without HVAC, (N, T). [degC]
-    impulse : numpy.ndarray
-        ``impulse[n, t, s]`` = air temperature change at the end of slot ``t`` per kW of
-        HVAC heat in slot ``s <= t``, (N, T, T). [K/kW]
-    """
-    n, t_len = x0.shape[0], d.shape[0]
-    free = np.empty((n, t_len))
-    x = x0.copy()
-    for t in range(t_len):
-        x = np.einsum("nij,nj->ni", a, x) + np.einsum("nij,nj->ni", e, d[t])
-        free[:, t] = x[:, 0]
-    resp = np.empty((n, t_len))
-    xb = b.copy()
-    for lag in range(t_len):
-        resp[:, lag] = xb[:, 0]
-        xb = np.einsum("nij,nj->ni", a, xb)
-    impulse = np.zeros((n, t_len, t_len))
-    for t in range(t_len):
-        for s in range(t + 1):
-            impulse[:, t, s] = resp[:, t - s]
-    return free, impulse
 
 
 def _diag(values: np.ndarray) -> sp.coo_array:
