@@ -275,6 +275,12 @@ def check_fault_references(scenario: Any, source: str | None = None) -> list[Pro
                 problems.append(Problem(file, f"{where}.{field_name}", f"unknown "
                                         f"{field_name} '{name}'; expected one of "
                                         f"{sorted(known)}"))
+        elif isinstance(fault, GridBranchFault):
+            backend = getattr(getattr(scenario, "grid", None), "backend", "lightsim2grid")
+            if backend != "lightsim2grid":
+                problems.append(Problem(file, f"{where}.kind", f"a {fault.kind} needs "
+                                        "grid.backend 'lightsim2grid' (the power-flow "
+                                        f"model switches branches there); got '{backend}'"))
         elif isinstance(fault, AssetTripFault | SensorFault):
             want = _TRIP_ASSET_KIND.get(fault.kind)
             if fault.asset not in assets:
@@ -575,7 +581,7 @@ class FaultInjector:
         from twin.comms.outage import stochastic_process, window_process
 
         for index, fault in enumerate(self.faults):
-            begin, end = self._actions(index, fault)
+            begin, end = self._guarded(fault, *self._actions(index, fault))
             if fault.mtbf_h is not None:
                 rng = _fault_rng(self.seed, fault.kind, fault.label, index)
                 proc = stochastic_process(self.env, rng, fault.mtbf_h * 3600.0,
@@ -587,6 +593,31 @@ class FaultInjector:
                 proc = window_process(self.env, start_s, duration_s,
                                       lambda b=begin, d=duration_s: b(d), end)
             self.processes.append(self.env.process(proc))
+
+    def _guarded(self, fault: Any, begin: Callable[[float], None], end: Callable[[], None],
+                 ) -> tuple[Callable[[float], None], Callable[[], None]]:
+        """Wrap a fault's actions: an error applying it is an event, not a crash."""
+
+        def report(stage: str, exc: Exception) -> None:
+            logger.warning("%s of %s on %s failed: %r", stage, fault.kind, fault.label, exc)
+            self.events.emit(self.env.now, "fault", "fault_not_applied", fault.label,
+                             f"{fault.kind} on {fault.label} could not be applied at its "
+                             f"{stage}: {type(exc).__name__}: {exc}",
+                             {"fault": fault.kind, "stage": stage})
+
+        def safe_begin(repair_s: float) -> None:
+            try:
+                begin(repair_s)
+            except Exception as exc:  # a fault must never stop the twin
+                report("start", exc)
+
+        def safe_end() -> None:
+            try:
+                end()
+            except Exception as exc:  # a fault must never stop the twin
+                report("end", exc)
+
+        return safe_begin, safe_end
 
     def _emit(self, kind: str, fault: Any, message: str, data: Mapping[str, Any]) -> None:
         self.events.emit(self.env.now, "fault", kind, fault.label, message, dict(data))

@@ -297,3 +297,18 @@ def test_grid_faults_in_a_run_reliability_and_trip():
     assert (p[tripped] == 0).all() and p[(steps >= 9 * 3600) & (steps < 10 * 3600)].max() > 0
     kinds = [e["kind"] for e in out.recording.events]
     assert kinds.count("supply_lost") == 3 and kinds.count("supply_restored") == 3
+
+
+def test_a_fault_that_cannot_be_applied_is_an_event_not_a_crash():
+    """A target that raises (here: an asset with no grid element) gives a
+    fault_not_applied event and the simulation goes on."""
+    class Broken:
+        def set_tripped(self, asset, tripped):
+            raise KeyError(f"no grid element for asset {asset!r}")
+
+    env, log = simpy.Environment(), EventLog()
+    FaultInjector(env, faults({"kind": "pv_trip", "asset": "ghost", "start": "1s",
+                               "duration": "1s"}), 0, log, assets=Broken()).start()
+    env.run(until=10.0)
+    kinds = [e["kind"] for e in log.records]
+    assert kinds == ["pv_trip_start", "fault_not_applied", "pv_trip_end", "fault_not_applied"]

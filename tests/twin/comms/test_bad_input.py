@@ -61,6 +61,11 @@ faults:
 faults:
   - {kind: queue_surge, service: cloud_qpu, extra_wait_s: 60, start: 1h, duration: 1h}
 """, "faults.0.kind: a queue_surge fault needs the communication model"),
+    "branch_outage_on_pandapower_backend": ("""
+grid: {source: simbench, code: 1-LV-rural1--0-sw, backend: pandapower}
+faults:
+  - {kind: trafo_outage, element: 0, start: 1h, duration: 1h}
+""", "faults.0.kind: a trafo_outage needs grid.backend 'lightsim2grid'"),
     "unknown_line": ("""
 faults:
   - {kind: line_outage, element: 999, start: 1h, duration: 1h}
