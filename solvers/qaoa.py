@@ -580,8 +580,7 @@ class QaoaSolver:
                 x = np.concatenate([_interp(x[: layer - 1]), _interp(x[layer - 1 :])])
             best["x"], best["f"] = x, math.inf
             if layer == 1:
-                fun(x)  # the closed form already optimised p=1 exactly
-                continue
+                continue  # the closed form already optimised p=1 exactly
             x = self._minimize(fun, x, best)
         return x
 

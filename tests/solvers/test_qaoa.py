@@ -270,3 +270,22 @@ def test_approximation_ratio_conventions() -> None:
     assert approximation_ratio(2.0, 0.0, "min", worst=10.0) == pytest.approx(0.8)
     with pytest.raises(ValueError, match="worst"):
         approximation_ratio(1.0, -1.0, "min")
+
+
+@pytest.mark.slow
+def test_device_noise_on_a_large_device() -> None:
+    """FakeTorino (133 qubits): builds its noise model once (about 15 s), then runs compactly."""
+    pytest.importorskip("qiskit_ibm_runtime")
+    problem = fi.ev_charging(2, 3, soft=True, seed=0)
+    ideal = get_solver("qaoa").solve(problem, seed=1)
+    res = get_solver("qaoa", noise="FakeTorino", noise_maxiter=5).solve(problem, seed=1)
+    assert res.status is Status.FEASIBLE
+    d = res.diagnostics
+    assert d["device"] == "fake_torino"
+    assert "cz" in d["qasm3"]  # Heron's native two-qubit gate
+    assert d["circuit_duration_s"] > 0
+    # noise pulls the sampled energy above the ideal state's exact expectation
+    # (margin: shot noise and the optimiser keeping its luckiest sample)
+    ideal_e = ideal.diagnostics["expected_objective"]
+    noisy_e = d["noisy_expected_qubo_cost"] * to_qubo(problem).sign
+    assert noisy_e > ideal_e - 0.05 * abs(ideal_e)
