@@ -230,3 +230,16 @@ def test_base_scenario_problems_name_the_sweep_file(tmp_path: Path) -> None:
     path = _write(tmp_path, "name: s\nscenario: missing.yaml\nvary: {grid: {seed: [1]}}\n")
     with pytest.raises(SweepInputError, match=r"sweep.yaml: scenario: base scenario is invalid"):
         load_sweep(path)
+
+
+SHIPPED = sorted((Path(__file__).resolve().parents[2] / "scenarios" / "sweeps").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_shipped_sweeps_expand(path: Path) -> None:
+    """Every sweep under scenarios/sweeps/ still expands against today's schema."""
+    sweep = load_sweep(path)
+    assert len(sweep.runs) >= 2
+    assert sweep.spec.checks, "a shipped sweep gates on something"
+    text = path.read_text()
+    assert text.startswith("#"), "a shipped sweep is documented at its top"
