@@ -289,3 +289,20 @@ def test_device_noise_on_a_large_device() -> None:
     ideal_e = ideal.diagnostics["expected_objective"]
     noisy_e = d["noisy_expected_qubo_cost"] * to_qubo(problem).sign
     assert noisy_e > ideal_e - 0.05 * abs(ideal_e)
+
+
+def test_reported_qasm_is_the_circuit_whose_state_expectation_describes() -> None:
+    """Load the solver's own OpenQASM 3 (the transpiled circuit Aer ran) back into qiskit."""
+    pytest.importorskip("qiskit_qasm3_import")
+    from qiskit import qasm3
+    from qiskit.quantum_info import Statevector
+
+    problem = fi.battery_slots(4, 1, seed=3)  # constrained: the QUBO carries penalties
+    res = get_solver("qaoa", reps=2).solve(problem, seed=2)
+    d = res.diagnostics
+    circ = qasm3.loads(d["qasm3"])
+    circ.remove_final_measurements()
+    probs = Statevector(circ).probabilities()
+    assert circ.num_qubits == d["qubits"]  # no coupling map in the ideal case: no routing
+    value = float(probs @ _penalised_objective(problem))
+    assert value == pytest.approx(d["expected_objective"], rel=1e-7, abs=1e-7)
