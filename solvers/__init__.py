@@ -10,6 +10,11 @@ One solver-neutral :class:`Problem` goes to any registered solver:
 - ``exact``, ``annealing``, ``tabu``, ``lp-rounding``: classical baselines
   (:mod:`solvers.baselines`).
 
+Problems also come from CPLEX-LP files (:meth:`Problem.read_lp`, HiGHS's parser);
+``python -m solvers FILE.lp --solver NAME [--option k=v] [--json]`` solves one
+(:mod:`solvers.cli`, whose ``register(app)`` gives ``twin solve``). Third-party
+solvers join through the entry-point group ``gridtwin.solvers``.
+
 Importing :mod:`solvers` is light: qiskit, qiskit-aer and dwave-samplers are
 imported inside the backends when they first solve.
 
