@@ -30,7 +30,7 @@ from twin.errors import ResultsError, RunCancelledError, ScenarioError, TwinErro
 
 logger = logging.getLogger(__name__)
 
-COMMAND_MODULES: tuple[str, ...] = ("twin.studycli", "twin.comms.audit")
+COMMAND_MODULES: tuple[str, ...] = ("twin.studycli", "twin.comms.audit", "solvers.cli")
 """Modules that add commands: each has ``register(app: typer.Typer) -> None``. Append
 yours here; a module that does not exist (yet) is skipped."""
 

@@ -52,3 +52,22 @@ def test_malformed_file_exits_2(tmp_path, capsys) -> None:
     path.write_text("minimize\n obj: x +\nst\n c: x >= = 1\nend\n")
     assert main([str(path)]) == 2
     assert "malformed LP file" in capsys.readouterr().err
+
+
+def test_twin_solve_is_registered_on_the_twin_app(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from twin.cli import COMMAND_MODULES, app
+
+    assert "solvers.cli" in COMMAND_MODULES
+    path = tmp_path / "knap.lp"
+    path.write_text(LP)
+    runner = CliRunner()
+    result = runner.invoke(app, ["solve", str(path), "--solver", "exact", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["status"] == "optimal"
+    assert data["objective"] == pytest.approx(6.0)
+    bad = runner.invoke(app, ["solve", str(tmp_path / "missing.lp")])
+    assert bad.exit_code == 2
+    assert "no such LP file" in bad.output
