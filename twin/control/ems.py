@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+PCC_LOSS_RESERVE = 0.03
+"""Share of the PCC limit the plan leaves for network losses (not in the plan). [-]"""
+
 
 def uncontrolled_forecast_kw(ctx: ControlContext, k0: int, n: int) -> np.ndarray:
     """Uncontrolled net demand of steps ``k0 .. k0+n-1``: network loads and sgens, load
@@ -212,9 +215,15 @@ class EmsController:
         fams = self.ctx.families
         t_len, per, dt = self.n_slots, self.per, self.dt_h
         n = t_len * per
-        base = _slot_mean(uncontrolled_forecast_kw(self.ctx, k, n), per)
+        steps_kw = uncontrolled_forecast_kw(self.ctx, k, n)
+        base = _slot_mean(steps_kw, per)
         price = _slot_mean(self.microgrid.price(k, n), per)
-        lim = self.microgrid.limit_kw if self.microgrid.limit_kw is not None else math.inf
+        lim: float | np.ndarray = math.inf
+        if self.microgrid.limit_kw is not None:
+            # keep room in each slot for the uncontrolled demand's peak inside the slot
+            # and for losses (the limit holds at the PCC, losses included)
+            peak = steps_kw.reshape(-1, per).max(axis=1)
+            lim = np.maximum((1.0 - PCC_LOSS_RESERVE) * self.microgrid.limit_kw - (peak - base), 0.0)
         battery = generator = ev = building = runs = None
         bat = fams.get("battery")
         if bat is not None:
@@ -396,7 +405,9 @@ class EmsController:
                 top_up = need / (snap.efficiency[sel] * self.step_s / 3600.0)
                 request[sel] = np.where(self.ev_choice, np.minimum(snap.charger_kw[sel], top_up), 0.0)
             elif self.plan_ev_idx.size:
-                # a slot's energy is delivered in the part of the slot before departure
+                # a slot's energy is delivered in the part of the slot the vehicle is
+                # planned to be there (the fast step below lets the battery take the
+                # extra power so the PCC exchange follows the plan)
                 avail = self.plan_ev_avail[slot]
                 request[self.plan_ev_idx] = np.where(
                     avail > 1e-9, plan.ev_kw[slot] / np.maximum(avail, 1e-9), 0.0)
@@ -406,6 +417,9 @@ class EmsController:
             new[self.plan_ev_idx] = False
             request = np.where(new, evf.default_request_kw(), request)
             evf.command(request)
+            ev_extra_kw = float(evf.expected_p_kw().sum() - plan.ev_kw[slot].sum())
+        else:
+            ev_extra_kw = 0.0
         bld = fams.get("building")
         if bld is not None:
             starts = None
@@ -420,9 +434,10 @@ class EmsController:
         bat = fams.get("battery")
         if bat is not None:
             planned_kw = plan.battery_kw[slot]
-            # fast balancing: batteries absorb the deviation of uncontrolled demand
+            # fast balancing: batteries absorb the deviation of uncontrolled demand and
+            # of EV charging from the plan
             actual = float(uncontrolled_forecast_kw(self.ctx, k, 1)[0])
-            deviation = plan.base_kw[slot] - actual
+            deviation = plan.base_kw[slot] - actual - ev_extra_kw
             snap = bat.snapshot()
             share = snap.power_mw / snap.power_mw.sum()
             p_mw = (planned_kw + deviation * share) / 1000.0

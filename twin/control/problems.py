@@ -128,8 +128,8 @@ class DispatchInputs:
         Import price per slot. [EUR/kWh]
     export_eur_per_kwh : float
         Export price. [EUR/kWh]
-    pcc_limit_kw : float
-        PCC limit (inf for none). [kW]
+    pcc_limit_kw : float or numpy.ndarray
+        PCC limit, per slot or for all (inf for none). [kW]
     comfort_penalty_eur_per_kh, unmet_ev_penalty_eur_per_kwh, cycle_cost_eur_per_kwh : float
         Priced penalties. [EUR/Kh, EUR/kWh, EUR/kWh]
     """
@@ -138,7 +138,7 @@ class DispatchInputs:
     base_kw: np.ndarray
     import_eur_per_kwh: np.ndarray
     export_eur_per_kwh: float
-    pcc_limit_kw: float = math.inf
+    pcc_limit_kw: float | np.ndarray = math.inf
     comfort_penalty_eur_per_kh: float = 2.0
     unmet_ev_penalty_eur_per_kwh: float = 2.0
     cycle_cost_eur_per_kwh: float = 0.01
@@ -254,7 +254,7 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
     """
     t_len = inp.n_slots
     dt = inp.dt_h
-    lim = inp.pcc_limit_kw if math.isfinite(inp.pcc_limit_kw) else 1e7
+    lim = np.minimum(np.broadcast_to(np.asarray(inp.pcc_limit_kw, dtype=float), (t_len,)), 1e7)
     b = ProblemBuilder("dispatch")
     imp = b.add_variables("import_kw", t_len, lower=0.0, upper=lim,
                           cost=inp.import_eur_per_kwh * dt)
