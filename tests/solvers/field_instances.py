@@ -15,11 +15,16 @@ the benchmarks load this module by path.
   ``p[t, g]`` (for ``milp`` and ``hybrid``).
 - :func:`scheduling_96`: a 96-step (15 min) dispatch of several units, a
   battery and an EV fleet: several thousand variables (for ``milp`` benchmarks).
+- :func:`scheduling_96_tight`: the same schedule in the three-binary
+  (on / start-up / shut-down) unit-commitment formulation with Rajan-Takriti
+  minimum up time: same data (:func:`scheduling_data`), same optimum.
 
 All are deterministic functions of their arguments and ``seed``.
 """
 
 from __future__ import annotations
+
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -143,13 +148,35 @@ def unit_commitment_mixed(num_units: int, steps: int, *, seed: int = 0) -> Probl
     return b.build()
 
 
-def scheduling_96(num_units: int = 10, num_evs: int = 10, *, seed: int = 0) -> Problem:
-    """A 96-step (15 min) dispatch: units (on/off + power), a battery, EV charging.
+class SchedulingData(NamedTuple):
+    """The data of the 96-step schedules (shared by the loose and the tight model).
 
-    Variables per step: ``u`` and ``p_mw`` per unit, battery charge/discharge
-    power and state of charge, EV charging power per EV: with the defaults
-    96 * (2 * 10 + 3 + 10) = 3,168 variables, 960 binaries.
+    Attributes
+    ----------
+    steps : int
+        Number of steps.
+    dt_h : float
+        Step length. [h]
+    pmax_mw, marginal_eur_per_mwh, noload_eur_per_h : numpy.ndarray
+        Per unit: rated power [MW], marginal cost [EUR/MWh], no-load cost [EUR/h].
+    load_mw : numpy.ndarray
+        Demand per step. [MW]
+    ev_need_mwh, ev_pmax_mw : numpy.ndarray
+        Per EV group: energy to deliver over the day [MWh], charging limit [MW].
     """
+
+    steps: int
+    dt_h: float
+    pmax_mw: np.ndarray
+    marginal_eur_per_mwh: np.ndarray
+    noload_eur_per_h: np.ndarray
+    load_mw: np.ndarray
+    ev_need_mwh: np.ndarray
+    ev_pmax_mw: np.ndarray
+
+
+def scheduling_data(num_units: int = 10, num_evs: int = 10, *, seed: int = 0) -> SchedulingData:
+    """Units, load and EV groups of :func:`scheduling_96` / :func:`scheduling_96_tight`."""
     rng = np.random.default_rng(seed)
     steps, dt_h = 96, 0.25
     pmax = rng.uniform(0.5, 3.0, num_units)  # [MW]
@@ -159,15 +186,20 @@ def scheduling_96(num_units: int = 10, num_evs: int = 10, *, seed: int = 0) -> P
     load = 0.35 * pmax.sum() * (1 + 0.4 * np.sin((hours - 8) / 24 * 2 * np.pi))  # [MW]
     ev_need = rng.uniform(0.3, 1.5, num_evs)  # [MWh]
     ev_pmax = np.full(num_evs, 0.011 * 10)  # [MW] (aggregated charger groups)
-    b = ProblemBuilder("scheduling-96")
-    u = b.add_variables("u", (steps, num_units), kind="binary",
-                        cost=np.tile(noload * dt_h, (steps, 1)))
+    return SchedulingData(steps, dt_h, pmax, marginal, noload, load, ev_need, ev_pmax)
+
+
+def _dispatch_part(b: ProblemBuilder, d: SchedulingData, u: Any) -> tuple[Any, ...]:
+    """Power, battery and EV variables with balance, output-limit, SOC and EV-energy rows."""
+    steps, dt_h = d.steps, d.dt_h
+    num_units, num_evs = d.pmax_mw.size, d.ev_need_mwh.size
+    pmax, marginal, load = d.pmax_mw, d.marginal_eur_per_mwh, d.load_mw
     p = b.add_variables("p_mw", (steps, num_units), upper=np.tile(pmax, (steps, 1)),
                         cost=np.tile(marginal * dt_h, (steps, 1)))
     ch = b.add_variables("bat_charge_mw", steps, upper=1.0)
     dis = b.add_variables("bat_discharge_mw", steps, upper=1.0)
     soc = b.add_variables("bat_soc_mwh", steps, lower=0.2, upper=2.0)
-    ev = b.add_variables("ev_mw", (steps, num_evs), upper=np.tile(ev_pmax, (steps, 1)))
+    ev = b.add_variables("ev_mw", (steps, num_evs), upper=np.tile(d.ev_pmax_mw, (steps, 1)))
     k = steps * num_units
     eye_t = sp.eye_array(steps)
     b.add_constraints(
@@ -186,9 +218,73 @@ def scheduling_96(num_units: int = 10, num_evs: int = 10, *, seed: int = 0) -> P
     b.add_constraints([(soc, diff), (ch, -0.95 * dt_h * eye_t), (dis, dt_h / 0.95 * eye_t)],
                       lower=rhs, upper=rhs, name="soc")
     b.add_constraints([(ev, sp.kron(np.ones((1, steps)) * dt_h, sp.eye_array(num_evs)))],
-                      lower=ev_need, upper=ev_need, name="ev_energy")
+                      lower=d.ev_need_mwh, upper=d.ev_need_mwh, name="ev_energy")
+    return p, ch, dis, soc, ev
+
+
+def scheduling_96(num_units: int = 10, num_evs: int = 10, *, seed: int = 0) -> Problem:
+    """A 96-step (15 min) dispatch: units (on/off + power), a battery, EV charging.
+
+    Variables per step: ``u`` and ``p_mw`` per unit, battery charge/discharge
+    power and state of charge, EV charging power per EV: with the defaults
+    96 * (2 * 10 + 3 + 10) = 3,168 variables, 960 binaries. Minimum up time of
+    2 steps as ``u[t] - u[t-1] <= u[t+1]`` (units off before the horizon; no
+    start in the last step). :func:`scheduling_96_tight` is the same model in
+    the textbook unit-commitment formulation.
+    """
+    d = scheduling_data(num_units, num_evs, seed=seed)
+    steps = d.steps
+    b = ProblemBuilder("scheduling-96")
+    u = b.add_variables("u", (steps, num_units), kind="binary",
+                        cost=np.tile(d.noload_eur_per_h * d.dt_h, (steps, 1)))
+    _dispatch_part(b, d, u)
     # minimum up time of 2 steps: u[t] - u[t-1] <= u[t+1]
     up = (sp.kron(sp.eye_array(steps, k=0) - sp.eye_array(steps, k=-1)
                   - sp.eye_array(steps, k=1), sp.eye_array(num_units)))
     b.add_constraints([(u, up)], upper=0.0, name="min_up")
+    return b.build()
+
+
+def scheduling_96_tight(
+    num_units: int = 10, num_evs: int = 10, *, seed: int = 0, min_up_steps: int = 2
+) -> Problem:
+    """:func:`scheduling_96` in the three-binary unit-commitment formulation.
+
+    Same data (:func:`scheduling_data`), same costs, same dispatch rows; the
+    commitment is modelled with on ``u[t, g]``, start-up ``v[t, g]`` and
+    shut-down ``w[t, g]`` binaries:
+
+    - logical linking ``u[t] - u[t-1] = v[t] - w[t]`` (``u[-1] = 0``: units are
+      off before the horizon, as in the loose model);
+    - minimum up time as Rajan and Takriti's start-up windows
+      ``sum(v[t - UT + 1 .. t]) <= u[t]`` (the convex hull of the min-up
+      polytope), ``UT = min_up_steps``;
+    - no start in the last ``UT - 1`` steps (``v`` fixed to 0 there), the
+      loose model's horizon-end rule, so that with ``min_up_steps=2`` both
+      models have the same feasible ``(u, p, ...)`` and the same optimum.
+
+    Columns: those of :func:`scheduling_96` in the same order, then ``v`` and
+    ``w``: 3,168 + 2 * 960 = 5,088 variables (2,880 binaries) with the defaults.
+    The model has no start-up costs and no minimum down time (none in the data).
+    """
+    if min_up_steps < 1:
+        raise ValueError(f"min_up_steps must be >= 1, got {min_up_steps!r}")
+    d = scheduling_data(num_units, num_evs, seed=seed)
+    steps, ut = d.steps, int(min_up_steps)
+    b = ProblemBuilder("scheduling-96-tight")
+    u = b.add_variables("u", (steps, num_units), kind="binary",
+                        cost=np.tile(d.noload_eur_per_h * d.dt_h, (steps, 1)))
+    _dispatch_part(b, d, u)
+    v_upper = np.ones((steps, num_units))
+    v_upper[steps - ut + 1:] = 0.0  # no start the loose model forbids at the horizon end
+    v = b.add_variables("v_start", (steps, num_units), kind="binary", upper=v_upper)
+    w = b.add_variables("w_stop", (steps, num_units), kind="binary")
+    eye_g = sp.eye_array(num_units)
+    eye_k = sp.eye_array(steps * num_units)
+    diff = sp.kron(sp.eye_array(steps) - sp.eye_array(steps, k=-1), eye_g)
+    b.add_constraints([(u, diff), (v, -eye_k), (w, eye_k)], lower=0.0, upper=0.0,
+                      name="logic")
+    # start-up window: v[t - UT + 1] + ... + v[t] - u[t] <= 0
+    window = sum(sp.eye_array(steps, k=-i) for i in range(ut))
+    b.add_constraints([(v, sp.kron(window, eye_g)), (u, -eye_k)], upper=0.0, name="min_up")
     return b.build()
