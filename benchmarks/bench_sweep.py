@@ -11,7 +11,10 @@ temporary results store. Measured, each ``--repeat`` times (median reported):
   (cluster start and shutdown included);
 - ``overhead``: a sweep of 8 one-step runs with one worker, minus the runs' own
   wall time, per run: what the sweep machinery costs a run (validation, scheduling,
-  hand-over to the worker, bookkeeping).
+  hand-over to the worker, bookkeeping);
+- ``ceiling``: two processes against one on a pure-Python CPU burn, the speed-up the
+  machine itself gives two workers at that moment (it is shared: when other processes
+  hold the CPUs, no sweep can beat this).
 
 Usage::
 
@@ -63,6 +66,31 @@ def _sweep_file(folder: Path, duration: str, seeds: int) -> Path:
     return path
 
 
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def _parallel_ceiling(n: int = 6_000_000) -> float:
+    """Speed-up of two processes over one on a pure-Python CPU burn: what this machine
+    gives two workers right now (about 2 on an idle 2-CPU machine, less when other
+    processes hold the CPUs)."""
+    import multiprocessing
+
+    t0 = time.perf_counter()
+    _burn(n)
+    _burn(n)
+    serial = time.perf_counter() - t0
+    with multiprocessing.get_context("forkserver").Pool(2) as pool:
+        pool.map(_burn, [1000, 1000])  # start both processes before timing
+        t0 = time.perf_counter()
+        pool.map(_burn, [n, n])
+        parallel = time.perf_counter() - t0
+    return serial / parallel
+
+
 def _time_sweep(sweep, executor_factory) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         executor = executor_factory()
@@ -102,9 +130,10 @@ def main() -> None:
         _time_sweep(tiny, lambda: LocalExecutor(1))  # starts the fork server (once)
 
         results: dict[str, list[float]] = {"direct": [], "serial": [], "local2": [],
-                                           "dask2": [], "overhead": []}
+                                           "dask2": [], "overhead": [], "ceiling": []}
         load_before = os.getloadavg()
         for _ in range(args.repeat):
+            results["ceiling"].append(_parallel_ceiling())
             results["direct"].append(_time_direct(sweep))
             results["serial"].append(_time_sweep(sweep, lambda: LocalExecutor(1))[0])
             results["local2"].append(_time_sweep(sweep, lambda: LocalExecutor(2))[0])
@@ -126,6 +155,10 @@ def main() -> None:
         "median_s": {k: round(v, 3) for k, v in med.items()},
         "all_s": {k: [round(x, 3) for x in v] for k, v in results.items() if v},
         "speedup_local2_vs_serial": round(med["serial"] / med["local2"], 2),
+        "speedup_local2_vs_serial_per_repeat": [
+            round(a / b, 2) for a, b in zip(results["serial"], results["local2"], strict=True)
+        ],
+        "parallel_ceiling_2_procs_cpu_burn": round(med["ceiling"], 2),
         "speedup_dask2_vs_serial": round(med["serial"] / med["dask2"], 2) if "dask2" in med else None,
         "sweep_cost_per_run_s (serial - direct)/8": round((med["serial"] - med["direct"]) / 8, 3),
         "overhead_per_run_s (1-step runs)": round(med["overhead"], 3),
