@@ -157,6 +157,7 @@ def sweep_command(
             return
         executor = None
         if dask or scheduler:
+            _quiet_distributed()
             client, cluster = connect_dask(
                 scheduler, workers=n_workers, timeout_s=connect_timeout
             )
@@ -202,6 +203,17 @@ def sweep_command(
         typer.echo(f"report: {html_path}, {md_path}", err=True)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _quiet_distributed() -> None:
+    """distributed logs every worker start and stop at INFO: keep its warnings only."""
+    try:
+        import distributed  # noqa: F401  (configures its loggers on import)
+    except ImportError:
+        return
+    for name in list(logging.root.manager.loggerDict):
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @contextmanager
