@@ -225,9 +225,9 @@ def main() -> None:
             f"max |dloading| {diffs['max_abs_diff_line']:.2e} %",
             flush=True,
         )
-    report["machine"]["load_avg_at_end"] = os.getloadavg()[0]
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        report["machine"]["load_avg_at_end"] = os.getloadavg()[0]
+        if args.json:  # after each grid, so a long run keeps what it measured
+            args.json.write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":
