@@ -158,11 +158,13 @@ def test_too_large_problem_is_unsupported_not_a_hang(name: str) -> None:
 
 #: Configurations that run far longer than 1 s without a time limit.
 SLOW_CONFIG = {
-    "milp": ({"mip_rel_gap": 0.0}, "scheduling"),
-    "lp-rounding": ({"fix_fraction": 0.001}, "scheduling"),
+    "milp": ({"mip_rel_gap": 0.0}, "scheduling-large"),
+    # Sizes are chosen so that even an idle machine needs several times the limit
+    # (lp-rounding: ~7 s, exact: 2**30 assignments, on a loaded 2-core machine).
+    "lp-rounding": ({"fix_fraction": 0.0001}, "scheduling-large"),
     "hybrid": ({"sampler_options": {"num_reads": 100000}, "candidates": 1}, "uc"),
     "qaoa": ({"reps": 8, "maxiter": 5000}, "qubo12"),
-    "exact": ({}, "qubo24"),
+    "exact": ({"max_variables": 30}, "qubo30"),
     "annealing": ({"num_reads": 100000}, "qubo18"),
     "tabu": ({"num_reads": 50, "num_restarts": 100000, "timeout_ms": 100000}, "qubo18"),
 }
@@ -178,9 +180,11 @@ def _slow_problem(kind: str) -> Problem:
     spec.loader.exec_module(fi)  # type: ignore[union-attr]
     if kind == "scheduling":
         return fi.scheduling_96()
+    if kind == "scheduling-large":
+        return fi.scheduling_96(40, 40)
     if kind == "uc":
         return fi.unit_commitment_mixed(6, 8)
-    n = {"qubo12": 12, "qubo18": 18, "qubo24": 24}[kind]
+    n = {"qubo12": 12, "qubo18": 18, "qubo30": 30}[kind]
     rng = np.random.default_rng(1)
     return Problem(objective=rng.normal(size=n), kinds="binary", upper=1.0,
                    quadratic=np.triu(rng.normal(size=(n, n)), 1),
