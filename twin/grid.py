@@ -273,7 +273,7 @@ def resample_rows(
 
     Examples
     --------
-    >>> resample_rows(np.arange(4.0), 1, 2, 1800, 900)
+    >>> resample_rows(np.arange(6.0), 1, 2, 1800, 900)
     array([1.5, 3.5])
     >>> resample_rows(np.arange(4.0), 3, 3, 450, 900)
     array([3., 3., 0.])
