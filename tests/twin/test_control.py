@@ -63,6 +63,10 @@ def test_export_limit_curtails_pv(tiny_grid: Path) -> None:
     assert export.max() <= 0.015 + 1e-9
     curtailed = s[("asset/pv", "curtailed_p_mw")]
     assert np.all(curtailed >= 0)
+    # start and end of curtailment are events, alternating, one pair per sunny midday
+    kinds = [e["kind"] for e in out.recording.events if e["category"] == "control"]
+    assert kinds[:2] == ["curtailment_start", "curtailment_end"]
+    assert all(a != b for a, b in zip(kinds, kinds[1:], strict=False))
     # curtailment only happens when the limit binds
     binding = curtailed > 1e-9
     assert np.all(export[binding] > 0.015 - 0.002)  # at the limit, less the losses

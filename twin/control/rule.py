@@ -49,6 +49,7 @@ class SelfConsumptionController:
         self.export_limit_mw = (
             None if spec.export_limit_kw is None else spec.export_limit_kw / 1000.0
         )
+        self._curtailing = False
         self.battery = ctx.families.get("battery")
         self.pv = ctx.families.get("pv")
         model = ctx.model
@@ -94,9 +95,30 @@ class SelfConsumptionController:
                 net_mw += float(p_set.sum())
             if self.export_limit_mw is not None and self.pv is not None:
                 excess = -net_mw - self.export_limit_mw
+                cut_mw = 0.0
                 if excess > 0:
                     available = self.pv.snapshot().available_p_mw
                     total = available.sum()
                     if total > 0:
                         cut = np.minimum(available, excess * available / total)
                         self.pv.command(available - cut)
+                        cut_mw = float(cut.sum())
+                self._curtailment_event(env.now, cut_mw)
+
+    def _curtailment_event(self, time_s: float, cut_mw: float) -> None:
+        """Record when curtailment for the export limit starts and ends (not each step)."""
+        active = cut_mw > 0
+        if active == self._curtailing:
+            return
+        self._curtailing = active
+        limit_kw = self.export_limit_mw * 1000.0 if self.export_limit_mw is not None else None
+        if active:
+            message = (f"PV curtailed by {cut_mw * 1000:.1f} kW to keep export under "
+                       f"{limit_kw:.1f} kW.")
+        else:
+            message = "PV curtailment for the export limit ended."
+        self.ctx.recorder.event(
+            time_s, "control", "curtailment_start" if active else "curtailment_end",
+            "control/self_consumption", message,
+            {"curtailed_kw": cut_mw * 1000.0, "export_limit_kw": limit_kw},
+        )
