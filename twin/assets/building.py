@@ -43,11 +43,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 import scipy.linalg
+
+if TYPE_CHECKING:
+    import simpy
+
+    from twin.assets.base import Channel, FamilyContext, ProcessGen
+    from twin.clock import StepClock
+    from twin.scenario import BuildingAssetSpec, Scenario
+    from twin.weather import Weather
 
 logger = logging.getLogger(__name__)
 
@@ -1266,7 +1274,7 @@ WEATHER_MARGIN_S = 3 * 86400
 """Weather is loaded this far beyond the run so a controller can look ahead. [s]"""
 
 
-def params_from_spec(spec: object) -> BuildingParams:
+def params_from_spec(spec: BuildingAssetSpec) -> BuildingParams:
     """:class:`BuildingParams` of a ``building`` asset spec (preset, scaled, overridden).
 
     Parameters
@@ -1281,8 +1289,8 @@ def params_from_spec(spec: object) -> BuildingParams:
     """
     import dataclasses
 
-    base = BUILDING_TYPES[spec.building_type]  # type: ignore[attr-defined]
-    f = float(spec.scale)  # type: ignore[attr-defined]
+    base = BUILDING_TYPES[spec.building_type]
+    f = float(spec.scale)
     th = base.thermal
     thermal = dataclasses.replace(
         th,
@@ -1293,13 +1301,13 @@ def params_from_spec(spec: object) -> BuildingParams:
         h_air_out_kw_per_k=th.h_air_out_kw_per_k * f,
         solar_aperture_m2=th.solar_aperture_m2 * f,
     )
-    hvac_kw = spec.hvac_kw if spec.hvac_kw is not None else base.hvac.p_el_max_kw * f  # type: ignore[attr-defined]
+    hvac_kw = spec.hvac_kw if spec.hvac_kw is not None else base.hvac.p_el_max_kw * f
     comfort = base.comfort_occupied
     setback = base.comfort_unoccupied
-    if spec.comfort_band_c is not None:  # type: ignore[attr-defined]
-        comfort = ComfortBand(*spec.comfort_band_c)  # type: ignore[attr-defined]
-    if spec.setback_band_c is not None:  # type: ignore[attr-defined]
-        setback = ComfortBand(*spec.setback_band_c)  # type: ignore[attr-defined]
+    if spec.comfort_band_c is not None:
+        comfort = ComfortBand(*spec.comfort_band_c)
+    if spec.setback_band_c is not None:
+        setback = ComfortBand(*spec.setback_band_c)
     return dataclasses.replace(
         base,
         thermal=thermal,
@@ -1312,7 +1320,9 @@ def params_from_spec(spec: object) -> BuildingParams:
     )
 
 
-def daily_runs(spec: object, owner: int, n_days: int, offset_s: float) -> list[tuple[int, ApplianceRun]]:
+def daily_runs(
+    spec: BuildingAssetSpec, owner: int, n_days: int, offset_s: float
+) -> list[tuple[int, ApplianceRun]]:
     """The deferrable runs of one building for every day of the run.
 
     Parameters
@@ -1330,7 +1340,7 @@ def daily_runs(spec: object, owner: int, n_days: int, offset_s: float) -> list[t
 
     out = []
     for day in range(n_days):
-        for j, run in enumerate(spec.deferrable):  # type: ignore[attr-defined]
+        for j, run in enumerate(spec.deferrable):
             base = day * 86400 - offset_s
             earliest = int(base + run.earliest_h * 3600)
             latest = int(base + run.latest_end_h * 3600)
@@ -1341,7 +1351,7 @@ def daily_runs(spec: object, owner: int, n_days: int, offset_s: float) -> list[t
             if latest - earliest < duration:
                 continue
             out.append((owner, ApplianceRun(run.power_kw, duration, earliest, latest,
-                                            name=f"{spec.name}/{j}/d{day}")))  # type: ignore[attr-defined]
+                                            name=f"{spec.name}/{j}/d{day}")))
     return out
 
 
@@ -1381,7 +1391,7 @@ class BuildingFamily:
 
     kind: ClassVar[str] = "building"
 
-    def __init__(self, specs: list, rows: tuple[int, int]) -> None:
+    def __init__(self, specs: list[BuildingAssetSpec], rows: tuple[int, int]) -> None:
         self.specs = list(specs)
         self.names = tuple(s.name for s in specs)
         self.rows = rows
@@ -1404,7 +1414,7 @@ class BuildingFamily:
         self.plug_kwh = 0.0
 
     @classmethod
-    def add_to_network(cls, specs: list, net: object) -> BuildingFamily:
+    def add_to_network(cls, specs: list[BuildingAssetSpec], net: Any) -> BuildingFamily:
         """Add one load row per building."""
         from twin.assets.load import _add_rows
 
@@ -1414,7 +1424,7 @@ class BuildingFamily:
         )
         return cls(specs, rows)
 
-    def bind(self, ctx: object) -> None:
+    def bind(self, ctx: FamilyContext) -> None:
         """Load the weather, occupancy and deferrable runs on the step grid.
 
         Raises
@@ -1422,9 +1432,9 @@ class BuildingFamily:
         twin.errors.ScenarioError
             When the weather file cannot be read (field ``weather.file``).
         """
-        scenario = ctx.scenario  # type: ignore[attr-defined]
-        self.step_s = int(ctx.step_s)  # type: ignore[attr-defined]
-        self.n_steps = int(ctx.n_steps)  # type: ignore[attr-defined]
+        scenario = ctx.scenario
+        self.step_s = int(ctx.step_s)
+        self.n_steps = int(ctx.n_steps)
         self.weather = load_scenario_weather(scenario, self.n_steps * self.step_s + WEATHER_MARGIN_S,
                                              self.step_s)
         self.times = self.weather.times
@@ -1438,7 +1448,7 @@ class BuildingFamily:
         self.run_owner = np.array([r[0] for r in runs], dtype=np.int64)
         self.loads = DeferrableLoads([r[1] for r in runs])
         self.loads_state = self.loads.initial_state()
-        self._p_view, self._q_view = ctx.injections.rows("load", *self.rows)  # type: ignore[attr-defined]
+        self._p_view, self._q_view = ctx.injections.rows("load", *self.rows)
 
     def command(self, p_heat_el_kw: np.ndarray | None, p_cool_el_kw: np.ndarray | None = None,
                 start_runs: np.ndarray | None = None) -> None:
@@ -1463,18 +1473,18 @@ class BuildingFamily:
     def _plug_kw(self, k: int) -> np.ndarray:
         return PLUG_LOAD_FRAC * self.fleet.internal_gains_kw(self.occupied_table[k])
 
-    def run(self, env: object, clock: object) -> object:
+    def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """SENSE: write the expected load; ACT: step the zones and the runs."""
         from twin.clock import Phase
 
         while True:
-            k = yield clock.wait(Phase.SENSE)  # type: ignore[attr-defined]
+            k = yield clock.wait(Phase.SENSE)
             self._k = k
             heat, cool = self._default_hvac(k) if self._command is None else self._command
             t_s = k * self.step_s
             expected_runs = self.loads.power_kw(self.loads_state, t_s, self.step_s)
             self._write(heat + cool, expected_runs, self._plug_kw(k))
-            yield clock.wait(Phase.ACT)  # type: ignore[attr-defined]
+            yield clock.wait(Phase.ACT)
             self.act(k)
 
     def act(self, k: int) -> None:
@@ -1532,7 +1542,7 @@ class BuildingFamily:
                                 self.state.t_mass_c.copy(), self.run_owner,
                                 self.loads_state.started.copy())
 
-    def channels(self) -> list:
+    def channels(self) -> list[Channel]:
         """Electrical load, HVAC power, air temperature and comfort band per building."""
         from twin.assets.base import Channel
 
@@ -1545,7 +1555,7 @@ class BuildingFamily:
             Channel("asset", "comfort_upper_c", "degC", entities, self.upper_c),
         ]
 
-    def kpis(self, values: list, step_s: int) -> dict[str, float]:
+    def kpis(self, values: list[np.ndarray], step_s: int) -> dict[str, float]:
         """Comfort violation, HVAC energy, peak demand of the buildings."""
         total = np.nansum(values[0], axis=1) if values[0].size else np.zeros(1)
         late = self.loads.lateness_s(self.loads_state) if self.loads.n else np.zeros(0)
@@ -1558,7 +1568,7 @@ class BuildingFamily:
         }
 
 
-def load_scenario_weather(scenario: object, duration_s: int, step_s: int) -> object:
+def load_scenario_weather(scenario: Scenario, duration_s: int, step_s: int) -> Weather:
     """The scenario's weather on its step grid over ``duration_s``.
 
     Raises
@@ -1571,8 +1581,8 @@ def load_scenario_weather(scenario: object, duration_s: int, step_s: int) -> obj
     from twin.errors import ScenarioError
     from twin.weather import WeatherFileError, load_weather, pvlib_weather_file
 
-    name = scenario.weather.file  # type: ignore[attr-defined]
-    source = scenario.source  # type: ignore[attr-defined]
+    name = scenario.weather.file
+    source = scenario.source
     path = Path(name)
     if not path.is_absolute():
         candidate = Path(source).parent / path
@@ -1588,7 +1598,7 @@ def load_scenario_weather(scenario: object, duration_s: int, step_s: int) -> obj
                 ) from None
     duration = int(np.ceil(duration_s / step_s)) * step_s
     try:
-        return load_weather(path, scenario.time.start, duration, step_s)  # type: ignore[attr-defined]
+        return load_weather(path, scenario.time.start, duration, step_s)
     except (WeatherFileError, OSError, ValueError, KeyError) as exc:
         raise ScenarioError.single(
             source, "weather.file", f"weather file {path} cannot be read ({exc}); expected a "
