@@ -41,7 +41,7 @@ def tariff_series(pcc: PccSpec, start: Any, n_steps: int, step_s: int) -> np.nda
     --------
     >>> from twin.scenario import PccSpec
     >>> tariff_series(PccSpec(), "2016-01-04", 4, 6 * 3600).tolist()
-    [0.2, 0.3, 0.3, 0.4]
+    [0.2, 0.2, 0.3, 0.4]
     """
     times = pd.Timestamp(start) + pd.to_timedelta(np.arange(n_steps) * step_s, unit="s")
     hour = np.asarray(times.hour + times.minute / 60.0)
