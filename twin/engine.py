@@ -504,7 +504,9 @@ def run(
         "backend": scenario.grid.backend,
         "timings_s": out.timings,
     }
-    path = write_run(store, run_id, manifest=manifest, kpis=out.kpis, timeseries=ts, events=events)
+    extra_files = getattr(sim.controller, "extra_files", None)  # e.g. problems/*.lp
+    path = write_run(store, run_id, manifest=manifest, kpis=out.kpis, timeseries=ts, events=events,
+                     extra_files=extra_files() if extra_files is not None else None)
     logger.info("run %s written to %s in %.2f s", run_id, path, wall)
     return RunResult(
         run_id=run_id, path=path, kpis=out.kpis, stop_reason=out.stop_reason, wall_time_s=wall

@@ -51,6 +51,7 @@ from twin.simtime import parse_duration_s
 
 if TYPE_CHECKING:
     import simpy
+    from solvers import Problem
 
     from twin.assets.base import ProcessGen
     from twin.clock import StepClock
@@ -60,6 +61,13 @@ logger = logging.getLogger(__name__)
 
 PCC_LOSS_RESERVE = 0.03
 """Share of the PCC limit the plan leaves for network losses (not in the plan). [-]"""
+
+MAX_STORED_PROBLEMS = 50
+"""Quantum solver calls of a run whose problems are stored as ``problems/<call_id>.lp``
+(the first ones; later calls are only in the call table). [-]"""
+
+QAOA_DEFAULT_MAX_QUBITS = 24
+"""``solvers.qaoa``'s default qubit budget, used when the task does not set one. [-]"""
 
 
 def uncontrolled_forecast_kw(ctx: ControlContext, k0: int, n: int) -> np.ndarray:
@@ -172,6 +180,7 @@ class EmsController:
         self.plan_ev_avail: np.ndarray | None = None
         self._run_idx = np.zeros(0, np.int64)
         self._bat_weight = -np.asarray(ctx.model.injection_weight, float)
+        self.stored_problems: dict[str, Problem] = {}
 
     def _check_solvers(self) -> None:
         """Refuse unknown solvers and options up front, naming the field.
@@ -318,6 +327,7 @@ class EmsController:
             env, "dispatch", problem, solver=task.solver, options=task.options,
             reference=task.reference, time_limit_s=task.time_limit_s, fallback=task.fallback,
         )
+        self._keep_problem(record, problem, task.solver, task.options)
         if record.ok:
             t0, c0 = time.perf_counter(), time.process_time()
             self.plan = interpret_dispatch(record.result, layout, inputs)
@@ -375,6 +385,7 @@ class EmsController:
                 env, "ev_assignment", problem, solver=task.solver, options=task.options,
                 reference=task.reference, time_limit_s=task.time_limit_s, fallback=task.fallback,
             )
+            self._keep_problem(record, problem, task.solver, task.options)
             if record.ok:
                 choice[group] = interpret_ev_assignment(record.result)
             else:
@@ -386,6 +397,48 @@ class EmsController:
                                     f"{int(order.size)} vehicles split into {len(groups)} "
                                     f"sub-problems of at most {task.max_binaries} binaries",
                                     {"step": k, "vehicles": int(order.size), "groups": len(groups)})
+
+    def _keep_problem(self, record: Any, problem: Problem, solver: str,
+                      options: Any) -> None:
+        """Keep the problem of a quantum solver call for ``problems/<call_id>.lp``.
+
+        Kept: calls whose task asks for QAOA, or whose problem is all-binary and fits
+        QAOA's qubit budget (the task's ``max_qubits`` option, else the solver's
+        default), the first :data:`MAX_STORED_PROBLEMS` of a run.
+        """
+        if len(self.stored_problems) >= MAX_STORED_PROBLEMS:
+            return
+        quantum = solver == "qaoa" or record.solver_used == "qaoa"
+        if not quantum:
+            budget = int(dict(options or {}).get("max_qubits", QAOA_DEFAULT_MAX_QUBITS))
+            quantum = problem.is_binary and problem.num_variables <= budget
+        if quantum:
+            self.stored_problems[record.call_id] = problem
+
+    def extra_files(self) -> dict[str, bytes]:
+        """Files for the run folder: ``problems/<call_id>.lp`` (CPLEX-LP) of the kept
+        quantum solver calls (see :meth:`_keep_problem`), for the app's QAOA landscape.
+
+        A problem that cannot be written as LP is skipped with a warning.
+        """
+        import tempfile
+        from pathlib import Path
+
+        from solvers.lpfile import write_lp
+
+        files: dict[str, bytes] = {}
+        if not self.stored_problems:
+            return files
+        with tempfile.TemporaryDirectory() as folder:
+            for call_id, problem in self.stored_problems.items():
+                path = Path(folder) / "problem.lp"
+                try:
+                    write_lp(problem, path)
+                except ValueError as exc:  # solvers.ProblemError: names, HiGHS refusal
+                    logger.warning("problem of call %s not stored: %s", call_id, exc)
+                    continue
+                files[f"problems/{call_id}.lp"] = path.read_bytes()
+        return files
 
     # ----------------------------------------------------------------- applying
     def apply(self, k: int) -> None:

@@ -1,0 +1,57 @@
+"""What an EMS run leaves in its folder beyond the tables: the problems of its quantum
+solver calls as CPLEX-LP (``problems/<call_id>.lp``, read by the app's QAOA landscape)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_qaoa_calls_store_their_problems_as_lp(tmp_path: Path) -> None:
+    """qaoa_vs_milp_ev (first 12 h): every stored problem names a QAOA call of the
+    call table and reads back into a Problem whose optimum is the call's reference."""
+    pytest.importorskip("qiskit_aer")
+    from solvers import get_solver
+    from solvers.lpfile import read_lp
+    from twin.control.ems import MAX_STORED_PROBLEMS
+    from twin.control.gateway import calls_table
+    from twin.engine import run
+    from twin.results import open_run
+    from twin.scenario import apply_overrides, load_scenario
+
+    scenario = apply_overrides(load_scenario(ROOT / "scenarios" / "qaoa_vs_milp_ev.yaml"),
+                               {"time.duration": "12h"})
+    result = run(scenario, store=tmp_path / "runs")
+    files = sorted((result.path / "problems").glob("*.lp"))
+    table = calls_table(open_run(result.path).events).set_index("call_id")
+    qaoa_calls = table[table.solver_requested == "qaoa"]
+    assert 0 < len(files) <= MAX_STORED_PROBLEMS
+    assert len(files) == min(len(qaoa_calls), MAX_STORED_PROBLEMS)
+    milp = get_solver("milp")
+    for file in files:
+        call = table.loc[file.stem]
+        assert call.solver_requested == "qaoa"
+        problem = read_lp(file)
+        assert problem.is_binary
+        assert problem.num_variables == call.n_variables <= 8
+        optimum = milp.solve(problem).objective
+        assert optimum == pytest.approx(call.reference_objective, rel=1e-9, abs=1e-9)
+
+
+def test_dispatch_only_run_stores_no_problems(tmp_path: Path, tiny_grid: Path) -> None:
+    """A MILP dispatch with continuous variables is no quantum call: no ``problems/``."""
+    from twin.engine import run
+    from twin.scenario import scenario_from_dict
+
+    data = {
+        "name": "noq", "seed": 2, "time": {"duration": "3h", "step": "30min"},
+        "grid": {"source": "file", "path": str(tiny_grid)}, "profiles": {"source": "constant"},
+        "assets": [{"kind": "building", "name": "b", "bus": 1, "building_type": "office"}],
+        "control": {"mode": "ems", "ems": {"horizon": "4h"}},
+    }
+    result = run(scenario_from_dict(data), store=tmp_path / "runs")
+    assert not (result.path / "problems").exists()
+
