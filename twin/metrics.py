@@ -110,12 +110,19 @@ def grid_kpis(
 
 
 def merge_kpis(
-    base: dict[str, float | None], parts: Iterable[dict[str, float]]
+    base: dict[str, float | None], parts: Iterable[dict[str, float | None]]
 ) -> dict[str, float | None]:
-    """Add family KPIs into ``base``: the same name from several families is summed."""
+    """Add family KPIs into ``base``: the same name from several families is summed.
+
+    A None value (nothing to report) keeps the name in the output as None unless
+    another part gives it a number.
+    """
     out = dict(base)
     for part in parts:
         for name, value in part.items():
             current = out.get(name)
-            out[name] = float(value) if current is None else float(current) + float(value)
+            if value is None:
+                out.setdefault(name, None)
+            else:
+                out[name] = float(value) if current is None else float(current) + float(value)
     return out

@@ -1,8 +1,11 @@
 """What an EMS run leaves in its folder beyond the tables: the problems of its quantum
-solver calls as CPLEX-LP (``problems/<call_id>.lp``, read by the app's QAOA landscape)."""
+solver calls as CPLEX-LP (``problems/<call_id>.lp``, read by the app's QAOA landscape),
+and KPIs that are always present (null when there is nothing to report) so a sweep
+can gate on them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -55,3 +58,25 @@ def test_dispatch_only_run_stores_no_problems(tmp_path: Path, tiny_grid: Path) -
     result = run(scenario_from_dict(data), store=tmp_path / "runs")
     assert not (result.path / "problems").exists()
 
+
+def test_ems_ratio_kpis_are_written_as_null_without_reference(tmp_path: Path,
+                                                              tiny_grid: Path) -> None:
+    """No call asked for a reference optimum: the ratio KPIs are still in kpis.json,
+    as null; the rule-based controller (no solver calls) does not write them."""
+    from twin.engine import run
+    from twin.scenario import apply_overrides, scenario_from_dict
+
+    data = {
+        "name": "nullkpi", "seed": 2, "time": {"duration": "3h", "step": "30min"},
+        "grid": {"source": "file", "path": str(tiny_grid)}, "profiles": {"source": "constant"},
+        "assets": [{"kind": "building", "name": "b", "bus": 1, "building_type": "office"}],
+        "control": {"mode": "ems", "ems": {"horizon": "4h"}},
+    }
+    scenario = scenario_from_dict(data)
+    result = run(scenario, store=tmp_path / "runs")
+    kpis = json.loads((result.path / "kpis.json").read_text())
+    for name in ("ems_approximation_ratio_mean", "ems_approximation_ratio_max"):
+        assert name in kpis and kpis[name] is None, name
+    assert kpis["ems_calls"] > 0
+    rule = run(apply_overrides(scenario, {"control.mode": "rule_based"}), store=tmp_path / "runs")
+    assert "ems_approximation_ratio_mean" not in json.loads((rule.path / "kpis.json").read_text())

@@ -532,8 +532,12 @@ class EmsController:
             yield clock.wait(Phase.AFTER)
             self.microgrid.meter(k)
 
-    def kpis(self) -> dict[str, float]:
-        """PCC, cost and islanding KPIs plus the solver calls' summary."""
+    def kpis(self) -> dict[str, float | None]:
+        """PCC, cost and islanding KPIs plus the solver calls' summary.
+
+        ``ems_approximation_ratio_mean|max`` are always present: None (null in
+        ``kpis.json``) when no call has a reference optimum to compare with.
+        """
         out = self.microgrid.kpis()
         records = self.gateway.log.records
         out["ems_calls"] = float(len(records))
@@ -541,8 +545,8 @@ class EmsController:
         out["ems_solve_time_s"] = float(sum(r.solve_wall_s for r in records))
         out["ems_solve_time_max_s"] = float(max((r.solve_wall_s for r in records), default=0.0))
         ratios = [r.approximation_ratio for r in records if r.approximation_ratio is not None]
-        if ratios:
-            out["ems_approximation_ratio_mean"] = float(np.mean(ratios))
-            out["ems_approximation_ratio_max"] = float(np.max(ratios))
+        # always present (null without a reference optimum) so sweeps can gate on them
+        out["ems_approximation_ratio_mean"] = float(np.mean(ratios)) if ratios else None
+        out["ems_approximation_ratio_max"] = float(np.max(ratios)) if ratios else None
         out["ems_fallback_calls"] = float(sum(r.fallback is not None for r in records))
         return out
