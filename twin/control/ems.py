@@ -51,8 +51,8 @@ from twin.simtime import parse_duration_s
 
 if TYPE_CHECKING:
     import simpy
-    from solvers import Problem
 
+    from solvers import Problem
     from twin.assets.base import ProcessGen
     from twin.clock import StepClock
     from twin.control import ControlContext

@@ -17,13 +17,14 @@ Public names: :class:`DispatchInputs`, :class:`BatteryInputs`, :class:`Generator
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 
-from solvers import Problem, ProblemBuilder, Result, VarBlock
+from solvers import Problem, ProblemBuilder, Result, VarBlock, VarKind
 
 
 @dataclass(frozen=True)
@@ -186,35 +187,175 @@ class DispatchPlan:
         return self.import_kw - self.export_kw
 
 
-def _diag(values: np.ndarray) -> sp.coo_array:
-    """Square diagonal matrix as COO (cheaper to assemble than ``sp.diags``)."""
+@dataclass(frozen=True)
+class _Coo:
+    """A sparse term as plain triplets (no scipy object per term: the dispatch problem
+    has about 60 terms and scipy's constructors cost tens of microseconds each).
+
+    Explicit zeros are kept, as in a ``scipy.sparse.coo_array``; :func:`_sub` and
+    :func:`_dense` drop them like scipy's CSR difference and dense conversion do, so
+    the assembled matrix holds exactly the entries the scipy formulation held.
+    """
+
+    row: np.ndarray
+    col: np.ndarray
+    val: np.ndarray
+    shape: tuple[int, int]
+
+    def __neg__(self) -> _Coo:
+        return _Coo(self.row, self.col, -self.val, self.shape)
+
+    def to_scipy(self) -> sp.coo_array:
+        """The same term as a scipy COO array (for checks)."""
+        return sp.coo_array((self.val, (self.row, self.col)), shape=self.shape)
+
+
+def _sub(a: _Coo, b: _Coo) -> _Coo:
+    """``a - b`` for terms with disjoint entries, zeros dropped (as CSR subtraction)."""
+    val = np.concatenate([a.val, -b.val])
+    keep = val != 0.0
+    return _Coo(np.concatenate([a.row, b.row])[keep], np.concatenate([a.col, b.col])[keep],
+                val[keep], a.shape)
+
+
+def _dense(mat: np.ndarray) -> _Coo:
+    """Non-zero entries of a dense matrix (as ``scipy.sparse.csr_array(mat)``)."""
+    mat = np.asarray(mat, dtype=float)
+    row, col = np.nonzero(mat)
+    return _Coo(row, col, mat[row, col], (int(mat.shape[0]), int(mat.shape[1])))
+
+
+@functools.lru_cache(maxsize=256)
+def _range(size: int) -> np.ndarray:
+    out = np.arange(size)
+    out.flags.writeable = False
+    return out
+
+
+def _diag(values: np.ndarray) -> _Coo:
+    """Square diagonal matrix."""
     values = np.asarray(values, dtype=float)
-    idx = np.arange(values.size)
-    return sp.coo_array((values, (idx, idx)), shape=(values.size, values.size))
+    idx = _range(values.size)
+    return _Coo(idx, idx, values, (values.size, values.size))
 
 
-def _eye(size: int) -> sp.coo_array:
+def _eye(size: int) -> _Coo:
     return _diag(np.ones(size))
 
 
-def _step_back(t_len: int, n: int, values: np.ndarray | float = 1.0) -> sp.coo_array:
+def _step_back(t_len: int, n: int, values: np.ndarray | float = 1.0) -> _Coo:
     """Matrix picking unit ``j`` of slot ``t-1`` into row ``(t, j)``, scaled per column
     by ``values`` (order (t, unit), shape (t_len * n, t_len * n))."""
     size = t_len * n
-    rows = np.arange(n, size)
-    cols = rows - n
+    rows = _range(size)[n:]
+    cols = _range(size)[: size - n]
     data = np.broadcast_to(np.asarray(values, dtype=float), (size,))[cols]
-    return sp.coo_array((data, (rows, cols)), shape=(size, size))
+    return _Coo(rows, cols, data, (size, size))
 
 
-def _slot_sum(t_len: int, n: int, sign: float) -> sp.coo_array:
+def _slot_sum(t_len: int, n: int, sign: float) -> _Coo:
     """Row ``t`` sums the ``n`` units of slot ``t`` (times ``sign``)."""
-    cols = np.arange(t_len * n)
-    return sp.coo_array((np.full(cols.size, sign), (cols // n, cols)), shape=(t_len, t_len * n))
+    cols = _range(t_len * n)
+    return _Coo(cols // n, cols, np.full(cols.size, sign), (t_len, t_len * n))
+
+
+@functools.lru_cache(maxsize=512)
+def _names(prefix: str, size: int) -> tuple[str, ...]:
+    """``prefix[0] .. prefix[size-1]`` (variable and row names, built once per size)."""
+    return tuple(f"{prefix}[{i}]" for i in range(size))
+
+
+def _vector(value: float | np.ndarray, size: int) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full(size, float(arr))
+    return np.array(arr.reshape(-1), dtype=np.float64, copy=True)
+
+
+class _TermBuilder:
+    """The subset of :class:`solvers.ProblemBuilder` the dispatch problem uses, for
+    :class:`_Coo` terms, with names built once per block size; :meth:`build` makes the
+    same :class:`solvers.Problem` (``via_problem_builder`` rebuilds it through
+    ``ProblemBuilder`` for checks)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._vars: list[tuple[str, int, VarKind, np.ndarray, np.ndarray, np.ndarray,
+                               tuple[float | np.ndarray, float | np.ndarray]]] = []
+        self._rows: list[tuple[list[tuple[VarBlock, _Coo]], np.ndarray, np.ndarray, str]] = []
+        self._n = 0
+        self._m = 0
+
+    def add_variables(self, name: str, size: int, *, kind: str = "continuous",
+                      lower: float | np.ndarray = 0.0, upper: float | np.ndarray = math.inf,
+                      cost: float | np.ndarray = 0.0) -> VarBlock:
+        """Like :meth:`solvers.ProblemBuilder.add_variables` for a 1-D block."""
+        k = VarKind.parse(kind)
+        block = VarBlock(name, self._n, (size,))
+
+        def bcast(v: float | np.ndarray) -> np.ndarray:
+            return np.broadcast_to(np.asarray(v, dtype=np.float64), (size,)).reshape(-1)
+
+        lb, ub = bcast(lower), bcast(upper)
+        if k is VarKind.BINARY:
+            lb = np.maximum(lb, 0.0) if np.ndim(lower) == 0 and lower == 0.0 else lb
+            ub = np.minimum(ub, 1.0) if np.ndim(upper) == 0 and np.isinf(upper) else ub
+        self._vars.append((name, size, k, lb, ub, bcast(cost), (lower, upper)))
+        self._n += size
+        return block
+
+    def add_constraints(self, terms: list[tuple[VarBlock, _Coo]], *,
+                        lower: float | np.ndarray = -math.inf,
+                        upper: float | np.ndarray = math.inf, name: str = "c") -> None:
+        """Like :meth:`solvers.ProblemBuilder.add_constraints` for :class:`_Coo` terms."""
+        rows = terms[0][1].shape[0]
+        self._rows.append((terms, _vector(lower, rows), _vector(upper, rows), name))
+        self._m += rows
+
+    def build(self) -> Problem:
+        """The problem (validated by :class:`solvers.Problem`)."""
+        cat = np.concatenate
+        data, ri, ci, lo, hi = [], [], [], [], []
+        names: list[str] = []
+        rnames: list[str] = []
+        offset = 0
+        for terms, rl, ru, name in self._rows:
+            rows = terms[0][1].shape[0]
+            for block, mat in terms:
+                data.append(mat.val)
+                ri.append(mat.row + offset)
+                ci.append(mat.col + block.start)
+            lo.append(rl)
+            hi.append(ru)
+            rnames.extend(_names(name, rows))
+            offset += rows
+        for name, size, *_ in self._vars:
+            names.extend(_names(name, size))
+        a = sp.csr_array((cat(data), (cat(ri), cat(ci))), shape=(offset, self._n))
+        return Problem(
+            objective=cat([v[5] for v in self._vars]),
+            lower=cat([v[3] for v in self._vars]),
+            upper=cat([v[4] for v in self._vars]),
+            kinds=cat([np.full(v[1], int(v[2]), dtype=np.int8) for v in self._vars]),
+            names=names, constraints=a, row_lower=cat(lo), row_upper=cat(hi),
+            row_names=rnames, name=self.name,
+        )
+
+    def via_problem_builder(self) -> Problem:
+        """The same problem assembled by :class:`solvers.ProblemBuilder` (for checks)."""
+        b = ProblemBuilder(self.name)
+        blocks = {}
+        for name, size, kind, _lb, _ub, cost, (lower, upper) in self._vars:
+            blocks[name] = b.add_variables(name, size, kind=kind, lower=lower, upper=upper,
+                                           cost=cost)
+        for terms, rl, ru, name in self._rows:
+            b.add_constraints([(blocks[blk.name], mat.to_scipy()) for blk, mat in terms],
+                              lower=rl, upper=ru, name=name)
+        return b.build()
 
 
 def _add_storage_rows(
-    b: ProblemBuilder, name: str, energy: VarBlock, charge: VarBlock, discharge: VarBlock,
+    b: _TermBuilder, name: str, energy: VarBlock, charge: VarBlock, discharge: VarBlock,
     t_len: int, n: int, gain_in: np.ndarray, gain_out: np.ndarray, e0: np.ndarray,
 ) -> None:
     """Rows ``e_t - e_{t-1} - gain_in c_t + gain_out d_t = [t = 0] e0`` (order (t, unit))."""
@@ -222,7 +363,7 @@ def _add_storage_rows(
     rhs = np.zeros(size)
     rhs[:n] = e0
     b.add_constraints(
-        [(energy, sp.csr_array(_eye(size)) - sp.csr_array(_step_back(t_len, n))),
+        [(energy, _sub(_eye(size), _step_back(t_len, n))),
          (charge, _diag(-np.tile(gain_in, t_len))),
          (discharge, _diag(np.tile(gain_out, t_len)))],
         lower=rhs, upper=rhs, name=name,
@@ -255,7 +396,7 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
     t_len = inp.n_slots
     dt = inp.dt_h
     lim = np.minimum(np.broadcast_to(np.asarray(inp.pcc_limit_kw, dtype=float), (t_len,)), 1e7)
-    b = ProblemBuilder("dispatch")
+    b = _TermBuilder("dispatch")
     imp = b.add_variables("import_kw", t_len, lower=0.0, upper=lim,
                           cost=inp.import_eur_per_kwh * dt)
     exp = b.add_variables("export_kw", t_len, lower=0.0, upper=lim,
@@ -263,9 +404,9 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
     layout = _Layout(imp, exp)
     eye = _eye(t_len)
     # balance terms: sum of terms == base
-    balance: list[tuple[VarBlock, object]] = [(imp, eye), (exp, -eye)]
+    balance: list[tuple[VarBlock, _Coo]] = [(imp, eye), (exp, -eye)]
 
-    def per_slot_sum(n_units: int, sign: float) -> sp.coo_array:
+    def per_slot_sum(n_units: int, sign: float) -> _Coo:
         return _slot_sum(t_len, n_units, sign)
 
     bat = inp.battery
@@ -311,10 +452,10 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
         b.add_constraints([(p, big), (u, _diag(-np.tile(gen.p_min_kw, t_len)))], lower=0.0,
                           name="gen_min")
         # s_t - u_t + u_{t-1} >= 0 ; u_{-1} = on0
-        shift = sp.csr_array(_step_back(t_len, ng))
+        shift = _step_back(t_len, ng)
         start_rhs = np.zeros(t_len * ng)
         start_rhs[:ng] = -gen.on0.astype(float)
-        b.add_constraints([(s, big), (u, shift - sp.csr_array(big))], lower=start_rhs,
+        b.add_constraints([(s, big), (u, _sub(shift, big))], lower=start_rhs,
                           name="gen_startup")
         up_rows, dn_rows = [], []
         for g in range(ng):
@@ -335,8 +476,8 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
         for name, rows in (("gen_min_up", up_rows), ("gen_min_down", dn_rows)):
             if rows:
                 b.add_constraints(
-                    [(s, sp.csr_array(np.array([r[0] for r in rows]))),
-                     (u, sp.csr_array(np.array([r[1] for r in rows])))],
+                    [(s, _dense(np.array([r[0] for r in rows]))),
+                     (u, _dense(np.array([r[1] for r in rows])))],
                     upper=np.array([r[2] for r in rows]), name=name,
                 )
         balance.append((p, per_slot_sum(ng, 1.0)))
@@ -356,8 +497,8 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
                                  upper=np.tile(ev.e0_kwh + ev.room_kwh, t_len))
         _add_storage_rows(b, "ev_energy", energy, c, d, t_len, nv, ev.efficiency * dt,
                           dt / ev.efficiency, ev.e0_kwh)
-        last = sp.csr_array((np.ones(nv), (np.arange(nv), np.arange((t_len - 1) * nv, t_len * nv))),
-                            shape=(nv, t_len * nv))
+        last = _Coo(_range(nv), np.arange((t_len - 1) * nv, t_len * nv), np.ones(nv),
+                    (nv, t_len * nv))
         b.add_constraints([(energy, last), (unmet, _eye(nv))],
                           lower=ev.e0_kwh + ev.need_kwh, name="ev_need")
         balance += [(c, per_slot_sum(nv, -1.0)), (d, per_slot_sum(nv, 1.0))]
@@ -388,7 +529,7 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
             rhs[:nz] += bl.a[:, row, 0] * bl.x0[:, 0] + bl.a[:, row, 1] * bl.x0[:, 1]
             own, other = (ta, tm) if row == 0 else (tm, ta)
             b.add_constraints(
-                [(own, sp.csr_array(big) - sp.csr_array(_step_back(t_len, nz, a_self))),
+                [(own, _sub(big, _step_back(t_len, nz, a_self))),
                  (other, _step_back(t_len, nz, -a_other)),
                  (h, _diag(-gain * cop)), (k, _diag(gain * eer))],
                 lower=rhs, upper=rhs, name=f"zone_{name}",
@@ -413,7 +554,7 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
             dur = int(runs.duration_slots[r])
             for tau in range(t_len):
                 mat[tau : min(t_len, tau + dur), r * t_len + tau] = -runs.p_kw[r]
-        balance.append((y, sp.csr_array(mat)))
+        balance.append((y, _dense(mat)))
         layout.blocks["run_start"] = y
 
     b.add_constraints(balance, lower=inp.base_kw, upper=inp.base_kw, name="balance")
