@@ -160,14 +160,15 @@ def test_a_worker_that_dies_loses_only_its_own_run(tmp_path: Path) -> None:
         vary:
           grid:
             seed: [1, 2]
-            time.duration: [3h, 7d]
+            time.duration: [3h, 60d]
         """,
     ))
-    long_runs = {r.run_id for r in sweep.runs if r.params["time.duration"] == "7d"}
+    # 60 days (seconds of work) leave a wide window to kill a long run in its middle.
+    long_runs = {r.run_id for r in sweep.runs if r.params["time.duration"] == "60d"}
     executor = LocalExecutor(2)
     killed: list[str] = []
 
-    def kill_a_long_run() -> None:  # kill -9 a worker in the middle of a 7-day run
+    def kill_a_long_run() -> None:  # kill -9 a worker in the middle of a 60-day run
         deadline = time.monotonic() + 120
         while not killed and time.monotonic() < deadline:
             for run_id, (pid, elapsed) in executor.running().items():
