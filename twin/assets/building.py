@@ -1018,7 +1018,7 @@ def thermostat_setpoints(
     - Ideal (default): the heat that brings the air temperature at the end of the step
       exactly to :math:`T_{lo} + m` if it would otherwise end below it, or to
       :math:`T_{hi} - m` if above, from the exact discrete model
-      (:math:`T_a^{+} = (A_d x)_0 + (E_d d)_0 + B_{d,0} \Phi`), converted to
+      (:math:`T_a^{+} = (A_d x)_0 + (E_d d)_0 + B_{d,0} \\Phi`), converted to
       electrical power with the step's COP/EER and clipped by :meth:`BuildingFleet.step`.
       This is the "ideal heating/cooling" of ISO 13790 and stands for a modulating
       unit whose fast inner loop holds the setpoint. It does not look ahead, so it
