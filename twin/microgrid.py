@@ -252,6 +252,7 @@ class Microgrid:
         self.export_kwh = 0.0
         self.energy_cost_eur = 0.0
         self.unserved_kwh = 0.0
+        self._ybus_ref_rows: tuple[Any, Any, Any] | None = None
         self.flexible_cut_kwh = 0.0
         self.island_curtailed_kwh = 0.0
         self.island_steps = 0
@@ -406,7 +407,13 @@ class Microgrid:
         inj = self.ctx.injections
         try:
             v = model.v
-            s_ref = v[model.ref] * np.conj(model.ybus[model.ref, :] @ v) * model.sn_mva
+            ybus = model.ybus
+            cached = self._ybus_ref_rows
+            if cached is None or cached[0] is not ybus or cached[1] is not model.ref:
+                # the slack rows of Ybus, sliced again only when the matrix is replaced
+                # (a topology change); the product below is the same as slicing per step
+                cached = self._ybus_ref_rows = (ybus, model.ref, ybus[model.ref, :])
+            s_ref = v[model.ref] * np.conj(cached[2] @ v) * model.sn_mva
             s_el = (inj.p_mw + 1j * inj.q_mvar) * model._inj_weight
             slack = np.array([s_ref[k] - s_el[elements].sum()
                               for k, elements in enumerate(model._slack_elements)])
