@@ -156,6 +156,7 @@ class EmsController:
         spec = ctx.scenario.control.ems
         self.spec = spec
         self.step_s = int(ctx.step_s)
+        self._guard_cache: tuple[tuple[Any, ...], dict[str, Any]] | None = None
         plan_s = parse_duration_s(spec.plan_step)
         if plan_s % self.step_s:
             plan_s = max(self.step_s, (plan_s // self.step_s) * self.step_s)
@@ -503,23 +504,64 @@ class EmsController:
         The ideal thermostat with a small margin (0.05 K) gives the least heating or
         cooling that ends the step inside the band; the plan's power is raised to it
         when the plan (hourly, on forecasts) would let the zone drift out.
-        """
-        from twin.assets.building import (
-            ThermostatParams,
-            ThermostatState,
-            thermostat_setpoints,
-        )
 
-        fleet = bld.fleet
-        kk = k % len(bld.occupied_table)
-        guard_heat, guard_cool = thermostat_setpoints(
-            fleet, bld.state, ThermostatState.off(fleet.n), bld.occupied_table[kk],
-            bld.weather.temp_air_c[kk], bld.weather.ghi_w_per_m2[kk], self.step_s,
-            ThermostatParams(kind="ideal", margin_k=0.05),
-        )
+        The same arithmetic as :func:`twin.assets.building.thermostat_setpoints` with
+        ``ThermostatParams(kind="ideal", margin_k=0.05)``, with the terms that do not
+        depend on the zone state (band, weather and gains term, COP/EER) computed once
+        for the whole occupancy table (:meth:`_guard_tables`), element by element as
+        the per-step call computes them, so the result is bit-identical.
+        """
+        t = self._guard_tables(bld)
+        kk = k % t["n"]
+        state = bld.state
+        free = (t["a00"] * state.t_air_c + t["a01"] * state.t_mass_c) + t["free_d"][kk]
+        gain = t["gain"]
+        q_heat = np.clip((t["lower"][kk] - free) / gain, 0.0, None)
+        q_cool = np.clip((free - t["upper"][kk]) / gain, 0.0, None)
+        guard_heat = np.where(t["heat_ok"][kk], q_heat / t["cop"][kk], 0.0)
+        guard_cool = np.where(t["cool_ok"][kk] & (guard_heat == 0), q_cool / t["eer"][kk], 0.0)
+        guard_heat = np.minimum(guard_heat, t["p_max"])
+        guard_cool = np.minimum(guard_cool, t["p_max"])
         heat = np.where(guard_cool > 0, 0.0, np.maximum(heat, guard_heat))
         cool = np.where(guard_heat > 0, 0.0, np.maximum(cool, guard_cool))
         return heat, cool
+
+    def _guard_tables(self, bld: Any) -> dict[str, Any]:
+        """The comfort guard's state-independent terms for every row of the occupancy
+        table (built on first use, again if the family's fleet, weather or table is
+        replaced)."""
+        fleet = bld.fleet
+        key = (fleet, bld.occupied_table, bld.weather)
+        cached = self._guard_cache
+        if cached is not None and all(a is b for a, b in zip(cached[0], key, strict=True)):
+            return cached[1]
+        margin_k = 0.05
+        occ = np.asarray(bld.occupied_table, dtype=bool)  # (K, N)
+        n_rows = occ.shape[0]
+        model = fleet.model(self.step_s)
+        t_out = np.broadcast_to(
+            np.asarray(bld.weather.temp_air_c[:n_rows], dtype=float)[:, None], occ.shape)
+        ghi = np.broadcast_to(
+            np.asarray(bld.weather.ghi_w_per_m2[:n_rows], dtype=float)[:, None], occ.shape)
+        d = np.stack([t_out, ghi, fleet.internal_gains_kw(occ)], axis=2)  # (K, N, 3)
+        lower, upper = fleet.comfort_bounds(occ)
+        cop, eer = fleet.cop_eer(np.ascontiguousarray(t_out))
+        tables = {
+            "n": n_rows,
+            "a00": np.ascontiguousarray(model.a[:, 0, 0]),
+            "a01": np.ascontiguousarray(model.a[:, 0, 1]),
+            "free_d": (model.e[:, 0, :][None, :, :] * d).sum(axis=2),
+            "gain": model.b[:, 0],
+            "lower": lower + margin_k,
+            "upper": upper - margin_k,
+            "heat_ok": fleet.can_heat & (cop > 0),
+            "cool_ok": fleet.can_cool & (eer > 0),
+            "cop": np.where(cop > 0, cop, 1.0),
+            "eer": np.where(eer > 0, eer, 1.0),
+            "p_max": fleet.p_el_max_kw,
+        }
+        self._guard_cache = (key, tables)
+        return tables
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """CONTROL: re-plan every ``replan_every``, apply, balance islands; AFTER: meter."""
