@@ -868,6 +868,7 @@ class BuildingFleet:
         ghi_w_per_m2: float | np.ndarray,
         occupied: np.ndarray,
         step_s: int,
+        cop_eer: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> HvacStepResult:
         """Advance all zones by one step, enforcing HVAC limits; updates ``state``.
 
@@ -885,6 +886,9 @@ class BuildingFleet:
             Occupancy per zone, boolean shape (N,).
         step_s : int
             Step length. [s]
+        cop_eer : (numpy.ndarray, numpy.ndarray), optional
+            This step's COP and EER per zone, shape (N,), when the caller has them
+            already (:meth:`cop_eer` of ``t_out_c``); computed here otherwise.
 
         Returns
         -------
@@ -906,8 +910,11 @@ class BuildingFleet:
         heat, cool = heat * scale, cool * scale
         t_out = np.broadcast_to(np.asarray(t_out_c, dtype=float), (self.n,))
         ghi = np.broadcast_to(np.asarray(ghi_w_per_m2, dtype=float), (self.n,))
-        cop, eer = self.cop_eer(t_out[None, :])
-        cop, eer = cop[0], eer[0]
+        if cop_eer is None:
+            cop, eer = self.cop_eer(t_out[None, :])
+            cop, eer = cop[0], eer[0]
+        else:
+            cop, eer = cop_eer
         q_hvac = cop * heat - eer * cool
         q_int = self.internal_gains_kw(np.asarray(occupied, dtype=bool))
         model = self.model(step_s)
@@ -1439,6 +1446,7 @@ class BuildingFamily:
                                              self.step_s)
         self.times = self.weather.times
         self.occupied_table = self.fleet.occupied(self.times)
+        self._cop_eer_table: tuple[np.ndarray, np.ndarray] | None = None
         start = pd.Timestamp(scenario.time.start)
         offset_s = (start - start.normalize()).total_seconds()
         n_days = int(np.ceil((self.n_steps * self.step_s + offset_s) / 86400.0))
@@ -1491,8 +1499,16 @@ class BuildingFamily:
         """Apply this step's commands (or the defaults) and advance the zones."""
         heat, cool = self._default_hvac(k) if self._command is None else self._command
         occ = self.occupied_table[k]
+        if self._cop_eer_table is None:
+            # COP/EER of every weather step, computed once (element by element as
+            # fleet.step would per step, so bit-identical)
+            t_out = np.asarray(self.weather.temp_air_c, dtype=float)
+            self._cop_eer_table = self.fleet.cop_eer(
+                np.ascontiguousarray(np.broadcast_to(t_out[:, None], (t_out.size, self.fleet.n))))
+        cop_table, eer_table = self._cop_eer_table
         result = self.fleet.step(self.state, heat, cool, self.weather.temp_air_c[k],
-                                 self.weather.ghi_w_per_m2[k], occ, self.step_s)
+                                 self.weather.ghi_w_per_m2[k], occ, self.step_s,
+                                 cop_eer=(cop_table[k], eer_table[k]))
         t_s = k * self.step_s
         if self._start_requests is None:
             requests = start_as_soon_as_allowed(self.loads, self.loads_state, t_s)
