@@ -294,7 +294,13 @@ class _TermBuilder:
         block = VarBlock(name, self._n, (size,))
 
         def bcast(v: float | np.ndarray) -> np.ndarray:
-            return np.broadcast_to(np.asarray(v, dtype=np.float64), (size,)).reshape(-1)
+            # the common cases without np.broadcast_to's overhead (same values)
+            if isinstance(v, (int, float)):
+                return np.full(size, v, dtype=np.float64)
+            arr = np.asarray(v, dtype=np.float64)
+            if arr.shape == (size,):
+                return arr
+            return np.broadcast_to(arr, (size,)).reshape(-1)
 
         lb, ub = bcast(lower), bcast(upper)
         if k is VarKind.BINARY:
