@@ -220,6 +220,12 @@ def heating_cop(t_out_c: np.ndarray | float, hvac: HvacParams) -> np.ndarray:
     )
 
 
+def _finite(values: np.ndarray | float) -> np.ndarray:
+    """``np.nan_to_num(np.asarray(values, dtype=float))``, skipped when all are finite."""
+    out = np.asarray(values, dtype=float)
+    return out if np.isfinite(out).all() else np.nan_to_num(out)
+
+
 def _heating_cop(
     t_out_c: np.ndarray, sink_c_at_0c: np.ndarray | float, sink_slope: np.ndarray | float,
     correction: np.ndarray | float, cop_min: np.ndarray | float, cop_max: np.ndarray | float,
@@ -903,8 +909,8 @@ class BuildingFleet:
         outdoor temperature, so grid energy times COP/EER equals delivered heat
         exactly. The zone then moves by the exact ZOH model.
         """
-        heat = np.where(self.can_heat, np.nan_to_num(np.asarray(p_heat_el_kw, dtype=float)).clip(min=0.0), 0.0)
-        cool = np.where(self.can_cool, np.nan_to_num(np.asarray(p_cool_el_kw, dtype=float)).clip(min=0.0), 0.0)
+        heat = np.where(self.can_heat, _finite(p_heat_el_kw).clip(min=0.0), 0.0)
+        cool = np.where(self.can_cool, _finite(p_cool_el_kw).clip(min=0.0), 0.0)
         total = heat + cool
         scale = np.where(total > self.p_el_max_kw, self.p_el_max_kw / np.where(total > 0, total, 1.0), 1.0)
         heat, cool = heat * scale, cool * scale
@@ -1535,8 +1541,8 @@ class BuildingFamily:
         k = self._k
         heat, cool = self._default_hvac(k) if self._command is None else self._command
         fleet = self.fleet
-        heat = np.where(fleet.can_heat, np.nan_to_num(np.asarray(heat, float)).clip(min=0.0), 0.0)
-        cool = np.where(fleet.can_cool, np.nan_to_num(np.asarray(cool, float)).clip(min=0.0), 0.0)
+        heat = np.where(fleet.can_heat, _finite(heat).clip(min=0.0), 0.0)
+        cool = np.where(fleet.can_cool, _finite(cool).clip(min=0.0), 0.0)
         total = heat + cool
         hvac = np.minimum(total, fleet.p_el_max_kw)
         t_s = k * self.step_s

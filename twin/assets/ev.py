@@ -314,7 +314,9 @@ def ev_step(
     so ``0 <= E+ <= E_cap`` always.
     """
     dt_h = step_s / 3600.0
-    request = np.nan_to_num(np.asarray(p_request_kw, dtype=float))
+    request = np.asarray(p_request_kw, dtype=float)
+    if not np.isfinite(request).all():  # nan_to_num only when needed (same values)
+        request = np.nan_to_num(request)
     p_ch = np.minimum(charger_kw, np.maximum(capacity_kwh - e_kwh, 0.0) / (efficiency * dt_h))
     p_dis = np.where(v2g, np.minimum(charger_kw, np.maximum(e_kwh, 0.0) * efficiency / dt_h), 0.0)
     p = np.where(plugged, np.clip(request, -p_dis, p_ch), 0.0)
