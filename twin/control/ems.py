@@ -516,8 +516,9 @@ class EmsController:
         state = bld.state
         free = (t["a00"] * state.t_air_c + t["a01"] * state.t_mass_c) + t["free_d"][kk]
         gain = t["gain"]
-        q_heat = np.clip((t["lower"][kk] - free) / gain, 0.0, None)
-        q_cool = np.clip((free - t["upper"][kk]) / gain, 0.0, None)
+        # np.clip(x, 0.0, None) is np.maximum(x, 0.0) in numpy, without its wrapper
+        q_heat = np.maximum((t["lower"][kk] - free) / gain, 0.0)
+        q_cool = np.maximum((free - t["upper"][kk]) / gain, 0.0)
         guard_heat = np.where(t["heat_ok"][kk], q_heat / t["cop"][kk], 0.0)
         guard_cool = np.where(t["cool_ok"][kk] & (guard_heat == 0), q_cool / t["eer"][kk], 0.0)
         guard_heat = np.minimum(guard_heat, t["p_max"])
