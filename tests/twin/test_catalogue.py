@@ -17,17 +17,7 @@ from twin.catalogue import Catalogue, CatalogueError
 from twin.cli import app
 from twin.sweep import LocalExecutor, load_sweep, run_sweep
 
-BASE = """\
-name: tiny
-seed: 1
-time: {start: "2016-06-01T08:00:00", duration: 3h, step: 15min}
-grid: {source: simbench, code: 1-LV-rural1--0-sw}
-profiles: {load_noise_frac: 0.05}
-assets:
-  - {kind: pv, name: pv1, bus: 13, peak_kw: 30, profile: PV5}
-  - {kind: battery, name: bat1, bus: 13, capacity_kwh: 20, power_kw: 5}
-control: {mode: self_consumption}
-"""
+BASE = (Path(__file__).parent / "data" / "tiny_base.yaml").read_text()
 
 
 @pytest.fixture(scope="module")

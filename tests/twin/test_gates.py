@@ -136,17 +136,7 @@ def test_junit_xml_has_one_testcase_per_check() -> None:
     assert "r-off-2" in failure.get("message", "")
 
 
-BASE = """\
-name: tiny
-seed: 1
-time: {start: "2016-06-01T08:00:00", duration: 3h, step: 15min}
-grid: {source: simbench, code: 1-LV-rural1--0-sw}
-profiles: {load_noise_frac: 0.05}
-assets:
-  - {kind: pv, name: pv1, bus: 13, peak_kw: 30, profile: PV5}
-  - {kind: battery, name: bat1, bus: 13, capacity_kwh: 20, power_kw: 5}
-control: {mode: self_consumption}
-"""
+BASE = (Path(__file__).parent / "data" / "tiny_base.yaml").read_text()
 
 
 def test_twin_check_on_real_runs_exits_1_on_failure_and_writes_junit(tmp_path: Path) -> None:

@@ -14,17 +14,7 @@ import pytest
 from twin.scenario import apply_overrides, load_scenario
 from twin.sweep import SweepInputError, load_sweep, run_id_for
 
-BASE = """\
-name: tiny
-seed: 1
-time: {start: "2016-06-01T08:00:00", duration: 3h, step: 15min}
-grid: {source: simbench, code: 1-LV-rural1--0-sw}
-profiles: {load_noise_frac: 0.05}
-assets:
-  - {kind: pv, name: pv1, bus: 13, peak_kw: 30, profile: PV5}
-  - {kind: battery, name: bat1, bus: 13, capacity_kwh: 20, power_kw: 5}
-control: {mode: self_consumption}
-"""
+BASE = (Path(__file__).parent / "data" / "tiny_base.yaml").read_text()
 
 
 def _write(tmp_path: Path, body: str) -> Path:

@@ -31,23 +31,13 @@ from twin.sweep import (
     run_sweep,
 )
 
-BASE = """\
-name: tiny
-seed: 1
-time: {{start: "2016-06-01T08:00:00", duration: {duration}, step: 15min}}
-grid: {{source: simbench, code: 1-LV-rural1--0-sw}}
-profiles: {{load_noise_frac: 0.05}}
-assets:
-  - {{kind: pv, name: pv1, bus: 13, peak_kw: 30, profile: PV5}}
-  - {{kind: battery, name: bat1, bus: 13, capacity_kwh: 20, power_kw: 5}}
-control: {{mode: self_consumption}}
-"""
+BASE = (Path(__file__).parent / "data" / "tiny_base.yaml").read_text()
 
 TWIN = [sys.executable, "-c", "import sys; from twin.cli import main; sys.argv[0] = 'twin'; main()"]
 
 
 def _sweep_file(tmp_path: Path, body: str, duration: str = "3h") -> Path:
-    (tmp_path / "base.yaml").write_text(BASE.format(duration=duration))
+    (tmp_path / "base.yaml").write_text(BASE.replace("duration: 3h", f"duration: {duration}"))
     path = tmp_path / "sweep.yaml"
     path.write_text(textwrap.dedent(body))
     return path
