@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import os
 import statistics
 import sys
@@ -74,12 +75,17 @@ def build_quadratic_program(problem, relax: bool = False):
     qp = QuadraticProgram(problem.name)
     for name, kind, lb, ub in zip(problem.names, problem.kinds, problem.lower, problem.upper,
                                   strict=True):
-        if kind == 2 and not relax:
+        if kind == 2 and not relax and lb == 0 and ub == 1:
             qp.binary_var(name)
+        elif kind != 0 and not relax:
+            # an integer, or a binary fixed by its bounds (binary_var would drop them)
+            qp.integer_var(lowerbound=int(math.ceil(lb)), upperbound=int(math.floor(ub)),
+                           name=name)
         else:
             qp.continuous_var(lowerbound=float(max(lb, -1e20)),
                               upperbound=float(min(ub, 1e20)), name=name)
-    qp.minimize(constant=float(problem.constant),
+    goal = qp.minimize if problem.sense.sign > 0 else qp.maximize
+    goal(constant=float(problem.constant),
                 linear={problem.names[i]: float(v) for i, v in
                         enumerate(problem.objective) if v})
     a = problem.constraints
