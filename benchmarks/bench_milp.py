@@ -79,7 +79,7 @@ def build_quadratic_program(problem, relax: bool = False):
             qp.binary_var(name)
         elif kind != 0 and not relax:
             # an integer, or a binary fixed by its bounds (binary_var would drop them)
-            qp.integer_var(lowerbound=int(math.ceil(lb)), upperbound=int(math.floor(ub)),
+            qp.integer_var(lowerbound=math.ceil(lb), upperbound=math.floor(ub),
                            name=name)
         else:
             qp.continuous_var(lowerbound=float(max(lb, -1e20)),

@@ -121,4 +121,6 @@ def test_bad_building_input_exits_2(tmp_path: Path, tiny_grid: Path, weather: st
     assert result.exit_code == 2, (result.stdout, result.stderr, result.exception)
     assert "Traceback" not in result.stderr
     line = result.stderr.strip()
-    assert line.startswith(str(file)) and f": {path}: " in line and words in line, line
+    assert line.startswith(str(file)), line
+    assert f": {path}: " in line, line
+    assert words in line, line

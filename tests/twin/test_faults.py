@@ -59,7 +59,8 @@ def test_line_outage_is_a_topology_change_with_reliability():
     assert grid.unsupplied_loads() == {1}
     env.run(until=4 * 3600)
     grid.close(env.now)
-    assert bool(net.line.at[1, "in_service"]) and bool(net.trafo.at[0, "in_service"])
+    assert bool(net.line.at[1, "in_service"])
+    assert bool(net.trafo.at[0, "in_service"])
     assert len(changes) == 4
     got = {(i.entity, i.start_s, i.end_s) for i in grid.interruptions}
     assert got == {("load/1", 3600.0, 7200.0), ("load/0", 10800.0, 10920.0),
@@ -72,7 +73,8 @@ def test_line_outage_is_a_topology_change_with_reliability():
     assert k["maifi"] == pytest.approx(1.0)
     assert k["energy_not_supplied_mwh"] == pytest.approx(0.05 + 0.15 * 2 / 60)
     kinds = [(e["category"], e["kind"]) for e in log.records]
-    assert ("fault", "line_outage_start") in kinds and ("grid", "supply_lost") in kinds
+    assert ("fault", "line_outage_start") in kinds
+    assert ("grid", "supply_lost") in kinds
     assert ("grid", "supply_restored") in kinds
 
 
@@ -132,9 +134,12 @@ def test_comms_and_service_faults_drive_the_model():
     assert svc["edge"].state.solver_error_count == 1
     assert svc["cloud_milp"].state.slowdowns == [50.0]
     env.run(until=200.0)
-    assert net.link_state("fibre").up and svc["cloud_qpu"].state.up
-    assert net.link_state("lte").spikes_ms == [] and svc["cloud_sim"].state.surges_s == []
-    assert svc["edge"].state.solver_error_count == 0 and svc["cloud_milp"].state.slowdowns == []
+    assert net.link_state("fibre").up
+    assert svc["cloud_qpu"].state.up
+    assert net.link_state("lte").spikes_ms == []
+    assert svc["cloud_sim"].state.surges_s == []
+    assert svc["edge"].state.solver_error_count == 0
+    assert svc["cloud_milp"].state.slowdowns == []
     assert net.active_path("to_qpu") == ("gateway", "isp", "qpu_cloud")
     fault_kinds = {e["kind"] for e in log.records if e["category"] == "fault"}
     assert {"link_down", "link_up", "latency_spike_start", "loss_burst_end",
@@ -164,7 +169,8 @@ def test_sensor_stale_and_missing_use_last_value_or_estimate_and_say_so():
     pv = [r[1] for r in readings]
     assert bat == [(0.5, "measured"), (0.6, "measured"), (0.6, "last_value"),
                    (0.6, "last_value")]
-    assert pv[0] == (7.0, "estimate") and pv[1] == (7.0, "estimate")
+    assert pv[0] == (7.0, "estimate")
+    assert pv[1] == (7.0, "estimate")
     assert pv[2] == (20.0, "measured")
     subs = [e for e in log.records if e["kind"] == "measurement_substituted"]
     assert [(e["entity"], e["data"]["quality"]) for e in subs] == [
@@ -186,7 +192,9 @@ def test_stochastic_faults_are_seeded_and_independent():
         return [(e["time_s"], e["kind"]) for e in log.records if e["entity"] == "fibre"]
 
     a, b, c = run(1), run(1), run(2)
-    assert a == b and a != c and len(a) > 4
+    assert a == b
+    assert a != c
+    assert len(a) > 4
     assert run(1, extra=True) == a
     # long-run share of time down is about MTTR / (MTBF + MTTR) = 0.111
     times = [t for t, _ in run(3)]
@@ -214,7 +222,8 @@ def test_fault_on_missing_grid_element_names_the_field():
         faults({"kind": "line_outage", "element": 7, "start": "1h", "duration": "1h"}),
         radial_net(), "s.yaml")
     assert len(problems) == 1
-    assert problems[0].path == "faults.0.element" and "no line 7" in problems[0].message
+    assert problems[0].path == "faults.0.element"
+    assert "no line 7" in problems[0].message
 
 
 def test_unconnected_loads_vector_matches_pandapower():
@@ -294,9 +303,11 @@ def test_grid_faults_in_a_run_reliability_and_trip():
     pv_row = sim.model.element_slices["sgen"].start + sim.families["pv"].rows[0]
     p = out.recording.p_mw[:, pv_row]
     tripped = (steps >= 10 * 3600) & (steps < 11 * 3600)
-    assert (p[tripped] == 0).all() and p[(steps >= 9 * 3600) & (steps < 10 * 3600)].max() > 0
+    assert (p[tripped] == 0).all()
+    assert p[(steps >= 9 * 3600) & (steps < 10 * 3600)].max() > 0
     kinds = [e["kind"] for e in out.recording.events]
-    assert kinds.count("supply_lost") == 3 and kinds.count("supply_restored") == 3
+    assert kinds.count("supply_lost") == 3
+    assert kinds.count("supply_restored") == 3
 
 
 def test_a_fault_that_cannot_be_applied_is_an_event_not_a_crash():

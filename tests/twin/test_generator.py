@@ -94,7 +94,8 @@ def test_min_above_max_exits_2_naming_the_field(tmp_path: Path, tiny_grid: Path)
     assert result.exit_code == 2
     assert "Traceback" not in result.stderr
     line = result.stderr.strip()
-    assert ": assets.0.p_max_kw: " in line and "p_min_kw 60.0 is above p_max_kw 40.0" in line
+    assert ": assets.0.p_max_kw: " in line
+    assert "p_min_kw 60.0 is above p_max_kw 40.0" in line
 
 
 @pytest.mark.parametrize(
@@ -116,4 +117,5 @@ def test_smart_asset_on_missing_bus_exits_2(tmp_path: Path, tiny_grid: Path, ass
     result = CliRunner().invoke(app, ["run", str(file), "--out", str(tmp_path / "runs")])
     assert result.exit_code == 2
     line = result.stderr.strip()
-    assert ": assets.0.bus: " in line and "bus 7 is not in the network" in line
+    assert ": assets.0.bus: " in line
+    assert "bus 7 is not in the network" in line

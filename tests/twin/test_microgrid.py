@@ -30,8 +30,10 @@ def test_island_balances_or_sheds_only_what_it_cannot_serve(
     g_plan = floats(n_gen, 100)
     r = island_balance(fixed, flexible, pv, bat_plan, ch_max, dis_max, g_plan, g_min, g_max)
     # units within their limits
-    assert (r.battery_kw <= ch_max + 1e-9).all() and (r.battery_kw >= -dis_max - 1e-9).all()
-    assert (r.generator_kw <= g_max + 1e-9).all() and (r.generator_kw >= g_min - 1e-9).all()
+    assert (r.battery_kw <= ch_max + 1e-9).all()
+    assert (r.battery_kw >= -dis_max - 1e-9).all()
+    assert (r.generator_kw <= g_max + 1e-9).all()
+    assert (r.generator_kw >= g_min - 1e-9).all()
     short = fixed + flexible - pv - dis_max.sum() - g_max.sum()
     surplus = g_min.sum() - ch_max.sum() - (fixed + flexible - pv)
     # nothing that could be served is shed: the cut is exactly the shortfall, flexible first
@@ -54,13 +56,16 @@ def test_islands_from_topology(tiny_grid: Path) -> None:
 
     net = pp.from_json(str(tiny_grid))
     supplied, islands = supplied_buses(net, upstream=True)
-    assert supplied == {0, 1, 2} and islands == []
+    assert supplied == {0, 1, 2}
+    assert islands == []
     net.line.loc[1, "in_service"] = False
     supplied, islands = supplied_buses(net, upstream=True)
-    assert supplied == {0, 1} and islands == [{2}]
+    assert supplied == {0, 1}
+    assert islands == [{2}]
     net.line.loc[1, "in_service"] = True
     supplied, islands = supplied_buses(net, upstream=False)
-    assert supplied == set() and islands == [{0, 1, 2}]
+    assert supplied == set()
+    assert islands == [{0, 1, 2}]
 
 
 def _scenario(grid: Path, assets: list[dict], mode: str, outage: bool):

@@ -85,18 +85,18 @@ class Rig:
 
 
 def _cloud(**kw: Any) -> ServiceParams:
-    base: dict[str, Any] = dict(
-        name="qpu", node="cloud", kind="cloud_quantum",
-        execution=FixedExecution(2.0), queue_wait=ConstantLatency(1000.0),
-        cost_per_job_eur=0.5, cost_per_shot_eur=0.001, power_w=1000.0)
+    base: dict[str, Any] = {
+        "name": "qpu", "node": "cloud", "kind": "cloud_quantum",
+        "execution": FixedExecution(2.0), "queue_wait": ConstantLatency(1000.0),
+        "cost_per_job_eur": 0.5, "cost_per_shot_eur": 0.001, "power_w": 1000.0}
     base.update(kw)
     return ServiceParams(**base)
 
 
 def _edge(**kw: Any) -> ServiceParams:
-    base: dict[str, Any] = dict(
-        name="edge", node="gateway", kind="edge_compute",
-        execution=FixedExecution(0.5), power_w=20.0)
+    base: dict[str, Any] = {
+        "name": "edge", "node": "gateway", "kind": "edge_compute",
+        "execution": FixedExecution(0.5), "power_w": 20.0}
     base.update(kw)
     return ServiceParams(**base)
 

@@ -34,13 +34,15 @@ def test_audit_lists_calls_with_provenance_and_filters(run_dir):
     assert out.exit_code == 0, out.output
     rows = [json.loads(line) for line in out.output.splitlines()]
     calls = [r for r in rows if r["kind"] == "solver_call"]
-    assert calls and all(r["run_id"] == run_dir.name for r in rows)
+    assert calls
+    assert all(r["run_id"] == run_dir.name for r in rows)
     assert {r["task"] for r in calls} == {"dispatch", "ev_assignment"}
     assert all(r["call_id"] and r["solver"] and r["route"] for r in calls)
     fell = CliRunner().invoke(app, ["audit", str(run_dir), "--json", "--fell-back",
                                     "--task", "ev_assignment"])
     fell_rows = [json.loads(line) for line in fell.output.splitlines()]
-    assert fell_rows and all("service_outage" in r["detail"] for r in fell_rows)
+    assert fell_rows
+    assert all("service_outage" in r["detail"] for r in fell_rows)
     assert all(r["solver"] == "milp" and r["route"] == "local" for r in fell_rows)
     by_route = CliRunner().invoke(app, ["audit", str(run_dir), "--json", "--route", "to_qpu"])
     assert all(json.loads(line)["route"] == "to_qpu" for line in by_route.output.splitlines())
@@ -50,7 +52,8 @@ def test_audit_lists_calls_with_provenance_and_filters(run_dir):
 
 def test_audit_of_a_missing_run_exits_2(tmp_path):
     out = CliRunner().invoke(app, ["audit", str(tmp_path / "nope")])
-    assert out.exit_code == 2 and "no such run folder" in out.output
+    assert out.exit_code == 2
+    assert "no such run folder" in out.output
 
 
 def test_quality_command_against_the_fault_free_run(run_dir, tmp_path):
@@ -59,7 +62,8 @@ def test_quality_command_against_the_fault_free_run(run_dir, tmp_path):
     out = CliRunner().invoke(app, ["quality", str(run_dir), "--baseline", str(run_dir)])
     assert out.exit_code == 0, out.output
     first = out.output.splitlines()[0]
-    assert first.startswith("all tasks") and "loss total 0," in first
+    assert first.startswith("all tasks")
+    assert "loss total 0," in first
     assert "mean 0.000 % of the baseline" in first
     bad = CliRunner().invoke(app, ["quality", str(run_dir), "--baseline", str(tmp_path / "x")])
     assert bad.exit_code == 2

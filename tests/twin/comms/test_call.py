@@ -17,9 +17,9 @@ EDGE = SolverStep("milp", "local")
 
 
 def chain_task(**kw):
-    base = dict(chain=(CLOUD, EDGE, FallbackStep("last_good_schedule"),
+    base = {"chain": (CLOUD, EDGE, FallbackStep("last_good_schedule"),
                        FallbackStep("rule_based")),
-                deadline_s=30.0, timeout_s=10.0, pattern="cloud")
+                "deadline_s": 30.0, "timeout_s": 10.0, "pattern": "cloud"}
     base.update(kw)
     return ControlTask("dispatch", **base)
 
@@ -28,7 +28,8 @@ def test_happy_path_latency_split_cost_and_energy(make_rig):
     """A clean cloud call: each latency component as hand-computed, cost and energy."""
     rig = make_rig([chain_task()])
     out = rig.run_call("dispatch")
-    assert out.status == "solved" and out.used_step == "qaoa@to_cloud"
+    assert out.status == "solved"
+    assert out.used_step == "qaoa@to_cloud"
     (a,) = out.attempts
     assert a.path == "gateway-isp-cloud"
     assert a.serialisation_s == pytest.approx(2 * 10_000 * 8 / 100e6)
@@ -46,7 +47,8 @@ def test_service_outage_at_deadline_falls_back_to_edge(make_rig):
     """Quantum service down during the call: job refused, edge MILP answers in time."""
     rig = make_rig([chain_task()], cloud={"outage_windows": ((0.0, 100.0),)})
     out = rig.run_call("dispatch", at_s=1.0)
-    assert out.status == "solved" and out.used_step == "milp@local"
+    assert out.status == "solved"
+    assert out.used_step == "milp@local"
     assert out.fallback_reasons == (("qaoa@to_cloud", "service_outage"),)
     assert out.result.objective == -12.0
     assert "service_outage_start" in rig.kinds("fault")
@@ -67,7 +69,8 @@ def test_all_solvers_fail_last_good_then_rule_based(make_rig):
     rig = make_rig([chain_task()], cloud={"outage_windows": ((0.0, 100.0),)},
                    edge={"outage_windows": ((0.0, 100.0),)})
     out = rig.run_call("dispatch")
-    assert out.status == "fallback" and out.fallback_value == "rules"
+    assert out.status == "fallback"
+    assert out.fallback_value == "rules"
     assert [r for _, r in out.fallback_reasons] == [
         "service_outage", "service_outage", "unavailable"]
     assert not out.deadline_met
@@ -79,7 +82,8 @@ def test_last_good_schedule_used_when_available(make_rig):
                    edge={"outage_windows": ((0.0, 100.0),)})
     out = rig.run_call("dispatch", fallbacks={"last_good_schedule": lambda p: "last",
                                               "rule_based": lambda p: "rules"})
-    assert out.status == "fallback" and out.fallback_value == "last"
+    assert out.status == "fallback"
+    assert out.fallback_value == "last"
     assert out.used_step == "last_good_schedule"
 
 
@@ -88,7 +92,8 @@ def test_nothing_answers_gives_failed(make_rig):
     task = ControlTask("dispatch", chain=(CLOUD,), deadline_s=30.0, timeout_s=10.0)
     rig = make_rig([task], cloud={"outage_windows": ((0.0, 100.0),)})
     out = rig.run_call("dispatch")
-    assert out.status == "failed" and out.result is None
+    assert out.status == "failed"
+    assert out.result is None
 
 
 def test_queue_surge_times_out_then_edge(make_rig):
@@ -110,8 +115,10 @@ def test_deadline_caps_the_timeout(make_rig):
     out = rig.run_call("dispatch")
     assert out.fallback_reasons[0] == ("qaoa@to_cloud", "deadline")
     assert out.fallback_reasons[1] == ("milp@local", "deadline")
-    assert out.status == "fallback" and out.latency_s == pytest.approx(5.0)
-    assert out.deadline_elapsed and not out.deadline_met
+    assert out.status == "fallback"
+    assert out.latency_s == pytest.approx(5.0)
+    assert out.deadline_elapsed
+    assert not out.deadline_met
     assert "deadline_missed" in rig.kinds("call")
 
 
@@ -221,7 +228,8 @@ def test_hedge_best_takes_better_objective(make_rig):
                        deadline_s=30.0, timeout_s=10.0)
     rig = make_rig([task])
     out = rig.run_call("dispatch")
-    assert out.status == "solved" and out.result.objective == -12.0
+    assert out.status == "solved"
+    assert out.result.objective == -12.0
     assert out.latency_s == pytest.approx(3.0524)
     assert out.used_attempt.step == "milp@local"
     assert out.cost_eur == pytest.approx(0.6)
@@ -236,8 +244,9 @@ def test_hedge_first_cancels_the_slower_branch(make_rig):
     out = rig.run_call("dispatch")
     assert out.latency_s == pytest.approx(0.5)
     assert out.result.objective == -12.0
-    cloud = [a for a in out.attempts if a.solver == "qaoa"][0]
-    assert cloud.outcome == "cancelled" and cloud.cost_eur == 0.0
+    cloud = next(a for a in out.attempts if a.solver == "qaoa")
+    assert cloud.outcome == "cancelled"
+    assert cloud.cost_eur == 0.0
 
 
 def test_hedge_survives_one_branch_down(make_rig):
@@ -246,7 +255,8 @@ def test_hedge_survives_one_branch_down(make_rig):
                        deadline_s=30.0, timeout_s=10.0)
     rig = make_rig([task], cloud={"outage_windows": ((0.0, 100.0),)})
     out = rig.run_call("dispatch")
-    assert out.status == "solved" and out.result.objective == -12.0
+    assert out.status == "solved"
+    assert out.result.objective == -12.0
     assert ("qaoa@to_cloud", "service_outage") in out.fallback_reasons
 
 
@@ -269,7 +279,8 @@ def test_hybrid_splits_calls_in_parallel_and_merges(make_rig):
                        timeout_s=10.0, pattern="hybrid")
     rig = make_rig([task])
     out = rig.run_call("dispatch", hybrid=_Plan())
-    assert out.status == "solved" and out.result.objective == -20.0
+    assert out.status == "solved"
+    assert out.result.objective == -20.0
     assert out.solver == "hybrid:qaoa"
     assert out.latency_s == pytest.approx(0.05 + 3.0524 + 2.0 + 0.05)
     edge = [a for a in out.attempts if a.solver == "<hybrid-edge>"]

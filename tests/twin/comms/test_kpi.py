@@ -34,9 +34,9 @@ def test_small_sample_percentiles_by_hand():
 
 
 def _task(**kw):
-    base = dict(chain=(SolverStep("qaoa", "to_cloud"), SolverStep("milp", "local"),
+    base = {"chain": (SolverStep("qaoa", "to_cloud"), SolverStep("milp", "local"),
                        FallbackStep("rule_based")),
-                deadline_s=30.0, timeout_s=10.0, pattern="cloud")
+                "deadline_s": 30.0, "timeout_s": 10.0, "pattern": "cloud"}
     base.update(kw)
     return ControlTask("dispatch", **base)
 

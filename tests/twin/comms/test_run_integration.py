@@ -56,7 +56,8 @@ def test_quantum_outage_at_deadline_falls_back_and_keeps_serving_load(faulted, c
     hit = [r for r in rows if "qaoa@to_qpu:service_outage" in r["reasons"]]
     assert hit, "the outage window must cover at least one quantum call"
     for row in hit:
-        assert row["status"] == "solved" and row["used_step"] == "milp@local"
+        assert row["status"] == "solved"
+        assert row["used_step"] == "milp@local"
         assert row["deadline_met"]
         assert 1800.0 <= row["start_s"] <= 1800.0 + 3 * 3600.0
     assert out.kpis["ems_failed_plans"] == 0
@@ -88,7 +89,8 @@ def test_kpis_latency_split_cost_and_quality(faulted, clean):
     assert k["comms.cost_total_eur"] == pytest.approx(
         sum(r["cost_eur"] for r in sim.extras.gateway.rows))
     assert k["comms.cost_per_query_eur"] == pytest.approx(k["comms.cost_total_eur"] / k["comms.calls"])
-    assert k["comms.cloud.energy_per_call_j"] > 0 and k["comms.edge.energy_per_call_j"] > 0
+    assert k["comms.cloud.energy_per_call_j"] > 0
+    assert k["comms.edge.energy_per_call_j"] > 0
     q = quality_lost(sim.extras.gateway.rows, clean[0].extras.gateway.rows)
     assert q["quality_calls_compared"] > 0
     json.dumps(k, allow_nan=False)
@@ -117,13 +119,15 @@ def test_stale_battery_sensor_ems_uses_last_value_and_says_so():
     """A stale battery measurement from 30 min for 2 h: the EMS plans on the energy it
     last read before the fault (recorded as a control event naming the value), while the
     battery's real state keeps changing."""
-    sim, out = _run(_scenario(faults=[
+    _sim, out = _run(_scenario(faults=[
         {"kind": "sensor_stale", "asset": "community_battery", "start": "30min",
          "duration": "2h"}]))
     subs = [e for e in out.recording.events if e["kind"] == "measurement_substituted"]
-    assert subs and all(e["entity"] == "asset/community_battery" for e in subs)
+    assert subs
+    assert all(e["entity"] == "asset/community_battery" for e in subs)
     energy = [e for e in subs if e["data"]["quantity"] == "energy_mwh"]
-    assert energy and energy[0]["data"]["quality"] == "last_value"
+    assert energy
+    assert energy[0]["data"]["quality"] == "last_value"
     assert 1800.0 <= energy[0]["time_s"] <= 1800.0 + 7200.0
     last_read_s = energy[0]["time_s"] - energy[0]["data"]["age_s"]
     assert last_read_s < 1800.0

@@ -32,7 +32,8 @@ def test_step_specs_build_runtime_steps():
     hedge = StepSpec(hedge=[{"solver": "qaoa", "route": "to_qpu"},
                             {"solver": "milp", "route": "local", "timeout_s": 5}], take="first")
     step = hedge.step()
-    assert isinstance(step, HedgeStep) and step.take == "first"
+    assert isinstance(step, HedgeStep)
+    assert step.take == "first"
     assert step.branches[1] == SolverStep("milp", "local", timeout_s=5.0)
     assert isinstance(StepSpec(hybrid={"solver": "qaoa", "route": "to_qpu"}).step(), HybridStep)
     assert StepSpec(fallback="rule_based").step() == FallbackStep("rule_based")
@@ -141,7 +142,8 @@ def test_gateway_each_pattern_answers_with_kpis(pattern):
     env.process(proc())
     env.run()
     (record,) = out
-    assert record.status == "optimal" and record.fallback is None
+    assert record.status == "optimal"
+    assert record.fallback is None
     x = record.extra
     assert x["pattern"] == pattern
     parts = sum(x[p] for p in ("connect_s", "serialisation_s", "network_s", "queue_s",
@@ -149,11 +151,14 @@ def test_gateway_each_pattern_answers_with_kpis(pattern):
     assert parts == pytest.approx(record.latency_s)
     assert x["energy_j"] > 0
     if pattern in ("cloud", "hybrid"):
-        assert x["cost_eur"] >= 0.3 and x["queue_s"] > 0
+        assert x["cost_eur"] >= 0.3
+        assert x["queue_s"] > 0
     if pattern == "hybrid":
-        assert record.solver_used == "hybrid:qaoa" and record.objective == -4.0
+        assert record.solver_used == "hybrid:qaoa"
+        assert record.objective == -4.0
     if pattern in ("edge", "on-device"):
-        assert x["network_s"] < 1e-3 and x["queue_s"] == 0.0
+        assert x["network_s"] < 1e-3
+        assert x["queue_s"] == 0.0
     assert any(kind == "solver_call" for _, _, kind, _, _ in rec.events)
     assert gw.kpis()["comms.calls"] == 1
 
@@ -174,7 +179,9 @@ def test_gateway_fallback_to_controller_when_nothing_answers():
     env.process(proc())
     env.run()
     (record,) = out
-    assert not record.ok and record.solver_used is None and record.status == "failed"
+    assert not record.ok
+    assert record.solver_used is None
+    assert record.status == "failed"
     assert record.fallback == "last_good_schedule"
     assert "qaoa@to_qpu: service_outage" in record.fallback_reason
     assert "milp@local: service_outage" in record.fallback_reason
@@ -253,8 +260,10 @@ def test_operator_gate_holds_large_jumps(prob, decision):
     kinds = [e["kind"] for e in gw.events.records if e["category"] == "control"]
     assert kinds[:2] == ["approval_requested", f"approval_{decision}"]
     if decision == "approved":
-        assert held.ok and records[3].extra.get("approval") is None  # 205 vs 200: passes
+        assert held.ok
+        assert records[3].extra.get("approval") is None
     else:
-        assert not held.ok and held.fallback == "last_good_schedule"
+        assert not held.ok
+        assert held.fallback == "last_good_schedule"
         assert "operator rejected" in held.fallback_reason
         assert records[3].extra.get("approval") == "rejected"  # 205 vs 10: held again
