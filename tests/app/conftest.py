@@ -17,6 +17,23 @@ APP = ROOT / "app.py"
 SCENARIOS = ROOT / "scenarios"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_app_writes_outside_tmp(tmp_path_factory: pytest.TempPathFactory):
+    """Session baseline for the app's settings: a private store, auto-run off.
+
+    Tests set their own values with ``monkeypatch``; when one ends, its values are
+    undone and a page rerun that Streamlit finishes later sees this baseline instead of
+    the defaults, which would start the default scenario into the checkout's ``runs/``.
+    """
+    base = tmp_path_factory.mktemp("app_baseline")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRIDTWIN_STORE", str(base / "runs"))
+        mp.setenv("GRIDTWIN_SWEEPS", str(base / "sweeps"))
+        mp.setenv("GRIDTWIN_SCENARIOS", str(SCENARIOS))
+        mp.setenv("GRIDTWIN_AUTORUN", "0")
+        yield
+
+
 @pytest.fixture(scope="session")
 def reference_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """A store with three real runs of the default scenario.
