@@ -156,6 +156,43 @@ def _check_no_nan(arr: NDArray[np.float64], what: str, allow_inf: bool) -> None:
         raise ProblemError(f"{what}: {kind} value at position {i} ({arr[i]!r})")
 
 
+def _check_variable_bounds(
+    lb: NDArray[np.float64], ub: NDArray[np.float64], kinds: NDArray[np.int8],
+    names: Sequence[str] | None,
+) -> None:
+    """Refuse NaN bounds, binary bounds outside [0, 1] and lower above upper."""
+    _check_no_nan(lb, "lower", allow_inf=True)
+    _check_no_nan(ub, "upper", allow_inf=True)
+    is_bin = kinds == VarKind.BINARY
+    if is_bin.any() and ((lb[is_bin] < 0).any() or (ub[is_bin] > 1).any()):
+        i = int(np.flatnonzero(is_bin & ((lb < 0) | (ub > 1)))[0])
+        raise ProblemError(
+            f"bounds of binary variable {i}: expected within [0, 1], "
+            f"got [{lb[i]}, {ub[i]}]"
+        )
+    crossed = lb > ub
+    if crossed.any():
+        i = int(np.flatnonzero(crossed)[0])
+        label = names[i] if names is not None and i < len(names) else f"x{i}"
+        raise ProblemError(
+            f"bounds of variable {label!r}: lower {lb[i]} is above upper {ub[i]}"
+        )
+
+
+def _check_row_bounds(rl: NDArray[np.float64], ru: NDArray[np.float64]) -> None:
+    """Refuse NaN row bounds, +inf lower or -inf upper, and lower above upper."""
+    _check_no_nan(rl, "row_lower", allow_inf=True)
+    _check_no_nan(ru, "row_upper", allow_inf=True)
+    if rl.size and (np.isposinf(rl).any() or np.isneginf(ru).any()):
+        raise ProblemError("row bounds: lower cannot be +inf and upper cannot be -inf")
+    crossed_rows = rl > ru
+    if crossed_rows.any():
+        i = int(np.flatnonzero(crossed_rows)[0])
+        raise ProblemError(
+            f"bounds of constraint {i}: row_lower {rl[i]} is above row_upper {ru[i]}"
+        )
+
+
 def _freeze(arr: np.ndarray) -> np.ndarray:
     arr.flags.writeable = False
     return arr
@@ -263,22 +300,7 @@ class Problem:
         kind_arr = self._parse_kinds(kinds, n)
         lb = _as_float_vector(lower, n, "lower")
         ub = _as_float_vector(upper, n, "upper")
-        _check_no_nan(lb, "lower", allow_inf=True)
-        _check_no_nan(ub, "upper", allow_inf=True)
-        is_bin = kind_arr == VarKind.BINARY
-        if is_bin.any() and ((lb[is_bin] < 0).any() or (ub[is_bin] > 1).any()):
-            i = int(np.flatnonzero(is_bin & ((lb < 0) | (ub > 1)))[0])
-            raise ProblemError(
-                f"bounds of binary variable {i}: expected within [0, 1], "
-                f"got [{lb[i]}, {ub[i]}]"
-            )
-        crossed = lb > ub
-        if crossed.any():
-            i = int(np.flatnonzero(crossed)[0])
-            label = names[i] if names is not None and i < len(names) else f"x{i}"
-            raise ProblemError(
-                f"bounds of variable {label!r}: lower {lb[i]} is above upper {ub[i]}"
-            )
+        _check_variable_bounds(lb, ub, kind_arr, names)
         var_names = self._parse_names(names, n, "x", "variable")
         if not np.isfinite(constant):
             raise ProblemError(f"constant: expected a finite number, got {constant!r}")
@@ -296,16 +318,7 @@ class Problem:
         m = a.shape[0]
         rl = _as_float_vector(row_lower, m, "row_lower")
         ru = _as_float_vector(row_upper, m, "row_upper")
-        _check_no_nan(rl, "row_lower", allow_inf=True)
-        _check_no_nan(ru, "row_upper", allow_inf=True)
-        if m and (np.isposinf(rl).any() or np.isneginf(ru).any()):
-            raise ProblemError("row bounds: lower cannot be +inf and upper cannot be -inf")
-        crossed_rows = rl > ru
-        if crossed_rows.any():
-            i = int(np.flatnonzero(crossed_rows)[0])
-            raise ProblemError(
-                f"bounds of constraint {i}: row_lower {rl[i]} is above row_upper {ru[i]}"
-            )
+        _check_row_bounds(rl, ru)
         r_names = self._parse_names(row_names, m, "c", "constraint")
         q = _canonical_quadratic(quadratic, n)
         set_ = object.__setattr__
@@ -353,6 +366,105 @@ class Problem:
             dup = next(s for s in out if s in seen or seen.add(s))  # type: ignore[func-returns-value]
             raise ProblemError(f"{what} names: duplicate name {dup!r}")
         return out
+
+    @classmethod
+    def from_trusted(
+        cls,
+        *,
+        objective: NDArray[np.float64],
+        lower: NDArray[np.float64],
+        upper: NDArray[np.float64],
+        kinds: NDArray[np.int8],
+        names: tuple[str, ...],
+        constraints: sp.csr_array,
+        row_lower: NDArray[np.float64],
+        row_upper: NDArray[np.float64],
+        row_names: tuple[str, ...],
+        name: str = "problem",
+        constant: float = 0.0,
+        sense: Sense | str = Sense.MINIMIZE,
+    ) -> Problem:
+        """The validated-once path for builders that already guarantee types, shapes
+        and names by construction (e.g. a controller building thousands of plans a run).
+
+        Makes the same :class:`Problem` as ``Problem(...)`` with the same arguments
+        (tested field by field), minus the work the builder has already done:
+
+        - *not re-checked*: ``names`` and ``row_names`` must be tuples of ``str``,
+          unique by construction (``block[i]`` from unique block names); the per-name
+          conversion and uniqueness check are the most expensive part of ``Problem()``.
+        - *not copied*: ``objective``, ``lower``, ``upper``, ``row_lower`` and
+          ``row_upper`` must be 1-D ``float64`` arrays and ``kinds`` 1-D ``int8``
+          codes (0, 1, 2), owned by the caller and not used afterwards: they are frozen
+          in place and become the problem's arrays. ``constraints`` must be a CSR array
+          with ``n`` columns; it is put in canonical form in place (duplicates summed,
+          indices sorted), as ``Problem()`` does with its copy.
+        - *still checked*, with the same errors as ``Problem()``: the sizes of every
+          array, NaN or infinite coefficients, NaN bounds, binary bounds outside
+          [0, 1], crossed variable and row bounds, infinite row bounds on the wrong
+          side. These are vectorised and cheap.
+
+        No quadratic term (linear problems only). Anything not meeting the contract
+        should go through ``Problem(...)``, which validates everything.
+
+        Raises
+        ------
+        ProblemError
+            As ``Problem()`` for the checks it still makes; also for arrays of the
+            wrong dtype or dimension.
+        """
+        n = objective.size
+        m = row_lower.size
+        for what, arr, size, dtype in (
+            ("objective", objective, n, np.float64), ("lower", lower, n, np.float64),
+            ("upper", upper, n, np.float64), ("kinds", kinds, n, np.int8),
+            ("row_lower", row_lower, m, np.float64), ("row_upper", row_upper, m, np.float64),
+        ):
+            if arr.dtype != dtype or arr.shape != (size,):
+                raise ProblemError(
+                    f"{what}: expected {size} values of {np.dtype(dtype).name}, got shape "
+                    f"{arr.shape} of {arr.dtype}"
+                )
+        if not (isinstance(names, tuple) and isinstance(row_names, tuple)):
+            raise ProblemError("names, row_names: expected tuples of str")
+        if len(names) != n or len(row_names) != m:
+            raise ProblemError(
+                f"names: expected {n} variable and {m} constraint names, got "
+                f"{len(names)} and {len(row_names)}"
+            )
+        if constraints.format != "csr" or constraints.shape != (m, n):
+            raise ProblemError(
+                f"constraints: expected a CSR matrix of shape ({m}, {n}), got "
+                f"{constraints.format} of shape {constraints.shape}"
+            )
+        _check_no_nan(objective, "objective", allow_inf=False)
+        if kinds.size and (kinds.min() < 0 or kinds.max() > 2):
+            raise ProblemError("kinds: integer codes must be 0, 1 or 2")
+        _check_variable_bounds(lower, upper, kinds, names)
+        if not np.isfinite(constant):
+            raise ProblemError(f"constant: expected a finite number, got {constant!r}")
+        a = constraints if constraints.dtype == np.float64 else constraints.astype(np.float64)
+        a.sum_duplicates()
+        a.sort_indices()
+        _check_no_nan(np.asarray(a.data), "constraints", allow_inf=False)
+        _check_row_bounds(row_lower, row_upper)
+        self = object.__new__(cls)
+        set_ = object.__setattr__
+        set_(self, "objective", _freeze(objective))
+        set_(self, "lower", _freeze(lower))
+        set_(self, "upper", _freeze(upper))
+        set_(self, "kinds", _freeze(kinds))
+        set_(self, "names", names)
+        set_(self, "quadratic", None)
+        set_(self, "constant", float(constant))
+        set_(self, "sense", Sense.parse(sense))
+        set_(self, "constraints", a)
+        set_(self, "row_lower", _freeze(row_lower))
+        set_(self, "row_upper", _freeze(row_upper))
+        set_(self, "row_names", row_names)
+        set_(self, "name", str(name))
+        set_(self, "_index", None)
+        return self
 
     # ------------------------------------------------------------------ shape
     @property

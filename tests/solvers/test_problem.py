@@ -95,6 +95,86 @@ def test_bad_input_is_refused_with_the_cause(kwargs: dict, needle: str) -> None:
     assert needle in str(info.value)
 
 
+def _trusted_args(seed: int) -> dict:
+    """Arrays as a builder makes them: a COO-built CSR with duplicates, unsorted."""
+    rng = np.random.default_rng(seed)
+    n, m = 40, 25
+    kinds = rng.integers(0, 3, n).astype(np.int8)
+    lower = np.where(kinds == 2, 0.0, rng.uniform(-5, 0, n))
+    upper = np.where(kinds == 2, 1.0, rng.uniform(0, 5, n))
+    upper[(kinds != 2) & (rng.random(n) < 0.2)] = math.inf
+    lower[(kinds == 0) & (rng.random(n) < 0.2)] = -math.inf
+    rows = rng.integers(0, m, 200)
+    cols = rng.integers(0, n, 200)
+    a = sp.csr_array((rng.normal(size=200), (rows, cols)), shape=(m, n))
+    row_lower = rng.uniform(-10, 0, m)
+    row_upper = row_lower + rng.uniform(0, 3, m)
+    row_lower[::4] = -math.inf
+    row_upper[1::5] = math.inf
+    return {
+        "objective": rng.normal(size=n), "lower": lower, "upper": upper, "kinds": kinds,
+        "names": tuple(f"x[{i}]" for i in range(n)), "constraints": a,
+        "row_lower": row_lower, "row_upper": row_upper,
+        "row_names": tuple(f"r[{i}]" for i in range(m)), "name": "t", "constant": 1.5,
+        "sense": "max",
+    }
+
+
+def _copy_args(args: dict) -> dict:
+    return {k: v.copy() if hasattr(v, "copy") and not isinstance(v, str) else v
+            for k, v in args.items()}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_from_trusted_makes_the_validated_problem(seed: int) -> None:
+    """The fast path for builders gives a problem equal to ``Problem(...)``, field by field."""
+    args = _trusted_args(seed)
+    slow = Problem(**_copy_args(args))
+    fast = Problem.from_trusted(**_copy_args(args))
+    assert fast.names == slow.names and isinstance(fast.names, tuple)
+    assert fast.row_names == slow.row_names and isinstance(fast.row_names, tuple)
+    for name in ("objective", "lower", "upper", "kinds", "row_lower", "row_upper"):
+        a, b = getattr(fast, name), getattr(slow, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b), name
+        assert not a.flags.writeable, name
+    a, b = fast.constraints, slow.constraints
+    assert a.format == b.format == "csr" and a.shape == b.shape
+    assert a.has_canonical_format and b.has_canonical_format
+    assert np.array_equal(a.indptr, b.indptr)
+    assert np.array_equal(a.indices, b.indices)
+    assert np.array_equal(a.data, b.data)
+    assert (fast.quadratic, fast.constant, fast.sense, fast.name) == (
+        slow.quadratic, slow.constant, slow.sense, slow.name)
+    x = np.clip(np.zeros(40), slow.lower, slow.upper)
+    assert fast.evaluate(x) == slow.evaluate(x)
+    assert fast.violation(x) == slow.violation(x)
+    assert fast.index("x[7]") == 7
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"objective": np.full(40, math.nan)}, "objective: NaN"),
+        ({"lower": np.full(40, 9.0)}, "above upper"),
+        ({"upper": np.full(40, math.nan)}, "upper: NaN"),
+        ({"row_lower": np.full(25, 99.0)}, "above row_upper"),
+        ({"kinds": np.full(40, 3, dtype=np.int8)}, "codes must be 0, 1 or 2"),
+        ({"kinds": np.full(40, 2, dtype=np.int8), "lower": np.full(40, -1.0)}, "within [0, 1]"),
+        ({"objective": np.zeros(40, dtype=np.float32)}, "objective: expected 40 values of float64"),
+        ({"lower": np.zeros(39)}, "lower: expected 40 values"),
+        ({"names": tuple(f"x{i}" for i in range(39))}, "expected 40 variable"),
+        ({"names": [f"x{i}" for i in range(40)]}, "expected tuples"),
+        ({"constraints": sp.csr_array(np.ones((25, 41)))}, "shape (25, 40)"),
+        ({"constraints": sp.csr_array(np.full((25, 40), math.nan))}, "constraints: NaN"),
+    ],
+)
+def test_from_trusted_still_refuses_bad_values(change: dict, needle: str) -> None:
+    args = {**_trusted_args(0), **change}
+    with pytest.raises(ProblemError) as info:
+        Problem.from_trusted(**args)
+    assert needle in str(info.value)
+
+
 def test_builder_refuses_mismatched_blocks() -> None:
     b = ProblemBuilder()
     p = b.add_variables("p", 3)

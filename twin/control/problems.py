@@ -265,6 +265,13 @@ def _names(prefix: str, size: int) -> tuple[str, ...]:
     return tuple(f"{prefix}[{i}]" for i in range(size))
 
 
+@functools.lru_cache(maxsize=256)
+def _all_names(blocks: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+    """Names of blocks ``(prefix, size), ...`` in order, built once per layout. Unique
+    when the prefixes are (``prefix[i]``: the last ``[`` separates prefix and index)."""
+    return tuple(name for prefix, size in blocks for name in _names(prefix, size))
+
+
 def _vector(value: float | np.ndarray, size: int) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim == 0:
@@ -291,6 +298,8 @@ class _TermBuilder:
                       cost: float | np.ndarray = 0.0) -> VarBlock:
         """Like :meth:`solvers.ProblemBuilder.add_variables` for a 1-D block."""
         k = VarKind.parse(kind)
+        if any(v[0] == name for v in self._vars):  # unique names for Problem.from_trusted
+            raise ValueError(f"variables {name!r}: a block with this name already exists")
         block = VarBlock(name, self._n, (size,))
 
         def bcast(v: float | np.ndarray) -> np.ndarray:
@@ -315,15 +324,20 @@ class _TermBuilder:
                         upper: float | np.ndarray = math.inf, name: str = "c") -> None:
         """Like :meth:`solvers.ProblemBuilder.add_constraints` for :class:`_Coo` terms."""
         rows = terms[0][1].shape[0]
+        if any(r[3] == name for r in self._rows):  # unique names for Problem.from_trusted
+            raise ValueError(f"constraints {name!r}: a row block with this name exists")
         self._rows.append((terms, _vector(lower, rows), _vector(upper, rows), name))
         self._m += rows
 
     def build(self) -> Problem:
-        """The problem (validated by :class:`solvers.Problem`)."""
+        """The problem, through :meth:`solvers.Problem.from_trusted`: the builder
+        guarantees what that path does not re-check (fresh ``float64``/``int8`` arrays,
+        unique ``prefix[i]`` names from unique block names, a CSR matrix); values, bounds
+        and sizes are still checked there. The same problem as ``Problem(...)`` makes
+        (``tests/twin/test_dispatch_builder.py``)."""
         cat = np.concatenate
         data, ri, ci, lo, hi = [], [], [], [], []
-        names: list[str] = []
-        rnames: list[str] = []
+        row_blocks = []
         offset = 0
         for terms, rl, ru, name in self._rows:
             rows = terms[0][1].shape[0]
@@ -333,18 +347,17 @@ class _TermBuilder:
                 ci.append(mat.col + block.start)
             lo.append(rl)
             hi.append(ru)
-            rnames.extend(_names(name, rows))
+            row_blocks.append((name, rows))
             offset += rows
-        for name, size, *_ in self._vars:
-            names.extend(_names(name, size))
         a = sp.csr_array((cat(data), (cat(ri), cat(ci))), shape=(offset, self._n))
-        return Problem(
+        return Problem.from_trusted(
             objective=cat([v[5] for v in self._vars]),
             lower=cat([v[3] for v in self._vars]),
             upper=cat([v[4] for v in self._vars]),
             kinds=cat([np.full(v[1], int(v[2]), dtype=np.int8) for v in self._vars]),
-            names=names, constraints=a, row_lower=cat(lo), row_upper=cat(hi),
-            row_names=rnames, name=self.name,
+            names=_all_names(tuple((v[0], v[1]) for v in self._vars)), constraints=a,
+            row_lower=cat(lo), row_upper=cat(hi), row_names=_all_names(tuple(row_blocks)),
+            name=self.name,
         )
 
     def via_problem_builder(self) -> Problem:
