@@ -396,6 +396,9 @@ class EvFleetFamily:
         self.fleet_p_mw = np.zeros(len(specs))
         self.fleet_plugged = np.zeros(len(specs))
         self._command: np.ndarray | None = None
+        self._expected: tuple[np.ndarray | None, np.ndarray, np.ndarray] | None = None
+        """(command or None for plug and charge, p, e_new) of the last
+        :meth:`expected_p_kw`, valid until the state or the command changes."""
         self._departure_s = np.full(n, np.nan)
         self._actual_departure_s = np.full(n, np.nan)
         self._target_kwh = np.zeros(n)
@@ -464,6 +467,7 @@ class EvFleetFamily:
         """Per-vehicle power requests (charging positive) until the next command, or
         None for plug and charge. Applied within limits at ACT. [kW]"""
         self._command = None if p_kw is None else np.asarray(p_kw, dtype=float).copy()
+        self._expected = None
 
     def default_request_kw(self) -> np.ndarray:
         """Plug and charge: full power while below target. [kW]"""
@@ -475,6 +479,7 @@ class EvFleetFamily:
     # -- process --------------------------------------------------------------------
 
     def _arrive_and_leave(self, k: int) -> None:
+        self._expected = None
         s = self.state
         leaving = s.plugged & (self._leave_k <= k)
         for v in np.flatnonzero(leaving):
@@ -511,15 +516,28 @@ class EvFleetFamily:
             # what the standing command (or plug and charge) will draw: controllers read it
             self._p_view[:] = self.expected_p_kw() / 1000.0
             yield clock.wait(Phase.ACT)
-            self.apply(self._command if self._command is not None else self.default_request_kw())
+            expected = self._expected
+            if expected is not None and expected[0] is self._command:
+                # the standing command's step was already computed this step (by a
+                # controller's expected_p_kw, or at SENSE) on the same state: reuse it
+                self._commit(expected[1], expected[2])
+            else:
+                self.apply(self._command if self._command is not None
+                           else self.default_request_kw())
 
     def expected_p_kw(self) -> np.ndarray:
         """Per-fleet power the current command (or plug and charge) will draw this step,
         within the limits (what :meth:`apply` will do at ACT). [kW]"""
-        request = self._command if self._command is not None else self.default_request_kw()
-        s = self.state
-        p, _ = ev_step(request, s.plugged, s.e_kwh, self.capacity_kwh, self.charger_kw,
-                       self.efficiency, self.v2g, self.step_s)
+        expected = self._expected
+        if expected is not None and expected[0] is self._command:
+            p = expected[1]
+        else:
+            command = self._command
+            request = command if command is not None else self.default_request_kw()
+            s = self.state
+            p, e_new = ev_step(request, s.plugged, s.e_kwh, self.capacity_kwh,
+                               self.charger_kw, self.efficiency, self.v2g, self.step_s)
+            self._expected = (command, p, e_new)
         return np.bincount(self.fleet, p, len(self.specs))
 
     def apply(self, request_kw: np.ndarray) -> None:
@@ -527,11 +545,18 @@ class EvFleetFamily:
         s = self.state
         p, e_new = ev_step(request_kw, s.plugged, s.e_kwh, self.capacity_kwh, self.charger_kw,
                            self.efficiency, self.v2g, self.step_s)
+        self._commit(p, e_new)
+
+    def _commit(self, p: np.ndarray, e_new: np.ndarray) -> None:
+        """Take the step's power and energy (from :func:`ev_step`) and write injections."""
+        self._expected = None
+        s = self.state
         s.p_kw = p
         s.e_kwh = e_new
         dt_h = self.step_s / 3600.0
-        self.delivered_kwh += float(np.clip(p, 0, None).sum() * dt_h)
-        self.discharged_kwh += float(-np.clip(p, None, 0).sum() * dt_h)
+        # np.clip(p, 0, None) and np.clip(p, None, 0) are these ufuncs in numpy
+        self.delivered_kwh += float(np.maximum(p, 0).sum() * dt_h)
+        self.discharged_kwh += float(-np.minimum(p, 0).sum() * dt_h)
         self.fleet_p_mw[:] = np.bincount(self.fleet, p, len(self.specs)) / 1000.0
         self._p_view[:] = self.fleet_p_mw
 
