@@ -314,7 +314,8 @@ class Microgrid:
                 running = gen.state.on & g_in
                 running_max = float(gen.p_max_kw[running].sum())
                 short = fixed + flexible - pv - float(dis_max.sum()) - running_max
-                if short > 0 or not (running.any() or (dis_max.size and np.isin(bat.bus, list(island)).any())):
+                if short > 0 or not (running.any() or (dis_max.size and (
+                        np.isin(bat.bus, list(island)) & ~bat.tripped).any())):
                     gen.start_for_island(g_in & (gen.p_max_kw > 0))
                 on = gen.state.on & g_in
                 g_min = np.where(on, gen.p_min_kw, 0.0)
@@ -323,7 +324,8 @@ class Microgrid:
                 g_plan = np.where(on, request, 0.0)
             else:
                 g_min = g_max = g_plan = np.zeros(0)
-            has_former = bool(ch_max.size and np.isin(bat.bus, list(island)).any()) or bool(
+            has_former = bool(ch_max.size and (np.isin(bat.bus, list(island))
+                                               & ~bat.tripped).any()) or bool(
                 gen is not None and (gen.state.on & np.isin(gen.bus, list(island))
                                      & gen.grid_forming).any())
             if has_former:

@@ -197,6 +197,8 @@ class BatteryFamily:
         self.p_mw = np.zeros(n)
         self._setpoint_mw = np.zeros(n)
         self._step_s = 0
+        self.tripped = np.zeros(n, dtype=bool)
+        """Per battery: tripped by a fault (no power exchanged, only self-discharge)."""
 
     @classmethod
     def add_to_network(cls, specs: list[BatteryAssetSpec], net: Any) -> BatteryFamily:
@@ -226,10 +228,18 @@ class BatteryFamily:
         """Set this step's grid-side power, positive when charging. [MW]"""
         np.copyto(self._setpoint_mw, np.asarray(p_mw, dtype=float))
 
+    def set_tripped(self, name: str, tripped: bool) -> None:
+        """A fault trips battery ``name`` off (or restores it): while tripped it
+        exchanges no power whatever its setpoint, and its stored energy only
+        self-discharges."""
+        self.tripped[self.names.index(name)] = bool(tripped)
+
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """ACT: apply the setpoint within limits, integrate the stored energy."""
         while True:
             yield clock.wait(Phase.ACT)
+            if self.tripped.any():
+                self._setpoint_mw[self.tripped] = 0.0
             p, energy = battery_step(self.energy_mwh, self._setpoint_mw, self.params, self._step_s)
             self.p_mw[:] = p
             self.energy_mwh[:] = energy
@@ -251,6 +261,9 @@ class BatteryFamily:
     def snapshot(self) -> BatterySnapshot:
         """State of charge and feasible power for the coming step."""
         charge, discharge = battery_limits(self.energy_mwh, self.params, self._step_s)
+        if self.tripped.any():
+            charge[self.tripped] = 0.0
+            discharge[self.tripped] = 0.0
         return BatterySnapshot(
             self.names, self.bus, self.params.power_mw, self.soc_frac.copy(), charge, discharge
         )

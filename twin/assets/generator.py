@@ -140,6 +140,8 @@ class GeneratorFamily:
         self.state = GeneratorState(on0, np.full(n, 10**9), np.zeros(n), np.zeros(n, np.int64))
         self.p_mw = np.zeros(n)
         self.on_frac = np.zeros(n)
+        self.tripped = np.zeros(n, dtype=bool)
+        """Per unit: tripped by a fault (forced off, cannot start until restored)."""
         self.fuel_cost_eur = 0.0
         self.startup_cost_total_eur = 0.0
         self.energy_kwh = 0.0
@@ -175,7 +177,8 @@ class GeneratorFamily:
         """Apply a request for the current step within limits; account costs. [kW]"""
         before = self.state.starts.copy()
         p = generator_step(self.state, want_on, p_kw, self.p_min_kw, self.p_max_kw,
-                           self.min_up_steps, self.min_down_steps)
+                           self.min_up_steps, self.min_down_steps,
+                           available=~self.tripped if self.tripped.any() else None)
         self._account(p, self.state.starts - before)
         return p
 
@@ -188,10 +191,25 @@ class GeneratorFamily:
         self.on_frac[:] = self.state.on
         self._p_view[:] = self.p_mw
 
+    def set_tripped(self, name: str, tripped: bool) -> None:
+        """A fault trips unit ``name`` (or restores it). A tripped unit stops at once
+        (output 0 from this step's ACT on, no fuel burnt, counted as a stop for its
+        minimum down time) and neither a command nor an island black start can run it
+        until it is restored; then it is an ordinary stopped unit."""
+        j = self.names.index(name)
+        self.tripped[j] = bool(tripped)
+        if tripped and self.state.on[j]:
+            on = self.state.on.copy()
+            on[j] = False
+            self.state.on = on
+            steps = self.state.steps_in_state.copy()
+            steps[j] = 0
+            self.state.steps_in_state = steps
+
     def start_for_island(self, mask: np.ndarray) -> None:
         """Start stopped grid-forming units in ``mask`` now (black start in an island),
         ignoring their minimum down time; their output is set at ACT like any other."""
-        start = np.asarray(mask, bool) & ~self.state.on & self.grid_forming
+        start = np.asarray(mask, bool) & ~self.state.on & self.grid_forming & ~self.tripped
         if start.any():
             self.state.on = self.state.on | start
             self.state.steps_in_state = np.where(start, 0, self.state.steps_in_state)

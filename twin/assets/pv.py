@@ -62,6 +62,8 @@ class PvFamily:
         self.p_mw = np.zeros(n)
         self.curtailed_p_mw = np.zeros(n)
         self._limit_p_mw = np.full(n, np.inf)
+        self.tripped = np.zeros(n, dtype=bool)
+        """Per system: tripped by a fault (offers and delivers nothing)."""
 
     @classmethod
     def add_to_network(cls, specs: list[PvAssetSpec], net: Any) -> PvFamily:
@@ -91,16 +93,26 @@ class PvFamily:
         """Cap each system's output for the current step. [MW]"""
         np.copyto(self._limit_p_mw, np.maximum(np.asarray(limit_p_mw, dtype=float), 0.0))
 
+    def set_tripped(self, name: str, tripped: bool) -> None:
+        """A fault trips system ``name`` off (or restores it) from the next step on:
+        while tripped its inverter offers nothing, so available, delivered and
+        curtailed power are all 0 (a trip is not curtailment)."""
+        self.tripped[self.names.index(name)] = bool(tripped)
+
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """SENSE: the sun offers power (written uncurtailed); ACT: apply a cap if any."""
         while True:
             k = yield clock.wait(Phase.SENSE)
             np.copyto(self.available_p_mw, self._available_table[k])
+            if self.tripped.any():
+                self.available_p_mw[self.tripped] = 0.0
             np.copyto(self.p_mw, self.available_p_mw)
             self.curtailed_p_mw[:] = 0.0
             self._limit_p_mw[:] = np.inf
             self._p_view[:] = self.p_mw
             yield clock.wait(Phase.ACT)
+            if self.tripped.any():  # also a trip that came after SENSE
+                self.available_p_mw[self.tripped] = 0.0
             np.minimum(self.available_p_mw, self._limit_p_mw, out=self.p_mw)
             np.subtract(self.available_p_mw, self.p_mw, out=self.curtailed_p_mw)
             self._p_view[:] = self.p_mw
