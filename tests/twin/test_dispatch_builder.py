@@ -74,3 +74,22 @@ def test_term_builder_matches_problem_builder(monkeypatch: pytest.MonkeyPatch, t
         assert np.array_equal(a.indptr, b.indptr)
         assert np.array_equal(a.indices, b.indices)
         assert np.array_equal(a.data, b.data)
+
+
+def test_run_power_rows_match_the_window_loop() -> None:
+    """The balance rows' deferrable-run terms (built vectorised): -P_r in slot t for
+    every start tau with tau <= t < tau + D_r, as the per-start loop writes them."""
+    from twin.control import problems
+
+    inp = _inputs(12, 2, 0)
+    problem, layout = problems.build_dispatch(inp)
+    runs = inp.runs
+    t_len, nr = 12, runs.p_kw.size
+    expected = np.zeros((t_len, nr * t_len))
+    for r in range(nr):
+        for tau in range(t_len):
+            expected[tau : min(t_len, tau + int(runs.duration_slots[r])), r * t_len + tau] = -runs.p_kw[r]
+    rows = [i for i, name in enumerate(problem.row_names) if name.startswith("balance[")]
+    y = layout.blocks["run_start"]
+    got = problem.constraints.toarray()[rows][:, y.start : y.start + y.size]
+    assert np.array_equal(got, expected)

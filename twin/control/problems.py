@@ -239,8 +239,17 @@ def _diag(values: np.ndarray) -> _Coo:
     return _Coo(idx, idx, values, (values.size, values.size))
 
 
+def _frozen(term: _Coo) -> _Coo:
+    """``term`` with read-only arrays (for terms cached and shared between plans)."""
+    for arr in (term.row, term.col, term.val):
+        arr.flags.writeable = False
+    return term
+
+
+@functools.lru_cache(maxsize=256)
 def _eye(size: int) -> _Coo:
-    return _diag(np.ones(size))
+    """Identity (cached: the same for every plan of a size)."""
+    return _frozen(_diag(np.ones(size)))
 
 
 def _step_back(t_len: int, n: int, values: np.ndarray | float = 1.0) -> _Coo:
@@ -253,10 +262,32 @@ def _step_back(t_len: int, n: int, values: np.ndarray | float = 1.0) -> _Coo:
     return _Coo(rows, cols, data, (size, size))
 
 
+@functools.lru_cache(maxsize=256)
 def _slot_sum(t_len: int, n: int, sign: float) -> _Coo:
-    """Row ``t`` sums the ``n`` units of slot ``t`` (times ``sign``)."""
+    """Row ``t`` sums the ``n`` units of slot ``t`` (times ``sign``; cached)."""
     cols = _range(t_len * n)
-    return _Coo(cols // n, cols, np.full(cols.size, sign), (t_len, t_len * n))
+    return _frozen(_Coo(cols // n, cols, np.full(cols.size, sign), (t_len, t_len * n)))
+
+
+@functools.lru_cache(maxsize=64)
+def _storage_shift(t_len: int, n: int) -> _Coo:
+    """``e_t - e_{t-1}`` rows of a storage balance (cached)."""
+    return _frozen(_sub(_eye(t_len * n), _step_back(t_len, n)))
+
+
+@functools.lru_cache(maxsize=16)
+def _zone_terms(t_len: int, a_bytes: bytes, nz: int) -> tuple[tuple[_Coo, _Coo], ...]:
+    """Per state row (air, mass) of the zone model: the ``x_t - a_self x_{t-1}`` term of
+    its own state and the ``-a_other x_{t-1}`` term of the other (cached per model)."""
+    a = np.frombuffer(a_bytes, dtype=np.float64).reshape(nz, 2, 2)
+    big = _eye(t_len * nz)
+    out = []
+    for row in (0, 1):
+        a_self = np.tile(a[:, row, row], t_len)
+        a_other = np.tile(a[:, row, 1 - row], t_len)
+        out.append((_frozen(_sub(big, _step_back(t_len, nz, a_self))),
+                    _frozen(_step_back(t_len, nz, -a_other))))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=512)
@@ -272,10 +303,30 @@ def _all_names(blocks: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
     return tuple(name for prefix, size in blocks for name in _names(prefix, size))
 
 
+@functools.lru_cache(maxsize=1024)
+def _const_cached(size: int, value_hex: str) -> np.ndarray:
+    out = np.full(size, float.fromhex(value_hex), dtype=np.float64)
+    out.flags.writeable = False
+    return out
+
+
+def _const(size: int, value: float) -> np.ndarray:
+    """``np.full(size, value)``, read-only and cached (keyed by the exact value: the hex
+    form tells -0.0 from 0.0)."""
+    return _const_cached(size, float(value).hex())
+
+
+@functools.lru_cache(maxsize=256)
+def _kind_codes(size: int, kind: int) -> np.ndarray:
+    out = np.full(size, kind, dtype=np.int8)
+    out.flags.writeable = False
+    return out
+
+
 def _vector(value: float | np.ndarray, size: int) -> np.ndarray:
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim == 0:
-        return np.full(size, float(arr))
+        return _const(size, float(arr))
     return np.array(arr.reshape(-1), dtype=np.float64, copy=True)
 
 
@@ -292,20 +343,23 @@ class _TermBuilder:
         self._rows: list[tuple[list[tuple[VarBlock, _Coo]], np.ndarray, np.ndarray, str]] = []
         self._n = 0
         self._m = 0
+        self._var_names: set[str] = set()
+        self._row_names: set[str] = set()
 
     def add_variables(self, name: str, size: int, *, kind: str = "continuous",
                       lower: float | np.ndarray = 0.0, upper: float | np.ndarray = math.inf,
                       cost: float | np.ndarray = 0.0) -> VarBlock:
         """Like :meth:`solvers.ProblemBuilder.add_variables` for a 1-D block."""
         k = VarKind.parse(kind)
-        if any(v[0] == name for v in self._vars):  # unique names for Problem.from_trusted
+        if name in self._var_names:  # unique names for Problem.from_trusted
             raise ValueError(f"variables {name!r}: a block with this name already exists")
+        self._var_names.add(name)
         block = VarBlock(name, self._n, (size,))
 
         def bcast(v: float | np.ndarray) -> np.ndarray:
             # the common cases without np.broadcast_to's overhead (same values)
             if isinstance(v, (int, float)):
-                return np.full(size, v, dtype=np.float64)
+                return _const(size, v)
             arr = np.asarray(v, dtype=np.float64)
             if arr.shape == (size,):
                 return arr
@@ -324,8 +378,9 @@ class _TermBuilder:
                         upper: float | np.ndarray = math.inf, name: str = "c") -> None:
         """Like :meth:`solvers.ProblemBuilder.add_constraints` for :class:`_Coo` terms."""
         rows = terms[0][1].shape[0]
-        if any(r[3] == name for r in self._rows):  # unique names for Problem.from_trusted
+        if name in self._row_names:  # unique names for Problem.from_trusted
             raise ValueError(f"constraints {name!r}: a row block with this name exists")
+        self._row_names.add(name)
         self._rows.append((terms, _vector(lower, rows), _vector(upper, rows), name))
         self._m += rows
 
@@ -354,7 +409,7 @@ class _TermBuilder:
             objective=cat([v[5] for v in self._vars]),
             lower=cat([v[3] for v in self._vars]),
             upper=cat([v[4] for v in self._vars]),
-            kinds=cat([np.full(v[1], int(v[2]), dtype=np.int8) for v in self._vars]),
+            kinds=cat([_kind_codes(v[1], int(v[2])) for v in self._vars]),
             names=_all_names(tuple((v[0], v[1]) for v in self._vars)), constraints=a,
             row_lower=cat(lo), row_upper=cat(hi), row_names=_all_names(tuple(row_blocks)),
             name=self.name,
@@ -382,7 +437,7 @@ def _add_storage_rows(
     rhs = np.zeros(size)
     rhs[:n] = e0
     b.add_constraints(
-        [(energy, _sub(_eye(size), _step_back(t_len, n))),
+        [(energy, _storage_shift(t_len, n)),
          (charge, _diag(-np.tile(gain_in, t_len))),
          (discharge, _diag(np.tile(gain_out, t_len)))],
         lower=rhs, upper=rhs, name=name,
@@ -540,16 +595,15 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
         b.add_constraints([(h, big), (k, big)], upper=np.tile(bl.p_max_kw, t_len), name="hvac_max")
         # x[t] = A x[t-1] + B (COP h[t] - EER k[t]) + drive[t], x[-1] = x0
         cop, eer = bl.cop.reshape(-1), bl.eer.reshape(-1)
+        zone_terms = _zone_terms(t_len, np.ascontiguousarray(bl.a, dtype=np.float64).tobytes(), nz)
         for row, name in ((0, "air"), (1, "mass")):
-            a_self = np.tile(bl.a[:, row, row], t_len)
-            a_other = np.tile(bl.a[:, row, 1 - row], t_len)
+            own_term, other_term = zone_terms[row]
             gain = np.tile(bl.b[:, row], t_len)
             rhs = bl.drive[:, :, row].reshape(-1).copy()
             rhs[:nz] += bl.a[:, row, 0] * bl.x0[:, 0] + bl.a[:, row, 1] * bl.x0[:, 1]
             own, other = (ta, tm) if row == 0 else (tm, ta)
             b.add_constraints(
-                [(own, _sub(big, _step_back(t_len, nz, a_self))),
-                 (other, _step_back(t_len, nz, -a_other)),
+                [(own, own_term), (other, other_term),
                  (h, _diag(-gain * cop)), (k, _diag(gain * eer))],
                 lower=rhs, upper=rhs, name=f"zone_{name}",
             )
@@ -568,12 +622,12 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
         rows = _slot_sum(nr, t_len, 1.0)
         b.add_constraints([(y, rows)], lower=runs.must.astype(float), upper=1.0, name="run_once")
         # power in slot t: sum_r P_r sum_{tau in (t-D_r, t]} y[r, tau]  -> (t, (r, tau))
-        mat = np.zeros((t_len, nr * t_len))
-        for r in range(nr):
-            dur = int(runs.duration_slots[r])
-            for tau in range(t_len):
-                mat[tau : min(t_len, tau + dur), r * t_len + tau] = -runs.p_kw[r]
-        balance.append((y, _dense(mat)))
+        # entry (t, (r, tau)) is -P_r where tau <= t < tau + D_r (vectorised assignment)
+        lag = _range(t_len)[:, None] - _range(t_len)[None, :]  # t - tau
+        dur = runs.duration_slots.astype(np.int64)
+        on = (lag[None, :, :] >= 0) & (lag[None, :, :] < dur[:, None, None])  # (r, t, tau)
+        mat = np.where(on, -np.asarray(runs.p_kw, dtype=float)[:, None, None], 0.0)
+        balance.append((y, _dense(mat.transpose(1, 0, 2).reshape(t_len, nr * t_len))))
         layout.blocks["run_start"] = y
 
     b.add_constraints(balance, lower=inp.base_kw, upper=inp.base_kw, name="balance")
