@@ -28,7 +28,6 @@ from __future__ import annotations
 import copy
 import functools
 import logging
-import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -50,6 +49,12 @@ logger = logging.getLogger(__name__)
 ELEMENT_TABLES: tuple[tuple[str, float], ...] = (("load", -1.0), ("sgen", 1.0), ("storage", -1.0))
 """Element tables the twin drives, with the sign that turns their ``p_mw`` into a bus
 injection (generation positive)."""
+
+MIN_PLAUSIBLE_VM_PU = 0.3
+"""Lowest bus voltage of a solution the twin accepts as an operating point. [pu]
+Newton-Raphson can also converge to the lower (unstable) branch of the PV curve past
+voltage collapse (pandapower's warm start found 1e-5 pu there); such a step counts as
+not converged, with either backend."""
 
 SIMBENCH_STEP_S = 900
 """Resolution of SimBench profiles. [s]"""
@@ -735,7 +740,7 @@ class PowerFlowModel:
                 iterations += solver.get_nb_iter()
                 if solver.converged():
                     v = solver.get_V()
-                    if math.isfinite(abs(v.sum())):
+                    if self._plausible(v):
                         self.v = v
                         return SolveOutcome(True, iterations)
                 solver.reset()
@@ -752,22 +757,39 @@ class PowerFlowModel:
             if sl.stop > sl.start:
                 net[table]["p_mw"] = p_mw[sl]
                 net[table]["q_mvar"] = q_mvar[sl]
-        try:
-            pp.runpp(
-                net, algorithm="nr", lightsim2grid=False, numba=False,
-                max_iteration=self.max_iteration, tolerance_mva=self.tolerance_mva,
-                init="results", recycle=self._recycle,
-            )
-        except Exception as exc:
-            logger.debug("pandapower runpp failed: %s", exc)
-            return SolveOutcome(False, self.max_iteration)
-        internal = net._ppc["internal"]
-        v = np.asarray(internal["V"], dtype=complex)
-        if v.shape != self.v.shape or not np.all(np.isfinite(v)):
-            return SolveOutcome(False, self.max_iteration)
-        self.v = v.copy()
-        iterations = int(net._ppc.get("iterations", 0) or 0)
-        return SolveOutcome(True, iterations)
+        iterations = 0
+        # warm start from the last step; when that fails or lands on the lower branch
+        # of the PV curve, once more from a flat start (as the lightsim2grid path)
+        for init in ("results", "flat"):
+            try:
+                pp.runpp(
+                    net, algorithm="nr", lightsim2grid=False, numba=False,
+                    max_iteration=self.max_iteration, tolerance_mva=self.tolerance_mva,
+                    init=init, recycle=self._recycle,
+                )
+            except Exception as exc:
+                logger.debug("pandapower runpp (init=%s) failed: %s", init, exc)
+                iterations += self.max_iteration
+                continue
+            internal = net._ppc["internal"]
+            v = np.asarray(internal["V"], dtype=complex)
+            iterations += int(net._ppc.get("iterations", 0) or 0)
+            if v.shape == self.v.shape and self._plausible(v):
+                self.v = v.copy()
+                return SolveOutcome(True, iterations)
+        return SolveOutcome(False, iterations)
+
+    def _plausible(self, v: np.ndarray) -> bool:
+        """Whether a Newton-Raphson solution is an operating point: finite, and no
+        energised bus below :data:`MIN_PLAUSIBLE_VM_PU` (a solution there is on the
+        lower, unstable branch of the PV curve, past voltage collapse)."""
+        vm = np.abs(v)
+        if not np.all(np.isfinite(vm)):
+            return False
+        live = np.ones(vm.size, dtype=bool)
+        live[self.isolated] = False
+        live &= vm > 0.0  # buses the solver left out (isolated in its own model)
+        return not live.any() or float(vm[live].min()) >= MIN_PLAUSIBLE_VM_PU
 
     def reset(self) -> None:
         """Forget the warm start (back to the set-up solution)."""
