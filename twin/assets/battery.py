@@ -103,9 +103,10 @@ def battery_limits(
     e = _after_self_discharge(energy_mwh, params, dt_s)
     charge = (params.e_max_mwh - e) / (params.charge_efficiency * dt_h)
     discharge = (e - params.e_min_mwh) * params.discharge_efficiency / dt_h
+    # ndarray.clip is np.clip without its dispatch wrapper (same ufunc, same values)
     return (
-        np.clip(charge, 0.0, params.power_mw),
-        np.clip(discharge, 0.0, params.power_mw),
+        charge.clip(0.0, params.power_mw),
+        discharge.clip(0.0, params.power_mw),
     )
 
 
@@ -140,11 +141,15 @@ def battery_step(
     """
     dt_h = dt_s / 3600.0
     e = _after_self_discharge(energy_mwh, params, dt_s)
-    charge_max = np.clip((params.e_max_mwh - e) / (params.charge_efficiency * dt_h), 0.0, params.power_mw)
-    discharge_max = np.clip((e - params.e_min_mwh) * params.discharge_efficiency / dt_h, 0.0, params.power_mw)
-    p = np.clip(np.nan_to_num(np.asarray(p_set_mw, dtype=float)), -discharge_max, charge_max)
+    # ndarray.clip is np.clip without its dispatch wrapper (same ufunc, same values)
+    charge_max = ((params.e_max_mwh - e) / (params.charge_efficiency * dt_h)).clip(0.0, params.power_mw)
+    discharge_max = ((e - params.e_min_mwh) * params.discharge_efficiency / dt_h).clip(0.0, params.power_mw)
+    request = np.asarray(p_set_mw, dtype=float)
+    if not np.isfinite(request).all():  # nan_to_num only when needed (same values)
+        request = np.nan_to_num(request)
+    p = request.clip(-discharge_max, charge_max)
     cell = np.where(p > 0, p * params.charge_efficiency, p / params.discharge_efficiency)
-    e_new = np.clip(e + cell * dt_h, np.minimum(e, params.e_min_mwh), np.maximum(e, params.e_max_mwh))
+    e_new = (e + cell * dt_h).clip(np.minimum(e, params.e_min_mwh), np.maximum(e, params.e_max_mwh))
     return p, e_new
 
 
@@ -245,8 +250,8 @@ class BatteryFamily:
             self.energy_mwh[:] = energy
             np.divide(self.energy_mwh, self.params.capacity_mwh, out=self.soc_frac)
             # E <= capacity * soc_max holds exactly; the division may round one ulp above
-            np.clip(self.soc_frac, self.params.soc_min_frac, self.params.soc_max_frac,
-                    out=self.soc_frac)
+            self.soc_frac.clip(self.params.soc_min_frac, self.params.soc_max_frac,
+                               out=self.soc_frac)
             self._setpoint_mw[:] = 0.0
             self._p_view[:] = self.p_mw
 

@@ -794,6 +794,11 @@ class BuildingFleet:
             )
         }
         self._models: dict[int, ThermalStateSpace] = {}
+        self._comfort_edges = tuple(
+            np.array([getattr(getattr(x, band), edge) for x in b])
+            for band, edge in (("comfort_occupied", "lower_c"), ("comfort_occupied", "upper_c"),
+                               ("comfort_unoccupied", "lower_c"), ("comfort_unoccupied", "upper_c"))
+        )
 
     @property
     def n(self) -> int:
@@ -831,10 +836,7 @@ class BuildingFleet:
             Same shape as ``occupied``. [degC]
         """
         occ = np.asarray(occupied, dtype=bool)
-        lo_occ = np.array([x.comfort_occupied.lower_c for x in self.buildings])
-        hi_occ = np.array([x.comfort_occupied.upper_c for x in self.buildings])
-        lo_un = np.array([x.comfort_unoccupied.lower_c for x in self.buildings])
-        hi_un = np.array([x.comfort_unoccupied.upper_c for x in self.buildings])
+        lo_occ, hi_occ, lo_un, hi_un = self._comfort_edges  # built once from the buildings
         return np.where(occ, lo_occ, lo_un), np.where(occ, hi_occ, hi_un)
 
     def internal_gains_kw(self, occupied: np.ndarray) -> np.ndarray:
@@ -909,8 +911,9 @@ class BuildingFleet:
         outdoor temperature, so grid energy times COP/EER equals delivered heat
         exactly. The zone then moves by the exact ZOH model.
         """
-        heat = np.where(self.can_heat, _finite(p_heat_el_kw).clip(min=0.0), 0.0)
-        cool = np.where(self.can_cool, _finite(p_cool_el_kw).clip(min=0.0), 0.0)
+        # x.clip(min=0.0) is np.maximum(x, 0.0) in numpy, without its wrapper
+        heat = np.where(self.can_heat, np.maximum(_finite(p_heat_el_kw), 0.0), 0.0)
+        cool = np.where(self.can_cool, np.maximum(_finite(p_cool_el_kw), 0.0), 0.0)
         total = heat + cool
         scale = np.where(total > self.p_el_max_kw, self.p_el_max_kw / np.where(total > 0, total, 1.0), 1.0)
         heat, cool = heat * scale, cool * scale
@@ -1132,6 +1135,10 @@ class DeferrableState:
         return self.start_s >= 0
 
 
+_NOT_STARTED_S = np.iinfo(np.int64).max // 2
+"""Start time standing for "not started" in :meth:`DeferrableLoads.power_kw`. [s]"""
+
+
 class DeferrableLoads:
     """R appliance runs as arrays, with a step function that enforces their windows.
 
@@ -1197,9 +1204,10 @@ class DeferrableLoads:
 
     def power_kw(self, state: DeferrableState, t_s: int, step_s: int) -> np.ndarray:
         """Mean power of each run over ``[t_s, t_s + step_s)`` given its start. [kW]"""
-        begin = np.where(state.start_s >= 0, state.start_s, np.iinfo(np.int64).max // 2)
+        begin = np.where(state.start_s >= 0, state.start_s, _NOT_STARTED_S)
         end = begin + self.duration_s
-        overlap = np.clip(np.minimum(end, t_s + step_s) - np.maximum(begin, t_s), 0, None)
+        # np.clip(x, 0, None) of an int64 array is np.maximum(x, 0), without the wrapper
+        overlap = np.maximum(np.minimum(end, t_s + step_s) - np.maximum(begin, t_s), 0)
         return self.p_kw * overlap / step_s
 
     def lateness_s(self, state: DeferrableState) -> np.ndarray:
@@ -1259,7 +1267,8 @@ def comfort_violation_kh(t_air_c: np.ndarray, lower_c: np.ndarray, upper_c: np.n
     1.0
     """
     t = np.asarray(t_air_c, dtype=float)
-    excess = np.clip(np.asarray(lower_c) - t, 0, None) + np.clip(t - np.asarray(upper_c), 0, None)
+    # np.clip(x, 0, None) is np.maximum(x, 0) in numpy, without its wrapper
+    excess = np.maximum(np.asarray(lower_c) - t, 0) + np.maximum(t - np.asarray(upper_c), 0)
     return excess.sum(axis=0) * int(step_s) / 3600.0
 
 
@@ -1541,8 +1550,8 @@ class BuildingFamily:
         k = self._k
         heat, cool = self._default_hvac(k) if self._command is None else self._command
         fleet = self.fleet
-        heat = np.where(fleet.can_heat, _finite(heat).clip(min=0.0), 0.0)
-        cool = np.where(fleet.can_cool, _finite(cool).clip(min=0.0), 0.0)
+        heat = np.where(fleet.can_heat, np.maximum(_finite(heat), 0.0), 0.0)
+        cool = np.where(fleet.can_cool, np.maximum(_finite(cool), 0.0), 0.0)
         total = heat + cool
         hvac = np.minimum(total, fleet.p_el_max_kw)
         t_s = k * self.step_s

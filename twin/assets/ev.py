@@ -319,9 +319,10 @@ def ev_step(
         request = np.nan_to_num(request)
     p_ch = np.minimum(charger_kw, np.maximum(capacity_kwh - e_kwh, 0.0) / (efficiency * dt_h))
     p_dis = np.where(v2g, np.minimum(charger_kw, np.maximum(e_kwh, 0.0) * efficiency / dt_h), 0.0)
-    p = np.where(plugged, np.clip(request, -p_dis, p_ch), 0.0)
+    # ndarray.clip is np.clip without its dispatch wrapper (same ufunc, same values)
+    p = np.where(plugged, request.clip(-p_dis, p_ch), 0.0)
     e_new = e_kwh + np.where(p >= 0, efficiency * p, p / efficiency) * dt_h
-    return p, np.clip(e_new, 0.0, capacity_kwh)
+    return p, np.asarray(e_new).clip(0.0, capacity_kwh)
 
 
 @dataclass(frozen=True)

@@ -495,7 +495,7 @@ class EmsController:
             snap = bat.snapshot()
             share = snap.power_mw / snap.power_mw.sum()
             p_mw = (planned_kw + deviation * share) / 1000.0
-            bat.command(np.clip(p_mw, -snap.p_discharge_max_mw, snap.p_charge_max_mw))
+            bat.command(p_mw.clip(-snap.p_discharge_max_mw, snap.p_charge_max_mw))
 
     def _comfort_guard(self, bld: Any, k: int, heat: np.ndarray, cool: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray]:
