@@ -21,6 +21,7 @@ So the state of charge stays within ``[soc_min, soc_max]`` whatever the setpoint
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -78,14 +79,14 @@ class BatteryParams:
             self_discharge_frac_per_day=arr([s.self_discharge_frac_per_day for s in specs]),
         )
 
-    @property
+    @functools.cached_property
     def e_min_mwh(self) -> np.ndarray:
-        """Lowest allowed stored energy. [MWh]"""
+        """Lowest allowed stored energy (computed once: the parameters are frozen). [MWh]"""
         return self.capacity_mwh * self.soc_min_frac
 
-    @property
+    @functools.cached_property
     def e_max_mwh(self) -> np.ndarray:
-        """Highest allowed stored energy. [MWh]"""
+        """Highest allowed stored energy (computed once: the parameters are frozen). [MWh]"""
         return self.capacity_mwh * self.soc_max_frac
 
 
@@ -99,19 +100,26 @@ def battery_limits(
     energy_mwh: np.ndarray, params: BatteryParams, dt_s: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Largest charge and discharge power over the next step. [MW, MW] (both >= 0)"""
+    _e, charge, discharge = _step_limits(energy_mwh, params, dt_s)
+    return charge, discharge
+
+
+def _step_limits(
+    energy_mwh: np.ndarray, params: BatteryParams, dt_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Energy after self-discharge [MWh] and the step's charge and discharge limits
+    [MW] (:func:`battery_limits`; what :func:`battery_step` applies the setpoint within)."""
     dt_h = dt_s / 3600.0
     e = _after_self_discharge(energy_mwh, params, dt_s)
-    charge = (params.e_max_mwh - e) / (params.charge_efficiency * dt_h)
-    discharge = (e - params.e_min_mwh) * params.discharge_efficiency / dt_h
     # ndarray.clip is np.clip without its dispatch wrapper (same ufunc, same values)
-    return (
-        charge.clip(0.0, params.power_mw),
-        discharge.clip(0.0, params.power_mw),
-    )
+    charge = ((params.e_max_mwh - e) / (params.charge_efficiency * dt_h)).clip(0.0, params.power_mw)
+    discharge = ((e - params.e_min_mwh) * params.discharge_efficiency / dt_h).clip(0.0, params.power_mw)
+    return e, charge, discharge
 
 
 def battery_step(
-    energy_mwh: np.ndarray, p_set_mw: np.ndarray, params: BatteryParams, dt_s: float
+    energy_mwh: np.ndarray, p_set_mw: np.ndarray, params: BatteryParams, dt_s: float,
+    *, limits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Apply setpoints for one step within the battery's limits.
 
@@ -125,6 +133,9 @@ def battery_step(
         The batteries.
     dt_s : float
         Step length. [s]
+    limits : (numpy.ndarray, numpy.ndarray, numpy.ndarray), optional
+        ``_step_limits(energy_mwh, params, dt_s)`` when the caller has them already
+        (the family's snapshot of this step); computed here otherwise.
 
     Returns
     -------
@@ -140,10 +151,9 @@ def battery_step(
     (array([0.005]), array([0.005]))
     """
     dt_h = dt_s / 3600.0
-    e = _after_self_discharge(energy_mwh, params, dt_s)
-    # ndarray.clip is np.clip without its dispatch wrapper (same ufunc, same values)
-    charge_max = ((params.e_max_mwh - e) / (params.charge_efficiency * dt_h)).clip(0.0, params.power_mw)
-    discharge_max = ((e - params.e_min_mwh) * params.discharge_efficiency / dt_h).clip(0.0, params.power_mw)
+    e, charge_max, discharge_max = (
+        _step_limits(energy_mwh, params, dt_s) if limits is None else limits
+    )
     request = np.asarray(p_set_mw, dtype=float)
     if not np.isfinite(request).all():  # nan_to_num only when needed (same values)
         request = np.nan_to_num(request)
@@ -204,6 +214,8 @@ class BatteryFamily:
         self._step_s = 0
         self.tripped = np.zeros(n, dtype=bool)
         """Per battery: tripped by a fault (no power exchanged, only self-discharge)."""
+        self._limits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        """This step's :func:`_step_limits` from :meth:`snapshot` (None after ACT)."""
 
     @classmethod
     def add_to_network(cls, specs: list[BatteryAssetSpec], net: Any) -> BatteryFamily:
@@ -245,7 +257,11 @@ class BatteryFamily:
             yield clock.wait(Phase.ACT)
             if self.tripped.any():
                 self._setpoint_mw[self.tripped] = 0.0
-            p, energy = battery_step(self.energy_mwh, self._setpoint_mw, self.params, self._step_s)
+            # the limits of this step's snapshot, if a controller took one: the energy has
+            # not changed since (it changes only here)
+            p, energy = battery_step(self.energy_mwh, self._setpoint_mw, self.params, self._step_s,
+                                     limits=self._limits)
+            self._limits = None
             self.p_mw[:] = p
             self.energy_mwh[:] = energy
             np.divide(self.energy_mwh, self.params.capacity_mwh, out=self.soc_frac)
@@ -265,7 +281,8 @@ class BatteryFamily:
 
     def snapshot(self) -> BatterySnapshot:
         """State of charge and feasible power for the coming step."""
-        charge, discharge = battery_limits(self.energy_mwh, self.params, self._step_s)
+        e, charge, discharge = _step_limits(self.energy_mwh, self.params, self._step_s)
+        self._limits = (e, charge.copy(), discharge.copy())
         if self.tripped.any():
             charge[self.tripped] = 0.0
             discharge[self.tripped] = 0.0

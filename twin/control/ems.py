@@ -465,11 +465,12 @@ class EmsController:
                 avail = self.plan_ev_avail[slot]
                 request[self.plan_ev_idx] = np.where(
                     avail > 1e-9, plan.ev_kw[slot] / np.maximum(avail, 1e-9), 0.0)
-            s = evf.snapshot()
             # vehicles that arrived after the plan: plug and charge until the next plan
-            new = s.plugged.copy()
+            # (the plugged flags of the snapshot, without copying the rest of it)
+            new = evf.state.plugged.copy()
             new[self.plan_ev_idx] = False
-            request = np.where(new, evf.default_request_kw(), request)
+            if new.any():
+                request = np.where(new, evf.default_request_kw(), request)
             evf.command(request)
             ev_extra_kw = float(evf.expected_p_kw().sum() - plan.ev_kw[slot].sum())
         else:
