@@ -396,6 +396,8 @@ class PowerFlowModel:
         self._branch_out: set[int] = set()
         self.isolated = np.zeros(0, dtype=np.int64)
         """Internal buses cut off from every slack bus by branch outages."""
+        self._live_mask: tuple[np.ndarray, np.ndarray] | None = None
+        """``isolated`` and the mask of the other buses (for :meth:`_plausible`)."""
         self.tripped = np.zeros(self.n_injections, dtype=bool)
         """Per driven element: tripped by a fault (injects nothing while True)."""
 
@@ -784,11 +786,15 @@ class PowerFlowModel:
         energised bus below :data:`MIN_PLAUSIBLE_VM_PU` (a solution there is on the
         lower, unstable branch of the PV curve, past voltage collapse)."""
         vm = np.abs(v)
-        if not np.all(np.isfinite(vm)):
+        if not np.isfinite(vm).all():
             return False
-        live = np.ones(vm.size, dtype=bool)
-        live[self.isolated] = False
-        live &= vm > 0.0  # buses the solver left out (isolated in its own model)
+        cached = self._live_mask
+        if cached is None or cached[0] is not self.isolated or cached[1].size != vm.size:
+            # buses not isolated by the topology, rebuilt when the topology changes
+            live0 = np.ones(vm.size, dtype=bool)
+            live0[self.isolated] = False
+            cached = self._live_mask = (self.isolated, live0)
+        live = cached[1] & (vm > 0.0)  # and not left out by the solver (isolated in its model)
         return not live.any() or float(vm[live].min()) >= MIN_PLAUSIBLE_VM_PU
 
     def reset(self) -> None:

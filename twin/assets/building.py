@@ -1462,6 +1462,7 @@ class BuildingFamily:
         self.times = self.weather.times
         self.occupied_table = self.fleet.occupied(self.times)
         self._cop_eer_table: tuple[np.ndarray, np.ndarray] | None = None
+        self._plug_table: tuple[Any, np.ndarray, np.ndarray] | None = None
         start = pd.Timestamp(scenario.time.start)
         offset_s = (start - start.normalize()).total_seconds()
         n_days = int(np.ceil((self.n_steps * self.step_s + offset_s) / 86400.0))
@@ -1494,7 +1495,15 @@ class BuildingFamily:
         return self._default_hvac(self._k)
 
     def _plug_kw(self, k: int) -> np.ndarray:
-        return PLUG_LOAD_FRAC * self.fleet.internal_gains_kw(self.occupied_table[k])
+        """Plug loads of step ``k``: a row of a table computed once for the occupancy table
+        (element by element as ``PLUG_LOAD_FRAC * fleet.internal_gains_kw(occupied_table[k])``,
+        so the same values), rebuilt if the fleet or the table is replaced."""
+        cached = self._plug_table
+        if cached is None or cached[0] is not self.fleet or cached[1] is not self.occupied_table:
+            table = PLUG_LOAD_FRAC * self.fleet.internal_gains_kw(self.occupied_table)
+            table.flags.writeable = False
+            cached = self._plug_table = (self.fleet, self.occupied_table, table)
+        return cached[2][k]
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """SENSE: write the expected load; ACT: step the zones and the runs."""

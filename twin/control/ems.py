@@ -412,7 +412,8 @@ class EmsController:
         quantum = solver == "qaoa" or record.solver_used == "qaoa"
         if not quantum:
             budget = int(dict(options or {}).get("max_qubits", QAOA_DEFAULT_MAX_QUBITS))
-            quantum = problem.is_binary and problem.num_variables <= budget
+            # the size first: it rules out the dispatch plans without a pass over kinds
+            quantum = problem.num_variables <= budget and problem.is_binary
         if quantum:
             self.stored_problems[record.call_id] = problem
 
