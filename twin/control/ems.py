@@ -100,7 +100,13 @@ def uncontrolled_forecast_kw(ctx: ControlContext, k0: int, n: int) -> np.ndarray
 
 
 def _slot_mean(values: np.ndarray, per: int) -> np.ndarray:
-    return values.reshape(-1, per, *values.shape[1:]).mean(axis=1)
+    """Mean over each run of ``per`` rows: ``reshape(-1, per, ...).mean(axis=1)``, as
+    numpy's mean computes it (a float64 sum divided by the count) without its wrapper."""
+    grouped = values.reshape(-1, per, *values.shape[1:])
+    kind = grouped.dtype.kind
+    if kind != "f" or grouped.dtype.itemsize != 8:  # ints, bools, other floats: numpy's mean
+        return grouped.mean(axis=1)
+    return np.add.reduce(grouped, axis=1) / per
 
 
 class RuleBasedController:
@@ -164,6 +170,7 @@ class EmsController:
         self.dt_h = plan_s / 3600.0
         self.n_slots = max(1, parse_duration_s(spec.horizon) // plan_s)
         self.replan_steps = max(1, parse_duration_s(spec.replan_every) // self.step_s)
+        self._ev_margin_s = parse_duration_s(spec.ev_departure_margin)
         self._check_solvers()
         self.microgrid = Microgrid(ctx)
         self.gateway: SolverGateway = gateway or DirectGateway(
@@ -255,7 +262,7 @@ class EmsController:
             self._ev_plugged_idx = idx
             now_s = k * self.step_s
             slot_start = now_s + np.arange(t_len) * dt * 3600
-            margin_s = parse_duration_s(self.spec.ev_departure_margin)
+            margin_s = self._ev_margin_s
             dep = np.maximum(s.departure_s[idx] - margin_s, now_s + self.step_s)
             avail = np.clip((dep[None, :] - slot_start[:, None]) / (dt * 3600), 0.0, 1.0)
             self._ev_avail = avail
