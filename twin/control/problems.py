@@ -392,19 +392,29 @@ class _TermBuilder:
         (``tests/twin/test_dispatch_builder.py``)."""
         cat = np.concatenate
         data, ri, ci, lo, hi = [], [], [], [], []
+        row_off, col_off, counts = [], [], []
         row_blocks = []
         offset = 0
         for terms, rl, ru, name in self._rows:
             rows = terms[0][1].shape[0]
             for block, mat in terms:
                 data.append(mat.val)
-                ri.append(mat.row + offset)
-                ci.append(mat.col + block.start)
+                ri.append(mat.row)
+                ci.append(mat.col)
+                row_off.append(offset)
+                col_off.append(block.start)
+                counts.append(mat.val.size)
             lo.append(rl)
             hi.append(ru)
             row_blocks.append((name, rows))
             offset += rows
-        a = sp.csr_array((cat(data), (cat(ri), cat(ci))), shape=(offset, self._n))
+        # each term's row and column offsets added once for all terms (the same
+        # integers as adding them term by term)
+        rows_all, cols_all = cat(ri), cat(ci)
+        n_per_term = np.array(counts)
+        rows_all += np.repeat(np.array(row_off, dtype=rows_all.dtype), n_per_term)
+        cols_all += np.repeat(np.array(col_off, dtype=cols_all.dtype), n_per_term)
+        a = sp.csr_array((cat(data), (rows_all, cols_all)), shape=(offset, self._n))
         return Problem.from_trusted(
             objective=cat([v[5] for v in self._vars]),
             lower=cat([v[3] for v in self._vars]),
