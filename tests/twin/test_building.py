@@ -124,3 +124,26 @@ def test_bad_building_input_exits_2(tmp_path: Path, tiny_grid: Path, weather: st
     assert line.startswith(str(file)), line
     assert f": {path}: " in line, line
     assert words in line, line
+
+
+def test_tables_of_the_family_match_the_per_step_expressions() -> None:
+    """The plug-load and gains-sum tables the building family computes once give, for
+    any window of steps, exactly what the per-step expressions give (the EMS forecast
+    and the family's injections use them: plans must not change)."""
+    from twin.assets.building import PLUG_LOAD_FRAC
+    from twin.engine import build
+    from twin.scenario import load_scenario
+
+    root = Path(__file__).resolve().parents[2]
+    sim = build(load_scenario(root / "scenarios" / "building_campus_summer.yaml"))
+    bld = sim.families["building"]
+    fleet, occ = bld.fleet, bld.occupied_table
+    table = bld.gains_sum_kw()
+    rng = np.random.default_rng(0)
+    for k in rng.integers(0, len(occ), 300):
+        for n in (1, 4, 96):
+            rows = np.arange(k, k + n) % len(occ)
+            expected = fleet.internal_gains_kw(occ[rows]).sum(axis=1)
+            assert table[rows].tobytes() == expected.tobytes()
+        plug = PLUG_LOAD_FRAC * fleet.internal_gains_kw(occ[k])
+        assert bld._plug_kw(int(k)).tobytes() == plug.tobytes()

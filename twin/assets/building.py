@@ -1470,6 +1470,7 @@ class BuildingFamily:
         self.occupied_table = self.fleet.occupied(self.times)
         self._cop_eer_table: tuple[np.ndarray, np.ndarray] | None = None
         self._plug_table: tuple[Any, np.ndarray, np.ndarray] | None = None
+        self._gains_sum_table: tuple[Any, np.ndarray, np.ndarray] | None = None
         start = pd.Timestamp(scenario.time.start)
         offset_s = (start - start.normalize()).total_seconds()
         n_days = int(np.ceil((self.n_steps * self.step_s + offset_s) / 86400.0))
@@ -1500,6 +1501,18 @@ class BuildingFamily:
     def _default_hvac_now(self) -> tuple[np.ndarray, np.ndarray]:
         """Thermostat requests of the current step. [kW]"""
         return self._default_hvac(self._k)
+
+    def gains_sum_kw(self) -> np.ndarray:
+        """Internal gains summed over the buildings, per row of the occupancy table:
+        ``fleet.internal_gains_kw(occupied_table).sum(axis=1)``, computed once (a row sum
+        of the table is the sum numpy makes of that row alone), rebuilt if the fleet or
+        the table is replaced. Read-only. [kW]"""
+        cached = self._gains_sum_table
+        if cached is None or cached[0] is not self.fleet or cached[1] is not self.occupied_table:
+            table = self.fleet.internal_gains_kw(self.occupied_table).sum(axis=1)
+            table.flags.writeable = False
+            cached = self._gains_sum_table = (self.fleet, self.occupied_table, table)
+        return cached[2]
 
     def _plug_kw(self, k: int) -> np.ndarray:
         """Plug loads of step ``k``: a row of a table computed once for the occupancy table

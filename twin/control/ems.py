@@ -94,8 +94,9 @@ def uncontrolled_forecast_kw(ctx: ControlContext, k0: int, n: int) -> np.ndarray
     if bld is not None:
         from twin.assets.building import PLUG_LOAD_FRAC
 
-        occ = bld.occupied_table[np.arange(k0, k0 + n) % len(bld.occupied_table)]
-        total += PLUG_LOAD_FRAC * bld.fleet.internal_gains_kw(occ).sum(axis=1)
+        rows = np.arange(k0, k0 + n) % len(bld.occupied_table)
+        # = fleet.internal_gains_kw(occupied_table[rows]).sum(axis=1), from the table
+        total += PLUG_LOAD_FRAC * bld.gains_sum_kw()[rows]
     return total
 
 
