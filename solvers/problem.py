@@ -156,6 +156,12 @@ def _check_no_nan(arr: NDArray[np.float64], what: str, allow_inf: bool) -> None:
         raise ProblemError(f"{what}: {kind} value at position {i} ({arr[i]!r})")
 
 
+_CONTINUOUS = int(VarKind.CONTINUOUS)
+_BINARY = int(VarKind.BINARY)
+"""Kind codes as plain ints: comparing an int8 array with an IntEnum member takes numpy's
+slow path for Python int subclasses (about 4 us on 1,700 kinds instead of 1 us)."""
+
+
 def _check_variable_bounds(
     lb: NDArray[np.float64], ub: NDArray[np.float64], kinds: NDArray[np.int8],
     names: Sequence[str] | None,
@@ -163,7 +169,7 @@ def _check_variable_bounds(
     """Refuse NaN bounds, binary bounds outside [0, 1] and lower above upper."""
     _check_no_nan(lb, "lower", allow_inf=True)
     _check_no_nan(ub, "upper", allow_inf=True)
-    is_bin = kinds == VarKind.BINARY
+    is_bin = kinds == _BINARY
     if is_bin.any() and ((lb[is_bin] < 0).any() or (ub[is_bin] > 1).any()):
         i = int(np.flatnonzero(is_bin & ((lb < 0) | (ub > 1)))[0])
         raise ProblemError(
@@ -480,12 +486,12 @@ class Problem:
     @property
     def num_binary(self) -> int:
         """Number of binary variables."""
-        return int(np.count_nonzero(self.kinds == VarKind.BINARY))
+        return int(np.count_nonzero(self.kinds == _BINARY))
 
     @property
     def is_binary(self) -> bool:
         """True when every variable is binary."""
-        return bool((self.kinds == VarKind.BINARY).all())
+        return bool((self.kinds == _BINARY).all())
 
     @property
     def is_linear(self) -> bool:
@@ -495,7 +501,7 @@ class Problem:
     @property
     def is_continuous(self) -> bool:
         """True when no variable is integer or binary."""
-        return bool((self.kinds == VarKind.CONTINUOUS).all())
+        return bool((self.kinds == _CONTINUOUS).all())
 
     def index(self, name: str) -> int:
         """Return the position of variable ``name`` (a dict built once, then O(1))."""

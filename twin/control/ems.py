@@ -240,7 +240,7 @@ class EmsController:
         if self.microgrid.limit_kw is not None:
             # keep room in each slot for the uncontrolled demand's peak inside the slot
             # and for losses (the limit holds at the PCC, losses included)
-            peak = steps_kw.reshape(-1, per).max(axis=1)
+            peak = np.maximum.reduce(steps_kw.reshape(-1, per), axis=1)  # .max(axis=1)
             lim = np.maximum((1.0 - PCC_LOSS_RESERVE) * self.microgrid.limit_kw - (peak - base), 0.0)
         battery = generator = ev = building = runs = None
         bat = fams.get("battery")
@@ -265,7 +265,7 @@ class EmsController:
             slot_start = now_s + np.arange(t_len) * dt * 3600
             margin_s = self._ev_margin_s
             dep = np.maximum(s.departure_s[idx] - margin_s, now_s + self.step_s)
-            avail = np.clip((dep[None, :] - slot_start[:, None]) / (dt * 3600), 0.0, 1.0)
+            avail = ((dep[None, :] - slot_start[:, None]) / (dt * 3600)).clip(0.0, 1.0)
             self._ev_avail = avail
             horizon_end = now_s + t_len * dt * 3600
             due = dep <= horizon_end
@@ -283,19 +283,25 @@ class EmsController:
             t_out = _slot_mean(bld.weather.temp_air_c[wsteps], per)
             ghi = _slot_mean(bld.weather.ghi_w_per_m2[wsteps], per)
             gains = _slot_mean(fleet.internal_gains_kw(occ).astype(float), per)
-            d = np.stack([np.broadcast_to(t_out[:, None], gains.shape),
-                          np.broadcast_to(ghi[:, None], gains.shape), gains], axis=2)
+            # (T, N, 3): what np.stack of the broadcast columns makes, filled in place
+            d = np.empty((*gains.shape, 3))
+            d[:, :, 0] = t_out[:, None]
+            d[:, :, 1] = ghi[:, None]
+            d[:, :, 2] = gains
             x0 = np.stack([bld.state.t_air_c, bld.state.t_mass_c], axis=1)
             drive = np.einsum("nij,tnj->tni", model.e, d)
             cop, eer = fleet.cop_eer(t_out)
             # the slot-end temperature must suit every step of this slot and the next
             # (bands tighten when occupancy starts inside a slot)
             lo_k, hi_k = fleet.comfort_bounds(occ)
-            lo_s = lo_k.reshape(t_len, per, -1).max(axis=1)
-            hi_s = hi_k.reshape(t_len, per, -1).min(axis=1)
-            lower = np.maximum(lo_s, np.vstack([lo_s[1:], lo_s[-1:]]))
-            upper = np.minimum(hi_s, np.vstack([hi_s[1:], hi_s[-1:]]))
-            margin = min(self.spec.comfort_margin_k, 0.25 * float(np.min(upper - lower)))
+            # reductions and stacking as ufunc calls (.max/.min/np.vstack/np.min without
+            # their wrappers: the same operations)
+            lo_s = np.maximum.reduce(lo_k.reshape(t_len, per, -1), axis=1)
+            hi_s = np.minimum.reduce(hi_k.reshape(t_len, per, -1), axis=1)
+            lower = np.maximum(lo_s, np.concatenate((lo_s[1:], lo_s[-1:])))
+            upper = np.minimum(hi_s, np.concatenate((hi_s[1:], hi_s[-1:])))
+            margin = min(self.spec.comfort_margin_k,
+                         0.25 * float(np.minimum.reduce(upper - lower, axis=None)))
             building = BuildingInputs(model.a, model.b, drive, x0, cop, eer, lower + margin,
                                       upper - margin, fleet.p_el_max_kw)
             loads, state = bld.loads, bld.loads_state
