@@ -131,15 +131,20 @@ def test_from_trusted_makes_the_validated_problem(seed: int) -> None:
     args = _trusted_args(seed)
     slow = Problem(**_copy_args(args))
     fast = Problem.from_trusted(**_copy_args(args))
-    assert fast.names == slow.names and isinstance(fast.names, tuple)
-    assert fast.row_names == slow.row_names and isinstance(fast.row_names, tuple)
+    assert fast.names == slow.names
+    assert isinstance(fast.names, tuple)
+    assert fast.row_names == slow.row_names
+    assert isinstance(fast.row_names, tuple)
     for name in ("objective", "lower", "upper", "kinds", "row_lower", "row_upper"):
         a, b = getattr(fast, name), getattr(slow, name)
-        assert a.dtype == b.dtype and np.array_equal(a, b), name
+        assert a.dtype == b.dtype, name
+        assert np.array_equal(a, b), name
         assert not a.flags.writeable, name
     a, b = fast.constraints, slow.constraints
-    assert a.format == b.format == "csr" and a.shape == b.shape
-    assert a.has_canonical_format and b.has_canonical_format
+    assert a.format == b.format == "csr"
+    assert a.shape == b.shape
+    assert a.has_canonical_format
+    assert b.has_canonical_format
     assert np.array_equal(a.indptr, b.indptr)
     assert np.array_equal(a.indices, b.indices)
     assert np.array_equal(a.data, b.data)

@@ -69,7 +69,8 @@ def test_dispatch_plan_is_a_consistent_schedule() -> None:
     t_len = inp.n_slots
     run_kw = np.zeros(t_len)
     start = int(np.flatnonzero(plan.run_start[0])[0])
-    assert plan.run_start.sum() == 1 and start >= 2
+    assert plan.run_start.sum() == 1
+    assert start >= 2
     run_kw[start : start + 2] = 6.0
     demand = (inp.base_kw + plan.battery_kw.sum(1) + plan.ev_kw.sum(1) + plan.heat_kw.sum(1)
               + plan.cool_kw.sum(1) + run_kw - plan.generator_kw.sum(1))
@@ -78,13 +79,17 @@ def test_dispatch_plan_is_a_consistent_schedule() -> None:
     # battery energy path
     bat = plan.battery_kw[:, 0]
     e = 40.0 + np.cumsum(np.where(bat > 0, 0.95 * bat, bat / 0.9))
-    assert (e >= 10 - 1e-6).all() and (e <= 90 + 1e-6).all() and e[-1] >= 40 - 1e-6
+    assert (e >= 10 - 1e-6).all()
+    assert (e <= 90 + 1e-6).all()
+    assert e[-1] >= 40 - 1e-6
     # EVs: car 0 (no V2G) never discharges, charges only while plugged, gets its 30 kWh
-    assert (plan.ev_kw[:, 0] >= -1e-9).all() and np.abs(plan.ev_kw[8:, 0]).max() < 1e-9
+    assert (plan.ev_kw[:, 0] >= -1e-9).all()
+    assert np.abs(plan.ev_kw[8:, 0]).max() < 1e-9
     assert 0.9 * plan.ev_kw[:, 0].sum() == pytest.approx(30.0, abs=1e-6)
     # generator: on -> at least 10 kW; min up of 3 slots once started
     on = plan.generator_on[:, 0]
-    assert (plan.generator_kw[on, 0] >= 10 - 1e-6).all() and (plan.generator_kw[~on, 0] < 1e-9).all()
+    assert (plan.generator_kw[on, 0] >= 10 - 1e-6).all()
+    assert (plan.generator_kw[~on, 0] < 1e-9).all()
     # zone: the planned temperatures (exact model) stay in [22, 25] (no penalty paid)
     x = np.array([24.0, 24.0])
     t_air = []
@@ -93,7 +98,8 @@ def test_dispatch_plan_is_a_consistent_schedule() -> None:
         x = model.a[0] @ x + model.b[0] * q + model.e[0] @ np.array([31.0, 0.0, 10.0])
         t_air.append(x[0])
     t_air = np.array(t_air)
-    assert (t_air >= 22 - 1e-6).all() and (t_air <= 25 + 1e-6).all()
+    assert (t_air >= 22 - 1e-6).all()
+    assert (t_air <= 25 + 1e-6).all()
     # cheap first half: the zone is pre-cooled below the band's top by the end of it
     assert plan.cool_kw[: t_len // 2].sum() > plan.cool_kw[t_len // 2 :].sum()
 
@@ -134,15 +140,21 @@ def test_gateway_records_every_call_and_falls_back() -> None:
     p = env.process(proc(env))
     env.run()
     a, b, c = p.value
-    assert a.solver_requested == "qaoa" and a.solver_used == "milp" and a.fallback == "milp"
-    assert "unsupported" in a.fallback_reason and a.objective == pytest.approx(2.0)
-    assert b.approximation_ratio == pytest.approx(1.0) and b.objective == pytest.approx(5.0)
-    assert c.solver_used == "exact" and c.approximation_ratio == pytest.approx(1.0)
+    assert a.solver_requested == "qaoa"
+    assert a.solver_used == "milp"
+    assert a.fallback == "milp"
+    assert "unsupported" in a.fallback_reason
+    assert a.objective == pytest.approx(2.0)
+    assert b.approximation_ratio == pytest.approx(1.0)
+    assert b.objective == pytest.approx(5.0)
+    assert c.solver_used == "exact"
+    assert c.approximation_ratio == pytest.approx(1.0)
     assert [r.call_id for r in gw.log.records] == ["dispatch#0", "ev_assignment#0", "ev_assignment#1"]
     table = calls_table(pd.DataFrame(recorder.events))
     assert list(table.columns[: len(CALL_COLUMNS)]) == list(CALL_COLUMNS)
     assert table["solver_used"].tolist() == ["milp", "milp", "exact"]
-    assert table.loc[0, "n_variables"] == 2 and table.loc[1, "n_binary"] == 3
+    assert table.loc[0, "n_variables"] == 2
+    assert table.loc[1, "n_binary"] == 3
 
 
 def test_failed_plans_fall_back_and_are_recorded(tiny_grid: Path) -> None:

@@ -39,7 +39,8 @@ def test_soc_stays_in_battery_and_power_in_charger_limit(
         assert 0.0 <= e_new[0] <= capacity + 1e-9
         assert abs(p[0]) <= charger + 1e-9
         if not is_plugged:
-            assert p[0] == 0.0 and e_new[0] == e[0]
+            assert p[0] == 0.0
+            assert e_new[0] == e[0]
         if not v2g:
             assert p[0] >= 0.0
         # energy bookkeeping: charging stores eta * p, discharging draws p / eta
@@ -55,8 +56,8 @@ def test_sessions_reproducible_and_shaped_by_site() -> None:
     from twin.assets.ev import draw_sessions
 
     start = dt.datetime(2016, 3, 7)  # a Monday
-    kw = dict(vehicles=20, start=start, duration_s=7 * 86400, capacity_kwh=60.0,
-              early_departure_prob=0.3)
+    kw = {"vehicles": 20, "start": start, "duration_s": 7 * 86400, "capacity_kwh": 60.0,
+              "early_departure_prob": 0.3}
     a = draw_sessions("depot", rng=np.random.default_rng(4), **kw)
     b = draw_sessions("depot", rng=np.random.default_rng(4), **kw)
     np.testing.assert_array_equal(a.arrival_s, b.arrival_s)
@@ -104,8 +105,10 @@ def test_departure_before_arrival_exits_2_naming_the_field(tmp_path: Path, tiny_
     assert result.exit_code == 2, (result.stdout, result.stderr, result.exception)
     assert "Traceback" not in result.stderr
     line = result.stderr.strip()
-    assert "assets.0.sessions_file" in line and "row 3" in line
-    assert "departure" in line and "not after arrival" in line
+    assert "assets.0.sessions_file" in line
+    assert "row 3" in line
+    assert "departure" in line
+    assert "not after arrival" in line
 
 
 def test_replayed_sessions_kpis(tmp_path: Path, tiny_grid: Path) -> None:
