@@ -149,6 +149,61 @@ def _hamming(k: int) -> np.ndarray:
     return _HAMMING[k]
 
 
+#: Lowest qubits whose mixer groups (and the phase layer) run block by block, in cache.
+_BLOCK_QUBITS = 16
+
+
+class _MixerMatrices:
+    """:func:`kron_rx` matrices of one mixer angle, by group size (built on first use)."""
+
+    def __init__(self, beta: float, ctype: type) -> None:
+        self.beta, self.ctype = beta, ctype
+        self.by_k: dict[int, np.ndarray] = {}
+
+    def __call__(self, k: int) -> np.ndarray:
+        m = self.by_k.get(k)
+        if m is None:
+            m = self.by_k[k] = kron_rx(self.beta, k, self.ctype)
+        return m
+
+
+def _group_count(first: int, last: int) -> int:
+    """Mixer groups covering qubits ``first .. last-1``."""
+    return -(-(last - first) // _MIXER_GROUP)
+
+
+def _apply_groups(src: np.ndarray, dst: np.ndarray, first: int, last: int,
+                  mats: _MixerMatrices, threaded_qubits: int = 0) -> np.ndarray:
+    """RX on qubits ``first .. last-1`` of ``src`` (a state or a block of one), in groups.
+
+    Ping-pongs between ``src`` and ``dst``; returns the one holding the result.
+    With ``threaded_qubits`` at or above the threshold each product is split
+    over the threads.
+    """
+    done = first
+    while done < last:
+        k = min(_MIXER_GROUP, last - done)
+        m = mats(k)
+        if done == 0:
+            # lowest qubits: one GEMM over rows of 2^k amplitudes (m is symmetric)
+            s2, d2 = src.reshape(-1, 1 << k), dst.reshape(-1, 1 << k)
+            _parallel(lambda lo, hi, s2=s2, d2=d2, m=m: np.matmul(
+                s2[lo:hi], m, out=d2[lo:hi]), _split(s2.shape[0], threaded_qubits))
+        else:
+            s3 = src.reshape(-1, 1 << k, 1 << done)
+            d3 = dst.reshape(s3.shape)
+            if s3.shape[0] > 1:  # split the batch
+                _parallel(lambda lo, hi, s3=s3, d3=d3, m=m: np.matmul(
+                    m, s3[lo:hi], out=d3[lo:hi]), _split(s3.shape[0], threaded_qubits))
+            else:  # one product: split its columns
+                _parallel(lambda lo, hi, s3=s3, d3=d3, m=m: np.matmul(
+                    m, s3[0, :, lo:hi], out=d3[0, :, lo:hi]),
+                    _split(s3.shape[2], threaded_qubits))
+        src, dst = dst, src
+        done += k
+    return src
+
+
 class QaoaKernel:
     """QAOA statevector simulator for one diagonal cost vector.
 
@@ -208,51 +263,40 @@ class QaoaKernel:
             work = self._work
         psi, other, phase, angle = work
         psi.fill(1.0 / np.sqrt(size))
-        parts = _split(size, n)
-
-        def phase_layer(lo: int, hi: int, gamma: float) -> None:
-            a = angle[lo:hi]
-            np.multiply(cost[lo:hi], ftype(-gamma), out=a)
-            np.cos(a, out=phase.real[lo:hi])
-            np.sin(a, out=phase.imag[lo:hi])
-            psi[lo:hi] *= phase[lo:hi]
+        # cache blocking: the phase and the mixer on the lowest qubits run block by
+        # block (2^_BLOCK_QUBITS amplitudes, in cache); the higher qubits' groups
+        # then take one pass over the whole state each
+        bq = min(n, _BLOCK_QUBITS)
+        block = 1 << bq
+        blocks = _split(size >> bq, n)
 
         with _single_thread_blas():
             for gamma, beta in zip(g, b, strict=True):
-                _parallel(phase_layer, [(lo, hi, float(gamma)) for lo, hi in parts])
-                out = self._mixer(psi, other, float(beta), ctype)  # ping-pongs psi, other
-                if out is not psi:
-                    psi, other = out, psi
+                mats = _MixerMatrices(float(beta), ctype)
+                neg_gamma = ftype(-gamma)
+
+                def low(first: int, last: int, src: np.ndarray = psi, dst: np.ndarray = other,
+                        mats: _MixerMatrices = mats, neg_gamma: Any = neg_gamma) -> None:
+                    for i in range(first, last):
+                        sl = slice(i * block, (i + 1) * block)
+                        a, ph = angle[sl], phase[sl]
+                        np.multiply(cost[sl], neg_gamma, out=a)
+                        np.cos(a, out=ph.real)
+                        np.sin(a, out=ph.imag)
+                        s, d = src[sl], dst[sl]
+                        s *= ph
+                        _apply_groups(s, d, 0, bq, mats)
+
+                _parallel(low, blocks)
+                # the result of the low groups is in psi (even count) or other (odd)
+                if _group_count(0, bq) % 2:
+                    psi, other = other, psi
+                if bq < n:
+                    out = _apply_groups(psi, other, bq, n, mats, threaded_qubits=n)
+                    if out is not psi:
+                        psi, other = out, psi
         self.evaluations += 1
         return psi
-
-    def _mixer(self, src: np.ndarray, dst: np.ndarray, beta: float, ctype: type) -> np.ndarray:
-        """Apply the mixer, ping-ponging between ``src`` and ``dst``; returns the result."""
-        n = self.num_qubits
-        done = 0
-        mats: dict[int, np.ndarray] = {}
-        while done < n:
-            k = min(_MIXER_GROUP, n - done)
-            if k not in mats:
-                mats[k] = kron_rx(beta, k, ctype)
-            m = mats[k]
-            if done == 0:
-                # lowest qubits: one GEMM over rows of 2^k amplitudes (m is symmetric)
-                s2, d2 = src.reshape(-1, 1 << k), dst.reshape(-1, 1 << k)
-                _parallel(lambda lo, hi, s2=s2, d2=d2, m=m: np.matmul(
-                    s2[lo:hi], m, out=d2[lo:hi]), _split(s2.shape[0], n))
-            else:
-                s3 = src.reshape(-1, 1 << k, 1 << done)
-                d3 = dst.reshape(s3.shape)
-                if s3.shape[0] > 1:  # split the batch
-                    _parallel(lambda lo, hi, s3=s3, d3=d3, m=m: np.matmul(
-                        m, s3[lo:hi], out=d3[lo:hi]), _split(s3.shape[0], n))
-                else:  # one product: split its columns
-                    _parallel(lambda lo, hi, s3=s3, d3=d3, m=m: np.matmul(
-                        m, s3[0, :, lo:hi], out=d3[0, :, lo:hi]), _split(s3.shape[2], n))
-            src, dst = dst, src
-            done += k
-        return src
 
     def probabilities(
         self, gammas: ArrayLike, betas: ArrayLike, *, precise: bool = True
