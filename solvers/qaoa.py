@@ -118,7 +118,9 @@ QPU_TIMING: Mapping[str, float] = {
 }
 
 #: Bytes per basis state the kernel and the final Aer run need (float64 and
-#: float32 cost, complex64 state, phase and matmul temporaries, Aer's complex128).
+#: float32 cost, two complex64 work states during the optimisation, then two
+#: complex128 states and float64 probabilities for the exact final state, then
+#: Aer's complex128 state).
 _BYTES_PER_AMPLITUDE = 64
 
 #: COBYLA's initial step on the normalised angles of the kernel refinement. From
@@ -469,6 +471,7 @@ class QaoaSolver:
         except _TimeUp:
             timed_out = True
             x_norm = best["x"] if best["x"].size == 2 * p else _pad(best["x"], p)
+        kernel.release()  # the optimisation's work states, before the exact state and Aer
         x_norm = np.asarray(x_norm, dtype=np.float64)
         if x_norm.size != 2 * p:
             x_norm = _pad(x_norm, p)

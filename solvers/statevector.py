@@ -232,7 +232,7 @@ class QaoaKernel:
         # float32 copy centred on the mean (a global phase), for the fast phase layer
         self._cost32 = (c - self._mean).astype(np.float32)
         self.evaluations = 0
-        # complex64 state, mixer target, phase and float32 angle, kept between evaluations
+        # complex64 state and mixer target, kept between evaluations (release() frees them)
         self._work: tuple[np.ndarray, ...] | None = None
 
     def state(
@@ -255,13 +255,13 @@ class QaoaKernel:
         size = 1 << n
         if precise:  # complex128, fresh buffers (used once per solve)
             ctype, cost, ftype = np.complex128, self.cost, np.float64
-            work = tuple(np.empty(size, dtype=t) for t in (ctype, ctype, ctype, ftype))
+            work = (np.empty(size, dtype=ctype), np.empty(size, dtype=ctype))
         else:
             ctype, cost, ftype = np.complex64, self._cost32, np.float32
             if self._work is None:
-                self._work = tuple(np.empty(size, dtype=t) for t in (ctype, ctype, ctype, ftype))
+                self._work = (np.empty(size, dtype=ctype), np.empty(size, dtype=ctype))
             work = self._work
-        psi, other, phase, angle = work
+        psi, other = work
         psi.fill(1.0 / np.sqrt(size))
         # cache blocking: the phase and the mixer on the lowest qubits run block by
         # block (2^_BLOCK_QUBITS amplitudes, in cache); the higher qubits' groups
@@ -277,9 +277,10 @@ class QaoaKernel:
 
                 def low(first: int, last: int, src: np.ndarray = psi, dst: np.ndarray = other,
                         mats: _MixerMatrices = mats, neg_gamma: Any = neg_gamma) -> None:
+                    a = np.empty(block, dtype=ftype)  # phase angle and phase of one block
+                    ph = np.empty(block, dtype=ctype)
                     for i in range(first, last):
                         sl = slice(i * block, (i + 1) * block)
-                        a, ph = angle[sl], phase[sl]
                         np.multiply(cost[sl], neg_gamma, out=a)
                         np.cos(a, out=ph.real)
                         np.sin(a, out=ph.imag)
