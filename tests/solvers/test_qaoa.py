@@ -306,3 +306,70 @@ def test_reported_qasm_is_the_circuit_whose_state_expectation_describes() -> Non
     assert circ.num_qubits == d["qubits"]  # no coupling map in the ideal case: no routing
     value = float(probs @ _penalised_objective(problem))
     assert value == pytest.approx(d["expected_objective"], rel=1e-7, abs=1e-7)
+
+
+def test_p1_closed_form_on_a_grid_equals_its_pointwise_values() -> None:
+    """The vectorised grid evaluation (chunked) is the scalar formula at every point."""
+    import solvers.statevector as sv
+
+    problem = fi.ev_charging(2, 5, soft=True, seed=10)
+    qubo = to_qubo(problem)
+    h, j, offset = qubo.to_ising()
+    gg, bb = np.meshgrid(np.linspace(0.01, 0.3, 7), np.linspace(-0.7, 0.7, 5), indexing="ij")
+    grid = p1_expectation(h, j, offset, gg, bb)
+    assert grid.shape == gg.shape
+    kernel = QaoaKernel(cost_vector(qubo.linear, qubo.quadratic, qubo.constant))
+    for idx in [(0, 0), (3, 2), (6, 4)]:
+        assert grid[idx] == pytest.approx(
+            kernel.expectation([gg[idx]], [bb[idx]], precise=True), rel=1e-9)
+    old = sv._P1_CHUNK_ELEMENTS
+    try:
+        sv._P1_CHUNK_ELEMENTS = 1  # one angle pair per chunk
+        assert np.allclose(p1_expectation(h, j, offset, gg, bb), grid, rtol=1e-13, atol=0)
+    finally:
+        sv._P1_CHUNK_ELEMENTS = old
+
+
+@pytest.mark.parametrize("n", [3, 7, 18])
+def test_kernel_blocked_and_threaded_paths_match_a_dense_reference(n: int) -> None:
+    """Blocks (16 qubits), the two-thread split (>= 18 qubits) and odd group counts."""
+    rng = np.random.default_rng(n)
+    cost = rng.standard_normal(1 << n) * 5
+    gammas, betas = [0.3, -0.2], [0.4, -0.3]
+    psi = np.full(1 << n, 2 ** (-n / 2), dtype=complex)
+    rx = [np.array([[np.cos(b), -1j * np.sin(b)], [-1j * np.sin(b), np.cos(b)]]) for b in betas]
+    for g, m in zip(gammas, rx, strict=True):
+        psi = (psi * np.exp(-1j * g * cost)).reshape([2] * n)
+        for q in range(n):
+            ax = n - 1 - q  # qubit q is bit q: axis n-1-q of the C-ordered reshape
+            psi = np.moveaxis(np.tensordot(m, psi, axes=([1], [ax])), 0, ax)
+        psi = psi.reshape(-1)
+    kernel = QaoaKernel(cost)
+    state = kernel.state(gammas, betas, precise=True)
+    assert np.abs(state - psi).max() < 1e-12
+    ref = float(np.abs(psi) ** 2 @ cost)
+    assert kernel.expectation(gammas, betas, precise=True) == pytest.approx(ref, rel=1e-12)
+    assert kernel.expectation(gammas, betas) == pytest.approx(ref, rel=1e-4, abs=1e-4)
+    first = kernel.state(gammas, betas)
+    kernel.expectation([0.1, 0.1], [0.1, 0.1])  # reuses the work buffers
+    assert np.array_equal(kernel.state(gammas, betas), first)  # state() returns a copy
+
+
+def test_direct_qasm3_and_depths_match_qiskit() -> None:
+    from qiskit import qasm3
+    from qiskit.quantum_info import Operator
+
+    from solvers.qaoa import QaoaSolver, _depths, _qasm3
+
+    qubo = to_qubo(fi.ev_charging(2, 3, soft=True, seed=2))
+    circ = QaoaSolver(reps=2)._transpiled(qubo, np.array([0.1, 0.37]), np.array([-0.3, 0.11]), 3)
+    assert _depths(circ) == (circ.depth(),
+                             circ.depth(lambda inst: inst.operation.num_qubits == 2))
+    text = _qasm3(circ)
+    assert text.startswith("OPENQASM 3.0;")
+    assert text.count("measure") == qubo.num_variables
+    pytest.importorskip("qiskit_qasm3_import")
+    ours, ref = qasm3.loads(text), qasm3.loads(qasm3.dumps(circ))
+    ours.remove_final_measurements()
+    ref.remove_final_measurements()
+    assert Operator(ours).equiv(Operator(ref))
