@@ -15,11 +15,15 @@ Diagnostics keys
 ``highs_status`` (str), ``mip_gap`` (relative, float or None), ``dual_bound``
 (in the problem's sense), ``mip_node_count``, ``simplex_iterations``,
 ``relaxation`` (bool), ``linearised_products`` (int), ``build_time_s``,
-``solve_time_s`` [s], ``threads``, ``seed``, ``max_violation``.
+``solve_time_s`` [s], ``threads``, ``seed``, ``max_violation``; with ``relax`` on a
+problem whose quadratic terms are all over binaries, ``objective_at_x`` (the original
+objective at the relaxed x; ``Result.objective`` is then the McCormick LP's value, the
+valid bound).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -239,6 +243,15 @@ def highs_model(problem: Problem, *, relax: bool = False) -> tuple[highspy.Highs
     return h, lin.products
 
 
+def _binary_quadratic(problem: Problem) -> bool:
+    """Whether ``problem`` has a quadratic objective over binaries only (McCormick)."""
+    q = problem.quadratic
+    if q is None or q.nnz == 0:
+        return False
+    r, c = q.nonzero()
+    return bool((problem.kinds[np.union1d(r, c)] == VarKind.BINARY).all())
+
+
 @register("milp", description="HiGHS MILP/LP/convex QP (highspy), proven optimal results")
 @dataclass(frozen=True)
 class MilpSolver:
@@ -253,7 +266,9 @@ class MilpSolver:
     threads : int or None
         HiGHS threads (None: HiGHS default).
     relax : bool
-        Solve the LP (or QP) relaxation instead: integrality dropped.
+        Solve the LP (or QP) relaxation instead: integrality dropped. With binary
+        products in the objective this is the LP of their McCormick linearisation, and
+        the result's objective is that LP's value (a bound on the optimum).
     presolve : bool
         Use HiGHS presolve.
     primal_feasibility_tolerance : float
@@ -349,8 +364,16 @@ class MilpSolver:
         ms = highspy.HighsModelStatus
         wall = time.perf_counter() - t0
         if model_status in (ms.kOptimal, ms.kModelEmpty):
-            return result_from_x(check_problem, self.name, x, status=Status.OPTIMAL,
-                                 wall_time_s=wall, diagnostics=diag, tol=1e-5)
+            result = result_from_x(check_problem, self.name, x, status=Status.OPTIMAL,
+                                   wall_time_s=wall, diagnostics=diag, tol=1e-5)
+            if self.relax and _binary_quadratic(problem) and result.status is Status.OPTIMAL:
+                # The relaxation solved is the LP of the McCormick linearisation, whose
+                # value is the bound; the original quadratic at the fractional x is not
+                # (x_i x_j != y_ij and x_i^2 != x_i there) and can lie above the optimum.
+                bound = sign * float(info.objective_function_value)
+                result = dataclasses.replace(result, objective=bound, diagnostics={
+                    **result.diagnostics, "objective_at_x": result.objective})
+            return result
         if model_status == ms.kInfeasible:
             return Result(Status.INFEASIBLE, self.name, wall_time_s=wall, diagnostics=diag,
                           message="HiGHS proved the problem infeasible", problem=problem)
