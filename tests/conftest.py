@@ -6,14 +6,25 @@
   a 5 kW static generator at bus 1), for scenarios with ``grid.source: file``.
 - ``run_dir``: the folder of a finished real run (the default scenario shortened to one
   day, seed 1), made once per session with the real twin. Read it; do not modify it.
+
+Hypothesis: with ``CI`` set, the ``ci`` profile (derandomized, no example database).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# CI (CI=true) draws the same hypothesis examples on every run, so a red run can be
+# replayed; local runs keep drawing new ones (and replay their own failures from
+# .hypothesis/), which is where new counterexamples come from.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
