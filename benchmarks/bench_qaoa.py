@@ -165,13 +165,16 @@ def main() -> None:
                       f"{speed:.1f}x | {opt / m['expected']:.3f} | {opt / m['best']:.3f} | "
                       f"{m['evaluations']:.0f} |", flush=True)
     for n in args.largest:
+        if n % 2:
+            ap.error(f"--largest {n}: the instances have 2 EVs x n/2 slots, n must be even")
         problem = instance(n)
         t0 = time.perf_counter()
         res = get_solver("qaoa", reps=1, max_qubits=n).solve(problem, seed=0)
         wall = time.perf_counter() - t0
         opt = get_solver("milp").solve(problem).objective
         ratio = f"{opt / res.objective:.3f}" if res.objective else "-"
-        print(f"largest: n={n} reps=1 status={res.status.value} wall={wall:.1f} s "
+        print(f"largest: n={n} qubits={res.diagnostics.get('qubits')} reps=1 "
+              f"status={res.status.value} wall={wall:.1f} s "
               f"best-sample ratio={ratio} message={res.message!r}", flush=True)
 
 
