@@ -327,21 +327,25 @@ class Problem:
         _check_row_bounds(rl, ru)
         r_names = self._parse_names(row_names, m, "c", "constraint")
         q = _canonical_quadratic(quadratic, n)
+        self._set_fields(c, lb, ub, kind_arr, var_names, q, constant, sense, a, rl, ru,
+                         r_names, name)
+
+    def _set_fields(self, objective: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                    kinds: np.ndarray, names: tuple[str, ...], quadratic: sp.csr_array | None,
+                    constant: float, sense: Sense | str, constraints: sp.csr_array,
+                    row_lower: np.ndarray, row_upper: np.ndarray,
+                    row_names: tuple[str, ...], name: str) -> None:
+        """Store checked values on the frozen instance (arrays made read-only)."""
         set_ = object.__setattr__
-        set_(self, "objective", _freeze(c))
-        set_(self, "lower", _freeze(lb))
-        set_(self, "upper", _freeze(ub))
-        set_(self, "kinds", _freeze(kind_arr))
-        set_(self, "names", var_names)
-        set_(self, "quadratic", q)
-        set_(self, "constant", float(constant))
-        set_(self, "sense", Sense.parse(sense))
-        set_(self, "constraints", a)
-        set_(self, "row_lower", _freeze(rl))
-        set_(self, "row_upper", _freeze(ru))
-        set_(self, "row_names", r_names)
-        set_(self, "name", str(name))
-        set_(self, "_index", None)
+        for field_name, value in (
+            ("objective", _freeze(objective)), ("lower", _freeze(lower)),
+            ("upper", _freeze(upper)), ("kinds", _freeze(kinds)), ("names", names),
+            ("quadratic", quadratic), ("constant", float(constant)),
+            ("sense", Sense.parse(sense)), ("constraints", constraints),
+            ("row_lower", _freeze(row_lower)), ("row_upper", _freeze(row_upper)),
+            ("row_names", row_names), ("name", str(name)), ("_index", None),
+        ):
+            set_(self, field_name, value)
 
     @staticmethod
     def _parse_kinds(kinds: Any, n: int) -> NDArray[np.int8]:
@@ -455,21 +459,8 @@ class Problem:
         _check_no_nan(np.asarray(a.data), "constraints", allow_inf=False)
         _check_row_bounds(row_lower, row_upper)
         self = object.__new__(cls)
-        set_ = object.__setattr__
-        set_(self, "objective", _freeze(objective))
-        set_(self, "lower", _freeze(lower))
-        set_(self, "upper", _freeze(upper))
-        set_(self, "kinds", _freeze(kinds))
-        set_(self, "names", names)
-        set_(self, "quadratic", None)
-        set_(self, "constant", float(constant))
-        set_(self, "sense", Sense.parse(sense))
-        set_(self, "constraints", a)
-        set_(self, "row_lower", _freeze(row_lower))
-        set_(self, "row_upper", _freeze(row_upper))
-        set_(self, "row_names", row_names)
-        set_(self, "name", str(name))
-        set_(self, "_index", None)
+        self._set_fields(objective, lower, upper, kinds, names, None, constant, sense, a,
+                         row_lower, row_upper, row_names, name)
         return self
 
     # ------------------------------------------------------------------ shape
