@@ -7,7 +7,7 @@ renamed into place when complete, so a folder in the store is complete or absent
 folder whose name starts with a dot, or without ``manifest.json``, is not a run.
 
 Public names: :func:`run_id_for`, :func:`write_run`, :func:`open_run`,
-:func:`list_runs`, :func:`clean_stale`, :class:`RunData`, :class:`RunSummary`.
+:func:`list_runs`, :func:`clean_stale`, :func:`pid_alive`, :class:`RunData`, :class:`RunSummary`.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def run_id_for(scenario_name: str, scenario_hash: str, seed: int) -> str:
     return f"{scenario_name}-{scenario_hash[:10]}-s{seed}"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (one we may not signal counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -75,7 +76,7 @@ def clean_stale(store: str | Path) -> list[Path]:
         if not entry.is_dir() or not entry.name.startswith((".tmp-", ".old-")):
             continue
         pid_text = entry.name.rsplit("-", 1)[-1]
-        if pid_text.isdigit() and _pid_alive(int(pid_text)) and int(pid_text) != os.getpid():
+        if pid_text.isdigit() and pid_alive(int(pid_text)) and int(pid_text) != os.getpid():
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed.append(entry)

@@ -74,6 +74,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from twin.errors import Problem, ScenarioError, TwinError
+from twin.results import pid_alive
 from twin.scenario import (
     NAME_PATTERN,
     Scenario,
@@ -938,16 +939,6 @@ class Executor:
 # ---- local worker processes
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _worker_main(conn: Any, cancel_event: Any, sweep_pid: int, store: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the sweep process decides on Ctrl-C
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -958,7 +949,7 @@ def _worker_main(conn: Any, cancel_event: Any, sweep_pid: int, store: str) -> No
             return True
         now = time.monotonic()
         if now - checked[0] > 0.5:  # the sweep process gone (kill -9): stop, write nothing
-            checked[0], checked[1] = now, not _alive(sweep_pid)
+            checked[0], checked[1] = now, not pid_alive(sweep_pid)
         return bool(checked[1])
 
     while True:
