@@ -46,7 +46,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import os
 import statistics
@@ -60,12 +59,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from solvers import get_solver  # noqa: E402
+import field_instances as fi  # noqa: E402  (the solver tests' instances)
 
-_spec = importlib.util.spec_from_file_location(
-    "field_instances", ROOT / "tests" / "solvers" / "field_instances.py")
-fi = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fi)  # type: ignore[union-attr]
+from solvers import get_solver  # noqa: E402
 
 
 def build_quadratic_program(problem, relax: bool = False):

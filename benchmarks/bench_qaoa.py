@@ -24,7 +24,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import logging
 import platform
 import statistics
@@ -38,14 +37,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import field_instances as fi  # noqa: E402  (the solver tests' instances)
+
 from solvers import get_solver  # noqa: E402
 from solvers.qaoa import expectation  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location(
-    "field_instances", ROOT / "tests" / "solvers" / "field_instances.py")
-fi = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fi)  # type: ignore[union-attr]
-
 
 #: Name prefix of qiskit's QAOA gamma parameters (Greek small gamma).
 _GAMMA = "\u03b3"
