@@ -307,15 +307,16 @@ class Microgrid:
                 ch_max = np.where(b_in, snap.p_charge_max_mw * 1000.0, 0.0)
                 dis_max = np.where(b_in, snap.p_discharge_max_mw * 1000.0, 0.0)
                 b_plan = np.where(b_in, bat._setpoint_mw * 1000.0, 0.0)
+                battery_forms = bool((b_in & ~bat.tripped).any())  # a tripped one cannot
             else:
                 ch_max = dis_max = b_plan = np.zeros(0)
+                battery_forms = False
             if gen is not None:
                 g_in = np.isin(gen.bus, list(island)) & gen.grid_forming
                 running = gen.state.on & g_in
                 running_max = float(gen.p_max_kw[running].sum())
                 short = fixed + flexible - pv - float(dis_max.sum()) - running_max
-                if short > 0 or not (running.any() or (dis_max.size and (
-                        np.isin(bat.bus, list(island)) & ~bat.tripped).any())):
+                if short > 0 or not (running.any() or battery_forms):
                     gen.start_for_island(g_in & (gen.p_max_kw > 0))
                 on = gen.state.on & g_in
                 g_min = np.where(on, gen.p_min_kw, 0.0)
@@ -324,10 +325,8 @@ class Microgrid:
                 g_plan = np.where(on, request, 0.0)
             else:
                 g_min = g_max = g_plan = np.zeros(0)
-            has_former = bool(ch_max.size and (np.isin(bat.bus, list(island))
-                                               & ~bat.tripped).any()) or bool(
-                gen is not None and (gen.state.on & np.isin(gen.bus, list(island))
-                                     & gen.grid_forming).any())
+                on = np.zeros(0, dtype=bool)
+            has_former = battery_forms or bool(on.any())
             if has_former:
                 result = island_balance(fixed, flexible, pv, b_plan, ch_max, dis_max, g_plan,
                                         g_min, g_max)
