@@ -83,7 +83,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -476,6 +475,8 @@ class QaoaSolver:
         if x_norm.size != 2 * p:
             x_norm = _pad(x_norm, p)
 
+        from qiskit import qasm3
+
         noise_diag: dict[str, Any] = {}
         if self.noise is not None:
             setup = _NoisySetup.build(self, qubo, p, seed)
@@ -499,7 +500,8 @@ class QaoaSolver:
         sampled_cost = z @ qubo.linear + np.einsum("si,ij,sj->s", z, qubo.quadratic, z)
         best_z = z[int(np.lexsort((-counts, sampled_cost))[0])]
         best_index = int((best_z.astype(np.int64) << np.arange(n)).sum())
-        depth, d2 = _depths(circuit)
+        depth = int(circuit.depth())
+        d2 = int(circuit.depth(lambda inst: inst.operation.num_qubits == 2))
         two_q = int(sum(1 for inst in circuit.data if inst.operation.num_qubits == 2))
         timing = {**QPU_TIMING, **(self.qpu_timing or {})}
         duration = self._duration(circuit, depth, d2, timing)
@@ -523,7 +525,7 @@ class QaoaSolver:
             "expected_objective": expected,
             "best_bitstring": "".join(str(int(v)) for v in best_z[::-1]),
             "best_probability": float(prob[best_index]),
-            "qasm3": _qasm3(circuit),
+            "qasm3": qasm3.dumps(circuit),
             "circuit_duration_s": duration,
             "modelled_qpu_time_s": job,
             "modelled_qpu_time_loop_s": job * (counters["iterations"] + 1),
@@ -773,98 +775,6 @@ def _compact_noise_model(device: str, physical: Sequence[int]) -> Any:
         if all(q in pos for q in qubits):
             out.add_readout_error(error, [pos[q] for q in qubits], warnings=False)
     return out
-
-
-#: Gates :func:`_qasm3` writes itself (``stdgates.inc`` names, at most one parameter).
-_QASM3_GATES = frozenset({"rz", "sx", "x", "cx", "h", "rx", "ry", "cz", "ecr"})
-
-
-def _qasm3(circuit: QuantumCircuit) -> str:
-    """OpenQASM 3 of a transpiled, bound circuit; what ``qiskit.qasm3.dumps`` writes.
-
-    The final circuits here hold only basis gates, one barrier and the final
-    measurements on one quantum and one classical register; for them the text
-    is written directly (the exporter's general machinery took 11-60 ms a
-    solve). Angles are written as the shortest repr of the bound float (the
-    exporter writes ``pi/2``-style fractions where it recognises them; both
-    load to the same circuit). Anything else goes to ``qiskit.qasm3.dumps``.
-    """
-    from qiskit import qasm3
-
-    if (len(circuit.qregs) != 1 or len(circuit.cregs) > 1 or circuit.parameters
-            or circuit.layout is not None):  # a device layout: the exporter's physical qubits
-        return qasm3.dumps(circuit)
-    qreg = circuit.qregs[0]
-    regs = [qreg, *circuit.cregs]
-    if any(not _IDENT.match(r.name) or r.name in _QASM3_RESERVED for r in regs):
-        return qasm3.dumps(circuit)
-    qname = {bit: f"{qreg.name}[{i}]" for i, bit in enumerate(qreg)}
-    cname = {bit: f"{r.name}[{i}]" for r in circuit.cregs for i, bit in enumerate(r)}
-    if len(qname) != circuit.num_qubits or len(cname) != circuit.num_clbits:
-        return qasm3.dumps(circuit)
-    lines = ['OPENQASM 3.0;', 'include "stdgates.inc";']
-    lines += [f"bit[{r.size}] {r.name};" for r in circuit.cregs]
-    lines.append(f"qubit[{qreg.size}] {qreg.name};")
-    for inst in circuit.data:
-        op = inst.operation
-        name = op.name
-        qubits = ", ".join(qname[q] for q in inst.qubits)
-        if name == "measure" and len(inst.clbits) == 1 and not op.params:
-            lines.append(f"{cname[inst.clbits[0]]} = measure {qubits};")
-        elif name == "barrier" and not inst.clbits:
-            lines.append(f"barrier {qubits};")
-        elif (name in _QASM3_GATES and not inst.clbits and len(op.params) <= 1
-              and getattr(op, "_standard_gate", None) is not None):
-            try:
-                args = "".join(f"({float(v)!r})" for v in op.params)
-            except TypeError:
-                return qasm3.dumps(circuit)
-            lines.append(f"{name}{args} {qubits};")
-        else:
-            return qasm3.dumps(circuit)
-    return "\n".join(lines) + "\n"
-
-
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_QASM3_RESERVED = frozenset({
-    "OPENQASM", "include", "qubit", "bit", "gate", "measure", "barrier", "reset", "pi",
-    "input", "output", "const", "def", "if", "else", "for", "while", "in", "return", "let",
-    "box", "delay", "defcal", "cal", "extern", "ctrl", "inv", "pow", "gphase", "U",
-} | _QASM3_GATES)
-
-
-def _depths(circuit: QuantumCircuit) -> tuple[int, int]:
-    """``circuit.depth()`` and its two-qubit-gate depth, in one pass.
-
-    The same rule as ``QuantumCircuit.depth`` (directives such as barriers add no
-    depth but synchronise their bits); circuits with control flow, conditions or
-    variables go to qiskit's own ``depth``.
-    """
-    if circuit.num_vars or any(
-        inst.operation.name in ("if_else", "while_loop", "for_loop", "switch_case", "box",
-                                "store")
-        or getattr(inst.operation, "_condition", None) is not None
-        for inst in circuit.data
-    ):
-        return (int(circuit.depth()),
-                int(circuit.depth(lambda inst: inst.operation.num_qubits == 2)))
-    level: dict[Any, tuple[int, int]] = {}
-    for inst in circuit.data:
-        bits = (*inst.qubits, *inst.clbits)
-        d = d2 = 0
-        for bit in bits:
-            a, b = level.get(bit, (0, 0))
-            d, d2 = max(d, a), max(d2, b)
-        op = inst.operation
-        if not getattr(op, "_directive", False):
-            d += 1
-        if op.num_qubits == 2:
-            d2 += 1
-        for bit in bits:
-            level[bit] = (d, d2)
-    if not level:
-        return 0, 0
-    return max(v[0] for v in level.values()), max(v[1] for v in level.values())
 
 
 _PASS_MANAGERS: dict[tuple[int, int], Any] = {}

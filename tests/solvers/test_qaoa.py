@@ -353,23 +353,3 @@ def test_kernel_blocked_and_threaded_paths_match_a_dense_reference(n: int) -> No
     first = kernel.state(gammas, betas)
     kernel.expectation([0.1, 0.1], [0.1, 0.1])  # reuses the work buffers
     assert np.array_equal(kernel.state(gammas, betas), first)  # state() returns a copy
-
-
-def test_direct_qasm3_and_depths_match_qiskit() -> None:
-    from qiskit import qasm3
-    from qiskit.quantum_info import Operator
-
-    from solvers.qaoa import QaoaSolver, _depths, _qasm3
-
-    qubo = to_qubo(fi.ev_charging(2, 3, soft=True, seed=2))
-    circ = QaoaSolver(reps=2)._transpiled(qubo, np.array([0.1, 0.37]), np.array([-0.3, 0.11]), 3)
-    assert _depths(circ) == (circ.depth(),
-                             circ.depth(lambda inst: inst.operation.num_qubits == 2))
-    text = _qasm3(circ)
-    assert text.startswith("OPENQASM 3.0;")
-    assert text.count("measure") == qubo.num_variables
-    pytest.importorskip("qiskit_qasm3_import")
-    ours, ref = qasm3.loads(text), qasm3.loads(qasm3.dumps(circ))
-    ours.remove_final_measurements()
-    ref.remove_final_measurements()
-    assert Operator(ours).equiv(Operator(ref))
