@@ -27,6 +27,16 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-golden``: rewrite tests/data/golden/ from the current code."""
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite the golden runs (tests/data/golden/) instead of comparing",
+    )
 SCENARIOS = ROOT / "scenarios"
 
 
