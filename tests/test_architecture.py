@@ -1,0 +1,262 @@
+"""Import rules of the architecture, checked over the source tree's syntax (no imports run).
+
+The rules (docs/contracts.md, "Dependencies point one way"):
+
+1. No module reads another module's private names: no ``obj._name`` where ``_name`` is
+   not defined in the reading module, no ``getattr(obj, "_name")`` likewise, no
+   ``from module import _name``. Attribute access on ``self``/``cls`` is the module's
+   own business. Private names of third-party libraries are listed, each with its
+   reason, in :data:`THIRD_PARTY_PRIVATE`.
+2. ``solvers/`` never imports ``twin``.
+3. ``gui/`` and ``app.py`` never import pandapower, simpy, qiskit (any ``qiskit*``),
+   lightsim2grid, the solvers' simulators or the grid adapter: the app reads the results
+   store and calls ``twin``'s public API.
+4. ``twin/assets/`` never imports the controllers or the engine; comms and faults never
+   import the engine; the store never imports the engine.
+
+:data:`KNOWN_VIOLATIONS` lists what the tree still breaks today; it may only shrink: a
+listed violation that no longer occurs fails the test too, so whoever removes one also
+deletes its line.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+THIRD_PARTY_PRIVATE: dict[str, str] = {
+    "_ppc": "pandapower keeps its internal case (bus/branch arrays the power-flow model "
+    "reuses between steps) only as net._ppc; lightsim2grid's own backend reads it too",
+    "_pd2ppc_lookups": "pandapower's element-to-internal-index lookup has no public "
+    "accessor",
+    "_options": "pandapower stores the options of the last runpp (needed to reuse its "
+    "internal case) only as net._options",
+}
+"""Private attributes of third-party objects the tree may read, with the reason."""
+
+KNOWN_VIOLATIONS: set[str] = {
+    "solvers/lpfile.py: private-import solvers.milp._new_highs",
+    "solvers/qaoa.py: private-attr full._local_quantum_errors",
+    "solvers/qaoa.py: private-attr full._local_readout_errors",
+    "solvers/qubo.py: private-attr converter._penalize_lin_eq_constraints",
+    "twin/assets/battery.py: private-import twin.assets.load._add_rows",
+    "twin/assets/building.py: private-import twin.assets.load._add_rows",
+    "twin/assets/ev.py: private-import twin.assets.load._add_rows",
+    "twin/assets/generator.py: private-import twin.assets.load._add_rows",
+    "twin/assets/pv.py: private-import twin.assets.load._add_rows",
+    "twin/control/ems.py: private-getattr net._tables",
+    "twin/control/ems.py: private-attr load._p_table",
+    "twin/control/ems.py: private-attr pv._available_table",
+    "twin/microgrid.py: private-attr ev._command",
+    "twin/microgrid.py: private-attr bld._command",
+    "twin/microgrid.py: private-attr bld._start_requests",
+    "twin/microgrid.py: private-attr bld._default_hvac_now",
+    "twin/microgrid.py: private-attr model._inj_weight",
+    "twin/microgrid.py: private-attr model._slack_elements",
+    "twin/microgrid.py: private-attr model._ext_ref",
+    "twin/microgrid.py: private-attr gen._p_request",
+    "twin/microgrid.py: private-attr bat._setpoint_mw",
+    "gui/common.py: forbidden-import solvers.lpfile",
+    "gui/network.py: forbidden-import twin.grid",
+    "gui/charts.py: forbidden-import solvers.qaoa",
+}
+"""Violations the tree still has; remove a line when its violation is gone."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Modules under ``where`` (path prefixes) must not import ``forbidden`` prefixes."""
+
+    where: tuple[str, ...]
+    forbidden: tuple[str, ...]
+
+
+RULES = (
+    Rule(("solvers/",), ("twin",)),
+    Rule(
+        ("gui/", "app.py"),
+        (
+            "pandapower",
+            "simpy",
+            "qiskit",
+            "lightsim2grid",
+            "solvers.qaoa",
+            "solvers.statevector",
+            "solvers.lpfile",
+            "twin.grid",
+            "twin.engine",
+        ),
+    ),
+    Rule(("twin/assets/",), ("twin.control", "twin.engine", "twin.run")),
+    Rule(("twin/comms/", "twin/faults"), ("twin.engine", "twin.run")),
+    Rule(
+        ("twin/store/", "twin/results.py", "twin/catalogue.py"),
+        ("twin.engine", "twin.run"),
+    ),
+)
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _own_private_names(tree: ast.AST) -> set[str]:
+    """Private names a module defines itself (functions, classes, attributes, names)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            name = node.name
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            name = node.attr
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            name = node.id
+        elif isinstance(node, ast.arg):
+            name = node.arg
+        else:
+            continue
+        if _is_private(name):
+            names.add(name)
+    return names
+
+
+def _imported_modules(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        return [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    return []
+
+
+def _matches(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".") or (
+        prefix == "qiskit" and module.startswith("qiskit")
+    )
+
+
+def violations_in(source: str, relpath: str) -> set[str]:
+    """The rule violations of one module's source, as ``"path: kind detail"`` lines."""
+    tree = ast.parse(source)
+    own = _own_private_names(tree)
+    found: set[str] = set()
+    rules = [r for r in RULES if any(relpath.startswith(w) for w in r.where)]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _is_private(node.attr):
+            base = node.value
+            if isinstance(base, ast.Name) and base.id in ("self", "cls"):
+                continue
+            if node.attr in own or node.attr in THIRD_PARTY_PRIVATE:
+                continue
+            found.add(f"{relpath}: private-attr {ast.unparse(base)}.{node.attr}")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "hasattr", "setattr")
+            and len(node.args) > 1
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+            and _is_private(node.args[1].value)
+            and node.args[1].value not in own
+        ):
+            found.add(
+                f"{relpath}: private-getattr "
+                f"{ast.unparse(node.args[0])}.{node.args[1].value}"
+            )
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                if _is_private(alias.name):
+                    found.add(f"{relpath}: private-import {node.module}.{alias.name}")
+        for module in _imported_modules(node):
+            for rule in rules:
+                for prefix in rule.forbidden:
+                    if _matches(module, prefix):
+                        found.add(f"{relpath}: forbidden-import {prefix}")
+    return found
+
+
+def tree_violations(root: Path) -> set[str]:
+    """All violations of the project's source tree (twin/, solvers/, gui/, app.py)."""
+    files = [p for d in ("twin", "solvers", "gui") for p in (root / d).rglob("*.py")]
+    files.append(root / "app.py")
+    found: set[str] = set()
+    for path in files:
+        if path.is_file():
+            relpath = path.relative_to(root).as_posix()
+            found |= violations_in(path.read_text(encoding="utf-8"), relpath)
+    return found
+
+
+def test_tree_keeps_the_import_rules() -> None:
+    found = tree_violations(ROOT)
+    new = sorted(found - KNOWN_VIOLATIONS)
+    gone = sorted(KNOWN_VIOLATIONS - found)
+    assert not new, "new architecture violations:\n" + "\n".join(new)
+    assert not gone, (
+        "fixed violations still listed in KNOWN_VIOLATIONS (delete these lines):\n"
+        + "\n".join(gone)
+    )
+
+
+SYNTHETIC = {
+    "twin/assets/fake.py": """
+        import twin.engine
+        from twin.assets.load import _add_rows
+        def f(battery, self):
+            return battery._setpoint_mw + getattr(battery, "_p_request") + self._x
+    """,
+    "solvers/fake.py": "from twin.scenario import Scenario\n",
+    "gui/fake.py": "def page():\n    import pandapower as pp\n    import qiskit_aer\n",
+    "twin/fake_ok.py": """
+        class A:
+            def __init__(self):
+                self._x = 1
+            def same(self, other):
+                return other._x + self._x
+        def use(net):
+            return net._ppc
+    """,
+}
+
+
+@pytest.mark.parametrize(
+    ("relpath", "expected"),
+    [
+        (
+            "twin/assets/fake.py",
+            {
+                "twin/assets/fake.py: forbidden-import twin.engine",
+                "twin/assets/fake.py: private-import twin.assets.load._add_rows",
+                "twin/assets/fake.py: private-attr battery._setpoint_mw",
+                "twin/assets/fake.py: private-getattr battery._p_request",
+            },
+        ),
+        ("solvers/fake.py", {"solvers/fake.py: forbidden-import twin"}),
+        (
+            "gui/fake.py",
+            {
+                "gui/fake.py: forbidden-import pandapower",
+                "gui/fake.py: forbidden-import qiskit",
+            },
+        ),
+        ("twin/fake_ok.py", set()),
+    ],
+)
+def test_checker_catches_a_synthetic_violation(
+    relpath: str, expected: set[str]
+) -> None:
+    assert violations_in(textwrap.dedent(SYNTHETIC[relpath]), relpath) == expected
+
+
+def test_checker_fails_the_tree_when_a_module_breaks_a_rule(tmp_path: Path) -> None:
+    """A synthetic tree: the same check as the real one reports the added module."""
+    for relpath in ("twin/__init__.py", "solvers/__init__.py", "app.py"):
+        (tmp_path / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relpath).write_text("")
+    assert tree_violations(tmp_path) == set()
+    (tmp_path / "solvers" / "bad.py").write_text("import twin.engine\n")
+    assert tree_violations(tmp_path) == {"solvers/bad.py: forbidden-import twin"}
