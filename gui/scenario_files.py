@@ -12,7 +12,6 @@ Public names: :class:`Validation`, :func:`list_scenario_files`, :func:`read_scen
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import tempfile
@@ -72,15 +71,6 @@ def read_scenario_text(folder: Path, name: str) -> str:
     return safe_scenario_path(folder, name).read_text(encoding="utf-8")
 
 
-def _deep_merge(base: Any, override: Any) -> Any:
-    if isinstance(base, dict) and isinstance(override, dict):
-        merged = dict(base)
-        for key, value in override.items():
-            merged[key] = _deep_merge(base[key], value) if key in base else value
-        return merged
-    return copy.deepcopy(override)
-
-
 def _format_problem(problem: Any) -> str:
     return f"{problem.path}: {problem.message}" if problem.path else problem.message
 
@@ -134,7 +124,7 @@ def validate_text(text: str, folder: Path, source: str = "<editor>") -> Validati
                 problems=[f"base {base_ref}: {_format_problem(p)}" for p in exc.problems],
                 data=data,
             )
-        resolved = _deep_merge(base.model_dump(mode="json"), resolved)
+        resolved = tsc.deep_merge(base.model_dump(mode="json"), resolved)
     try:
         scenario = tsc.scenario_from_dict(resolved, source)
     except ScenarioError as exc:

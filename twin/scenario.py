@@ -7,7 +7,7 @@ frozen. Units live in field names (``capacity_kwh``, ``power_kw``); durations ar
 Public names: :class:`Scenario` and its sections (:class:`TimeSpec`, the grid specs,
 :class:`ProfilesSpec`, the asset specs, :class:`ControlSpec`, :class:`OutputsSpec`),
 :data:`AssetSpec`, :func:`load_scenario`, :func:`scenario_from_dict`,
-:func:`apply_overrides`, :func:`scenario_hash`, :func:`json_schema`.
+:func:`apply_overrides`, :func:`deep_merge`, :func:`scenario_hash`, :func:`json_schema`.
 
 Adding an asset kind
 --------------------
@@ -667,11 +667,23 @@ def _read_yaml(path: Path, label: str) -> dict[str, Any]:
     return data
 
 
-def _deep_merge(base: Any, override: Any) -> Any:
+def deep_merge(base: Any, override: Any) -> Any:
+    """``override`` merged over ``base``: mappings merge key by key, anything else
+    (lists, scalars) is replaced by a copy of the override.
+
+    This is how a scenario file applies over its ``base:`` file; the app's editor
+    resolves uploads the same way.
+
+    Examples
+    --------
+    >>> deep_merge({"time": {"step": "15min", "duration": "1d"}, "assets": [1]},
+    ...            {"time": {"duration": "2d"}, "assets": [2]})
+    {'time': {'step': '15min', 'duration': '2d'}, 'assets': [2]}
+    """
     if isinstance(base, dict) and isinstance(override, dict):
         merged = dict(base)
         for key, value in override.items():
-            merged[key] = _deep_merge(base[key], value) if key in base else value
+            merged[key] = deep_merge(base[key], value) if key in base else value
         return merged
     return copy.deepcopy(override)
 
@@ -690,7 +702,7 @@ def _resolve_raw(path: Path, label: str, chain: tuple[Path, ...] = ()) -> dict[s
     base_path = (path.parent / base_ref)
     base_label = str(base_path)
     base_data = _resolve_raw(base_path, base_label, (*chain, resolved))
-    return _deep_merge(base_data, data)
+    return deep_merge(base_data, data)
 
 
 def _field_path(loc: tuple[Any, ...], data: Any) -> str:
