@@ -35,7 +35,9 @@ from twin.assets.network import NetworkFamily
 from twin.assets.registry import FAMILIES
 from twin.clock import Phase, StepClock
 from twin.control import ControlContext, build_controller
+from twin.control.gateway import DirectGateway
 from twin.errors import PowerFlowError, RunCancelledError, ScenarioError
+from twin.faults import RunFaults, build_run_faults
 from twin.grid import (
     DerivedResults,
     PowerFlowModel,
@@ -196,21 +198,7 @@ def build(
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
-    checks.raise_if(checks.check_scenario(scenario))
-    try:
-        net = build_network(scenario.grid)
-    except PowerFlowError as exc:
-        raise ScenarioError.single(scenario.source, "grid", str(exc)) from None
-    code = checks.library_code(scenario)
-    library = profile_library(code) if code is not None else None
-    checks.raise_if(checks.check_against_network(scenario, net, library))
-
-    network_family = NetworkFamily(net)
-    families: dict[str, Any] = {"network": network_family}
-    for kind, family_cls in FAMILIES.items():
-        specs = [a for a in scenario.assets if a.kind == kind]
-        if specs:
-            families[kind] = family_cls.add_to_network(specs, net)
+    net, library, families = _network_and_families(scenario)
     model = PowerFlowModel(
         net,
         backend=scenario.grid.backend,
@@ -235,35 +223,20 @@ def build(
         model=model,
         recorder=recorder,
     )
-    channel_counts: dict[int, int] = {}
-    for family in families.values():
-        family.bind(ctx)
-        channels = family.channels()
-        channel_counts[id(family)] = len(channels)
-        recorder.add_channels(channels)
-        env.process(family.run(env, clock))
-    controller = build_controller(
-        ControlContext(
-            scenario=scenario,
-            families=families,
-            injections=injections,
-            model=model,
-            recorder=recorder,
-            rng=rng,
-            n_steps=n_steps,
-            step_s=step_s,
-        )
+    channel_counts = _start_families(env, clock, families, ctx)
+    extras = build_run_faults(
+        scenario, env=env, seed=seed, recorder=recorder, net=net, model=model,
+        injections=injections, families=families,
     )
+    controller = build_controller(_control_context(ctx, families, extras))
     if controller is not None:
         env.process(controller.run(env, clock))
     env.process(_grid_process(env, clock, model, injections, recorder, scenario))
-    from twin.faults import attach_run
-
-    extras = attach_run(
-        scenario, env=env, seed=seed, recorder=recorder, net=net, model=model,
-        injections=injections, families=families, controller=controller,
-        channel_counts=channel_counts,
-    )
+    if extras is not None:
+        if extras.gateway is not None and not hasattr(controller, "gateway"):
+            logger.warning("comms.enabled but the controller (mode %s) makes no solver calls",
+                           scenario.control.mode)
+        extras.start()  # comms and fault processes start after the controller and grid
     return Simulation(
         scenario=scenario,
         seed=seed,
@@ -279,6 +252,75 @@ def build(
         build_time_s=time.perf_counter() - started,
         channel_counts=channel_counts,
         extras=extras,
+    )
+
+
+def _network_and_families(
+    scenario: Scenario,
+) -> tuple[pandapower.pandapowerNet, Any, dict[str, Any]]:
+    """Check the scenario, build its network and add one element row per asset.
+
+    Returns the net, the SimBench profile library (None without one) and ``"network"``
+    plus each asset kind present -> its family (not bound yet).
+    """
+    checks.raise_if(checks.check_scenario(scenario))
+    try:
+        net = build_network(scenario.grid)
+    except PowerFlowError as exc:
+        raise ScenarioError.single(scenario.source, "grid", str(exc)) from None
+    code = checks.library_code(scenario)
+    library = profile_library(code) if code is not None else None
+    checks.raise_if(checks.check_against_network(scenario, net, library))
+    families: dict[str, Any] = {"network": NetworkFamily(net)}
+    for kind, family_cls in FAMILIES.items():
+        specs = [a for a in scenario.assets if a.kind == kind]
+        if specs:
+            families[kind] = family_cls.add_to_network(specs, net)
+    return net, library, families
+
+
+def _start_families(
+    env: simpy.Environment, clock: StepClock, families: dict[str, Any], ctx: FamilyContext
+) -> dict[int, int]:
+    """Bind every family, register its recorder channels and start its process.
+
+    Returns the number of channels of each family, keyed by ``id(family)``.
+    """
+    channel_counts: dict[int, int] = {}
+    for family in families.values():
+        family.bind(ctx)
+        channels = family.channels()
+        channel_counts[id(family)] = len(channels)
+        ctx.recorder.add_channels(channels)
+        env.process(family.run(env, clock))
+    return channel_counts
+
+
+def _control_context(
+    ctx: FamilyContext, families: dict[str, Any], extras: RunFaults | None
+) -> ControlContext:
+    """The controller's context: what it reads, and its gateway, comms model and faults.
+
+    Without comms the gateway is a :class:`~twin.control.gateway.DirectGateway`; with
+    ``comms.enabled`` it is the comms model's gateway. With sensor faults the
+    controller reads the affected families through their sensed views.
+    """
+    scenario = ctx.scenario
+    gateway = extras.gateway if extras is not None else None
+    if gateway is None:
+        gateway = DirectGateway(seed=scenario.seed, recorder=ctx.recorder)
+    return ControlContext(
+        scenario=scenario,
+        families=extras.controller_families if extras is not None else families,
+        injections=ctx.injections,
+        model=ctx.model,
+        recorder=ctx.recorder,
+        rng=ctx.rng,
+        n_steps=ctx.n_steps,
+        step_s=ctx.step_s,
+        gateway=gateway,
+        comms=extras.comms if extras is not None else None,
+        faults=extras.injector if extras is not None else None,
     )
 
 

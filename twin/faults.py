@@ -78,7 +78,7 @@ __all__ = [
     "PandapowerTopology",
     "RunFaults",
     "SensedFamily",
-    "attach_run",
+    "build_run_faults",
     "check_fault_references",
     "check_grid_elements",
 ]
@@ -823,18 +823,38 @@ class SensedFamily:
 
 @dataclass
 class RunFaults:
-    """What :func:`attach_run` set up for one run."""
+    """The communication model and the faults of one run (:func:`build_run_faults`).
+
+    Built before the controller, so the engine can hand the controller its gateway,
+    the comms model, the injector and the sensed family views in its
+    :class:`twin.control.ControlContext`; :meth:`start` then starts the comms model's
+    and the faults' processes once the controller and grid processes exist.
+    """
 
     events: EventLog
     """Fault, grid and control events (echoed to the recorder)."""
     injector: FaultInjector
-    """The running faults."""
+    """The faults (their processes run after :meth:`start`)."""
     topology: PandapowerTopology
     """Supply tracking for the reliability indices."""
     sensors: MeasurementGuard
     """Stale and missing measurements."""
     gateway: Any = None
     """The :class:`twin.comms.gateway.CommsGateway`, when ``comms.enabled``."""
+    controller_families: dict[str, Any] = field(default_factory=dict)
+    """Asset kind -> what the controller reads: the family itself, or its
+    :class:`SensedFamily` view when one of its assets has a sensor fault."""
+
+    @property
+    def comms(self) -> CommsModel | None:
+        """The runtime communication model (None without ``comms.enabled``)."""
+        return self.gateway.model if self.gateway is not None else None
+
+    def start(self) -> None:
+        """Start the comms model's declared outages, then one process per fault."""
+        if self.gateway is not None:
+            self.gateway.start()
+        self.injector.start()
 
     def kpis(self, end_s: float) -> dict[str, float | None]:
         """Reliability (IEEE 1366), fault counts and comms KPIs at the run's end. [s]"""
@@ -857,7 +877,7 @@ class RunFaults:
         return out
 
 
-def attach_run(
+def build_run_faults(
     scenario: Any,
     *,
     env: simpy.Environment,
@@ -866,24 +886,25 @@ def attach_run(
     net: Any,
     model: Any,
     injections: Any,
-    families: dict[str, Any],
-    controller: Any,
-    channel_counts: dict[int, int] | None = None,
+    families: Mapping[str, Any],
 ) -> RunFaults | None:
-    """Set up the communication model and the faults of a scenario in a built run.
+    """The communication model and the faults of a scenario, built but not started.
 
-    Called by the engine once the families and the controller exist. Families of
-    assets with sensor faults are replaced, in the shared ``families`` mapping the
-    controller reads, by a :class:`SensedFamily` view (also entered in the engine's
-    ``channel_counts`` under the view's id). Without
-    ``comms.enabled`` and without faults it does nothing and returns None (the run
-    is exactly the run without this module).
-
-    With ``comms.enabled`` a :class:`~twin.comms.gateway.CommsGateway` replaces the
-    controller's ``gateway`` (so every solver call crosses the modelled network). Grid
-    branch faults switch the power-flow model
+    Without ``comms.enabled`` and without faults it returns None (the run is exactly
+    the run without this module). Otherwise: with ``comms.enabled`` a
+    :class:`~twin.comms.gateway.CommsGateway` (every solver call of the controller
+    crosses the modelled network); grid branch faults switch the power-flow model
     (:meth:`twin.grid.PowerFlowModel.set_branch_in_service`); asset trips zero the
-    asset's grid element (:class:`ElementTrips`); every fault is an event.
+    asset's grid element (:class:`ElementTrips`); families of assets with sensor
+    faults are seen by the controller through a :class:`SensedFamily`
+    (:attr:`RunFaults.controller_families`; ``families`` itself is not changed).
+    Nothing runs until :meth:`RunFaults.start`.
+
+    Raises
+    ------
+    twin.errors.ScenarioError
+        When the ``comms:`` section cannot be built (a trace file, a route), naming
+        the field.
     """
     comms = getattr(scenario, "comms", None)
     enabled = comms is not None and comms.enabled
@@ -895,27 +916,7 @@ def attach_run(
                        record["entity"], record["message"], record["data"])
 
     events = EventLog(sink)
-    gateway = None
-    if enabled:
-        from pathlib import Path
-
-        from twin.comms.gateway import CommsGateway
-        from twin.errors import ScenarioError
-
-        source = getattr(scenario, "source", "<scenario>")
-        base_dir = Path(source).parent if source != "<scenario>" else None
-        try:
-            gateway = CommsGateway(env, comms, seed, recorder, base_dir=base_dir)
-        except ValueError as exc:
-            path, _, message = str(exc).partition(": ")
-            if not path.startswith("comms"):
-                path, message = "comms", str(exc)
-            raise ScenarioError.single(source, path, message) from None
-        if controller is not None and hasattr(controller, "gateway"):
-            controller.gateway = gateway
-        else:
-            logger.warning("comms.enabled but the controller (mode %s) makes no solver calls",
-                           scenario.control.mode)
+    gateway = _comms_gateway(scenario, env, seed, recorder) if enabled else None
     load_slice = model.element_slices["load"]
     topology = PandapowerTopology(
         net, events, switch=model.set_branch_in_service,
@@ -927,13 +928,28 @@ def attach_run(
         comms=gateway.model if gateway is not None else None,
         grid=topology, assets=ElementTrips(model, families), sensors=sensors,
     )
-    injector.start()
     sensed = {f.asset for f in scenario.faults if isinstance(f, SensorFault)}
-    for kind in list(families):
-        family = families[kind]
+    viewed = dict(families)
+    for kind, family in families.items():
         if kind in _SENSED and sensed & set(getattr(family, "names", ())):
-            view = SensedFamily(family, kind, sensors, lambda: float(env.now))
-            families[kind] = view
-            if channel_counts is not None and id(family) in channel_counts:
-                channel_counts[id(view)] = channel_counts[id(family)]
-    return RunFaults(events, injector, topology, sensors, gateway)
+            viewed[kind] = SensedFamily(family, kind, sensors, lambda: float(env.now))
+    return RunFaults(events, injector, topology, sensors, gateway, viewed)
+
+
+def _comms_gateway(scenario: Any, env: simpy.Environment, seed: int, recorder: Any) -> Any:
+    """The run's :class:`~twin.comms.gateway.CommsGateway` (not started)."""
+    from pathlib import Path
+
+    from twin.comms.gateway import CommsGateway
+    from twin.errors import ScenarioError
+
+    source = getattr(scenario, "source", "<scenario>")
+    base_dir = Path(source).parent if source != "<scenario>" else None
+    try:
+        return CommsGateway(env, scenario.comms, seed, recorder, base_dir=base_dir,
+                            start=False)
+    except ValueError as exc:
+        path, _, message = str(exc).partition(": ")
+        if not path.startswith("comms"):
+            path, message = "comms", str(exc)
+        raise ScenarioError.single(source, path, message) from None

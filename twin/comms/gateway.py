@@ -139,6 +139,10 @@ class CommsGateway:
         ends); each needs ``solve(problem, *, time_limit=None, seed=None)``.
     base_dir
         Folder of the scenario file, for relative trace paths.
+    start
+        Start the model's declared outages now; with False the owner calls
+        :meth:`start` once every other process of the run exists (the engine does, so
+        the order of processes at time 0 is: families, controller, grid, comms, faults).
     """
 
     def __init__(
@@ -152,6 +156,7 @@ class CommsGateway:
         max_binaries: int = 12,
         solvers: Mapping[str, Any] | None = None,
         base_dir: Path | None = None,
+        start: bool = True,
     ) -> None:
         self.env = env
         self.spec = spec
@@ -160,7 +165,7 @@ class CommsGateway:
         self.log = CallLog(recorder)
         self.events = EventLog(self._sink if recorder is not None else None)
         self.model: CommsModel = build_comms(env, spec, self.seed, self.events,
-                                             base_dir=base_dir)
+                                             start=start, base_dir=base_dir)
         self._direct = DirectGateway(self.seed, None, reference_solver)
         self.reference_solver = reference_solver
         self.max_binaries = int(max_binaries)
@@ -173,6 +178,10 @@ class CommsGateway:
         approval = spec.approval
         self._approval_delay = latency_model(approval.delay, base_dir) if approval.enabled else None
         self._approval_rng = named_rng(self.seed, "comms", "approval")
+
+    def start(self) -> None:
+        """Start the communication model's declared outages (see ``start`` above)."""
+        self.model.start()
 
     def _sink(self, record: EventRecord) -> None:
         data = {k: v for k, v in record["data"].items()

@@ -663,6 +663,13 @@ class CommsModel:
         return Caller(self.env, self.network, list(self.services.values()), solvers, tasks,
                       self.events, seed=self.seed)
 
+    def start(self) -> None:
+        """Start the declared outages (scheduled and stochastic) of the network and of
+        every service. Call once, before running the environment."""
+        self.network.start()
+        for service in self.services.values():
+            service.start()
+
     def task(self, name: str, solver: str) -> ControlTask:
         """The control task for ``name``: its own chain, or the pattern's default."""
         spec = self.spec
@@ -743,11 +750,10 @@ def build_comms(
             raise ValueError(f"comms.services.{i}: {exc}") from None
         services[params.name] = Service(env, params, named_rng(seed, "comms", "service",
                                                                params.name), events)
+    model = CommsModel(env, spec, events, network, services, int(seed))
     if start:
-        network.start()
-        for service in services.values():
-            service.start()
-    return CommsModel(env, spec, events, network, services, int(seed))
+        model.start()
+    return model
 
 
 def with_link(spec: CommsSpec, name: str, **changes: Any) -> CommsSpec:

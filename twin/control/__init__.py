@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
     from twin.assets.base import InjectionBuffer, ProcessGen
     from twin.clock import StepClock
+    from twin.comms.spec import CommsModel
+    from twin.control.gateway import SolverGateway
+    from twin.faults import FaultInjector
     from twin.grid import PowerFlowModel
     from twin.recorder import Recorder
     from twin.scenario import Scenario
@@ -41,7 +44,9 @@ class ControlContext:
     scenario : Scenario
         The validated scenario (``scenario.control`` holds the controller's options).
     families : dict
-        Asset kind -> family (only kinds present in the scenario), plus ``"network"``.
+        Asset kind -> family (only kinds present in the scenario), plus ``"network"``:
+        what the controller reads and commands. A family with an active sensor fault
+        is there as its :class:`twin.faults.SensedFamily` view.
     injections : InjectionBuffer
         The injection arrays (loads, sgens, storage of the whole grid, this step).
     model : PowerFlowModel
@@ -52,6 +57,17 @@ class ControlContext:
         The run's generator.
     n_steps, step_s : int
         Number of steps and their length. [-, s]
+    gateway : SolverGateway or None
+        How solver calls travel: the engine passes a
+        :class:`~twin.control.gateway.DirectGateway`, or the comms model's
+        :class:`~twin.comms.gateway.CommsGateway` with ``comms.enabled``. None (a
+        context built by hand): a controller that calls solvers makes a
+        ``DirectGateway``.
+    comms : CommsModel or None
+        The run's communication model (links, routes, services), with
+        ``comms.enabled``.
+    faults : FaultInjector or None
+        The run's fault injector, when the scenario has faults or comms.
     """
 
     scenario: Scenario
@@ -62,6 +78,9 @@ class ControlContext:
     rng: np.random.Generator
     n_steps: int
     step_s: int
+    gateway: SolverGateway | None = None
+    comms: CommsModel | None = None
+    faults: FaultInjector | None = None
 
 
 class Controller(Protocol):

@@ -155,7 +155,8 @@ class EmsController:
     ctx : twin.control.ControlContext
         The run's control context.
     gateway : SolverGateway, optional
-        How solver calls travel; default :class:`DirectGateway` (no comms model).
+        How solver calls travel; default ``ctx.gateway``, else a
+        :class:`DirectGateway` (no comms model).
     """
 
     def __init__(self, ctx: ControlContext, gateway: SolverGateway | None = None) -> None:
@@ -174,7 +175,7 @@ class EmsController:
         self._ev_margin_s = parse_duration_s(spec.ev_departure_margin)
         self._check_solvers()
         self.microgrid = Microgrid(ctx)
-        self.gateway: SolverGateway = gateway or DirectGateway(
+        self.gateway: SolverGateway = gateway or ctx.gateway or DirectGateway(
             seed=ctx.scenario.seed, recorder=ctx.recorder
         )
         self.plan: DispatchPlan | None = None
