@@ -390,6 +390,8 @@ class PowerFlowModel:
         self.backend = backend
         self.max_iteration = int(max_iteration)
         self.tolerance_mva = float(tolerance_mva)
+        self._ybus_ref_rows: tuple[Any, Any, Any] | None = None
+        """``(ybus, ref, ybus[ref, :])`` of :meth:`_ybus_ref_times`."""
         self._build()
         self._n_solves = 0
         self._segments: list[tuple[int, Any, Any, Any]] = []
@@ -886,13 +888,7 @@ class PowerFlowModel:
         vm = np.where(self._bus_valid, vm_int[:, self._bus_pos], np.nan)
         va = np.where(self._bus_valid, np.degrees(np.angle(v[:, self._bus_pos])), np.nan)
 
-        # slack: computed bus injection minus the driven elements at the slack bus
-        s_ref = v[:, self.ref] * np.conj((self.ybus[self.ref, :] @ v.T).T) * base
-        s_el = (p_mw + 1j * q_mvar) * self._inj_weight
-        slack = np.empty((v.shape[0], len(self.ref)), dtype=complex)
-        for k, elements in enumerate(self._slack_elements):
-            slack[:, k] = s_ref[:, k] - s_el[:, elements].sum(axis=1)
-        slack_ext = slack[:, self._ext_ref]
+        slack_ext = self.slack_s_mva(v, p_mw, q_mvar)
 
         branch_losses = pl.sum(axis=1)
         shunt_losses = (vm_int**2 * self._gs_mw).sum(axis=1)
@@ -908,6 +904,49 @@ class PowerFlowModel:
             slack_q_mvar=slack_ext.imag,
             losses_p_mw=branch_losses + shunt_losses,
         )
+
+    def slack_s_mva(self, v: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray) -> np.ndarray:
+        """Complex power drawn from each external grid, for one step or many.
+
+        Parameters
+        ----------
+        v : numpy.ndarray
+            Complex bus voltages, ``(n_bus_internal,)`` for one step or
+            ``(n_steps, n_bus_internal)``, solved with the admittance matrix in force
+            now. [pu]
+        p_mw, q_mvar : numpy.ndarray
+            Element injections of those steps, ``(n_injections,)`` or
+            ``(n_steps, n_injections)``. [MW, Mvar]
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(..., n_ext_grid)`` complex power per ext_grid (``ext_grid_index`` order),
+            import positive. [MVA]
+
+        Notes
+        -----
+        The slack-bus injection ``S_ref = V_ref conj(Y_ref V) S_base`` minus the driven
+        elements at the slack bus (``injection_weight (p + j q)`` of the elements there),
+        taken at the ext_grids' buses. The one slack formula of the twin: the PCC meter
+        (:class:`twin.microgrid.Microgrid`) and :meth:`derive` both use it.
+        """
+        s_ref = v[..., self.ref] * np.conj(self._ybus_ref_times(v)) * self.sn_mva
+        s_el = (p_mw + 1j * q_mvar) * self._inj_weight
+        slack = np.empty((*v.shape[:-1], len(self.ref)), dtype=complex)
+        for k, elements in enumerate(self._slack_elements):
+            slack[..., k] = s_ref[..., k] - s_el[..., elements].sum(axis=-1)
+        return slack[..., self._ext_ref]
+
+    def _ybus_ref_times(self, v: np.ndarray) -> np.ndarray:
+        """``Y_bus[ref, :] @ v`` per step (``v`` one step or ``(n_steps, n_bus)``); the
+        slack rows of ``Y_bus`` are sliced again only when the matrix is replaced (a
+        topology change, or :meth:`derive` going through the segments)."""
+        cached = self._ybus_ref_rows
+        if cached is None or cached[0] is not self.ybus or cached[1] is not self.ref:
+            cached = self._ybus_ref_rows = (self.ybus, self.ref, self.ybus[self.ref, :])
+        rows = cached[2]
+        return rows @ v if v.ndim == 1 else (rows @ v.T).T
 
     def vm_pu_now(self) -> np.ndarray:
         """Voltage magnitude per pandapower bus at the last solved step. [pu]"""

@@ -252,7 +252,6 @@ class Microgrid:
         self.export_kwh = 0.0
         self.energy_cost_eur = 0.0
         self.unserved_kwh = 0.0
-        self._ybus_ref_rows: tuple[Any, Any, Any] | None = None
         self.flexible_cut_kwh = 0.0
         self.island_curtailed_kwh = 0.0
         self.island_steps = 0
@@ -306,7 +305,7 @@ class Microgrid:
                 snap = bat.snapshot()
                 ch_max = np.where(b_in, snap.p_charge_max_mw * 1000.0, 0.0)
                 dis_max = np.where(b_in, snap.p_discharge_max_mw * 1000.0, 0.0)
-                b_plan = np.where(b_in, bat._setpoint_mw * 1000.0, 0.0)
+                b_plan = np.where(b_in, bat.commanded_p_mw() * 1000.0, 0.0)
                 battery_forms = bool((b_in & ~bat.tripped).any())  # a tripped one cannot
             else:
                 ch_max = dis_max = b_plan = np.zeros(0)
@@ -321,8 +320,7 @@ class Microgrid:
                 on = gen.state.on & g_in
                 g_min = np.where(on, gen.p_min_kw, 0.0)
                 g_max = np.where(on, gen.p_max_kw, 0.0)
-                request = gen._p_request if gen._p_request is not None else gen.p_min_kw
-                g_plan = np.where(on, request, 0.0)
+                g_plan = np.where(on, gen.requested_p_kw(), 0.0)
             else:
                 g_min = g_max = g_plan = np.zeros(0)
                 on = np.zeros(0, dtype=bool)
@@ -334,7 +332,7 @@ class Microgrid:
                 result = IslandDispatch(b_plan, g_plan, flexible, fixed, pv)
             if bat is not None:
                 b_new = np.where(np.isin(bat.bus, list(island)), result.battery_kw / 1000.0,
-                                 bat._setpoint_mw)
+                                 bat.commanded_p_mw())
                 bat.command(b_new)
             if gen is not None:
                 gen.command(gen.state.on, np.where(on, result.generator_kw, gen.p_min_kw))
@@ -364,19 +362,11 @@ class Microgrid:
             self.flexible_cut_kwh += result.flexible_cut_kw * dt_h
 
     def _scale_flexible(self, ev: Any, bld: Any, island: set[int], share: float) -> None:
+        """Flexible families in ``island`` serve only ``share`` of their request."""
         share = max(share, 0.0)
-        if ev is not None:
-            in_isl = np.isin(ev.bus[ev.fleet], list(island))
-            base = ev._command if ev._command is not None else ev.default_request_kw()
-            ev.command(np.where(in_isl, base * share, base))
-        if bld is not None:
-            in_isl = np.isin(bld.bus, list(island))
-            if bld._command is not None:
-                heat, cool = bld._command
-            else:
-                heat, cool = bld._default_hvac_now()
-            bld.command(np.where(in_isl, heat * share, heat), np.where(in_isl, cool * share, cool),
-                        bld._start_requests)
+        for fam in (ev, bld):
+            if fam is not None:
+                fam.scale_flexible(island, share)
 
     def meter(self, k: int) -> None:
         """After the power flow of step ``k``: PCC exchange, cost, limit violations."""
@@ -400,28 +390,13 @@ class Microgrid:
     def _slack_kw(self) -> float:
         """Power drawn from the external grids in the last solved step. [kW]
 
-        The slack-bus injection ``V_ref conj(Y_ref V) S_base`` minus the driven elements
-        at the slack bus, as :meth:`twin.grid.PowerFlowModel.derive` computes it, for
-        one step (derive itself costs about a millisecond a call).
+        :meth:`twin.grid.PowerFlowModel.slack_s_mva` of the last voltages and the
+        injections: the one slack formula, which :meth:`~twin.grid.PowerFlowModel.derive`
+        also uses for the recorded ``slack_p_mw``.
         """
         model = self.ctx.model
         inj = self.ctx.injections
-        try:
-            v = model.v
-            ybus = model.ybus
-            cached = self._ybus_ref_rows
-            if cached is None or cached[0] is not ybus or cached[1] is not model.ref:
-                # the slack rows of Ybus, sliced again only when the matrix is replaced
-                # (a topology change); the product below is the same as slicing per step
-                cached = self._ybus_ref_rows = (ybus, model.ref, ybus[model.ref, :])
-            s_ref = v[model.ref] * np.conj(cached[2] @ v) * model.sn_mva
-            s_el = (inj.p_mw + 1j * inj.q_mvar) * model._inj_weight
-            slack = np.array([s_ref[k] - s_el[elements].sum()
-                              for k, elements in enumerate(model._slack_elements)])
-            return float(np.nansum(slack[model._ext_ref].real)) * 1000.0
-        except (AttributeError, IndexError, TypeError, ValueError):
-            derived = model.derive(v[None, :], inj.p_mw[None, :], inj.q_mvar[None, :])
-            return float(np.nansum(derived.slack_p_mw)) * 1000.0
+        return float(np.nansum(model.slack_s_mva(model.v, inj.p_mw, inj.q_mvar).real)) * 1000.0
 
     def kpis(self) -> dict[str, float]:
         """PCC and islanding KPIs, with the total energy cost (grid, fuel, start-ups)."""

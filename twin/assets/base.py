@@ -7,8 +7,20 @@ its grid injections into its slice of the :class:`InjectionBuffer`, exposes
 controllable, a ``command(...)`` method whose setpoints it applies within its own
 physical limits at the ACT phase of each step.
 
+Families add their element rows to the pandapower net with :func:`add_element_rows`
+(one home for row registration; every family calls it from ``add_to_network``).
+
+What a controller or the microgrid may read and command of a family is its public
+interface, documented on each family class: ``snapshot()`` (a frozen copy of the state
+now), ``command(...)``, and the read-only methods that report what the family will do
+or offer: the command in force (``commanded_p_mw``, ``requested_p_kw``,
+``hvac_request_kw``), what it will draw this step (``expected_p_kw``), forecasts over a
+horizon (``forecast_p_mw``, ``forecast_available_p_mw``, ``forecast_plug_load_kw``) and
+the flexible share a balancer may cut (``scale_flexible``). No other module reads a
+family's underscore names.
+
 Public names: :class:`InjectionBuffer`, :class:`FamilyContext`, :class:`Channel`,
-:class:`AssetFamily`.
+:class:`AssetFamily`, :func:`add_element_rows`.
 """
 
 from __future__ import annotations
@@ -28,6 +40,36 @@ if TYPE_CHECKING:
     from twin.scenario import Scenario
 
 ProcessGen = Generator[Any, Any, None]
+
+ELEMENT_CREATORS = {"load": "create_load", "sgen": "create_sgen", "storage": "create_storage"}
+"""Element table -> the pandapower create function that adds one of its rows."""
+
+
+def add_element_rows(net: Any, table: str, rows: list[dict[str, Any]]) -> tuple[int, int]:
+    """Append element rows to ``net[table]`` with pandapower's create functions.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        The network, before the power-flow model is built.
+    table : {"load", "sgen", "storage"}
+        Element table (:data:`ELEMENT_CREATORS`).
+    rows : list of dict
+        Keyword arguments of one ``pandapower.create_<table>`` call each.
+
+    Returns
+    -------
+    (int, int)
+        Positional ``(start, stop)`` of the new rows in ``net[table]``: the family's
+        slice of the :class:`InjectionBuffer` table (``InjectionBuffer.rows``).
+    """
+    import pandapower as pp
+
+    create = getattr(pp, ELEMENT_CREATORS[table])
+    start = len(net[table])
+    for row in rows:
+        create(net, **row)
+    return start, len(net[table])
 
 
 class InjectionBuffer:

@@ -27,8 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from twin.assets.base import Channel, FamilyContext, ProcessGen
-from twin.assets.load import _add_rows
+from twin.assets.base import Channel, FamilyContext, ProcessGen, add_element_rows
 from twin.clock import Phase
 
 if TYPE_CHECKING:
@@ -220,7 +219,7 @@ class BatteryFamily:
     @classmethod
     def add_to_network(cls, specs: list[BatteryAssetSpec], net: Any) -> BatteryFamily:
         """Add one storage row per spec and build the family."""
-        rows = _add_rows(
+        rows = add_element_rows(
             net,
             "storage",
             [
@@ -244,6 +243,14 @@ class BatteryFamily:
     def command(self, p_mw: np.ndarray) -> None:
         """Set this step's grid-side power, positive when charging. [MW]"""
         np.copyto(self._setpoint_mw, np.asarray(p_mw, dtype=float))
+
+    def commanded_p_mw(self) -> np.ndarray:
+        """This step's setpoint per battery as commanded so far (0 without a command;
+        applied within the limits at ACT), positive when charging. A read-only view.
+        [MW]"""
+        view = self._setpoint_mw.view()
+        view.flags.writeable = False
+        return view
 
     def set_tripped(self, name: str, tripped: bool) -> None:
         """A fault trips battery ``name`` off (or restores it): while tripped it

@@ -1445,9 +1445,9 @@ class BuildingFamily:
     @classmethod
     def add_to_network(cls, specs: list[BuildingAssetSpec], net: Any) -> BuildingFamily:
         """Add one load row per building."""
-        from twin.assets.load import _add_rows
+        from twin.assets.base import add_element_rows
 
-        rows = _add_rows(
+        rows = add_element_rows(
             net, "load",
             [{"bus": s.bus, "p_mw": 0.0, "q_mvar": 0.0, "name": f"asset/{s.name}"} for s in specs],
         )
@@ -1498,9 +1498,30 @@ class BuildingFamily:
             self.weather.temp_air_c[k], self.weather.ghi_w_per_m2[k], self.step_s,
         )
 
-    def _default_hvac_now(self) -> tuple[np.ndarray, np.ndarray]:
-        """Thermostat requests of the current step. [kW]"""
+    def hvac_request_kw(self) -> tuple[np.ndarray, np.ndarray]:
+        """HVAC electrical requests ``(heat, cool)`` per zone in force this step: the
+        standing command, else the thermostat's (:func:`thermostat_setpoints`, from the
+        state now); applied within the unit limits at ACT. [kW]"""
+        if self._command is not None:
+            return self._command
         return self._default_hvac(self._k)
+
+    def scale_flexible(self, buses: set[int] | list[int], share: float) -> None:
+        """Serve only ``share`` of the HVAC power requested by the buildings at
+        ``buses`` this step (an island short of power), the others unchanged; runs
+        already asked to start stay asked. [-]"""
+        in_buses = np.isin(self.bus, list(buses))
+        heat, cool = self.hvac_request_kw()
+        self.command(np.where(in_buses, heat * share, heat),
+                     np.where(in_buses, cool * share, cool), self._start_requests)
+
+    def forecast_plug_load_kw(self, k0: int, n: int) -> np.ndarray:
+        """Plug and lighting load of all buildings together at grid steps
+        ``k0 .. k0+n-1`` (perfect forecast of occupancy; wraps past the table), what
+        the buildings will draw besides HVAC and deferrable runs. [kW]"""
+        rows = np.arange(k0, k0 + n) % len(self.occupied_table)
+        # = PLUG_LOAD_FRAC * fleet.internal_gains_kw(occupied_table[rows]).sum(axis=1)
+        return PLUG_LOAD_FRAC * self.gains_sum_kw()[rows]
 
     def gains_sum_kw(self) -> np.ndarray:
         """Internal gains summed over the buildings, per row of the occupancy table:

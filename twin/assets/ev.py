@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from twin.assets.base import Channel, FamilyContext, ProcessGen
+from twin.assets.base import Channel, FamilyContext, ProcessGen, add_element_rows
 from twin.clock import Phase
 from twin.errors import ScenarioError
 from twin.simtime import parse_duration_s
@@ -411,9 +411,7 @@ class EvFleetFamily:
     @classmethod
     def add_to_network(cls, specs: list[EvFleetAssetSpec], net: Any) -> EvFleetFamily:
         """Add one load row per fleet (net charging power at its bus)."""
-        from twin.assets.load import _add_rows
-
-        rows = _add_rows(
+        rows = add_element_rows(
             net, "load",
             [{"bus": s.bus, "p_mw": 0.0, "q_mvar": 0.0, "name": f"asset/{s.name}"} for s in specs],
         )
@@ -470,6 +468,19 @@ class EvFleetFamily:
         self._command = None if p_kw is None else np.asarray(p_kw, dtype=float).copy()
         self._expected = None
 
+    def requested_p_kw(self) -> np.ndarray:
+        """Per-vehicle request in force: the standing command, else plug and charge
+        (:meth:`default_request_kw`); applied within the limits at ACT. [kW]"""
+        return self._command if self._command is not None else self.default_request_kw()
+
+    def scale_flexible(self, buses: set[int] | list[int], share: float) -> None:
+        """Serve only ``share`` of the charging requested by the vehicles of fleets at
+        ``buses`` this step (an island short of power), the others unchanged: the
+        request in force times ``share`` becomes the command. [-]"""
+        in_buses = np.isin(self.bus[self.fleet], list(buses))
+        base = self.requested_p_kw()
+        self.command(np.where(in_buses, base * share, base))
+
     def default_request_kw(self) -> np.ndarray:
         """Plug and charge: full power while below target. [kW]"""
         s = self.state
@@ -523,8 +534,7 @@ class EvFleetFamily:
                 # controller's expected_p_kw, or at SENSE) on the same state: reuse it
                 self._commit(expected[1], expected[2])
             else:
-                self.apply(self._command if self._command is not None
-                           else self.default_request_kw())
+                self.apply(self.requested_p_kw())
 
     def expected_p_kw(self) -> np.ndarray:
         """Per-fleet power the current command (or plug and charge) will draw this step,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from twin.assets.base import Channel, FamilyContext, ProcessGen
+from twin.assets.base import Channel, FamilyContext, ProcessGen, add_element_rows
 from twin.clock import Phase
 from twin.simtime import parse_duration_s
 
@@ -152,9 +152,7 @@ class GeneratorFamily:
     @classmethod
     def add_to_network(cls, specs: list[GeneratorAssetSpec], net: Any) -> GeneratorFamily:
         """Add one sgen row per unit."""
-        from twin.assets.load import _add_rows
-
-        rows = _add_rows(
+        rows = add_element_rows(
             net, "sgen",
             [{"bus": s.bus, "p_mw": 0.0, "q_mvar": 0.0, "type": "generator",
               "name": f"asset/{s.name}"} for s in specs],
@@ -172,6 +170,11 @@ class GeneratorFamily:
         """Commitment and output requests until the next command (None: keep state)."""
         self._want_on = None if want_on is None else np.asarray(want_on, bool).copy()
         self._p_request = None if p_kw is None else np.asarray(p_kw, float).copy()
+
+    def requested_p_kw(self) -> np.ndarray:
+        """The output request in force per unit: the last command's, else the minimum
+        output (what ACT applies within the limits to running units). [kW]"""
+        return self.p_min_kw if self._p_request is None else self._p_request
 
     def dispatch(self, want_on: np.ndarray, p_kw: np.ndarray) -> np.ndarray:
         """Apply a request for the current step within limits; account costs. [kW]"""
@@ -221,8 +224,7 @@ class GeneratorFamily:
         while True:
             yield clock.wait(Phase.ACT)
             want = self.state.on if self._want_on is None else self._want_on
-            request = self.p_min_kw if self._p_request is None else self._p_request
-            self.dispatch(want, request)
+            self.dispatch(want, self.requested_p_kw())
 
     def snapshot(self) -> GeneratorSnapshot:
         """Commitment state and parameters."""

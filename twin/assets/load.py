@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from twin.assets.base import Channel, FamilyContext, ProcessGen
+from twin.assets.base import Channel, FamilyContext, ProcessGen, add_element_rows
 from twin.clock import Phase
 from twin.grid import resample_rows
 
@@ -20,17 +20,6 @@ if TYPE_CHECKING:
     from twin.clock import StepClock
     from twin.scenario import LoadAssetSpec
 
-
-def _add_rows(net: Any, table: str, rows: list[dict[str, Any]]) -> tuple[int, int]:
-    """Append element rows to ``net[table]`` with pandapower's create functions;
-    return the positional ``(start, stop)`` of the new rows."""
-    import pandapower as pp
-
-    create = {"load": pp.create_load, "sgen": pp.create_sgen, "storage": pp.create_storage}[table]
-    start = len(net[table])
-    for row in rows:
-        create(net, **row)
-    return start, len(net[table])
 
 
 class LoadFamily:
@@ -59,7 +48,7 @@ class LoadFamily:
     @classmethod
     def add_to_network(cls, specs: list[LoadAssetSpec], net: Any) -> LoadFamily:
         """Add one load row per spec (at peak power) and build the family."""
-        rows = _add_rows(
+        rows = add_element_rows(
             net,
             "load",
             [
@@ -86,6 +75,11 @@ class LoadFamily:
                 )
         self._p_table = relative * self.peak_mw
         self._p_view, self._q_view = ctx.injections.rows("load", *self.rows)
+
+    def forecast_p_mw(self, steps: np.ndarray) -> np.ndarray:
+        """Active power of grid steps ``steps`` (perfect forecast from the profiles),
+        shape ``(len(steps), n)``: what the family writes at those steps. [MW]"""
+        return self._p_table[steps]
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """Each step, at SENSE, write the step's power."""

@@ -98,6 +98,13 @@ class NetworkFamily:
             self._tables[table] = (np.ascontiguousarray(p), np.ascontiguousarray(q))
             self._views[table] = ctx.injections.rows(table, 0, n)
 
+    def forecast_p_mw(self, steps: np.ndarray) -> dict[str, np.ndarray]:
+        """Active power of the network's own elements at grid steps ``steps``, per
+        element table with profiles: ``table -> (len(steps), n_rows)`` in pandapower's
+        convention (the rows of the table before scenario assets), what the family
+        writes at those steps. [MW]"""
+        return {table: p[steps] for table, (p, _q) in self._tables.items()}
+
     def _profile(
         self,
         absolute: dict[tuple[str, str], np.ndarray],

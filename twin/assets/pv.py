@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from twin.assets.base import Channel, FamilyContext, ProcessGen
-from twin.assets.load import _add_rows
+from twin.assets.base import Channel, FamilyContext, ProcessGen, add_element_rows
 from twin.clock import Phase
 from twin.grid import resample_rows
 
@@ -68,7 +67,7 @@ class PvFamily:
     @classmethod
     def add_to_network(cls, specs: list[PvAssetSpec], net: Any) -> PvFamily:
         """Add one sgen row per spec and build the family."""
-        rows = _add_rows(
+        rows = add_element_rows(
             net,
             "sgen",
             [
@@ -88,6 +87,11 @@ class PvFamily:
         np.maximum(table, 0.0, out=table)
         self._available_table = table * self.peak_mw
         self._p_view, self._q_view = ctx.injections.rows("sgen", *self.rows)
+
+    def forecast_available_p_mw(self, steps: np.ndarray) -> np.ndarray:
+        """Available power of grid steps ``steps`` (perfect forecast from the profiles,
+        trips not foreseen), shape ``(len(steps), n)``. [MW]"""
+        return self._available_table[steps]
 
     def command(self, limit_p_mw: np.ndarray) -> None:
         """Cap each system's output for the current step. [MW]"""

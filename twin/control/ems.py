@@ -80,23 +80,19 @@ def uncontrolled_forecast_kw(ctx: ControlContext, k0: int, n: int) -> np.ndarray
     weight = np.asarray(model.injection_weight, float)
     net = fams.get("network")
     if net is not None:
-        for table, (p, _q) in getattr(net, "_tables", {}).items():
+        for table, p in net.forecast_p_mw(steps).items():
             sl = model.element_slices[table]
             w = weight[sl][: p.shape[1]]
-            total += -(p[steps] @ w) * 1000.0
+            total += -(p @ w) * 1000.0
     load = fams.get("load")
     if load is not None:
-        total += load._p_table[steps].sum(axis=1) * 1000.0
+        total += load.forecast_p_mw(steps).sum(axis=1) * 1000.0
     pv = fams.get("pv")
     if pv is not None:
-        total -= pv._available_table[steps].sum(axis=1) * 1000.0
+        total -= pv.forecast_available_p_mw(steps).sum(axis=1) * 1000.0
     bld = fams.get("building")
     if bld is not None:
-        from twin.assets.building import PLUG_LOAD_FRAC
-
-        rows = np.arange(k0, k0 + n) % len(bld.occupied_table)
-        # = fleet.internal_gains_kw(occupied_table[rows]).sum(axis=1), from the table
-        total += PLUG_LOAD_FRAC * bld.gains_sum_kw()[rows]
+        total += bld.forecast_plug_load_kw(k0, n)
     return total
 
 
