@@ -409,6 +409,8 @@ def simulate(sim: Simulation) -> SimulationOutput:
             "simulate_s": simulate_s,
             "solve_s": recording.solve_time_s,
             "derive_s": derive_s,
+            # the controller's wall-clock figures (EMS solver calls): never KPIs
+            **(sim.controller.timings() if hasattr(sim.controller, "timings") else {}),
         },
     )
 

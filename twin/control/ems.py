@@ -66,6 +66,10 @@ MAX_STORED_PROBLEMS = 50
 """Quantum solver calls of a run whose problems are stored as ``problems/<call_id>.lp``
 (the first ones; later calls are only in the call table). [-]"""
 
+MAX_STORED_CIRCUITS = 500
+"""Quantum solver calls of a run whose OpenQASM 3 is stored as ``circuits/<call_id>.qasm``
+(the first ones). [-]"""
+
 QAOA_DEFAULT_MAX_QUBITS = 24
 """``solvers.qaoa``'s default qubit budget, used when the task does not set one. [-]"""
 
@@ -428,18 +432,44 @@ class EmsController:
         if quantum:
             self.stored_problems[record.call_id] = problem
 
-    def extra_files(self) -> dict[str, bytes]:
-        """Files for the run folder: ``problems/<call_id>.lp`` (CPLEX-LP) of the kept
-        quantum solver calls (see :meth:`_keep_problem`), for the app's QAOA landscape.
+    def timings(self) -> dict[str, float]:
+        """Wall-clock figures of the run's solver calls and plan building, for the
+        manifest's ``timings_s`` (machine-dependent, never KPIs). [s]"""
+        out = {f"ems_{k}": v for k, v in self.gateway.log.timings().items()}
+        out["ems_plan_build_s"] = float(self.plan_build_s)
+        return out
 
-        A problem that cannot be written as LP is skipped with a warning.
+    def extra_files(self) -> dict[str, bytes]:
+        """Files for the run folder.
+
+        - ``problems/<call_id>.lp`` (CPLEX-LP) of the kept quantum solver calls (see
+          :meth:`_keep_problem`), for the app's QAOA landscape; a problem that cannot be
+          written as LP is skipped with a warning;
+        - ``circuits/<call_id>.qasm``: the OpenQASM 3 of every call a quantum solver
+          answered (``diagnostics["qasm3"]``), the first :data:`MAX_STORED_CIRCUITS`;
+        - ``wall_clock.json``: every call's wall-clock figures
+          (:meth:`twin.control.gateway.CallRecord.timing_row`), kept out of
+          ``events.parquet`` and ``kpis.json`` so those repeat bit for bit.
         """
+        import json
         import tempfile
         from pathlib import Path
 
         from solvers.lpfile import write_lp
 
         files: dict[str, bytes] = {}
+        records = self.gateway.log.records
+        stored = 0
+        for record in records:
+            qasm = (record.result.diagnostics or {}).get("qasm3") if record.result else None
+            if isinstance(qasm, str) and qasm and stored < MAX_STORED_CIRCUITS:
+                files[f"circuits/{record.call_id}.qasm"] = qasm.encode()
+                stored += 1
+        wall = {"note": "wall-clock figures of this machine's solves; not results: they "
+                        "differ run to run (events.parquet and kpis.json do not)",
+                "totals_s": self.timings(),
+                "calls": self.gateway.log.timing_rows()}
+        files["wall_clock.json"] = (json.dumps(wall, indent=1, sort_keys=True) + "\n").encode()
         if not self.stored_problems:
             return files
         with tempfile.TemporaryDirectory() as folder:
@@ -592,14 +622,14 @@ class EmsController:
         """PCC, cost and islanding KPIs plus the solver calls' summary.
 
         ``ems_approximation_ratio_mean|max`` are always present: None (null in
-        ``kpis.json``) when no call has a reference optimum to compare with.
+        ``kpis.json``) when no call has a reference optimum to compare with. No
+        wall-clock figure is a KPI (they would differ run to run): the solve times are
+        in :meth:`timings` (the manifest's ``timings_s``) and ``wall_clock.json``.
         """
         out = self.microgrid.kpis()
         records = self.gateway.log.records
         out["ems_calls"] = float(len(records))
         out["ems_failed_plans"] = float(self.failed_plans)
-        out["ems_solve_time_s"] = float(sum(r.solve_wall_s for r in records))
-        out["ems_solve_time_max_s"] = float(max((r.solve_wall_s for r in records), default=0.0))
         ratios = [r.approximation_ratio for r in records if r.approximation_ratio is not None]
         # always present (null without a reference optimum) so sweeps can gate on them
         out["ems_approximation_ratio_mean"] = float(np.mean(ratios)) if ratios else None

@@ -11,9 +11,16 @@ Every call is logged: the gateway appends its :class:`CallRecord` to a
 ``"call"`` whose ``data`` holds :meth:`CallRecord.row` (so ``events.parquet`` carries
 the per-call table; :func:`calls_table` turns those events back into a frame).
 
+Wall-clock figures (the measured solve and reference times, CPU times) measure this
+machine, not the twin: they stay on the record (:attr:`CallRecord.solve_wall_s`,
+:meth:`CallRecord.timing_row`) but never enter :meth:`CallRecord.row`, the event
+message or the KPIs, so a run folder's ``events.parquet`` and ``kpis.json`` repeat bit
+for bit. The run writes them to ``wall_clock.json`` and the manifest's ``timings_s``
+(:meth:`CallLog.timings`).
+
 Public names: :class:`SolverGateway`, :class:`CallRecord`, :class:`CallLog`,
 :class:`DirectGateway`, :func:`approximation_ratio`, :func:`calls_table`,
-:data:`CALL_COLUMNS`.
+:data:`CALL_COLUMNS`, :data:`WALL_CLOCK_EXTRA`.
 
 Examples
 --------
@@ -50,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CALL_COLUMNS",
+    "WALL_CLOCK_EXTRA",
     "CallLog",
     "CallRecord",
     "DirectGateway",
@@ -132,9 +140,9 @@ class CallRecord:
     n_variables, n_binary, n_constraints : int
         Problem size.
     solve_wall_s : float
-        Wall-clock time of the used solve. [s]
+        Wall-clock time of the used solve (not in :meth:`row`: see the module notes). [s]
     reference_wall_s : float
-        Wall-clock time of the reference solve (0 when none). [s]
+        Wall-clock time of the reference solve (0 when none; not in :meth:`row`). [s]
     latency_s : float
         ``end_s - start_s``. [s]
     fallback : str or None
@@ -187,24 +195,46 @@ class CallRecord:
         return approximation_ratio(self.objective, self.reference_objective)
 
     def row(self) -> dict[str, Any]:
-        """The record as one row of scalars (the per-call table), JSON-safe."""
+        """The record as one row of scalars (the per-call table), JSON-safe.
+
+        Only what the twin decides: wall-clock figures (``solve_wall_s``,
+        ``reference_wall_s`` and the :data:`WALL_CLOCK_EXTRA` keys of ``extra``) are in
+        :meth:`timing_row` instead.
+        """
         data = {name: getattr(self, name) for name in self.__dataclass_fields__
-                if name not in ("result", "extra")}
-        extra = self.extra
+                if name not in _NOT_IN_ROW}
         data["latency_s"] = self.latency_s
         data["approximation_ratio"] = self.approximation_ratio
-        for key, value in extra.items():
-            data[f"x_{key}"] = value
+        for key, value in self.extra.items():
+            if key not in WALL_CLOCK_EXTRA:
+                data[f"x_{key}"] = value
         return {k: _scalar(v) for k, v in data.items()}
 
+    def timing_row(self) -> dict[str, Any]:
+        """The call's wall-clock figures (machine-dependent), JSON-safe. [s]"""
+        data: dict[str, Any] = {"call_id": self.call_id, "task": self.task,
+                                "solve_wall_s": self.solve_wall_s,
+                                "reference_wall_s": self.reference_wall_s}
+        for key in WALL_CLOCK_EXTRA:
+            if key in self.extra:
+                data[key] = self.extra[key]
+        return {k: _scalar(v) for k, v in data.items()}
+
+
+WALL_CLOCK_EXTRA: tuple[str, ...] = ("solve_cpu_s", "first_wall_s", "wall_s")
+"""Keys of :attr:`CallRecord.extra` that are wall-clock or CPU figures (kept out of
+:meth:`CallRecord.row`)."""
+
+_NOT_IN_ROW = frozenset({"result", "extra", "solve_wall_s", "reference_wall_s"})
 
 CALL_COLUMNS: tuple[str, ...] = (
     "call_id", "task", "start_s", "end_s", "solver_requested", "solver_used", "status",
     "objective", "reference_objective", "reference_solver", "approximation_ratio",
-    "n_variables", "n_binary", "n_constraints", "solve_wall_s", "reference_wall_s",
+    "n_variables", "n_binary", "n_constraints",
     "latency_s", "fallback", "fallback_reason", "subproblems",
 )
-"""Columns every per-call table has (``x_*`` columns may follow)."""
+"""Columns every per-call table has (``x_*`` columns may follow). No wall-clock
+figures: those are in the run's ``wall_clock.json`` (:meth:`CallLog.timings`)."""
 
 
 def _scalar(value: Any) -> Any:
@@ -248,7 +278,7 @@ class CallLog:
             used = record.solver_used or record.fallback or "none"
             message = (
                 f"{record.task} call {record.call_id}: {used} {record.status}"
-                f" ({record.n_variables} vars, {record.solve_wall_s * 1e3:.1f} ms{ratio_text})"
+                f" ({record.n_variables} vars{ratio_text})"
             )
             self.recorder.event(
                 record.start_s, "call", "solver_call", f"task/{record.task}", message,
@@ -258,6 +288,23 @@ class CallLog:
     def rows(self) -> list[dict[str, Any]]:
         """The per-call table as a list of rows."""
         return [r.row() for r in self.records]
+
+    def timings(self) -> dict[str, float]:
+        """Wall-clock totals of the run's calls (for the manifest's ``timings_s``). [s]
+
+        ``calls_solve_s`` / ``calls_solve_max_s``: the used solves' wall time, summed and
+        largest; ``calls_reference_s``: the reference solves' (not charged to calls).
+        """
+        solve = [float(r.solve_wall_s) for r in self.records]
+        return {
+            "calls_solve_s": float(sum(solve)),
+            "calls_solve_max_s": float(max(solve, default=0.0)),
+            "calls_reference_s": float(sum(float(r.reference_wall_s) for r in self.records)),
+        }
+
+    def timing_rows(self) -> list[dict[str, Any]]:
+        """Every call's wall-clock figures (:meth:`CallRecord.timing_row`), in call order."""
+        return [r.timing_row() for r in self.records]
 
     def to_frame(self) -> pd.DataFrame:
         """The per-call table as a DataFrame with :data:`CALL_COLUMNS` first."""
