@@ -288,8 +288,8 @@ class MilpSolver:
             raise ValueError(f"time_limit must be > 0 seconds, got {self.time_limit!r}")
         if not 0 <= self.mip_rel_gap < 1:
             raise ValueError(f"mip_rel_gap must be in [0, 1), got {self.mip_rel_gap!r}")
-        if self.threads is not None and int(self.threads) < 1:
-            raise ValueError(f"threads must be >= 1, got {self.threads!r}")
+        if self.threads is not None and not 1 <= int(self.threads) <= 256:
+            raise ValueError(f"threads must be between 1 and 256, got {self.threads!r}")
 
     def supports(self, problem: Problem) -> str | None:
         """None when HiGHS can take ``problem``, else the reason."""

@@ -5,8 +5,15 @@ across sections and at the network: the SimBench code exists, every asset's bus 
 the network, named profiles exist, the step fits SimBench's 15-minute profiles, a
 profile source matches the grid, and the controller mode is known.
 
+The fast checks also refuse what would only fail (or run without end) later: unknown
+solver options (:func:`check_solvers`), stochastic failures expected more often than a
+run can simulate (:func:`check_failure_budget`) and data files that are not regular
+files or are too large (:func:`check_files`). ``twin validate`` and ``twin run`` call the
+same :func:`check_scenario`, so validate refuses everything run would.
+
 Public names: :func:`check_scenario`, :func:`check_against_network`,
-:func:`profile_offset_rows`.
+:func:`profile_offset_rows`, :func:`check_solvers`, :func:`check_failure_budget`,
+:func:`check_files`.
 """
 
 from __future__ import annotations
@@ -98,6 +105,112 @@ def check_scenario(scenario: Scenario) -> list[Problem]:
     from twin.faults import check_fault_references
 
     problems.extend(check_fault_references(scenario))
+    problems.extend(check_failure_budget(scenario))
+    problems.extend(check_solvers(scenario))
+    problems.extend(check_files(scenario))
+    return problems
+
+
+def check_solvers(scenario: Scenario) -> list[Problem]:
+    """Unknown solvers and solver options of the EMS tasks, named by field.
+
+    The same check the EMS would make when it starts, run by ``twin validate`` too, so
+    that validate refuses every option ``twin run`` refuses (``mip_rel_gap: .inf``, an
+    unknown QAOA option, a non-finite value).
+    """
+    if scenario.control.mode != "ems":
+        return []
+    from solvers import get_solver
+    from solvers.registry import (
+        SolverOptionError,
+        SolverUnavailableError,
+        UnknownSolverError,
+    )
+
+    problems: list[Problem] = []
+    source = scenario.source
+    for task_name in ("dispatch", "ev_assignment"):
+        task = getattr(scenario.control.ems, task_name)
+        pending = [("solver", task.solver, task.options)]
+        if task.fallback is not None:
+            pending.append(("fallback", task.fallback, {}))
+        for field, name, options in pending:
+            try:
+                get_solver(name, **dict(options))
+            except SolverOptionError as exc:
+                where = "options" if field == "solver" else field
+                problems.append(Problem(source, f"control.ems.{task_name}.{where}", str(exc)))
+            except (UnknownSolverError, SolverUnavailableError) as exc:
+                problems.append(Problem(source, f"control.ems.{task_name}.{field}",
+                                        str(exc).strip('"')))
+    return problems
+
+
+def _stochastic_parts(scenario: Scenario) -> list[tuple[str, float, float]]:
+    """``(field path, mtbf_h, mttr_h)`` of every stochastic fault and comms element."""
+    parts = [(f"faults.{i}.mtbf_h", f.mtbf_h, f.mttr_h) for i, f in enumerate(scenario.faults)
+             if getattr(f, "mtbf_h", None) is not None]
+    comms = scenario.comms
+    if comms is not None and comms.enabled:
+        for group in ("links", "services"):
+            for i, item in enumerate(getattr(comms, group, ())):
+                if getattr(item, "mtbf_h", None) is not None:
+                    parts.append((f"comms.{group}.{i}.mtbf_h", item.mtbf_h, item.mttr_h))
+    return parts
+
+
+def check_failure_budget(scenario: Scenario) -> list[Problem]:
+    """Refuse stochastic failures expected more often than the run can simulate.
+
+    Each stochastic element fails about ``horizon / (mtbf_h + mttr_h)`` times; when the
+    sum over all of them is above :data:`twin.limits.MAX_EXPECTED_FAILURES`, the element
+    that contributes most is named with the estimate.
+    """
+    from twin.limits import MAX_EXPECTED_FAILURES
+
+    horizon_h = scenario.time.duration_s / 3600.0
+    parts = _stochastic_parts(scenario)
+    if not parts:
+        return []
+    expected = {path: horizon_h / (mtbf + mttr) for path, mtbf, mttr in parts}
+    total = sum(expected.values())
+    if total <= MAX_EXPECTED_FAILURES:
+        return []
+    worst = max(expected, key=lambda k: expected[k])
+    return [Problem(
+        scenario.source, worst,
+        f"about {total:.3g} stochastic failures expected over the {scenario.time.duration} "
+        f"horizon ({len(parts)} stochastic element(s); this one {expected[worst]:.3g}); "
+        f"expected at most {MAX_EXPECTED_FAILURES} (a larger mtbf_h or a shorter run)",
+    )]
+
+
+def check_files(scenario: Scenario) -> list[Problem]:
+    """Every file the run will read is a regular file of bounded size; latency traces
+    are loaded (as the run loads them) so a bad one is refused here."""
+    from twin.limits import MAX_DATA_FILE_BYTES, InputRefused, check_regular_file
+    from twin.scenario import file_references
+
+    problems: list[Problem] = []
+    for ref in file_references(scenario):
+        try:
+            check_regular_file(ref.path, "data file", MAX_DATA_FILE_BYTES)
+        except InputRefused as exc:
+            problems.append(Problem(scenario.source, ref.field, f"{ref.given}: {exc.message}"))
+    if problems or scenario.comms is None or not scenario.comms.enabled:
+        return problems
+    from pathlib import Path
+
+    from twin.comms.spec import TraceLatencySpec, latency_model
+    from twin.scenario import walk_models
+
+    base_dir = Path(scenario.source).parent if scenario.source != "<scenario>" else None
+    for where, spec in walk_models(scenario.comms, "comms"):
+        if isinstance(spec, TraceLatencySpec):
+            try:
+                latency_model(spec, base_dir)
+            except ValueError as exc:
+                problems.append(Problem(scenario.source, f"{where}.path", str(exc)))
     return problems
 
 

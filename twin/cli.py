@@ -27,6 +27,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from twin.errors import ResultsError, RunCancelledError, ScenarioError, TwinError
+from twin.limits import MAX_SEED
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = ("twin.studycli", "twin.comms.audit", "solver
 yours here; a module that does not exist (yet) is skipped."""
 
 DEFAULT_SCHEMA_PATH = Path("scenarios/schema.json")
+
 
 app = typer.Typer(
     name="twin",
@@ -147,7 +149,9 @@ def run_command(
     file: Annotated[str, typer.Argument(help="Scenario YAML file.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Results store folder.")] = Path("runs"),
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Seed (overrides the scenario's).", min=0)
+        int | None,
+        typer.Option("--seed", help="Seed (overrides the scenario's), 0 to 2^63 - 1.",
+                     min=0, max=MAX_SEED),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the run folder.")] = False,
 ) -> None:

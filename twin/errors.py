@@ -1,12 +1,24 @@
 """Exceptions raised by the twin: one base class and one class per failure family.
 
 Public names: :class:`TwinError`, :class:`Problem`, :class:`ScenarioError`,
-:class:`PowerFlowError`, :class:`RunCancelledError`, :class:`ResultsError`.
+:class:`PowerFlowError`, :class:`RunCancelledError`, :class:`ResultsError`,
+:data:`MAX_MESSAGE_CHARS`, :func:`clip`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+MAX_MESSAGE_CHARS = 300
+"""Longest message (and field path) one problem line holds; longer ones (a value echoed
+back from a crafted file) are cut, saying how long they were."""
+
+
+def clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 40]}... (cut, {len(text)} characters)"
 
 
 class TwinError(Exception):
@@ -26,11 +38,17 @@ class Problem:
         the file as a whole.
     message : str
         What is wrong and what is expected.
+
+    The path and message are cut to :data:`MAX_MESSAGE_CHARS` (the file name is kept).
     """
 
     file: str
     path: str
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", clip(str(self.path)))
+        object.__setattr__(self, "message", clip(str(self.message)))
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.path}" if self.path else self.file

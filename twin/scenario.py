@@ -7,7 +7,8 @@ frozen. Units live in field names (``capacity_kwh``, ``power_kw``); durations ar
 Public names: :class:`Scenario` and its sections (:class:`TimeSpec`, the grid specs,
 :class:`ProfilesSpec`, the asset specs, :class:`ControlSpec`, :class:`OutputsSpec`),
 :data:`AssetSpec`, :func:`load_scenario`, :func:`scenario_from_dict`,
-:func:`apply_overrides`, :func:`deep_merge`, :func:`scenario_hash`, :func:`json_schema`.
+:func:`apply_overrides`, :func:`deep_merge`, :func:`scenario_hash`, :func:`json_schema`,
+:class:`FileReference`, :func:`file_references`, :func:`walk_models`.
 
 Adding an asset kind
 --------------------
@@ -23,15 +24,17 @@ older files stay valid. Regenerate ``scenarios/schema.json`` with ``twin schema`
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import hashlib
 import json
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -46,9 +49,22 @@ from pydantic import (
 from twin.comms.spec import CommsSpec
 from twin.errors import Problem, ScenarioError
 from twin.faults import FaultSpec
+from twin.limits import (
+    MAX_BASE_CHAIN,
+    MAX_SEED,
+    InputRefused,
+    StrictNumbers,
+    check_regular_file,
+    load_yaml_file,
+    short_repr,
+)
 from twin.simtime import parse_duration_s
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+MAX_NAME_CHARS = 64
+"""Longest scenario or asset name (a run id holds the name; file names end at 255)."""
+MAX_ITEMS = 1000
+"""Most assets, and most faults, in one scenario."""
 MAX_DURATION_S = 10 * 366 * 86400
 """Longest horizon a scenario may ask for (about ten years). [s]"""
 MAX_STEPS = 2_000_000
@@ -59,8 +75,8 @@ MAX_ENERGY_KWH = 1.0e7
 """Largest energy capacity of one asset (10 GWh). [kWh]"""
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Spec(StrictNumbers):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _duration(value: str) -> str:
@@ -84,6 +100,13 @@ class TimeSpec(_Spec):
     )
 
     _check_duration = field_validator("duration")(_duration)
+
+    @field_validator("start")
+    @classmethod
+    def _calendar(cls, value: dt.datetime) -> dt.datetime:
+        if not 1900 <= value.year <= 2200:
+            raise ValueError(f"year {value.year} is out of range; expected 1900 to 2200")
+        return value
 
     @field_validator("step")
     @classmethod
@@ -212,7 +235,8 @@ class LoadAssetSpec(_Spec):
     """An extra consumer at a bus, following a named profile (or constant)."""
 
     kind: Literal["load"]
-    name: str = Field(pattern=NAME_PATTERN, description="Unique asset name.")
+    name: str = Field(pattern=NAME_PATTERN, max_length=MAX_NAME_CHARS,
+                      description="Unique asset name.")
     bus: int = Field(ge=0, description="pandapower bus index the asset connects to.")
     peak_kw: float = Field(gt=0, le=MAX_POWER_KW, description="Power at profile value 1. [kW]")
     profile: str | None = Field(
@@ -227,7 +251,8 @@ class PvAssetSpec(_Spec):
     """A PV system at a bus: available power from a named profile, curtailable."""
 
     kind: Literal["pv"]
-    name: str = Field(pattern=NAME_PATTERN, description="Unique asset name.")
+    name: str = Field(pattern=NAME_PATTERN, max_length=MAX_NAME_CHARS,
+                      description="Unique asset name.")
     bus: int = Field(ge=0, description="pandapower bus index the asset connects to.")
     peak_kw: float = Field(
         gt=0, le=MAX_POWER_KW, description="Power at profile value 1 (kWp). [kW]"
@@ -239,7 +264,8 @@ class BatteryAssetSpec(_Spec):
     """A battery at a bus with efficiencies, power and energy limits, self-discharge."""
 
     kind: Literal["battery"]
-    name: str = Field(pattern=NAME_PATTERN, description="Unique asset name.")
+    name: str = Field(pattern=NAME_PATTERN, max_length=MAX_NAME_CHARS,
+                      description="Unique asset name.")
     bus: int = Field(ge=0, description="pandapower bus index the asset connects to.")
     capacity_kwh: float = Field(
         gt=0, le=MAX_ENERGY_KWH, description="Usable energy capacity. [kWh]"
@@ -277,7 +303,8 @@ class EvFleetAssetSpec(_Spec):
     """
 
     kind: Literal["ev_fleet"]
-    name: str = Field(pattern=NAME_PATTERN, description="Unique asset name.")
+    name: str = Field(pattern=NAME_PATTERN, max_length=MAX_NAME_CHARS,
+                      description="Unique asset name.")
     bus: int = Field(ge=0, description="pandapower bus index the chargers connect to.")
     site: Literal["home", "workplace", "depot"] = Field(
         "workplace", description="Site type: sets when vehicles arrive and leave."
@@ -333,7 +360,8 @@ class BuildingAssetSpec(_Spec):
     """
 
     kind: Literal["building"]
-    name: str = Field(pattern=NAME_PATTERN, description="Unique asset name.")
+    name: str = Field(pattern=NAME_PATTERN, max_length=MAX_NAME_CHARS,
+                      description="Unique asset name.")
     bus: int = Field(ge=0, description="pandapower bus index the building connects to.")
     building_type: Literal["residential", "office", "retail"] = Field(
         "office", description="Preset for the thermal zone, HVAC, occupancy and gains."
@@ -373,7 +401,8 @@ class GeneratorAssetSpec(_Spec):
     """A dispatchable generator (diesel, gas engine, CHP) with unit-commitment limits."""
 
     kind: Literal["generator"]
-    name: str = Field(pattern=NAME_PATTERN, description="Unique asset name.")
+    name: str = Field(pattern=NAME_PATTERN, max_length=MAX_NAME_CHARS,
+                      description="Unique asset name.")
     bus: int = Field(ge=0, description="pandapower bus index the generator connects to.")
     p_min_kw: float = Field(ge=0, le=MAX_POWER_KW, description="Lowest output when on. [kW]")
     p_max_kw: float = Field(gt=0, le=MAX_POWER_KW, description="Highest output. [kW]")
@@ -482,6 +511,12 @@ class EmsSpec(_Spec):
     @model_validator(mode="after")
     def _steps(self) -> EmsSpec:
         plan = parse_duration_s(self.plan_step)
+        if plan < 1:
+            raise ValueError(f"plan_step {self.plan_step} is zero; expected at least 1 s, "
+                             "e.g. '15min' or '1h'")
+        if parse_duration_s(self.replan_every) < 1:
+            raise ValueError(f"replan_every {self.replan_every} is zero; expected at least "
+                             "1 s, e.g. '1h'")
         if parse_duration_s(self.horizon) < plan:
             raise ValueError("horizon is shorter than plan_step; expected horizon >= plan_step")
         if parse_duration_s(self.horizon) // plan > 400:
@@ -596,13 +631,16 @@ class OutputsSpec(_Spec):
 class Scenario(_Spec):
     """A complete scenario: what grid, which assets, what control, over what horizon."""
 
-    name: str = Field(pattern=NAME_PATTERN, description="Short name, used in run ids.")
+    name: str = Field(pattern=NAME_PATTERN, max_length=MAX_NAME_CHARS,
+                      description="Short name, used in run ids.")
     description: str = Field("", description="What the scenario shows.")
-    seed: int = Field(0, ge=0, lt=2**63, description="Seed of the run's random generator.")
+    seed: int = Field(0, ge=0, lt=MAX_SEED + 1, description="Seed of the run's random generator.")
     time: TimeSpec = Field(default_factory=TimeSpec)
     grid: GridSpec
     profiles: ProfilesSpec = Field(default_factory=ProfilesSpec)
-    assets: tuple[AssetSpec, ...] = Field((), description="Assets the scenario adds.")
+    assets: tuple[AssetSpec, ...] = Field(
+        (), max_length=MAX_ITEMS, description="Assets the scenario adds."
+    )
     control: ControlSpec = Field(default_factory=ControlSpec)
     pcc: PccSpec = Field(
         default_factory=PccSpec, description="Point of common coupling: tariff, limit, outages."
@@ -616,7 +654,7 @@ class Scenario(_Spec):
         "solver calls are direct."
     )
     faults: tuple[FaultSpec, ...] = Field(
-        (), description="Injected faults: grid, comms, service, sensor, solver (twin.faults)."
+        (), max_length=MAX_ITEMS, description="Injected faults: grid, comms, service, sensor, solver (twin.faults)."
     )
 
     _source: str = PrivateAttr("<scenario>")
@@ -641,22 +679,11 @@ class Scenario(_Spec):
 
 
 def _read_yaml(path: Path, label: str) -> dict[str, Any]:
-    if not path.exists():
-        raise ScenarioError.single(label, "", "file not found; expected a scenario YAML file")
-    if path.is_dir():
-        raise ScenarioError.single(label, "", "is a directory; expected a scenario YAML file")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError.single(label, "", f"cannot be read as UTF-8 text ({exc})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError.single(
-            label, "", f"is not valid YAML{where}; expected a YAML mapping of scenario sections"
-        ) from None
+    data = load_yaml_file(path, label, "scenario YAML file")
+    return _check_mapping(data, label)
+
+
+def _check_mapping(data: Any, label: str) -> dict[str, Any]:
     if data is None:
         raise ScenarioError.single(label, "", "is empty; expected a YAML mapping with at least "
                                    "'name' and 'grid'")
@@ -688,21 +715,42 @@ def deep_merge(base: Any, override: Any) -> Any:
     return copy.deepcopy(override)
 
 
-def _resolve_raw(path: Path, label: str, chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """Read a file and merge it over its ``base:`` chain (dicts merge, lists replace)."""
-    resolved = path.resolve()
-    if resolved in chain:
-        raise ScenarioError.single(label, "base", "includes itself (a cycle of base: files)")
-    data = _read_yaml(path, label)
-    base_ref = data.pop("base", None)
-    if base_ref is None:
-        return data
-    if not isinstance(base_ref, str):
-        raise ScenarioError.single(label, "base", "expected the path of a scenario file")
-    base_path = (path.parent / base_ref)
-    base_label = str(base_path)
-    base_data = _resolve_raw(base_path, base_label, (*chain, resolved))
-    return deep_merge(base_data, data)
+def _resolve_raw(path: Path, label: str) -> dict[str, Any]:
+    """Read a file and merge it over its ``base:`` chain (dicts merge, lists replace).
+
+    The chain is walked in a loop (no recursion), at most
+    :data:`twin.limits.MAX_BASE_CHAIN` files long, each file read within the limits of
+    :mod:`twin.limits`.
+    """
+    layers: list[dict[str, Any]] = []
+    seen: set[Path] = set()
+    while True:
+        resolved = path.resolve()
+        if resolved in seen:
+            raise ScenarioError.single(label, "base", "includes itself (a cycle of base: files)")
+        seen.add(resolved)
+        data = _read_yaml(path, label)
+        base_ref = data.pop("base", None)
+        layers.append(data)
+        if base_ref is None:
+            break
+        if not isinstance(base_ref, str):
+            raise ScenarioError.single(label, "base", "expected the path of a scenario file")
+        if len(layers) >= MAX_BASE_CHAIN:
+            raise ScenarioError.single(
+                label, "base", f"the chain of base: files is longer than {MAX_BASE_CHAIN}; "
+                "expected a short chain of includes"
+            )
+        base_path = path.parent / base_ref
+        try:
+            check_regular_file(base_path, "scenario YAML file")
+        except InputRefused as exc:
+            raise ScenarioError.single(label, "base", f"{base_ref}: {exc.message}") from None
+        path, label = base_path, str(base_path)
+    merged = layers.pop()
+    while layers:
+        merged = deep_merge(merged, layers.pop())
+    return merged
 
 
 def _field_path(loc: tuple[Any, ...], data: Any) -> str:
@@ -744,7 +792,7 @@ def _message(error: dict[str, Any]) -> str:
         msg = msg[len("Value error, ") :]
     got = error.get("input")
     if kind not in {"value_error", "assertion_error"} and not isinstance(got, dict | list):
-        msg = f"{msg} (got {got!r})"
+        msg = f"{msg} (got {short_repr(got)})"
     return msg
 
 
@@ -881,6 +929,85 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
     if problems:
         raise ScenarioError(problems)
     return scenario_from_dict(data, scenario.source)
+
+
+# ------------------------------------------------------------------ file references
+
+
+@dataclass(frozen=True)
+class FileReference:
+    """A file a scenario makes the run read, resolved as the run resolves it.
+
+    Attributes
+    ----------
+    field : str
+        Dotted field path (``grid.path``, ``assets.2.sessions_file``,
+        ``comms.links.0.latency.path``).
+    given : str
+        The value as written.
+    path : pathlib.Path
+        The file the run reads.
+    """
+
+    field: str
+    given: str
+    path: Path
+
+
+def walk_models(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every sub-model of ``value`` with its dotted path (tuples by index)."""
+    if isinstance(value, BaseModel):
+        yield prefix, value
+        for name in type(value).model_fields:
+            yield from walk_models(getattr(value, name), f"{prefix}.{name}" if prefix else name)
+    elif isinstance(value, tuple):
+        for i, item in enumerate(value):
+            yield from walk_models(item, f"{prefix}.{i}")
+
+
+def file_references(scenario: Scenario) -> list[FileReference]:
+    """The files a run of ``scenario`` reads besides the scenario itself.
+
+    The network file (``grid.path``), the weather file when there are buildings (a
+    relative name not found next to the scenario is a file shipped in ``pvlib/data``),
+    EV session files and latency traces of an enabled ``comms`` section, each resolved
+    as the run resolves it. Used by ``twin validate`` (every file must be a regular file
+    within :data:`twin.limits.MAX_FILE_BYTES`) and by the app (every file must lie in the
+    project's data folders).
+    """
+    source = scenario.source
+    base_dir = Path(source).parent if source != "<scenario>" else Path()
+    refs: list[FileReference] = []
+
+    def near(given: str) -> Path:
+        path = Path(given)
+        return path if path.is_absolute() else base_dir / path
+
+    if isinstance(scenario.grid, FileGridSpec):
+        refs.append(FileReference("grid.path", scenario.grid.path, near(scenario.grid.path)))
+    for i, asset in enumerate(scenario.assets):
+        sessions = getattr(asset, "sessions_file", None)
+        if sessions is not None:
+            refs.append(FileReference(f"assets.{i}.sessions_file", sessions, near(sessions)))
+    if any(asset.kind == "building" for asset in scenario.assets):
+        given = scenario.weather.file
+        path = near(given)
+        if not Path(given).is_absolute() and not path.exists():
+            from twin.weather import WeatherFileError, pvlib_weather_file
+
+            with contextlib.suppress(WeatherFileError, FileNotFoundError, ValueError):
+                path = pvlib_weather_file(given)  # else not shipped: the check names it
+        refs.append(FileReference("weather.file", given, path))
+    if scenario.comms is not None and scenario.comms.enabled:
+        from twin.comms.spec import TraceLatencySpec
+
+        for where, spec in walk_models(scenario.comms, "comms"):
+            if isinstance(spec, TraceLatencySpec):
+                path = Path(spec.path)
+                if not path.is_absolute() and (base_dir / path).exists():
+                    path = base_dir / path
+                refs.append(FileReference(f"{where}.path", spec.path, path))
+    return refs
 
 
 # ---------------------------------------------------------------------- hash, schema

@@ -70,10 +70,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from twin.errors import Problem, ScenarioError, TwinError
+from twin.limits import check_sweep_size, load_yaml_mapping
 from twin.results import pid_alive
 from twin.scenario import (
     NAME_PATTERN,
@@ -292,18 +292,11 @@ class Sweep:
 
 
 def _read_sweep_yaml(path: Path) -> dict[str, Any]:
-    label = str(path)
-    if not path.is_file():
-        raise SweepInputError.single(label, "", "file not found; expected a sweep YAML file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SweepInputError.single(label, "", f"cannot be read as YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise SweepInputError.single(
-            label, "", "expected a YAML mapping with 'name', 'scenario' and 'vary'"
-        )
-    return data
+    try:  # bounded: regular file, size cap, no aliases, depth (twin.limits)
+        return load_yaml_mapping(path, str(path), "sweep YAML file with 'name', "
+                                 "'scenario' and 'vary'")
+    except ScenarioError as exc:
+        raise SweepInputError(exc.problems) from None
 
 
 def _spec_problems(exc: ValidationError, label: str) -> list[Problem]:
@@ -368,6 +361,11 @@ def _axes(spec: SweepSpec, label: str) -> list[list[tuple[str, list[Any]]]]:
                 "vary.zip (e.g. 'seed: [0, 1, 2]')",
             )
         )
+    if not problems:
+        names = [f"vary.grid.{p}" for p in spec.vary.grid]
+        names += [f"vary.zip.{g}" for g in range(len(axes) - len(names))]
+        problems = check_sweep_size(
+            [(name, len(axis[0][1])) for name, axis in zip(names, axes, strict=True)], label)
     if problems:
         raise SweepInputError(problems)
     return axes

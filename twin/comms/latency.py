@@ -19,6 +19,7 @@ Z_99
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,12 +234,14 @@ def load_trace(
     >>> load_trace(p).samples_ms
     (10.0, 12.5)
     """
+    from twin.limits import MAX_DATA_FILE_BYTES, InputRefused, read_text_file
+
     path = Path(path)
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: cannot read latency trace: {exc}") from exc
+        text = read_text_file(path, "latency trace CSV", MAX_DATA_FILE_BYTES)
+    except InputRefused as exc:
+        raise ValueError(f"{path}: cannot read latency trace: {exc.message}") from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     rows = [
         row for row in rows
         if any(cell.strip() for cell in row) and not row[0].lstrip().startswith("#")

@@ -198,36 +198,12 @@ class EmsController:
         Raises
         ------
         twin.errors.ScenarioError
-            For ``control.ems.<task>.solver``, ``.options`` or ``.fallback``.
+            For ``control.ems.<task>.solver``, ``.options`` or ``.fallback``
+            (:func:`twin.checks.check_solvers`, which ``twin validate`` runs too).
         """
-        from solvers import get_solver
-        from solvers.registry import (
-            SolverOptionError,
-            SolverUnavailableError,
-            UnknownSolverError,
-        )
-        from twin.errors import Problem as FieldProblem
-        from twin.errors import ScenarioError
+        from twin import checks
 
-        problems = []
-        source = self.ctx.scenario.source
-        for task_name in ("dispatch", "ev_assignment"):
-            task = getattr(self.spec, task_name)
-            checks = [("solver", task.solver, task.options)]
-            if task.fallback is not None:
-                checks.append(("fallback", task.fallback, {}))
-            for field, name, options in checks:
-                try:
-                    get_solver(name, **dict(options))
-                except SolverOptionError as exc:
-                    where = "options" if field == "solver" else field
-                    problems.append(FieldProblem(source, f"control.ems.{task_name}.{where}",
-                                                 str(exc)))
-                except (UnknownSolverError, SolverUnavailableError) as exc:
-                    problems.append(FieldProblem(source, f"control.ems.{task_name}.{field}",
-                                                 str(exc).strip('"')))
-        if problems:
-            raise ScenarioError(problems)
+        checks.raise_if(checks.check_solvers(self.ctx.scenario))
 
     # ----------------------------------------------------------------- inputs
     def _inputs(self, k: int) -> DispatchInputs:

@@ -1,0 +1,377 @@
+"""Input limits: bounded reading and parsing of the files a user hands the twin.
+
+Every scenario, ``base:``, sweep and latency-trace file goes through here, from the CLI
+and from the app, so that a crafted file is refused in bounded time and memory with one
+line naming the file, the field and what is expected (exit code 2), instead of reading
+without end, recursing until the stack runs out or expanding an alias bomb.
+
+The limits, stated once:
+
+- :data:`MAX_FILE_BYTES`: largest scenario or sweep file read (and largest app upload);
+  :data:`MAX_DATA_FILE_BYTES`: largest data file a scenario names;
+- only regular files are read (no devices such as ``/dev/zero``, no FIFOs, no sockets),
+  checked before the file is opened, and never more than the cap is read;
+- YAML: aliases and anchors refused (``&a`` / ``*a``, the alias bomb), duplicate keys an
+  error, nesting at most :data:`MAX_DEPTH`, at most :data:`MAX_NODES` values, integers of
+  at most :data:`MAX_INT_DIGITS` digits;
+- a ``base:`` chain at most :data:`MAX_BASE_CHAIN` files long;
+- seeds at most :data:`MAX_SEED`;
+- a sweep expands to at most :data:`MAX_SWEEP_RUNS` runs;
+- stochastic faults and comms failures expect at most :data:`MAX_EXPECTED_FAILURES`
+  failures over a run's horizon;
+- error lines at most :data:`twin.errors.MAX_MESSAGE_CHARS` characters.
+
+Public names: the limits above, :class:`InputRefused`, :class:`StrictNumbers`,
+:func:`read_text_file`, :func:`check_regular_file`, :func:`parse_yaml`,
+:func:`load_yaml_file`, :func:`short_repr`, :func:`check_sweep_size`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import stat
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, model_validator
+
+from twin.errors import Problem, ScenarioError
+
+MAX_FILE_BYTES = 256 * 1024
+"""Largest scenario, sweep or trace file read, and largest app upload (the shipped
+scenario files are under 5 kB). [bytes]"""
+MAX_DATA_FILE_BYTES = 64 * 1024 * 1024
+"""Largest data file a scenario names (network JSON, weather, EV sessions, latency
+trace): checked before it is opened. [bytes]"""
+MAX_DEPTH = 40
+"""Deepest nesting of mappings and lists in a YAML file."""
+MAX_NODES = 50_000
+"""Most values (keys, scalars, lists, mappings) in one YAML file."""
+MAX_INT_DIGITS = 30
+"""Longest integer literal in a YAML file (2^63 has 19 digits)."""
+MAX_BASE_CHAIN = 16
+"""Longest chain of ``base:`` files."""
+MAX_SEED = 2**63 - 1
+"""Largest seed of a run (scenario field ``seed`` and ``twin run --seed``)."""
+MAX_SWEEP_RUNS = 10_000
+"""Most runs one sweep file may expand to."""
+MAX_EXPECTED_FAILURES = 20_000
+"""Most stochastic failures (faults and comms outages) a run may expect over its horizon."""
+
+
+class InputRefused(ValueError):
+    """A file or value refused by a limit: ``field`` is the dotted path ("" for the file)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# ------------------------------------------------------------------------ reading
+
+
+def check_regular_file(path: str | Path, what: str = "file",
+                       max_bytes: int = MAX_FILE_BYTES) -> Path:
+    """Refuse anything but an existing regular file of at most ``max_bytes``
+    (default :data:`MAX_FILE_BYTES`).
+
+    Only ``stat`` is called (nothing is opened), so a FIFO or a device never blocks.
+
+    Raises
+    ------
+    InputRefused
+        Not found, a directory, a device / FIFO / socket, or too large.
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputRefused(f"file not found; expected a {what}") from None
+    except OSError as exc:
+        raise InputRefused(f"cannot be read ({exc.strerror}); expected a {what}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputRefused(f"is a directory; expected a {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputRefused(
+            f"is not a regular file (a device, FIFO or socket); expected a {what}"
+        )
+    if info.st_size > max_bytes:
+        raise InputRefused(_too_big(info.st_size, what, max_bytes))
+    return path
+
+
+def _too_big(size: int, what: str, max_bytes: int = MAX_FILE_BYTES) -> str:
+    return (f"is {size / 1024:.0f} KiB; expected a {what} of at most "
+            f"{max_bytes // 1024} KiB")
+
+
+def read_text_file(path: str | Path, what: str = "file",
+                   max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most ``max_bytes``
+    (default :data:`MAX_FILE_BYTES`).
+
+    The file is checked with :func:`check_regular_file`, opened non-blocking and checked
+    again on the open descriptor (a file swapped for a FIFO in between is refused), and
+    at most the cap plus one byte is read.
+
+    Raises
+    ------
+    InputRefused
+        See :func:`check_regular_file`; also for text that is not UTF-8.
+    """
+    path = check_regular_file(path, what, max_bytes)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise InputRefused(f"cannot be read ({exc.strerror}); expected a {what}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputRefused(f"is not a regular file; expected a {what}")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:
+            chunk = os.read(fd, max_bytes + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise InputRefused(f"cannot be read ({exc.strerror}); expected a {what}") from None
+    finally:
+        os.close(fd)
+    if size > max_bytes:
+        raise InputRefused(_too_big(size, what, max_bytes))
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputRefused(f"is not UTF-8 text; expected a {what}") from None
+
+
+# ------------------------------------------------------------------------ parsing
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with the limits of this module, applied while composing
+    (before any value is built) so that nothing grows past them."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._where: list[str] = []
+        self._nodes = 0
+
+    def _field(self) -> str:
+        return ".".join(self._where)
+
+    def _refuse(self, message: str, mark: Any) -> typing.NoReturn:
+        line = f" (line {mark.line + 1})" if mark is not None else ""
+        raise InputRefused(message + line, self._field())
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        pushed = False
+        if isinstance(parent, yaml.MappingNode):
+            self._where.append(str(index.value) if isinstance(index, yaml.ScalarNode)
+                               else "<key>")
+            pushed = True
+        elif isinstance(parent, yaml.SequenceNode):
+            self._where.append(str(len(parent.value)))
+            pushed = True
+        try:
+            return self._compose_bounded(parent, index)
+        finally:
+            if pushed:
+                self._where.pop()
+
+    def _compose_bounded(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            self._refuse("YAML anchors and aliases (&name, *name) are not accepted; "
+                         "expected the values written out", event.start_mark)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            self._refuse(f"more than {MAX_NODES} values in one file; expected a scenario "
+                         "of a few hundred", event.start_mark)
+        if len(self._where) > MAX_DEPTH:
+            self._refuse(f"nested more than {MAX_DEPTH} levels deep; expected the "
+                         "scenario's sections", event.start_mark)
+        if (isinstance(event, yaml.ScalarEvent) and event.implicit[0]
+                and len(event.value) > MAX_INT_DIGITS
+                and event.value.lstrip("+-").replace("_", "").isdigit()):
+            self._refuse(f"an integer of {len(event.value)} digits; expected at most "
+                         f"{MAX_INT_DIGITS}", event.start_mark)
+        return super().compose_node(parent, index)
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        node = super().compose_mapping_node(anchor)
+        seen: set[tuple[str, str]] = set()
+        for key, _value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                ident = (key.tag, key.value)
+                if ident in seen:
+                    self._where.append(key.value)
+                    self._refuse("duplicate key; expected each key once per section",
+                                 key.start_mark)
+                seen.add(ident)
+        return node
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text under this module's limits (aliases, depth, size, integers).
+
+    Raises
+    ------
+    InputRefused
+        For a limit, naming the field path where it was hit (and the line).
+    yaml.YAMLError
+        For text that is not YAML.
+    """
+    if len(text) > MAX_FILE_BYTES:
+        raise InputRefused(_too_big(len(text.encode("utf-8", "replace")), "YAML text"))
+    loader = _BoundedLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def yaml_error_line(exc: yaml.YAMLError) -> str:
+    """'is not valid YAML at line L, column C (reason)' for a parser error."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    reason = getattr(exc, "problem", None)
+    return f"is not valid YAML{where}" + (f" ({reason})" if reason else "")
+
+
+def load_yaml_file(path: str | Path, label: str, what: str) -> Any:
+    """Read and parse a YAML file within the limits; errors as :class:`ScenarioError`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    label : str
+        The file's name in error lines.
+    what : str
+        What the file should be ("scenario YAML file"), for the messages.
+    """
+    try:
+        return parse_yaml(read_text_file(path, what))
+    except InputRefused as exc:
+        raise ScenarioError.single(label, exc.field, exc.message) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError.single(
+            label, "", f"{yaml_error_line(exc)}; expected a YAML mapping"
+        ) from None
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr`` that never fails or grows: huge integers and long texts shortened."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"<an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits>"
+    try:
+        text = repr(value)
+    except Exception:  # a repr that fails must not hide the real message
+        return f"<{type(value).__name__}>"
+    if len(text) > limit:
+        return f"{text[: limit - 20]}... ({len(text)} characters)"
+    return text
+
+
+# ------------------------------------------------------------------ strict numbers
+
+
+def _admits_bool(annotation: Any) -> bool:
+    if annotation is bool or annotation is Any:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel | dict):
+        return True  # a nested model checks its own fields
+    origin = typing.get_origin(annotation)
+    if origin is dict or origin is typing.Literal:
+        return True  # a Literal refuses a boolean itself
+    return any(_admits_bool(arg) for arg in typing.get_args(annotation)
+               if not isinstance(arg, str | int | float))
+
+
+class _Boolean:
+    """Stands for a boolean given where a number or text is expected: no pydantic type
+    accepts it, so the field's own error names the field (and shows ``true``)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"{str(self.value).lower()}, a boolean"
+
+
+class StrictNumbers(BaseModel):
+    """Base of the scenario's models: a YAML ``true``/``false`` is not a number.
+
+    pydantic's lax mode reads ``capacity_kwh: true`` as 1 kWh; this refuses a boolean
+    (also inside a list such as ``comfort_band_c``) wherever the field's type has no
+    ``bool`` in it, through the field's own type error. Infinite and NaN floats are
+    refused by the models' config (``allow_inf_nan=False``).
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        changed: dict[str, Any] | None = None
+        for key, value in data.items():
+            is_list = isinstance(value, list | tuple)
+            if not (isinstance(value, bool)
+                    or (is_list and any(isinstance(v, bool) for v in value))):
+                continue
+            field = cls.model_fields.get(key) if isinstance(key, str) else None
+            if field is None or _admits_bool(field.annotation):
+                continue
+            changed = dict(data) if changed is None else changed
+            changed[key] = ([_Boolean(v) if isinstance(v, bool) else v for v in value]
+                            if is_list else _Boolean(value))
+        return data if changed is None else changed
+
+
+# ------------------------------------------------------------------------- sweeps
+
+
+def check_sweep_size(axes: list[tuple[str, int]], label: str) -> list[Problem]:
+    """The problem of a sweep whose expansion would exceed :data:`MAX_SWEEP_RUNS` runs.
+
+    Parameters
+    ----------
+    axes : list of (str, int)
+        Field path of each axis (``vary.grid.<path>``, ``vary.zip.<group>``) and its
+        number of values.
+    label : str
+        The sweep file, for the error line.
+
+    Returns
+    -------
+    list of Problem
+        Empty, or one problem naming the longest axis and the estimated number of runs
+        (computed from the lengths, before anything is expanded).
+    """
+    total = math.prod(n for _name, n in axes)
+    if not axes or total <= MAX_SWEEP_RUNS:
+        return []
+    longest = max(axes, key=lambda axis: axis[1])[0]
+    shape = " x ".join(str(n) for _name, n in axes)
+    return [Problem(
+        label, longest, f"the sweep would expand to {shape} = {total:.3g} runs; expected at "
+        f"most {MAX_SWEEP_RUNS} (fewer values or fewer axes)"
+    )]
+
+
+def load_yaml_mapping(path: str | Path, label: str, what: str) -> dict[str, Any]:
+    """:func:`load_yaml_file` for a file that must hold a mapping (a sweep file)."""
+    data = load_yaml_file(path, label, what)
+    if not isinstance(data, dict):
+        raise ScenarioError.single(label, "", f"holds a {type(data).__name__}; expected a "
+                                   f"YAML mapping ({what})")
+    return data
