@@ -413,25 +413,7 @@ class PowerFlowModel:
             for col in ("min_p_mw", "max_p_mw", "min_q_mvar", "max_q_mvar"):
                 if col in net[table].columns and net[table][col].dtype == object:
                     net[table][col] = net[table][col].astype(float)
-        # The set-up run only builds pandapower's internal model; the driven elements'
-        # values are replaced every step. If the stored values do not converge (a large
-        # asset at its peak), the model is built with the driven elements at zero.
-        saved = None
-        try:
-            pp.runpp(net, numba=False, lightsim2grid=False, max_iteration=30)
-        except Exception:
-            try:
-                pp.runpp(net, numba=False, lightsim2grid=False, init="flat", max_iteration=50)
-            except Exception:
-                saved = self._zero_driven(net)
-                try:
-                    pp.runpp(net, numba=False, lightsim2grid=False, init="flat", max_iteration=50)
-                except Exception as exc:
-                    self._restore_driven(net, saved)
-                    raise PowerFlowError(
-                        "the network's power flow does not converge even with its loads, "
-                        f"generators and storage at zero, so the twin cannot set it up: {exc}"
-                    ) from None
+        saved = self._setup_run(pp, net)
         internal = net._ppc["internal"]
         self.sn_mva = float(internal["baseMVA"])
         self.ybus = sp.csc_matrix(internal["Ybus"])
@@ -554,6 +536,56 @@ class PowerFlowModel:
             self._solver = NR_KLU() if self.distributed_slack else NRSing_KLU()
         elif self.backend != "pandapower":
             raise PowerFlowError(f"unknown power-flow backend '{self.backend}'")
+
+    def _setup_run(self, pp: Any, net: Any) -> dict[str, tuple[Any, Any]] | None:
+        """Run pandapower once on the net to build its internal model and the start point.
+
+        The driven elements' values are replaced every step; the run only has to reach
+        an operating point. Tried in turn: the stored values (warm start), the stored
+        values from a flat start, then the driven elements at zero (pandapower's
+        default start, then a flat one). A run is accepted only when it converged to a
+        plausible operating point (finite, no bus below :data:`MIN_PLAUSIBLE_VM_PU`):
+        with no load at all, ``V = 0`` at every PQ bus also solves the power-flow
+        equations, and pandapower's flat start finds it on SimBench's LV feeders
+        (min |V| 5e-11 pu), which as the start point of every step made every step
+        fail.
+
+        Returns
+        -------
+        dict or None
+            The driven values saved when the accepted run had them at zero (to be
+            restored by the caller once the model is read), else None.
+
+        Raises
+        ------
+        PowerFlowError
+            When even the run with the driven elements at zero fails.
+        """
+        attempts = (
+            ({"max_iteration": 30}, False),
+            ({"init": "flat", "max_iteration": 50}, False),
+            ({"max_iteration": 50}, True),
+            ({"init": "flat", "max_iteration": 50}, True),
+        )
+        reason = ""
+        for options, zeroed in attempts:
+            saved = self._zero_driven(net) if zeroed else None
+            try:
+                pp.runpp(net, numba=False, lightsim2grid=False, **options)
+            except Exception as exc:
+                reason = str(exc)
+            else:
+                vm = np.abs(np.asarray(net._ppc["internal"]["V"], dtype=complex))
+                if np.isfinite(vm).all() and (vm.size == 0 or vm.min() >= MIN_PLAUSIBLE_VM_PU):
+                    return saved
+                reason = (f"it converged to an implausible point (min |V| {vm.min():.3g} pu, "
+                          f"below {MIN_PLAUSIBLE_VM_PU} pu)")
+            if saved is not None:
+                self._restore_driven(net, saved)
+        raise PowerFlowError(
+            "the network's power flow does not converge even with its loads, "
+            f"generators and storage at zero, so the twin cannot set it up: {reason}"
+        )
 
     @staticmethod
     def _zero_driven(net: Any) -> dict[str, tuple[Any, Any]]:
