@@ -134,7 +134,7 @@ def solver_study() -> list[tuple[str, dict[str, float]]]:
         ev = [r for r in sim.controller.gateway.log.records if r.task == "ev_assignment"]
         kpis["ev_calls"] = len(ev)
         kpis["ev_solve_mean_ms"] = float(np.mean([r.solve_wall_s for r in ev]) * 1e3)
-        ratios = [r.approximation_ratio for r in ev if r.approximation_ratio is not None]
+        ratios = [r.cost_ratio for r in ev if r.cost_ratio is not None]
         kpis["ev_ratio_mean"] = float(np.mean(ratios))
         kpis["ev_ratio_max"] = float(np.max(ratios))
         kpis["ev_optimal_share"] = float(np.mean(np.isclose(ratios, 1.0)))

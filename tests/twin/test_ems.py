@@ -121,7 +121,8 @@ def test_gateway_records_every_call_and_falls_back() -> None:
     import pandas as pd
 
     from solvers import Problem
-    from twin.control.gateway import CALL_COLUMNS, DirectGateway, calls_table
+    from twin.control.calls import CALL_COLUMNS, calls_table
+    from twin.control.gateway import DirectGateway
 
     recorder = _Recorder()
     gw = DirectGateway(seed=3, recorder=recorder)
@@ -145,10 +146,10 @@ def test_gateway_records_every_call_and_falls_back() -> None:
     assert a.fallback == "milp"
     assert "unsupported" in a.fallback_reason
     assert a.objective == pytest.approx(2.0)
-    assert b.approximation_ratio == pytest.approx(1.0)
+    assert b.cost_ratio == pytest.approx(1.0)
     assert b.objective == pytest.approx(5.0)
     assert c.solver_used == "exact"
-    assert c.approximation_ratio == pytest.approx(1.0)
+    assert c.cost_ratio == pytest.approx(1.0)
     assert [r.call_id for r in gw.log.records] == ["dispatch#0", "ev_assignment#0", "ev_assignment#1"]
     table = calls_table(pd.DataFrame(recorder.events))
     assert list(table.columns[: len(CALL_COLUMNS)]) == list(CALL_COLUMNS)
@@ -202,7 +203,7 @@ def test_milp_qaoa_and_tabu_give_comparable_runs() -> None:
     MILP reference and solver time; every QAOA problem fits its 8-qubit budget."""
     import pandas as pd
 
-    from twin.control.gateway import calls_table
+    from twin.control.calls import calls_table
     from twin.engine import build, simulate
     from twin.scenario import apply_overrides, load_scenario
 

@@ -19,8 +19,8 @@ def test_qaoa_calls_store_their_problems_as_lp(tmp_path: Path) -> None:
     pytest.importorskip("qiskit_aer")
     from solvers import get_solver
     from solvers.lpfile import read_lp
+    from twin.control.calls import calls_table
     from twin.control.ems import MAX_STORED_PROBLEMS
-    from twin.control.gateway import calls_table
     from twin.engine import run
     from twin.results import open_run
     from twin.scenario import apply_overrides, load_scenario

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import twin
 from twin.cli import app
-from twin.control.gateway import calls_table
+from twin.control.calls import calls_table
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"

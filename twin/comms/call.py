@@ -2,8 +2,6 @@
 
 Public names
 ------------
-SolverLike
-    Protocol of a solver: ``solve(problem, *, time_limit=None, seed=None) -> Result``.
 HybridPlan
     Protocol of the controller's split/merge for :class:`~twin.comms.task.HybridStep`.
 AttemptRecord
@@ -51,6 +49,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 import simpy
 
+from solvers.registry import Solver
 from twin.comms.event import EventLog, EventRecord
 from twin.comms.network import Network
 from twin.comms.service import Job, Service
@@ -68,7 +67,6 @@ __all__ = [
     "CallOutcome",
     "Caller",
     "HybridPlan",
-    "SolverLike",
 ]
 
 logger = logging.getLogger(__name__)
@@ -94,21 +92,6 @@ FAILURE_REASONS = (
 _NOT_RETRIED = frozenset({"quota_exceeded", "deadline", "cancelled", "hybrid_error"})
 
 ProcessGenerator = Generator[simpy.Event, Any, Any]
-
-
-@runtime_checkable
-class SolverLike(Protocol):
-    """Anything with ``solve(problem, *, time_limit=None, seed=None) -> Result``.
-
-    The Result needs ``status`` (an Enum or string; ``optimal``/``feasible`` count as an
-    answer), ``objective``, ``diagnostics`` (a mapping) and ``wall_time_s``.
-    """
-
-    def solve(
-        self, problem: Any, *, time_limit: float | None = None, seed: int | None = None
-    ) -> Any:
-        """Solve the problem."""
-        ...
 
 
 @runtime_checkable
@@ -328,7 +311,10 @@ class Caller:
     services
         The services; each sits at a distinct node.
     solvers
-        Solver name -> solver (see :class:`SolverLike`).
+        Solver name -> solver (a :class:`solvers.registry.Solver`: ``supports`` and
+        ``solve``). Its Result needs ``status`` (an Enum or string;
+        ``optimal``/``feasible`` count as an answer), ``objective``, ``diagnostics`` (a
+        mapping) and ``wall_time_s``.
     tasks
         The control tasks, validated against the above.
     events
@@ -349,7 +335,7 @@ class Caller:
         env: simpy.Environment,
         network: Network,
         services: Sequence[Service],
-        solvers: Mapping[str, SolverLike],
+        solvers: Mapping[str, Solver],
         tasks: Sequence[ControlTask],
         events: EventLog,
         seed: int,
@@ -377,8 +363,9 @@ class Caller:
             self.services[service.name] = service
             self._service_at[service.params.node] = service
         for name, solver in self.solvers.items():
-            if not callable(getattr(solver, "solve", None)):
-                raise ValueError(f"solvers[{name!r}]: has no solve() method")
+            if not isinstance(solver, Solver):
+                raise ValueError(f"solvers[{name!r}]: not a solver (needs supports() and "
+                                 "solve(), see solvers.registry.Solver)")
         self.tasks: dict[str, ControlTask] = {}
         for task in tasks:
             if task.name in self.tasks:

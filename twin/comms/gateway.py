@@ -5,11 +5,13 @@ answer that changes a decision variable by more than the configured amount again
 the last adopted answer waits for a modelled operator, who approves or rejects it (see
 :class:`twin.comms.spec.ApprovalSpec`).
 
-It implements :class:`twin.control.gateway.SolverGateway`, so the EMS takes it in
-place of the :class:`~twin.control.gateway.DirectGateway`: every solver call then runs
+It implements :class:`twin.control.calls.SolverGateway` (the controller's solver-call
+interface; this module imports only :mod:`twin.control.calls` of the controller), and
+the engine gives it to the controller instead of the direct gateway when
+``comms.enabled``: every solver call then runs
 the task's fallback chain (pattern default or the scenario's own) over links, routes
 and services, in simulated time, and comes back as a
-:class:`~twin.control.gateway.CallRecord` whose ``extra`` carries the latency split,
+:class:`~twin.control.calls.CallRecord` whose ``extra`` carries the latency split,
 cost, energy and deadline outcome (``x_*`` columns of the per-call table).
 
 Public names
@@ -35,7 +37,7 @@ from twin.comms.event import EventLog, EventRecord
 from twin.comms.kpi import LATENCY_PARTS, call_kpis, call_row
 from twin.comms.spec import CommsModel, CommsSpec, build_comms, latency_model, named_rng
 from twin.comms.task import ControlTask
-from twin.control.gateway import CallLog, CallRecord, DirectGateway
+from twin.control.calls import CallLog, CallRecord, SolverPool
 
 if TYPE_CHECKING:
     from solvers import Problem, Result
@@ -57,18 +59,24 @@ logger = logging.getLogger(__name__)
 
 
 class _RegistrySolver:
-    """A registered solver as the caller sees it; refusals and errors become Results."""
+    """A registered solver as the caller sees it (a :class:`solvers.registry.Solver`);
+    refusals and errors become Results (:meth:`SolverPool.solve`)."""
 
-    def __init__(self, direct: DirectGateway, name: str, options: Mapping[str, Any] | None):
-        self._direct = direct
+    def __init__(self, pool: SolverPool, name: str, options: Mapping[str, Any] | None):
+        self._pool = pool
         self.name = name
         self.options = dict(options or {})
         self.wall_s = 0.0
 
+    def supports(self, problem: Any) -> str | None:
+        """The registered solver's own answer (None when it accepts ``problem``)."""
+        return self._pool.get(self.name, self.options).supports(problem)
+
     def solve(self, problem: Any, *, time_limit: float | None = None,
               seed: int | None = None) -> Any:
-        result, wall = self._direct.solve_now(problem, self.name, self.options, seed or 0,
-                                              time_limit)
+        """Solve with the registered solver (see :meth:`SolverPool.solve`)."""
+        result, wall = self._pool.solve(problem, self.name, self.options, seed or 0,
+                                        time_limit)
         self.wall_s += wall
         return result
 
@@ -136,7 +144,7 @@ class CommsGateway:
         Qubit budget of the default hybrid plan. [-]
     solvers
         Solver objects by name to use instead of the registry (tests, custom back
-        ends); each needs ``solve(problem, *, time_limit=None, seed=None)``.
+        ends); each a :class:`solvers.registry.Solver` (``supports`` and ``solve``).
     base_dir
         Folder of the scenario file, for relative trace paths.
     start
@@ -166,7 +174,7 @@ class CommsGateway:
         self.events = EventLog(self._sink if recorder is not None else None)
         self.model: CommsModel = build_comms(env, spec, self.seed, self.events,
                                              start=start, base_dir=base_dir)
-        self._direct = DirectGateway(self.seed, None, reference_solver)
+        self._pool = SolverPool(reference_solver)
         self.reference_solver = reference_solver
         self.max_binaries = int(max_binaries)
         self.caller = self.model.caller({}, [])
@@ -207,7 +215,7 @@ class CommsGateway:
             return
         current = self.caller.solvers.get(name)
         if current is None or (options is not None and current.options != dict(options)):
-            self.caller.solvers[name] = _RegistrySolver(self._direct, name, options)
+            self.caller.solvers[name] = _RegistrySolver(self._pool, name, options)
 
     # ------------------------------------------------------------------ the call
     def call(
@@ -222,7 +230,7 @@ class CommsGateway:
         time_limit_s: float | None = None,
         fallback: str | None = None,
     ) -> Generator[simpy.Event, Any, CallRecord]:
-        """See :meth:`twin.control.gateway.SolverGateway.call`.
+        """See :meth:`twin.control.calls.SolverGateway.call`.
 
         ``fallback`` is not used: the chain (the pattern's default, with
         ``comms.edge_solver`` at the edge, or the scenario's own) says what comes after
@@ -330,7 +338,7 @@ class CommsGateway:
                     and getattr(result.status, "value", "") == "optimal"):
                 ref_obj = result.objective
             else:
-                ref_obj, ref_wall = self._direct.reference(problem, self.seed)
+                ref_obj, ref_wall = self._pool.reference(problem, self.seed)
         extra: dict[str, Any] = {
             "pattern": outcome.pattern,
             "route": outcome.route,

@@ -70,7 +70,8 @@ from twin.simtime import parse_duration_s
 if TYPE_CHECKING:  # the runtime parts need simpy and networkx; the schema does not
     import simpy
 
-    from twin.comms.call import Caller, SolverLike
+    from solvers.registry import Solver
+    from twin.comms.call import Caller
     from twin.comms.network import Network
     from twin.comms.service import Service, ServiceParams
 
@@ -656,7 +657,7 @@ class CommsModel:
     seed: int
     """Run seed."""
 
-    def caller(self, solvers: dict[str, SolverLike], tasks: list[ControlTask]) -> Caller:
+    def caller(self, solvers: dict[str, Solver], tasks: list[ControlTask]) -> Caller:
         """A caller over this model (validates the tasks)."""
         from twin.comms.call import Caller
 

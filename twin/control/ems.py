@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin.clock import Phase
-from twin.control.gateway import DirectGateway, SolverGateway
+from twin.control.calls import SolverGateway
+from twin.control.gateway import DirectGateway
 from twin.control.problems import (
     BatteryInputs,
     BuildingInputs,
@@ -424,7 +425,7 @@ class EmsController:
         - ``circuits/<call_id>.qasm``: the OpenQASM 3 of every call a quantum solver
           answered (``diagnostics["qasm3"]``), the first :data:`MAX_STORED_CIRCUITS`;
         - ``wall_clock.json``: every call's wall-clock figures
-          (:meth:`twin.control.gateway.CallRecord.timing_row`), kept out of
+          (:meth:`twin.control.calls.CallRecord.timing_row`), kept out of
           ``events.parquet`` and ``kpis.json`` so those repeat bit for bit.
         """
         import json
@@ -606,7 +607,7 @@ class EmsController:
         records = self.gateway.log.records
         out["ems_calls"] = float(len(records))
         out["ems_failed_plans"] = float(self.failed_plans)
-        ratios = [r.approximation_ratio for r in records if r.approximation_ratio is not None]
+        ratios = [r.cost_ratio for r in records if r.cost_ratio is not None]
         # always present (null without a reference optimum) so sweeps can gate on them
         out["ems_approximation_ratio_mean"] = float(np.mean(ratios)) if ratios else None
         out["ems_approximation_ratio_max"] = float(np.max(ratios)) if ratios else None

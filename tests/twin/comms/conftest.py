@@ -36,6 +36,10 @@ class FakeSolver:
     raises: bool = False
     calls: int = 0
     seeds: list[int | None] = field(default_factory=list)
+    name: str = "fake"
+
+    def supports(self, problem: Any) -> str | None:
+        return None
 
     def solve(self, problem: Any, *, time_limit: float | None = None,
               seed: int | None = None) -> Any:

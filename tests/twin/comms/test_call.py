@@ -307,6 +307,20 @@ def test_unknown_route_or_solver_is_refused_with_field_path(make_rig):
                               deadline_s=1.0, timeout_s=1.0)])
 
 
+def test_an_object_without_supports_is_not_a_solver(make_rig, fake_solver):
+    """The caller takes solvers.registry.Solver objects only: one with solve() but no
+    supports() is refused at construction, naming it."""
+
+    class SolveOnly:
+        name = "half"
+
+        def solve(self, problem, *, time_limit=None, seed=None):
+            raise AssertionError("never called")
+
+    with pytest.raises(ValueError, match=r"solvers\['qaoa'\]: not a solver"):
+        make_rig([chain_task()], solvers={"qaoa": SolveOnly(), "milp": fake_solver(2.0)})
+
+
 def test_same_seed_same_calls(make_rig):
     """Lognormal queue and jitter, loss: the same seed gives identical attempts and
     events; another seed differs."""

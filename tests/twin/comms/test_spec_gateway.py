@@ -100,8 +100,13 @@ def test_trace_file_with_comments_and_bad_rows(tmp_path):
 
 
 class _Solver:
+    name = "fake"
+
     def __init__(self, objective, status="optimal"):
         self.objective, self.status, self.calls = objective, status, 0
+
+    def supports(self, problem):
+        return None
 
     def solve(self, problem, *, time_limit=None, seed=None):
         self.calls += 1
@@ -225,8 +230,13 @@ def test_qpu_execution_uses_the_solvers_modelled_qpu_time():
 class _Steps:
     """A solver whose answers jump: values x = 0, 10, 200, 205 on successive calls."""
 
+    name = "steps"
+
     def __init__(self):
         self.k = 0
+
+    def supports(self, problem):
+        return None
 
     def solve(self, problem, *, time_limit=None, seed=None):
         x = [0.0, 10.0, 200.0, 205.0][self.k]
