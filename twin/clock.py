@@ -6,6 +6,14 @@ in order. A process waits for the next occurrence of a phase with
 for it, and resumes after every process woken by that phase has yielded again, so the
 phases of one step never interleave.
 
+Event-driven stepping: the power flow of step ``k`` is solved at SOLVE, at the step's
+profile boundary. Anything that changes the network's state later inside the step (a
+branch fault, an asset trip, the PCC opening or closing, a setpoint applied on arrival)
+calls :meth:`StepClock.notify_change`; the listeners (the engine's grid solver) solve
+again at that instant, so the step is split into intervals of constant state. With no
+change inside a step there is one interval per step: fixed-step QSTS is the special
+case, bit for bit.
+
 Public names: :class:`Phase`, :class:`StepClock`.
 
 Examples
@@ -104,6 +112,29 @@ class StepClock:
         self._progress = progress
         self._cancel = cancel
         self._pending: list[simpy.Event | None] = [None] * _N_PHASES
+        self._listeners: list[Callable[[str], None]] = []
+
+    @property
+    def step_start_s(self) -> int:
+        """Simulated start of the current step. [s]"""
+        return self.step * self.step_s
+
+    @property
+    def end_s(self) -> int:
+        """End of the steps done so far (the run's end once it finished). [s]"""
+        return self.steps_done * self.step_s
+
+    def add_change_listener(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(reason)`` whenever :meth:`notify_change` is called."""
+        self._listeners.append(listener)
+
+    def notify_change(self, reason: str) -> None:
+        """The network's state changed at ``env.now`` (fault start or end, switching,
+        islanding, resynchronisation, a setpoint applied): tell the listeners, which
+        solve the power flow again at this instant when it falls inside a step whose
+        power flow already ran."""
+        for listener in self._listeners:
+            listener(reason)
 
     def wait(self, phase: Phase) -> simpy.Event:
         """Event of the next occurrence of ``phase``; its value is the step index."""
@@ -142,8 +173,8 @@ class StepClock:
                 if cancel is not None and cancel():
                     self.cancelled = True
                     break
-            if k + 1 < self.n_steps:
-                yield env.timeout(self.step_s)
+            # the step lasts step_s (the last one too): changes inside it are solved
+            yield env.timeout(self.step_s)
         if progress is not None and not self.cancelled:
             progress(self.steps_done, self.n_steps)
 

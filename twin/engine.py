@@ -140,6 +140,8 @@ class SimulationOutput:
     kpis: dict[str, Any]
     stop_reason: str | None
     timings: dict[str, float] = field(default_factory=dict)
+    derived_intervals: DerivedResults | None = None
+    """Grid results of every interval of ``recording.intervals``."""
 
 
 @dataclass(frozen=True)
@@ -332,29 +334,103 @@ def _grid_process(
     recorder: Recorder,
     scenario: Scenario,
 ) -> ProcessGen:
-    """Each step at SOLVE: run the power flow on the gathered injections and record."""
-    stop = scenario.grid.on_nonconvergence == "stop"
-    p, q = injections.p_mw, injections.q_mvar
-    counter = time.perf_counter
-    while True:
-        k = yield clock.wait(Phase.SOLVE)
-        t0 = counter()
+    """The grid process: a :class:`GridSolver` solving at SOLVE and at every change."""
+    return GridSolver(env, clock, model, injections, recorder, scenario).process()
+
+
+class GridSolver:
+    """Solves the power flow at every instant the network's state changes.
+
+    At SOLVE of each step (the profile boundary) it solves the gathered injections and
+    records the step. Every change inside the step that reaches it (through
+    :meth:`twin.clock.StepClock.notify_change` or the model's change listeners:
+    branch faults, trips, the PCC opening or closing, setpoints applied on arrival)
+    solves again at that instant and records one more interval (see
+    :class:`twin.recorder.Intervals`). Several changes at one instant make one solve.
+    Elements on buses cut off from every source are recorded at zero and their load
+    as unserved.
+    """
+
+    def __init__(self, env: simpy.Environment, clock: StepClock, model: PowerFlowModel,
+                 injections: InjectionBuffer, recorder: Recorder, scenario: Scenario) -> None:
+        self.env = env
+        self.clock = clock
+        self.model = model
+        self.injections = injections
+        self.recorder = recorder
+        self.stop_on_failure = scenario.grid.on_nonconvergence == "stop"
+        self.solved_step = -1
+        self._pending_at: float | None = None
+        self._load = np.zeros(model.n_injections, dtype=bool)
+        self._load[model.element_slices["load"]] = True
+        self._load_weight = np.where(self._load, -np.asarray(model.injection_weight, float), 0.0)
+        self.pcc_open = False
+        """Whether the upstream grid is disconnected now (recorded with each interval)."""
+        clock.add_change_listener(self.changed)
+        model.change_listeners.append(self.changed)
+
+    def process(self) -> ProcessGen:
+        """Each step at SOLVE: solve and record the step."""
+        clock = self.clock
+        while True:
+            k = yield clock.wait(Phase.SOLVE)
+            self._solve(k, step_start=True)
+
+    def changed(self, reason: str) -> None:
+        """The network's state changed now: solve again at this instant (once for all
+        changes at it) if the current step's power flow already ran; a change before
+        that, or at the next step's boundary, is taken by that step's own solve."""
+        now = float(self.env.now)
+        k = self.clock.step
+        if self.solved_step != k or now >= (k + 1) * self.clock.step_s:
+            return
+        if self._pending_at == now:
+            return
+        self._pending_at = now
+        self.env.timeout(0).callbacks.append(self._resolve)
+
+    def _resolve(self, _event: simpy.Event) -> None:
+        self._pending_at = None
+        k = self.clock.step
+        if self.solved_step == k and self.env.now < (k + 1) * self.clock.step_s:
+            self._solve(k, step_start=False)
+
+    def _solve(self, k: int, *, step_start: bool) -> None:
+        model, injections, recorder = self.model, self.injections, self.recorder
+        p, q = injections.p_mw, injections.q_mvar
+        t0 = time.perf_counter()
         outcome = model.solve(p, q)
-        recorder.solve_time_s += counter() - t0
-        recorder.record_step(k, outcome.converged, outcome.iterations)
+        recorder.solve_time_s += time.perf_counter() - t0
+        supplied = model.element_supplied()
+        unserved = 0.0
+        if not supplied.all():  # dark buses: nothing flows, their load is not served
+            dark = ~supplied
+            unserved = float((self._load_weight[dark] * p[dark]).sum())
+            p = np.where(dark, 0.0, p)
+            q = np.where(dark, 0.0, q)
+        if step_start:
+            recorder.record_step(k, outcome.converged, outcome.iterations, p, q,
+                                 unserved_mw=unserved, pcc_open=self.pcc_open)
+        else:
+            recorder.record_interval(k, float(self.env.now), outcome.converged,
+                                     outcome.iterations, p, q, unserved_mw=unserved,
+                                     pcc_open=self.pcc_open)
+        self.solved_step = k
         if not outcome.converged:
+            stop = self.stop_on_failure
+            where = f"at step {k}" if step_start else f"at t={self.env.now:g} s (step {k})"
             recorder.event(
-                env.now,
+                self.env.now,
                 "grid",
                 "powerflow_not_converged",
                 "grid/total",
-                f"Power flow did not converge at step {k} after {outcome.iterations} "
+                f"Power flow did not converge {where} after {outcome.iterations} "
                 f"iterations; the step has no grid results"
                 + ("; the run stops here." if stop else "; the run goes on."),
                 {"step": k, "iterations": outcome.iterations, "backend": model.backend},
             )
             if stop:
-                clock.stop(f"power flow did not converge at step {k} (t={env.now} s)")
+                self.clock.stop(f"power flow did not converge at step {k} (t={self.env.now} s)")
 
 
 # ---------------------------------------------------------------------------- simulate
@@ -375,12 +451,17 @@ def simulate(sim: Simulation) -> SimulationOutput:
         raise RunCancelledError(f"run of '{sim.scenario.name}' cancelled after {done} steps")
     recording = sim.recorder.finish(done)
     t1 = time.perf_counter()
-    derived = sim.model.derive(recording.v, recording.p_mw, recording.q_mvar)
+    iv = recording.intervals
+    derived_iv = sim.model.derive(iv.v, iv.p_mw, iv.q_mvar)
+    derived = derived_iv if iv.fixed_step else _rows(derived_iv, iv.first)
     derive_s = time.perf_counter() - t1
     outputs = sim.scenario.outputs
+    microgrid = getattr(sim.controller, "microgrid", None)
+    if microgrid is not None:  # PCC billing from the same power flows as the grid KPIs
+        microgrid.meter_intervals(iv.step, iv.duration_s, derived_iv.slack_p_mw, iv.pcc_open)
     kpis = grid_kpis(
         recording,
-        derived,
+        derived_iv,
         injection_weight=sim.model.injection_weight,
         element_slices=sim.model.element_slices,
         voltage_band_pu=outputs.voltage_band_pu,
@@ -399,6 +480,7 @@ def simulate(sim: Simulation) -> SimulationOutput:
     kpis = merge_kpis(kpis, parts)
     if sim.extras is not None:
         kpis = {**kpis, **sim.extras.kpis(float(recording.n_steps * recording.step_s))}
+    kpis = _one_unserved_figure(kpis)
     return SimulationOutput(
         recording=recording,
         derived=derived,
@@ -412,7 +494,42 @@ def simulate(sim: Simulation) -> SimulationOutput:
             # the controller's wall-clock figures (EMS solver calls): never KPIs
             **(sim.controller.timings() if hasattr(sim.controller, "timings") else {}),
         },
+        derived_intervals=derived_iv,
     )
+
+
+def _rows(derived: DerivedResults, rows: np.ndarray) -> DerivedResults:
+    """The derived results of some interval rows (each step's first interval)."""
+    return DerivedResults(**{name: getattr(derived, name)[rows]
+                             for name in DerivedResults.__dataclass_fields__})
+
+
+def _one_unserved_figure(kpis: dict[str, Any]) -> dict[str, Any]:
+    """One unserved-energy figure: load on buses without supply (from the power flows)
+    plus load the island balancer shed, in ``unserved_energy_kwh`` and, with reliability
+    indices, in ``reliability_energy_not_supplied_mwh``."""
+    dark_mwh = float(kpis.get("load_unserved_mwh") or 0.0)
+    if dark_mwh == 0.0 and "reliability_energy_not_supplied_mwh" not in kpis:
+        return kpis  # nothing went dark and no reliability indices: figures as they are
+    out = dict(kpis)
+    shed_kwh = float(kpis.get("unserved_energy_kwh") or 0.0)  # the balancer's shedding
+    total_kwh = shed_kwh + dark_mwh * 1000.0
+    out["unserved_energy_kwh"] = total_kwh
+    if "reliability_energy_not_supplied_mwh" in out:
+        out["reliability_energy_not_supplied_mwh"] = total_kwh / 1000.0
+    return out
+
+
+def _step_means(out: SimulationOutput, values: np.ndarray) -> np.ndarray:
+    """Per step: the time-weighted mean of an interval series over the step (the
+    step's only value when it has one interval), so ``mean * step_h`` is its energy."""
+    iv = out.recording.intervals
+    if iv is None or iv.fixed_step:
+        return values
+    weights = iv.duration_s if values.ndim == 1 else iv.duration_s[:, None]
+    with np.errstate(invalid="ignore"):
+        summed = np.add.reduceat(np.nan_to_num(values) * weights, iv.first, axis=0)
+    return summed / out.recording.step_s
 
 
 def timeseries_series(sim: Simulation, out: SimulationOutput) -> list[Series]:
@@ -434,16 +551,22 @@ def timeseries_series(sim: Simulation, out: SimulationOutput) -> list[Series]:
             Series("trafo", "loading_percent", "%", ids, derived.trafo_loading_percent)
         )
     if "grid" in groups:
-        flows = model.injection_weight * rec.p_mw
+        # grid totals: each step's time-weighted mean over its intervals (mean * step_h
+        # is the step's energy); bus, line and trafo rows are the profile-boundary state
+        iv = rec.intervals
+        whole = out.derived_intervals if out.derived_intervals is not None else derived
+        p_rows = iv.p_mw if iv is not None and out.derived_intervals is not None else rec.p_mw
+        flows = model.injection_weight * p_rows
         sl = model.element_slices
         totals = {
-            "import_p_mw": derived.slack_p_mw.sum(axis=1),
-            "losses_p_mw": derived.losses_p_mw,
+            "import_p_mw": whole.slack_p_mw.sum(axis=1),
+            "losses_p_mw": whole.losses_p_mw,
             "load_p_mw": -flows[:, sl["load"]].sum(axis=1),
             "generation_p_mw": flows[:, sl["sgen"]].sum(axis=1),
             "storage_p_mw": -flows[:, sl["storage"]].sum(axis=1),
         }
         for quantity, values in totals.items():
+            values = _step_means(out, values)
             blocks.append(Series("grid", quantity, "MW", ("grid/total",), values[:, None]))
         blocks.append(
             Series("grid", "converged", "1", ("grid/total",), rec.converged.astype(float)[:, None])

@@ -763,7 +763,7 @@ class ElementTrips:
             position, family = self._where[asset]
         except KeyError:
             raise KeyError(f"no grid element for asset {asset!r}") from None
-        self.model.tripped[position] = bool(tripped)
+        self.model.set_tripped(position, bool(tripped))
         hook = getattr(family, "set_tripped", None)
         if callable(hook):
             hook(asset, bool(tripped))

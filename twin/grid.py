@@ -401,7 +401,12 @@ class PowerFlowModel:
         self._live_mask: tuple[np.ndarray, np.ndarray] | None = None
         """``isolated`` and the mask of the other buses (for :meth:`_plausible`)."""
         self.tripped = np.zeros(self.n_injections, dtype=bool)
-        """Per driven element: tripped by a fault (injects nothing while True)."""
+        """Per driven element: tripped by a fault (injects nothing while True); change
+        it with :meth:`set_tripped` so listeners hear of it."""
+        self.change_listeners: list[Any] = []
+        """``listener(reason)`` called after every change of the network's state made
+        through this model (branch switching, trips): the engine solves again then."""
+        self._supplied_cache: tuple[np.ndarray, np.ndarray] | None = None
 
     # ---- set-up -------------------------------------------------------------------
 
@@ -733,7 +738,29 @@ class PowerFlowModel:
         if self.backend == "lightsim2grid":
             self._solver.reset()
         self._segments.append((self._n_solves, self.yf, self.yt, self.ybus))
+        self._changed(f"{table}/{index} {'in' if in_service else 'out of'} service")
         return self.bus_index[~self._energised_pd()]
+
+    def _changed(self, reason: str) -> None:
+        for listener in self.change_listeners:
+            listener(reason)
+
+    def set_tripped(self, position: int, tripped: bool) -> None:
+        """Trip (or restore) driven element ``position`` (element order): it injects
+        nothing from the next power flow on, which the listeners are told to run."""
+        if bool(self.tripped[position]) != bool(tripped):
+            self.tripped[position] = bool(tripped)
+            self._changed("trip" if tripped else "restore")
+
+    def element_supplied(self) -> np.ndarray:
+        """Per driven element: True when its bus is energised now (connected to a slack
+        bus); elements on buses cut off by branch outages are not supplied."""
+        cached = self._supplied_cache
+        if cached is None or cached[0] is not self.isolated:
+            live = np.ones(self.n_bus_internal, dtype=bool)
+            live[self.isolated] = False
+            cached = self._supplied_cache = (self.isolated, live[self._inj_bus])
+        return cached[1]
 
     def _energised_pd(self) -> np.ndarray:
         """Per pandapower bus (``bus_index`` order): True when energised now."""

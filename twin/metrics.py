@@ -1,8 +1,12 @@
 """KPI definitions: from a run's recording and derived grid results to ``kpis.json``.
 
-Every KPI name carries its unit. Energies integrate power over the step
-(``sum(p) * step_h``); steps whose power flow did not converge have no grid results and
-count in ``nonconverged_steps`` only.
+Every KPI name carries its unit. Energies integrate the power-flow results over the
+run's intervals of constant network state (:class:`twin.recorder.Intervals`:
+``sum(p * duration_h)``; with one interval per step, ``sum(p) * step_h`` as in
+fixed-step QSTS); intervals whose power flow did not converge have no grid results and
+count in ``nonconverged_steps`` only. Load on buses without supply is not served: it is
+``load_unserved_mwh``, never ``load_energy_mwh``. Voltage and loading extremes cover
+every interval that lasted.
 
 Public names: :func:`grid_kpis`, :func:`merge_kpis`, :data:`KPI_UNITS`.
 """
@@ -23,7 +27,8 @@ KPI_DESCRIPTIONS: dict[str, str] = {
     "energy_import_mwh": "Energy drawn from the upstream grid (slack)",
     "energy_export_mwh": "Energy fed back to the upstream grid",
     "losses_mwh": "Active losses in lines, transformers and shunts",
-    "load_energy_mwh": "Energy consumed by all loads",
+    "load_energy_mwh": "Energy consumed by all loads (served load)",
+    "load_unserved_mwh": "Load demanded on buses without supply (not served)",
     "generation_energy_mwh": "Energy produced by all static generators",
     "min_bus_voltage_pu": "Lowest bus voltage over all buses and steps",
     "max_bus_voltage_pu": "Highest bus voltage over all buses and steps",
@@ -57,22 +62,60 @@ def grid_kpis(
     voltage_band_pu: tuple[float, float],
     loading_limit_percent: float,
 ) -> dict[str, float | None]:
-    """Grid KPIs of a run (see :data:`KPI_DESCRIPTIONS`)."""
+    """Grid KPIs of a run (see :data:`KPI_DESCRIPTIONS`).
+
+    ``derived`` holds the results of every interval of ``recording.intervals`` (of
+    every step when the recording has no intervals).
+    """
     step_h = recording.step_s / 3600.0
-    ok = recording.converged
+    iv = recording.intervals
+    if iv is None or iv.fixed_step:  # fixed-step: one interval per step
+        ok = recording.converged if iv is None else iv.converged
+        weight_h = None
+        lasting = ok
+        unserved_mw = np.zeros(0) if iv is None else iv.unserved_mw
+        p_mw = recording.p_mw if iv is None else iv.p_mw
+    else:
+        ok = iv.converged
+        weight_h = iv.duration_s / 3600.0
+        lasting = ok & (iv.duration_s > 0)
+        unserved_mw = iv.unserved_mw
+        p_mw = iv.p_mw
+
+    def integral(values: np.ndarray) -> float:
+        """Energy of a power series over the recorded rows. [MWh]"""
+        if weight_h is None:
+            return float(np.nansum(values) * step_h)
+        w = weight_h if values.ndim == 1 else weight_h[:, None]
+        return float(np.nansum(values * w))
+
+    def steps_with(mask: np.ndarray) -> np.ndarray:
+        """Rows -> steps: a step counts when any of its intervals does."""
+        if weight_h is None:
+            return mask
+        return np.logical_or.reduceat(mask, iv.first, axis=0)
+
     slack = derived.slack_p_mw.sum(axis=1)
-    flows = injection_weight * recording.p_mw  # injection, generation positive
+    flows = injection_weight * p_mw  # injection, generation positive
 
     def total(table: str, sign: float) -> float:
         sl = element_slices[table]
-        return float(sign * np.nansum(flows[:, sl]) * step_h)
+        if weight_h is None:
+            return float(sign * np.nansum(flows[:, sl]) * step_h)
+        return float(sign * np.nansum(flows[:, sl] * weight_h[:, None]))
 
-    vm = derived.vm_pu[ok]
+    rows_ok = ok if weight_h is None else lasting
+    vm = derived.vm_pu[rows_ok]
     low, high = voltage_band_pu
-    with np.errstate(invalid="ignore"):
-        outside = int(np.count_nonzero((vm < low - 1e-12) | (vm > high + 1e-12)))
-    line = derived.line_loading_percent[ok]
-    trafo = derived.trafo_loading_percent[ok]
+    if weight_h is None:
+        with np.errstate(invalid="ignore"):
+            outside = int(np.count_nonzero((vm < low - 1e-12) | (vm > high + 1e-12)))
+    else:
+        with np.errstate(invalid="ignore"):
+            bad = (derived.vm_pu < low - 1e-12) | (derived.vm_pu > high + 1e-12)
+        outside = int(np.count_nonzero(steps_with(bad & rows_ok[:, None])))
+    line = derived.line_loading_percent[rows_ok]
+    trafo = derived.trafo_loading_percent[rows_ok]
 
     def peak(a: np.ndarray) -> float | None:
         return _nan_or(float(np.nanmax(a))) if a.size and np.isfinite(a).any() else None
@@ -80,31 +123,45 @@ def grid_kpis(
     def low_of(a: np.ndarray) -> float | None:
         return _nan_or(float(np.nanmin(a))) if a.size and np.isfinite(a).any() else None
 
-    def overloaded_steps(a: np.ndarray) -> int:
-        if a.size == 0:
+    def overloaded_steps(table: np.ndarray) -> int:
+        if table.shape[1] == 0:
             return 0
-        return int(np.count_nonzero((a > loading_limit_percent).any(axis=1)))
+        if weight_h is None:
+            a = table[rows_ok]
+            return int(np.count_nonzero((a > loading_limit_percent).any(axis=1)))
+        with np.errstate(invalid="ignore"):
+            over = (table > loading_limit_percent).any(axis=1) & rows_ok
+        return int(np.count_nonzero(steps_with(over)))
 
+    if weight_h is None:
+        energy_import = float(np.nansum(np.clip(slack[ok], 0, None)) * step_h)
+        energy_export = float(-np.nansum(np.clip(slack[ok], None, 0)) * step_h)
+        losses = float(np.nansum(derived.losses_p_mw[ok]) * step_h)
+    else:
+        energy_import = integral(np.where(ok, np.clip(slack, 0, None), 0.0))
+        energy_export = -integral(np.where(ok, np.clip(slack, None, 0), 0.0))
+        losses = integral(np.where(ok, derived.losses_p_mw, 0.0))
     return {
-        "energy_import_mwh": float(np.nansum(np.clip(slack[ok], 0, None)) * step_h),
-        "energy_export_mwh": float(-np.nansum(np.clip(slack[ok], None, 0)) * step_h),
-        "losses_mwh": float(np.nansum(derived.losses_p_mw[ok]) * step_h),
+        "energy_import_mwh": energy_import,
+        "energy_export_mwh": energy_export,
+        "losses_mwh": losses,
         "load_energy_mwh": total("load", -1.0),
+        "load_unserved_mwh": integral(unserved_mw) if unserved_mw.size else 0.0,
         "generation_energy_mwh": total("sgen", 1.0),
         "min_bus_voltage_pu": low_of(vm),
         "max_bus_voltage_pu": peak(vm),
         "voltage_violation_bus_steps": outside,
         "max_line_loading_percent": peak(line),
-        "line_overload_steps": overloaded_steps(line),
+        "line_overload_steps": overloaded_steps(derived.line_loading_percent),
         "max_trafo_loading_percent": peak(trafo),
-        "trafo_overload_steps": overloaded_steps(trafo),
+        "trafo_overload_steps": overloaded_steps(derived.trafo_loading_percent),
         "pv_energy_mwh": 0.0,
         "pv_available_mwh": 0.0,
         "pv_curtailed_mwh": 0.0,
         "battery_charge_mwh": 0.0,
         "battery_discharge_mwh": 0.0,
         "battery_throughput_mwh": 0.0,
-        "nonconverged_steps": int(np.count_nonzero(~ok)),
+        "nonconverged_steps": int(np.count_nonzero(~recording.converged)),
         "n_steps": int(recording.n_steps),
     }
 

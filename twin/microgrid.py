@@ -368,35 +368,42 @@ class Microgrid:
             if fam is not None:
                 fam.scale_flexible(island, share)
 
-    def meter(self, k: int) -> None:
-        """After the power flow of step ``k``: PCC exchange, cost, limit violations."""
-        slack_kw = self._slack_kw()
-        dt_h = self.step_s / 3600.0
-        if self.islanded(k):
-            self.island_slack_max_kw = max(self.island_slack_max_kw, abs(slack_kw))
-            self.last_exchange_kw = 0.0
-            return
-        self.last_exchange_kw = slack_kw
-        if slack_kw >= 0:
-            self.import_kwh += slack_kw * dt_h
-            self.energy_cost_eur += slack_kw * dt_h * float(self.import_price[k])
-        else:
-            self.export_kwh += -slack_kw * dt_h
-            self.energy_cost_eur -= -slack_kw * dt_h * self.export_price
-        self.peak_import_kw = max(self.peak_import_kw, slack_kw)
-        if self.limit_kw is not None and abs(slack_kw) > self.limit_kw:
-            self.pcc_violation_kwh += (abs(slack_kw) - self.limit_kw) * dt_h
+    def meter_intervals(self, steps: np.ndarray, duration_s: np.ndarray,
+                        slack_p_mw: np.ndarray, pcc_open: np.ndarray) -> None:
+        """Bill the PCC from the run's power flows: every interval of constant network
+        state (:class:`twin.recorder.Intervals`), its exchange with the upstream grid
+        (``slack_p_mw``, per external grid, import positive) over its duration, at the
+        tariff of its step. Nothing is billed while the PCC is open (islanded): the
+        exchange there is zero by construction (:meth:`twin.grid.PowerFlowModel.set_pcc_open`)
+        and any residual is kept in ``island_slack_max_kw``.
 
-    def _slack_kw(self) -> float:
-        """Power drawn from the external grids in the last solved step. [kW]
-
-        :meth:`twin.grid.PowerFlowModel.slack_s_mva` of the last voltages and the
-        injections: the one slack formula, which :meth:`~twin.grid.PowerFlowModel.derive`
-        also uses for the recorded ``slack_p_mw``.
+        Parameters
+        ----------
+        steps, duration_s, pcc_open : numpy.ndarray
+            Per interval: its step, length [s] and whether the PCC was open.
+        slack_p_mw : numpy.ndarray
+            ``(n_intervals, n_ext_grid)`` exchange per external grid; NaN rows (power
+            flow not converged) count as zero. [MW]
         """
-        model = self.ctx.model
-        inj = self.ctx.injections
-        return float(np.nansum(model.slack_s_mva(model.v, inj.p_mw, inj.q_mvar).real)) * 1000.0
+        export_price = self.export_price
+        limit = self.limit_kw
+        for k, dur, row, is_open in zip(steps.tolist(), duration_s.tolist(), slack_p_mw,
+                                        pcc_open.tolist(), strict=True):
+            slack_kw = float(np.nansum(row)) * 1000.0
+            dt_h = dur / 3600.0
+            if is_open or self.islanded(k):
+                self.island_slack_max_kw = max(self.island_slack_max_kw, abs(slack_kw))
+                continue
+            if slack_kw >= 0:
+                self.import_kwh += slack_kw * dt_h
+                self.energy_cost_eur += slack_kw * dt_h * float(self.import_price[k])
+            else:
+                self.export_kwh += -slack_kw * dt_h
+                self.energy_cost_eur -= -slack_kw * dt_h * export_price
+            if dur > 0:
+                self.peak_import_kw = max(self.peak_import_kw, slack_kw)
+            if limit is not None and abs(slack_kw) > limit:
+                self.pcc_violation_kwh += (abs(slack_kw) - limit) * dt_h
 
     def kpis(self) -> dict[str, float]:
         """PCC and islanding KPIs, with the total energy cost (grid, fuel, start-ups)."""

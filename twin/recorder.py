@@ -1,8 +1,13 @@
 """The run recorder: preallocated per-step arrays in, tidy Arrow tables out.
 
-During a run the grid process calls :meth:`Recorder.record_step` once per step: it copies
-the complex bus voltages, the element injections and every registered
-:class:`~twin.assets.base.Channel` into preallocated arrays (a few microseconds a step).
+During a run the grid solver calls :meth:`Recorder.record_step` once per step, after
+the step's power flow: it copies the complex bus voltages, the element injections (as
+the grid carried them) and every registered :class:`~twin.assets.base.Channel` into
+preallocated arrays (a few microseconds a step). Every power flow solved inside a step
+(a fault, a switching, a setpoint applied on arrival; see :mod:`twin.clock`) adds one
+more *interval* row with :meth:`Recorder.record_interval`; the step's own solve is the
+step's first interval. Energies, costs and indices integrate over the intervals
+(:class:`Intervals`), whose durations follow from their start times.
 Events (a non-converged power flow, a fault, a solver call) go in through
 :meth:`Recorder.event`, or through :meth:`Recorder.sink`, which takes the records of
 :class:`twin.comms.event.EventLog` as they are.
@@ -11,7 +16,7 @@ After the run, :func:`timeseries_table` turns the arrays and the derived grid re
 into the long-format table of ``timeseries.parquet`` and :func:`events_table` the
 events into ``events.parquet`` (columns in ``docs/contracts.md``).
 
-Public names: :class:`Recorder`, :class:`Recording`, :class:`Series`,
+Public names: :class:`Recorder`, :class:`Recording`, :class:`Intervals`, :class:`Series`,
 :func:`timeseries_table`, :func:`events_table`, :data:`EVENT_COLUMNS`,
 :data:`EVENT_CATEGORIES`.
 """
@@ -67,6 +72,61 @@ class Series:
 
 
 @dataclass(frozen=True)
+class Intervals:
+    """The power flows of a run, one row per interval of constant network state.
+
+    Every step has at least one interval (its profile-boundary solve, ``first[k]``);
+    a change inside the step (see :mod:`twin.clock`) starts another. With no change
+    inside any step the rows are the steps.
+
+    Attributes
+    ----------
+    v : numpy.ndarray
+        ``(n, n_bus_internal)`` complex bus voltages; NaN where not converged. [pu]
+    p_mw, q_mvar : numpy.ndarray
+        ``(n, n_injections)`` element injections as the grid carried them (tripped
+        elements and elements on buses without supply at 0). [MW, Mvar]
+    converged : numpy.ndarray
+        ``(n,)`` bool.
+    iterations : numpy.ndarray
+        ``(n,)`` Newton-Raphson iterations.
+    step : numpy.ndarray
+        ``(n,)`` step each interval belongs to.
+    start_s, duration_s : numpy.ndarray
+        ``(n,)`` interval start and length (0 for a change at the instant of a solve).
+        [s]
+    unserved_mw : numpy.ndarray
+        ``(n,)`` load demanded on buses without supply (not served). [MW]
+    pcc_open : numpy.ndarray
+        ``(n,)`` bool: the upstream grid was disconnected (the network islanded).
+    first : numpy.ndarray
+        ``(n_steps,)`` row of each step's first interval.
+    """
+
+    v: np.ndarray
+    p_mw: np.ndarray
+    q_mvar: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+    step: np.ndarray
+    start_s: np.ndarray
+    duration_s: np.ndarray
+    unserved_mw: np.ndarray
+    pcc_open: np.ndarray
+    first: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of intervals."""
+        return int(self.step.size)
+
+    @property
+    def fixed_step(self) -> bool:
+        """True when every step is one interval (the fixed-step special case)."""
+        return self.step.size == self.first.size
+
+
+@dataclass(frozen=True)
 class Recording:
     """What a finished run recorded, trimmed to the steps that ran.
 
@@ -89,6 +149,9 @@ class Recording:
         Event records in the order they happened.
     solve_time_s : float
         Wall time spent inside the power-flow solver. [s]
+    intervals : Intervals
+        Every power flow of the run; ``v``, ``p_mw``, ``q_mvar`` above are the rows of
+        each step's first interval.
     """
 
     n_steps: int
@@ -101,6 +164,8 @@ class Recording:
     channels: list[Series]
     events: list[dict[str, Any]] = field(default_factory=list)
     solve_time_s: float = 0.0
+    intervals: Intervals | None = None
+    """Every power flow of the run (steps and changes inside them)."""
 
     @property
     def time_s(self) -> np.ndarray:
@@ -130,15 +195,30 @@ class Recorder:
         self.step_s = int(step_s)
         self._injections = injections
         self._model = model
-        self.v = np.full((n_steps, model.n_bus_internal), np.nan, dtype=complex)
-        self.p_mw = np.zeros((n_steps, model.n_injections))
-        self.q_mvar = np.zeros((n_steps, model.n_injections))
         self.converged = np.zeros(n_steps, dtype=bool)
         self.iterations = np.zeros(n_steps, dtype=np.int32)
+        self.first = np.zeros(n_steps, dtype=np.int64)
+        self.n_intervals = 0
+        self._alloc(max(int(n_steps), 1), model.n_bus_internal, model.n_injections)
         self.events: list[dict[str, Any]] = []
         self._channels: list[Channel] = []
         self._channel_data: list[np.ndarray] = []
         self.solve_time_s = 0.0
+
+    @property
+    def v(self) -> np.ndarray:
+        """``(n_steps, n_bus_internal)`` voltages of each step's first interval. [pu]"""
+        return self._iv_v[self.first]
+
+    @property
+    def p_mw(self) -> np.ndarray:
+        """``(n_steps, n_injections)`` injections of each step's first interval. [MW]"""
+        return self._iv_p[self.first]
+
+    @property
+    def q_mvar(self) -> np.ndarray:
+        """``(n_steps, n_injections)`` reactive injections, as :attr:`p_mw`. [Mvar]"""
+        return self._iv_q[self.first]
 
     # ---- during the run ---------------------------------------------------------
 
@@ -153,14 +233,87 @@ class Recorder:
             self._channels.append(channel)
             self._channel_data.append(np.full((self.n_steps, len(channel.entities)), np.nan))
 
-    def record_step(self, k: int, converged: bool, iterations: int) -> None:
-        """Copy the state of step ``k`` (voltages only when ``converged``)."""
+    def _alloc(self, rows: int, n_bus: int, n_inj: int) -> None:
+        self._iv_v = np.full((rows, n_bus), np.nan, dtype=complex)
+        self._iv_p = np.zeros((rows, n_inj))
+        self._iv_q = np.zeros((rows, n_inj))
+        self._iv_converged = np.zeros(rows, dtype=bool)
+        self._iv_iterations = np.zeros(rows, dtype=np.int32)
+        self._iv_step = np.zeros(rows, dtype=np.int64)
+        self._iv_start = np.zeros(rows)
+        self._iv_unserved = np.zeros(rows)
+        self._iv_pcc_open = np.zeros(rows, dtype=bool)
+
+    def _grow(self) -> None:
+        """Double the interval arrays (changes inside steps outnumbered the steps)."""
+        old = (self._iv_v, self._iv_p, self._iv_q, self._iv_converged, self._iv_iterations,
+               self._iv_step, self._iv_start, self._iv_unserved, self._iv_pcc_open)
+        rows = old[0].shape[0]
+        self._alloc(2 * rows, old[0].shape[1], old[1].shape[1])
+        new = (self._iv_v, self._iv_p, self._iv_q, self._iv_converged, self._iv_iterations,
+               self._iv_step, self._iv_start, self._iv_unserved, self._iv_pcc_open)
+        for a, b in zip(old, new, strict=True):
+            b[:rows] = a
+
+    def record_interval(
+        self,
+        k: int,
+        time_s: float,
+        converged: bool,
+        iterations: int,
+        p_mw: np.ndarray | None = None,
+        q_mvar: np.ndarray | None = None,
+        *,
+        unserved_mw: float = 0.0,
+        pcc_open: bool = False,
+    ) -> int:
+        """Copy the state of a power flow of step ``k`` solved at ``time_s``; it holds
+        until the next one. Returns the interval's row.
+
+        Parameters
+        ----------
+        p_mw, q_mvar : numpy.ndarray, optional
+            Injections the grid carried (default: the injection buffer).
+        unserved_mw : float
+            Load demanded on buses without supply. [MW]
+        pcc_open : bool
+            Whether the upstream grid is disconnected.
+        """
+        i = self.n_intervals
+        if i == self._iv_step.size:
+            self._grow()
         if converged:
-            self.v[k] = self._model.v
+            self._iv_v[i] = self._model.v
+        self._iv_converged[i] = converged
+        self._iv_iterations[i] = iterations
+        self._iv_p[i] = self._injections.p_mw if p_mw is None else p_mw
+        self._iv_q[i] = self._injections.q_mvar if q_mvar is None else q_mvar
+        self._iv_step[i] = k
+        self._iv_start[i] = time_s
+        self._iv_unserved[i] = unserved_mw
+        self._iv_pcc_open[i] = pcc_open
+        self.n_intervals = i + 1
+        return i
+
+    def record_step(
+        self,
+        k: int,
+        converged: bool,
+        iterations: int,
+        p_mw: np.ndarray | None = None,
+        q_mvar: np.ndarray | None = None,
+        *,
+        unserved_mw: float = 0.0,
+        pcc_open: bool = False,
+    ) -> None:
+        """Copy the state of step ``k`` at its profile boundary (its first interval;
+        voltages only when ``converged``) and the channels."""
+        self.first[k] = self.record_interval(
+            k, float(k * self.step_s), converged, iterations, p_mw, q_mvar,
+            unserved_mw=unserved_mw, pcc_open=pcc_open,
+        )
         self.converged[k] = converged
         self.iterations[k] = iterations
-        self.p_mw[k] = self._injections.p_mw
-        self.q_mvar[k] = self._injections.q_mvar
         for channel, data in zip(self._channels, self._channel_data, strict=True):
             data[k] = channel.source
 
@@ -213,23 +366,39 @@ class Recorder:
         )
 
     def finish(self, n_done: int) -> Recording:
-        """Trim the arrays to the ``n_done`` steps that ran and freeze them."""
+        """Trim the arrays to the ``n_done`` steps that ran and freeze them; the last
+        interval ends with the last step. [s]"""
         n = int(n_done)
         series = [
             Series(c.group, c.quantity, c.unit, tuple(c.entities), data[:n])
             for c, data in zip(self._channels, self._channel_data, strict=True)
         ]
+        m = int(np.searchsorted(self._iv_step[: self.n_intervals], n)) if n else 0
+        start = self._iv_start[:m]
+        duration = np.diff(start, append=float(n * self.step_s)) if m else np.zeros(0)
+        first = self.first[:n]
+        intervals = Intervals(
+            v=self._iv_v[:m], p_mw=self._iv_p[:m], q_mvar=self._iv_q[:m],
+            converged=self._iv_converged[:m], iterations=self._iv_iterations[:m],
+            step=self._iv_step[:m], start_s=start, duration_s=duration,
+            unserved_mw=self._iv_unserved[:m], pcc_open=self._iv_pcc_open[:m], first=first,
+        )
+        if m == n:  # one interval per step: the rows are the steps
+            v, p, q = intervals.v, intervals.p_mw, intervals.q_mvar
+        else:
+            v, p, q = intervals.v[first], intervals.p_mw[first], intervals.q_mvar[first]
         return Recording(
             n_steps=n,
             step_s=self.step_s,
-            v=self.v[:n],
-            p_mw=self.p_mw[:n],
-            q_mvar=self.q_mvar[:n],
+            v=v,
+            p_mw=p,
+            q_mvar=q,
             converged=self.converged[:n],
             iterations=self.iterations[:n],
             channels=series,
             events=list(self.events),
             solve_time_s=self.solve_time_s,
+            intervals=intervals,
         )
 
 

@@ -111,6 +111,11 @@ def test_run_equals_golden(
     events = normalise_events(pd.read_parquet(run / "events.parquet"))
     kpis = normalise_kpis(json.loads((run / "kpis.json").read_text()))
 
+    reference = _fixed_step_reference()
+    if case not in reference.MOVED:  # fixed-step is the special case of the event loop
+        moved = reference.differences(case, timeseries, events, kpis, tmp_path)
+        assert not moved, f"{case} differs from the fixed-step reference: {moved}"
+
     golden = GOLDEN / case
     if request.config.getoption("--update-golden"):
         golden.mkdir(parents=True, exist_ok=True)
@@ -135,6 +140,16 @@ def test_run_equals_golden(
     pd.testing.assert_frame_equal(
         timeseries, pd.read_parquet(golden / "timeseries.parquet"), check_exact=True
     )
+
+
+def _fixed_step_reference():  # the fixed-step reference helper, loaded by path
+    import importlib.util
+
+    path = Path(__file__).with_name("fixed_step_reference.py")
+    spec = importlib.util.spec_from_file_location("fixed_step_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_golden_normalisation_keeps_what_the_twin_decides() -> None:

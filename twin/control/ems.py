@@ -126,7 +126,8 @@ class RuleBasedController:
             self._weight[base + bat.rows[0] : base + bat.rows[1]] = 0.0
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
-        """CONTROL: battery self-consumption, generators off; islands; AFTER: meter."""
+        """CONTROL: battery self-consumption, generators off; islands (the PCC is billed
+        from the run's power flows, :meth:`twin.microgrid.Microgrid.meter_intervals`)."""
         fams = self.ctx.families
         bat = fams.get("battery")
         gen = fams.get("generator")
@@ -141,7 +142,6 @@ class RuleBasedController:
                 bat.command(np.clip(-net_mw * share, -snap.p_discharge_max_mw, snap.p_charge_max_mw))
             self.microgrid.balance(k, env.now)
             yield clock.wait(Phase.AFTER)
-            self.microgrid.meter(k)
 
     def kpis(self) -> dict[str, float]:
         """PCC, cost and islanding KPIs."""
@@ -585,7 +585,7 @@ class EmsController:
         return tables
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
-        """CONTROL: re-plan every ``replan_every``, apply, balance islands; AFTER: meter."""
+        """CONTROL: re-plan every ``replan_every``, apply, balance islands."""
         while True:
             k = yield clock.wait(Phase.CONTROL)
             if k % self.replan_steps == 0 or (self.plan is None and k % self.per == 0):
@@ -593,7 +593,6 @@ class EmsController:
             self.apply(k)
             self.microgrid.balance(k, env.now)
             yield clock.wait(Phase.AFTER)
-            self.microgrid.meter(k)
 
     def kpis(self) -> dict[str, float | None]:
         """PCC, cost and islanding KPIs plus the solver calls' summary.
