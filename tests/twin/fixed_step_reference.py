@@ -1,5 +1,5 @@
 """The fixed-step reference: shipped scenarios as the fixed-step twin ran them before the
-event-driven loop (issue 12), fingerprinted from the golden files of commit 09fe615.
+event-driven loop (issue 12), fingerprinted from the golden files of commit ef6dd4d.
 
 ``tests/data/golden_fixed_step.json`` holds, per scenario, the KPIs of that golden run
 and SHA-256 digests of its normalised ``timeseries.parquet`` and ``events.parquet``.
