@@ -7,8 +7,14 @@ One solver-neutral :class:`Problem` goes to any registered solver:
   noise model (:mod:`solvers.qaoa`);
 - ``hybrid``: a QUBO sampler proposes the binaries, HiGHS solves the rest
   (:mod:`solvers.hybrid`);
-- ``exact``, ``annealing``, ``tabu``, ``lp-rounding``: classical baselines
-  (:mod:`solvers.baselines`).
+- ``exact``, ``annealing``, ``tabu``, ``greedy``, ``random``, ``lp-rounding``:
+  classical baselines (:mod:`solvers.baselines`).
+
+Sampling solvers report the same quality figures (:mod:`solvers.metrics`: one
+approximation ratio convention, best-of-shots ratio, probabilities of an optimal
+and a within-1 % sample, feasible share, TTS99 and a uniform random baseline at
+equal shots) against a reference optimum; :mod:`solvers.qpu` models the QPU time
+and cost of the whole variational loop.
 
 Problems also come from CPLEX-LP files (:meth:`Problem.read_lp`, HiGHS's parser);
 ``python -m solvers FILE.lp --solver NAME [--option k=v] [--json]`` solves one

@@ -90,17 +90,30 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from solvers.problem import Problem, ProblemError, Result, Status
+from solvers.problem import Problem, ProblemError, Result, Status, VarKind
+from solvers.qpu import circuit_duration_s, loop_cost, qpu_costs
 from solvers.qubo import Qubo, cost_vector, qubo_support, to_qubo
 from solvers.registry import register
-from solvers.sampling import evaluate_samples, result_from_samples
+from solvers.sampling import (
+    derived_seed,
+    evaluate_samples,
+    resolve_reference,
+    result_from_samples,
+)
 from solvers.statevector import P1Expectation, QaoaKernel
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
     from qiskit import QuantumCircuit
 
-__all__ = ["QPU_TIMING", "QaoaSolver", "expectation", "qaoa_circuit"]
+__all__ = [
+    "QPU_TIMING",
+    "QaoaSolver",
+    "expectation",
+    "noise_model_reason",
+    "noise_models",
+    "qaoa_circuit",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -300,8 +313,14 @@ class QaoaSolver:
         Transpiler optimisation level (0-3).
     qpu_timing : mapping, optional
         Overrides of :data:`QPU_TIMING` keys. [s]
+    qpu_costs : mapping, optional
+        Overrides of :data:`solvers.qpu.DEFAULT_QPU_COSTS` (gate times, overheads,
+        prices, ``billing`` "job" or "session") for the whole-loop QPU bill.
     time_limit : float, optional
         Default wall-clock limit. [s]
+    reference_solver : str or None
+        Solver computing the reference optimum of the quality diagnostics when
+        ``solve`` is not given ``reference_objective`` (None: no quality keys).
     """
 
     name: ClassVar[str] = "qaoa"
@@ -319,7 +338,9 @@ class QaoaSolver:
     repair: bool = True
     optimization_level: int = 1
     qpu_timing: Mapping[str, float] | None = None
+    qpu_costs: Mapping[str, Any] | None = None
     time_limit: float | None = None
+    reference_solver: str | None = "milp"
     _memory: _AngleMemory = field(default_factory=_AngleMemory, init=False, repr=False,
                                   compare=False)
 
@@ -352,12 +373,23 @@ class QaoaSolver:
         unknown = set(self.qpu_timing or {}) - set(QPU_TIMING)
         if unknown:
             raise ValueError(f"qpu_timing keys {sorted(unknown)} unknown; known: {list(QPU_TIMING)}")
-        if self.noise is not None:
-            _fake_backend(self.noise)  # raises ValueError listing the choices
+        qpu_costs(self.qpu_costs)  # raises ValueError naming a bad key or value
 
     # ------------------------------------------------------------ support
     def supports(self, problem: Problem) -> str | None:
-        """None when the problem fits (binary/bounded integer, qubits, memory)."""
+        """None when the problem fits (binary/bounded integer, qubits, memory).
+
+        An unknown ``noise`` device or a non-finite ``penalty`` is a reason too:
+        the solve then returns UNSUPPORTED naming it (no exception).
+        """
+        if self.noise is not None:
+            reason = noise_model_reason(self.noise)
+            if reason is not None:
+                return reason
+        if self.penalty is not None and not math.isfinite(float(self.penalty)):
+            return f"the QUBO penalty must be finite, got penalty={self.penalty!r}"
+        if not (problem.kinds != VarKind.CONTINUOUS).any():
+            return "the problem has no binary or integer variables: nothing for QAOA to decide"
         reason = qubo_support(problem)
         if reason is not None:
             return reason
@@ -377,9 +409,14 @@ class QaoaSolver:
 
     # -------------------------------------------------------------- solve
     def solve(
-        self, problem: Problem, *, time_limit: float | None = None, seed: int | None = None
+        self, problem: Problem, *, time_limit: float | None = None, seed: int | None = None,
+        reference_objective: float | None = None,
     ) -> Result:
-        """Run QAOA; never raises for unsupported or infeasible problems."""
+        """Run QAOA; never raises for unsupported or infeasible problems.
+
+        ``reference_objective`` (else ``reference_solver``'s optimum, computed
+        outside ``wall_time_s``) gives the quality keys of :mod:`solvers.metrics`.
+        """
         t0 = time.perf_counter()
         limit = time_limit if time_limit is not None else self.time_limit
         deadline = None if limit is None else t0 + float(limit)
@@ -387,17 +424,20 @@ class QaoaSolver:
         if isinstance(out, str):
             return Result(Status.UNSUPPORTED, self.name, message=out,
                           wall_time_s=time.perf_counter() - t0, problem=problem)
-        qubo = out
         try:
-            run = self._run(problem, qubo, seed, deadline)
+            samples, diag, timed_out = self._run(problem, out, seed, deadline)
         except MemoryError as exc:  # pragma: no cover - guarded by _size_reason
             return Result(Status.UNSUPPORTED, self.name, problem=problem,
                           message=f"out of memory: {exc}",
                           wall_time_s=time.perf_counter() - t0)
-        samples, diag, timed_out = run
-        return result_from_samples(problem, self.name, samples,
-                                   wall_time_s=time.perf_counter() - t0, diagnostics=diag,
-                                   timed_out=timed_out)
+        wall = time.perf_counter() - t0
+        ref, ref_info = resolve_reference(problem, reference_objective, self.reference_solver,
+                                          deadline)
+        diag.update(ref_info)
+        return result_from_samples(problem, self.name, samples, wall_time_s=wall,
+                                   diagnostics=diag, timed_out=timed_out,
+                                   reference_objective=ref,
+                                   expected_objective=diag["expected_objective"], seed=seed)
 
     def _prepare(self, problem: Problem) -> Qubo | str:
         reason = self.supports(problem)
@@ -411,6 +451,10 @@ class QaoaSolver:
             qubo = to_qubo(problem, self.penalty)
         except ProblemError as exc:
             return str(exc)
+        if qubo.penalty is not None and not math.isfinite(qubo.penalty):
+            return f"the QUBO penalty is not finite ({qubo.penalty}); give a finite penalty="
+        if not np.isfinite(qubo.linear).all() or not np.isfinite(qubo.quadratic).all():
+            return "the QUBO has non-finite coefficients (objective or penalty overflow)"
         size = self._size_reason(qubo.num_variables)
         return size if size is not None else qubo
 
@@ -431,20 +475,39 @@ class QaoaSolver:
     def _run(
         self, problem: Problem, qubo: Qubo, seed: int | None, deadline: float | None
     ) -> tuple[Any, dict[str, Any], bool]:
-        n = qubo.num_variables
+        """Angle search, final run (ideal or noisy), evaluation and diagnostics."""
         p = int(self.reps)
         h, j, offset, scale = _ising(qubo)
         cost = cost_vector(qubo.linear, qubo.quadratic, qubo.constant)
         kernel = QaoaKernel(cost)
-        rng = np.random.default_rng(seed)
         counters = {"closed_form": 0, "iterations": 0, "aer": 0}
-        timed_out = False
+        x_norm, how, timed_out = self._search_angles(
+            kernel, p, scale, (h, j, offset), np.random.default_rng(seed), counters, deadline)
+        kernel.release()  # the optimisation's work states, before the exact state and Aer
+        if self.noise is not None:
+            final = self._final_noisy(qubo, cost, x_norm, scale, seed, counters, deadline)
+        else:
+            final = self._final_ideal(qubo, kernel, x_norm, scale, seed)
+        timed_out = timed_out or final.timed_out
+        counters["aer"] += 1
+        counters["kernel"] = kernel.evaluations  # optimiser's + the exact final state
+        samples = evaluate_samples(problem, final.z, final.counts, qubo=qubo, repair=self.repair)
+        self._memory.by_reps[p] = np.array(final.x_norm)
+        diag = self._diagnostics(qubo, final, scale, how, counters, seed)
+        return samples, diag, timed_out
+
+    def _search_angles(
+        self, kernel: QaoaKernel, p: int, scale: float,
+        ising: tuple[np.ndarray, np.ndarray, float], rng: np.random.Generator,
+        counters: dict[str, int], deadline: float | None,
+    ) -> tuple[np.ndarray, str, bool]:
+        """Normalised angles (gammas * scale, betas) from the ideal kernel, and how."""
+        h, j, offset = ising
 
         def check_time() -> None:
             if deadline is not None and time.perf_counter() > deadline:
                 raise _TimeUp
 
-        # ---- initial point (normalised angles: gamma * scale)
         x_norm, how = self._initial_point(p, scale, h, j, offset, rng, counters, check_time)
         best: dict[str, Any] = {"x": x_norm, "f": math.inf}
 
@@ -457,6 +520,7 @@ class QaoaSolver:
                 best["x"], best["f"] = np.array(xn), val
             return val
 
+        timed_out = False
         try:
             if how == "auto" and (self.initial_point == "fixed" or self.optimizer == "none"):
                 while x_norm.size < 2 * p:
@@ -470,72 +534,114 @@ class QaoaSolver:
         except _TimeUp:
             timed_out = True
             x_norm = best["x"] if best["x"].size == 2 * p else _pad(best["x"], p)
-        kernel.release()  # the optimisation's work states, before the exact state and Aer
         x_norm = np.asarray(x_norm, dtype=np.float64)
         if x_norm.size != 2 * p:
             x_norm = _pad(x_norm, p)
+        return x_norm, how, timed_out
 
+    def _final_ideal(self, qubo: Qubo, kernel: QaoaKernel, x_norm: np.ndarray, scale: float,
+                     seed: int | None) -> _FinalRun:
+        """The transpiled circuit on ideal Aer; the state's figures from the exact kernel."""
+        n = qubo.num_variables
+        p = x_norm.size // 2
+        gammas, betas = x_norm[:p] / scale, x_norm[p:]
+        circuit = self._transpiled(qubo, gammas, betas, seed)
+        z, counts = self._sample_circuit(circuit, self._backend(seed), n, seed)
+        prob = kernel.probabilities(gammas, betas, precise=True)
+        best_z = _best_sample(qubo, z, counts)
+        best_index = int((best_z.astype(np.int64) << np.arange(n)).sum())
+        return _FinalRun(
+            x_norm=np.array(x_norm), circuit=circuit,
+            z=z, counts=counts, best_z=best_z,
+            expected_objective=float(qubo.sign * float(prob @ kernel.cost)),
+            best_probability=float(prob[best_index]), source="exact ideal state",
+            target=None, extra={}, timed_out=False)
+
+    def _final_noisy(self, qubo: Qubo, cost: np.ndarray, x_norm: np.ndarray, scale: float,
+                     seed: int | None, counters: dict[str, int], deadline: float | None,
+                     ) -> _FinalRun:
+        """Noisy refinement, then the final noisy run: every figure from its samples.
+
+        The expected objective is the mean penalised objective over the final noisy
+        run's shots (an unbiased estimate of the noisy state's expectation; the
+        refinement's best mean is biased low by selection and is reported apart as
+        ``noisy_expected_qubo_cost``); ``best_probability`` is the best sample's
+        share of those shots. The ideal state's exact expectation at the same
+        angles is ``ideal_expected_objective``, for comparison only.
+        """
+        n = qubo.num_variables
+        p = x_norm.size // 2
+        setup = _NoisySetup.build(self, qubo, p, seed)
+        x_norm, extra, timed_out = self._noisy_refine(setup, cost, x_norm, scale, seed,
+                                                      counters, deadline)
+        gammas, betas = x_norm[:p] / scale, x_norm[p:]
+        circuit = _bind(setup.device_circuit, gammas, betas)
+        # a fresh stream: the refinement's runs all used ``seed``, so re-using it would
+        # return the luckiest evaluation's samples (biased low by selection)
+        final_seed = derived_seed(seed, 1)
+        setup.simulator.set_options(seed_simulator=final_seed)
+        z, counts = self._sample_circuit(_bind(setup.compact_circuit, gammas, betas),
+                                         setup.simulator, n, final_seed)
+        index = (z.astype(np.int64) << np.arange(n)).sum(axis=1)
+        shots = float(counts.sum())
+        best_z = _best_sample(qubo, z, counts)
+        best_share = float(counts[np.flatnonzero((z == best_z).all(axis=1))].sum() / shots)
+        ideal = QaoaKernel(cost)
+        extra["ideal_expected_objective"] = float(
+            qubo.sign * ideal.expectation(gammas, betas, precise=True))
+        return _FinalRun(
+            x_norm=np.array(x_norm), circuit=circuit, z=z, counts=counts, best_z=best_z,
+            expected_objective=float(qubo.sign * float(cost[index] @ counts) / shots),
+            best_probability=best_share, source="noisy samples of the final run",
+            target=_fake_backend(self.noise).target, extra=extra,  # type: ignore[arg-type]
+            timed_out=timed_out)
+
+    def _diagnostics(self, qubo: Qubo, final: _FinalRun, scale: float, how: str,
+                     counters: dict[str, int], seed: int | None) -> dict[str, Any]:
+        """The diagnostics keys of the module docstring."""
         from qiskit import qasm3
 
-        noise_diag: dict[str, Any] = {}
-        if self.noise is not None:
-            setup = _NoisySetup.build(self, qubo, p, seed)
-            x_norm, noise_diag, noisy_timeout = self._noisy_refine(
-                setup, cost, x_norm, scale, seed, counters, deadline
-            )
-            timed_out = timed_out or noisy_timeout
-            gammas, betas = x_norm[:p] / scale, x_norm[p:]
-            circuit = _bind(setup.device_circuit, gammas, betas)
-            z, counts = self._sample_circuit(
-                _bind(setup.compact_circuit, gammas, betas), setup.simulator, n, seed
-            )
-        else:
-            gammas, betas = x_norm[:p] / scale, x_norm[p:]
-            circuit = self._transpiled(qubo, gammas, betas, seed)
-            z, counts = self._sample_circuit(circuit, self._backend(seed), n, seed)
-        counters["aer"] += 1
-        samples = evaluate_samples(problem, z, counts, qubo=qubo, repair=self.repair)
-        prob = kernel.probabilities(gammas, betas, precise=True)
-        # most probable among the best QUBO-cost samples
-        sampled_cost = z @ qubo.linear + np.einsum("si,ij,sj->s", z, qubo.quadratic, z)
-        best_z = z[int(np.lexsort((-counts, sampled_cost))[0])]
-        best_index = int((best_z.astype(np.int64) << np.arange(n)).sum())
+        circuit = final.circuit
+        p = final.x_norm.size // 2
         depth = int(circuit.depth())
-        d2 = int(circuit.depth(lambda inst: inst.operation.num_qubits == 2))
         two_q = int(sum(1 for inst in circuit.data if inst.operation.num_qubits == 2))
         timing = {**QPU_TIMING, **(self.qpu_timing or {})}
-        duration = self._duration(circuit, depth, d2, timing)
+        duration = self._duration(circuit, timing)
         job = timing["job_overhead_s"] + self.shots * (duration + timing["rep_delay_s"])
-        self._memory.by_reps[p] = np.array(x_norm)
-        expected = float(qubo.sign * float(prob @ cost))
-        diag: dict[str, Any] = {
-            "qubits": n,
+        costs = qpu_costs({**timing, **(self.qpu_costs or {})})
+        billed = loop_cost(evaluations=counters["iterations"] + 1, shots=int(self.shots),
+                           circuit_s=duration, costs=costs)
+        gammas, betas = final.x_norm[:p] / scale, final.x_norm[p:]
+        return {
+            "qubits": qubo.num_variables,
             "reps": p,
             "depth": depth,
             "two_qubit_gates": two_q,
             "shots": int(self.shots),
-            "circuit_evaluations": int(kernel.evaluations + counters["aer"]),
+            "circuit_evaluations": int(counters["kernel"] + counters["aer"]),
             "closed_form_evaluations": int(counters["closed_form"]),
             "optimizer_iterations": int(counters["iterations"]),
             "optimizer_settings": self._optimizer_settings(),
             "final_angles": [float(v) for v in np.concatenate([gammas, betas])],
-            "normalised_angles": [float(v) for v in x_norm],
+            "normalised_angles": [float(v) for v in final.x_norm],
             "angle_scale": scale,
             "initial_point": how,
-            "expected_objective": expected,
-            "best_bitstring": "".join(str(int(v)) for v in best_z[::-1]),
-            "best_probability": float(prob[best_index]),
+            "expected_objective": final.expected_objective,
+            "expected_objective_source": final.source,
+            "best_bitstring": "".join(str(int(v)) for v in final.best_z[::-1]),
+            "best_probability": final.best_probability,
             "qasm3": qasm3.dumps(circuit),
             "circuit_duration_s": duration,
             "modelled_qpu_time_s": job,
             "modelled_qpu_time_loop_s": job * (counters["iterations"] + 1),
+            **billed,
+            "qpu_cost_model": costs,
             "penalty": qubo.penalty,
             "noise": self.noise,
             "simulator_method": self.simulator_method,
             "seed": seed,
-            **noise_diag,
+            **final.extra,
         }
-        return samples, diag, timed_out
 
     # --------------------------------------------------------- angle search
     def _initial_point(
@@ -641,15 +747,10 @@ class QaoaSolver:
         z = np.array([[int(ch) for ch in reversed(k)] for k in keys], dtype=np.float64)
         return z.reshape(len(keys), n), np.array([counts[k] for k in keys], dtype=np.int64)
 
-    def _duration(
-        self, circuit: QuantumCircuit, depth: int, d2: int, timing: Mapping[str, float]
-    ) -> float:
-        if self.noise is not None:
-            try:
-                return float(circuit.estimate_duration(_fake_backend(self.noise).target, unit="s"))
-            except Exception as exc:  # durations missing for some gate
-                logger.debug("estimate_duration failed (%s); using the depth model", exc)
-        return d2 * timing["gate_2q_s"] + (depth - d2) * timing["gate_1q_s"] + timing["readout_s"]
+    def _duration(self, circuit: QuantumCircuit, timing: Mapping[str, float]) -> float:
+        """One shot of ``circuit``: the device target's gate times, else the depth model."""
+        target = _fake_backend(self.noise).target if self.noise is not None else None
+        return circuit_duration_s(circuit, target, timing)[0]
 
     def _noisy_refine(
         self, setup: _NoisySetup, cost: np.ndarray, x_norm: np.ndarray, scale: float,
@@ -699,6 +800,29 @@ class QaoaSolver:
             "device": setup.device_name,
             "physical_qubits": setup.physical_qubits,
         }, timed_out
+
+
+@dataclass(frozen=True, eq=False)
+class _FinalRun:
+    """The final sampling run and the state figures reported with it."""
+
+    x_norm: np.ndarray
+    circuit: Any
+    z: np.ndarray
+    counts: np.ndarray
+    best_z: np.ndarray
+    expected_objective: float
+    best_probability: float
+    source: str
+    target: Any
+    extra: dict[str, Any]
+    timed_out: bool
+
+
+def _best_sample(qubo: Qubo, z: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The most frequent among the lowest-QUBO-cost samples."""
+    sampled_cost = z @ qubo.linear + np.einsum("si,ij,sj->s", z, qubo.quadratic, z)
+    return z[int(np.lexsort((-counts, sampled_cost))[0])]
 
 
 @dataclass(frozen=True)
@@ -808,20 +932,59 @@ def _pad(x: np.ndarray, p: int) -> np.ndarray:
     return np.concatenate([g, b])
 
 
+def noise_models() -> tuple[str, ...]:
+    """Every valid ``noise=`` name: qiskit-ibm-runtime's offline fake backends.
+
+    Names are matched case-insensitively, with or without the ``Fake`` prefix and
+    the ``V2`` suffix (``"FakeTorino"``, ``"torino"``, ``"fake_manila_v2"``). Empty
+    when qiskit-ibm-runtime is not installed.
+    """
+    try:
+        import qiskit_ibm_runtime.fake_provider as fp
+    except ImportError:
+        return ()
+    return tuple(sorted(n for n in dir(fp) if n.startswith("Fake") and n[4:]
+                        and not n.startswith("FakeProvider")))
+
+
+def _noise_key(name: str) -> str:
+    key = str(name).strip().lower().replace("_", "").replace("-", "")
+    return key[4:] if key.startswith("fake") else key
+
+
+def _noise_class(name: str) -> str | None:
+    """The fake-backend class name ``name`` refers to, or None."""
+    choices = {n[4:].lower(): n for n in noise_models()}
+    key = _noise_key(name)
+    return choices.get(key) or choices.get(key + "v2")
+
+
+def noise_model_reason(name: str) -> str | None:
+    """None when ``name`` is a valid noise model, else why not (naming some valid ones).
+
+    Examples
+    --------
+    >>> noise_model_reason("FakeTorino") is None
+    True
+    >>> noise_model_reason("FakeNowhere").startswith("unknown noise model 'FakeNowhere'")
+    True
+    """
+    if _noise_class(name) is not None:
+        return None
+    names = noise_models()
+    if not names:
+        return (f"noise model {name!r} needs qiskit-ibm-runtime (its offline fake backends); "
+                "install with: pip install 'gridtwin[quantum]'")
+    known = ", ".join(n for n in names if not n.endswith("V2"))
+    return (f"unknown noise model {name!r}: not a qiskit-ibm-runtime fake backend; "
+            f"valid names: {known}")
+
+
 def _fake_backend(name: str) -> Any:
     """The qiskit-ibm-runtime fake backend named ``name`` ("FakeTorino", "torino", ...)."""
-    import qiskit_ibm_runtime.fake_provider as fp
-
-    key = name.strip().lower().replace("_", "").replace("-", "")
-    if key.startswith("fake"):
-        key = key[4:]
-    choices = {n[4:].lower(): n for n in dir(fp) if n.startswith("Fake") and n[4:]
-               and not n.startswith("FakeProvider")}
-    cls_name = choices.get(key) or choices.get(key + "v2")
+    cls_name = _noise_class(name)
     if cls_name is None:
-        known = ", ".join(sorted(v for v in choices.values() if not v.endswith("V2"))[:12])
-        raise ValueError(f"unknown noise device {name!r}; e.g. {known} (qiskit-ibm-runtime "
-                         "fake_provider)")
+        raise ValueError(noise_model_reason(name))
     return _cached_fake(cls_name)
 
 

@@ -7,8 +7,15 @@ optionally repairs infeasible ones by greedy bit flips, and picks the best
 feasible assignment. An assignment that still violates a constraint is never
 reported as a solution.
 
+Every sampling solver passes the reference optimum (given by the caller, or
+computed by ``milp``: :func:`resolve_reference`) to :func:`result_from_samples`,
+which adds the quality keys of :func:`solvers.metrics.sample_quality` and the
+uniform random baseline at equal shots (``random_*`` keys) to the diagnostics
+(:func:`quality_diagnostics`).
+
 Public names: :class:`SampleSet`, :func:`evaluate_samples`, :func:`repair_binary`,
-:func:`result_from_samples`.
+:func:`result_from_samples`, :func:`quality_diagnostics`, :func:`resolve_reference`,
+:func:`fold_seed`, :func:`derived_seed`.
 
 Notes
 -----
@@ -23,11 +30,19 @@ counted in ``diagnostics["repaired_samples"]`` and the winner is flagged with
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from solvers.metrics import (
+    approximation_ratio,
+    prefixed,
+    random_baseline,
+    reference_optimum,
+    sample_quality,
+)
 from solvers.problem import Result, Status, VarKind, result_from_x
 
 if TYPE_CHECKING:
@@ -36,7 +51,16 @@ if TYPE_CHECKING:
     from solvers.problem import Problem
     from solvers.qubo import Qubo
 
-__all__ = ["SampleSet", "evaluate_samples", "repair_binary", "result_from_samples"]
+__all__ = [
+    "SampleSet",
+    "derived_seed",
+    "evaluate_samples",
+    "fold_seed",
+    "quality_diagnostics",
+    "repair_binary",
+    "resolve_reference",
+    "result_from_samples",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +201,110 @@ def evaluate_samples(
     )
 
 
+def fold_seed(seed: int | None, bits: int = 31) -> int | None:
+    """Any integer seed as one in ``0 .. 2**bits - 1``, deterministically.
+
+    Seeds already in range pass unchanged (so results for them stay the same);
+    others (negative, or ``2**31`` and up, which dwave-samplers refuses) are
+    hashed through ``numpy.random.SeedSequence``: distinct large seeds give
+    distinct, reproducible streams, unlike a plain modulo.
+
+    Examples
+    --------
+    >>> fold_seed(7), fold_seed(None)
+    (7, None)
+    >>> 0 <= fold_seed(2**64 + 3) < 2**31
+    True
+    """
+    if seed is None:
+        return None
+    s = int(seed)
+    if 0 <= s < (1 << bits):
+        return s
+    words = [int(s < 0), *_words(abs(s))]
+    state = np.random.SeedSequence(words).generate_state(1, dtype=np.uint64)[0]
+    return int(state) & ((1 << bits) - 1)
+
+
+def derived_seed(seed: int | None, stream: int) -> int | None:
+    """A seed in ``0 .. 2**31 - 1`` for the named sub-stream ``stream`` of ``seed``.
+
+    Examples
+    --------
+    >>> derived_seed(5, 1) == derived_seed(5, 1) != derived_seed(5, 2)
+    True
+    """
+    if seed is None:
+        return None
+    s = int(seed)
+    state = np.random.SeedSequence([int(stream), int(s < 0), *_words(abs(s))])
+    return int(state.generate_state(1, dtype=np.uint64)[0]) & ((1 << 31) - 1)
+
+
+def _words(value: int) -> list[int]:
+    """``value`` (>= 0) as little-endian 32-bit words (SeedSequence entropy)."""
+    words = []
+    while True:
+        value, low = divmod(value, 1 << 32)
+        words.append(low)
+        if not value:
+            return words
+
+
+#: Longest the reference solver may take when the call has no time limit. [s]
+REFERENCE_TIME_LIMIT_S = 60.0
+
+
+def resolve_reference(
+    problem: Problem, reference_objective: float | None, reference_solver: str | None,
+    deadline: float | None = None,
+) -> tuple[float | None, dict[str, Any]]:
+    """The reference optimum: the caller's, else ``reference_solver``'s (None: none).
+
+    With a ``deadline`` (``time.perf_counter()`` value of the call's time limit) the
+    reference solve gets only the time left, and is skipped when none is left
+    (``reference_status`` says so): the quality keys never push a call over its
+    limit.
+    """
+    if reference_objective is not None:
+        return float(reference_objective), {"reference_solver": "given"}
+    if reference_solver is None:
+        return None, {}
+    limit = REFERENCE_TIME_LIMIT_S
+    if deadline is not None:
+        limit = min(limit, deadline - time.perf_counter())
+        if limit <= 0:
+            return None, {"reference_solver": reference_solver,
+                          "reference_status": "skipped: the call's time limit was reached"}
+    return reference_optimum(problem, solver=reference_solver, time_limit=limit)
+
+
+def quality_diagnostics(
+    problem: Problem,
+    samples: SampleSet,
+    reference_objective: float,
+    *,
+    t_run_s: float,
+    expected_objective: float | None,
+    seed: int | None,
+) -> dict[str, Any]:
+    """:func:`solvers.metrics.sample_quality` of ``samples`` plus the ``random_*`` baseline.
+
+    The shares are over *sampled* shots (repaired assignments have count 0);
+    ``result_ratio`` is the ratio of the reported solution (which may be
+    repaired). The random baseline uses as many shots as were sampled.
+    """
+    out = sample_quality(samples.objective, samples.counts, samples.feasible,
+                         reference_objective, problem.sense, t_run_s=t_run_s,
+                         expected_objective=expected_objective)
+    shots = int(samples.counts.sum())
+    out["result_ratio"] = (approximation_ratio(float(samples.objective[0]), reference_objective,
+                                               problem.sense)
+                           if samples.x.shape[0] and samples.feasible[0] else 0.0)
+    out.update(prefixed("random_", random_baseline(problem, reference_objective, shots, seed)))
+    return out
+
+
 def result_from_samples(
     problem: Problem,
     solver: str,
@@ -185,12 +313,18 @@ def result_from_samples(
     wall_time_s: float,
     diagnostics: dict[str, Any],
     timed_out: bool = False,
+    reference_objective: float | None = None,
+    expected_objective: float | None = None,
+    t_run_s: float | None = None,
+    seed: int | None = None,
 ) -> Result:
     """The best feasible sample as a :class:`Result` (INFEASIBLE, unproven, if none).
 
     The status is FEASIBLE (TIME_LIMIT when ``timed_out``); sampling proves
     neither optimality nor infeasibility (``diagnostics["infeasible_proven"]``
-    is False).
+    is False). With ``reference_objective`` the quality keys of
+    :func:`quality_diagnostics` are added (TTS99 over ``t_run_s``, default the
+    wall time).
     """
     diag = dict(diagnostics)
     diag["distinct_samples"] = int(samples.x.shape[0])
@@ -200,6 +334,14 @@ def result_from_samples(
     diag["feasible_fraction"] = (
         float(samples.counts[samples.feasible].sum() / total) if total else 0.0
     )
+    diag["feasible_share"] = diag["feasible_fraction"]
+    if expected_objective is not None:
+        diag["expected_objective"] = float(expected_objective)
+    if reference_objective is not None:
+        diag.update(quality_diagnostics(
+            problem, samples, reference_objective,
+            t_run_s=wall_time_s if t_run_s is None else t_run_s,
+            expected_objective=expected_objective, seed=seed))
     if samples.x.shape[0] and samples.feasible[0]:
         diag["best_was_repaired"] = bool(samples.repaired[0])
         return result_from_x(

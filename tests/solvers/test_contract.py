@@ -34,7 +34,7 @@ SMALL_LIMIT = {
 #: Solvers that prove optimality / infeasibility.
 EXACT = {"milp", "exact"}
 #: Solvers that need every variable binary or bounded integer.
-QUBO_ONLY = {"qaoa", "exact", "annealing", "tabu"}
+QUBO_ONLY = {"qaoa", "exact", "annealing", "tabu", "greedy", "random"}
 FAST = {"qaoa": {"reps": 1, "shots": 512}, "annealing": {"num_reads": 20, "num_sweeps": 200},
         "tabu": {"num_reads": 4, "num_restarts": 3}}
 
