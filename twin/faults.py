@@ -59,6 +59,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from twin.comms.event import EventLog
 from twin.errors import Problem
 from twin.reliability import Interruption
+from twin.seeding import stream
 from twin.simtime import parse_duration_s
 
 if TYPE_CHECKING:  # simpy only at run time: the scenario schema imports this module
@@ -547,8 +548,8 @@ class FaultInjector:
     faults
         The ``faults:`` section.
     seed
-        Run seed; each stochastic fault draws from ``SeedSequence(seed,
-        spawn_key=(crc32("fault"), crc32(kind), crc32(target), index))``.
+        Run seed; each stochastic fault draws from its own named stream
+        ``twin.seeding.stream(seed, "fault", kind, target, index)``.
     events
         Where fault events go.
     comms
@@ -583,7 +584,7 @@ class FaultInjector:
         for index, fault in enumerate(self.faults):
             begin, end = self._guarded(fault, *self._actions(index, fault))
             if fault.mtbf_h is not None:
-                rng = _fault_rng(self.seed, fault.kind, fault.label, index)
+                rng = stream(self.seed, "fault", fault.kind, fault.label, index)
                 proc = stochastic_process(self.env, rng, fault.mtbf_h * 3600.0,
                                           fault.mttr_h * 3600.0,
                                           lambda repair_s, b=begin: b(repair_s), end)
@@ -701,13 +702,6 @@ class FaultInjector:
             return (lambda r: service.solver_error_begin(), service.solver_error_end)
         factor = float(fault.slowdown_factor)
         return (lambda r: service.slowdown_begin(factor), lambda: service.slowdown_end(factor))
-
-
-def _fault_rng(seed: int, kind: str, label: str, index: int) -> np.random.Generator:
-    import zlib
-
-    key = (zlib.crc32(b"fault"), zlib.crc32(kind.encode()), zlib.crc32(label.encode()), index)
-    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))
 
 
 def availability(mtbf_h: float, mttr_h: float) -> float:

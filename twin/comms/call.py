@@ -26,7 +26,7 @@ noticed when the timer fires; a service refusal or error comes back at once (aft
 return trip). When the timer fires first the attempt fails with ``timeout`` (or
 ``deadline`` if the deadline capped it) and the job is withdrawn.
 
-**Solver seeds** come from ``SeedSequence(seed, spawn_key=(n,))`` with ``n`` the
+**Solver seeds** come from ``twin.seeding.stream_seed(seed, n)`` with ``n`` the
 0-based run-wide call number (as :class:`twin.control.gateway.DirectGateway` does), the
 same for every attempt and step of a call: a call's solver answer does not depend on
 how many network draws faults caused, so runs with and without faults, and with and
@@ -46,7 +46,6 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-import numpy as np
 import simpy
 
 from solvers.registry import Solver
@@ -60,6 +59,7 @@ from twin.comms.task import (
     HybridStep,
     SolverStep,
 )
+from twin.seeding import stream_seed
 
 __all__ = [
     "FAILURE_REASONS",
@@ -460,7 +460,7 @@ class Caller:
                     f"tasks[{task.name!r}].chain[{i}]: hybrid step needs hybrid= (a plan "
                     "with split and merge)"
                 )
-        seed_state = np.random.SeedSequence(self._seed, spawn_key=(self._calls,))
+        solver_seed = stream_seed(self._seed, self._calls)
         self._calls += 1
         call_no = self._calls
         ctx = _CallContext(
@@ -468,7 +468,7 @@ class Caller:
             task=task,
             start_s=self.env.now,
             deadline_at_s=self.env.now + task.deadline_s,
-            solver_seed=int(seed_state.generate_state(1, dtype=np.uint32)[0]),
+            solver_seed=solver_seed,
         )
         status: Literal["solved", "fallback", "failed"] = "failed"
         used: _StepResult | None = None

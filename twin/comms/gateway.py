@@ -35,9 +35,10 @@ import simpy
 from twin.comms.call import CallOutcome, is_answer
 from twin.comms.event import EventLog, EventRecord
 from twin.comms.kpi import LATENCY_PARTS, call_kpis, call_row
-from twin.comms.spec import CommsModel, CommsSpec, build_comms, latency_model, named_rng
+from twin.comms.spec import CommsModel, CommsSpec, build_comms, latency_model
 from twin.comms.task import ControlTask
 from twin.control.calls import CallLog, CallRecord, SolverPool
+from twin.seeding import stream
 
 if TYPE_CHECKING:
     from solvers import Problem, Result
@@ -185,7 +186,7 @@ class CommsGateway:
         self._adopted: dict[str, dict[str, float]] = {}
         approval = spec.approval
         self._approval_delay = latency_model(approval.delay, base_dir) if approval.enabled else None
-        self._approval_rng = named_rng(self.seed, "comms", "approval")
+        self._approval_rng = stream(self.seed, "comms", "approval")
 
     def start(self) -> None:
         """Start the communication model's declared outages (see ``start`` above)."""

@@ -32,20 +32,16 @@ CommsModel
     The built runtime objects for one environment.
 build_comms
     Build a :class:`CommsModel` from a :class:`CommsSpec`.
-named_rng
-    A generator keyed by names, independent of every other name's.
 default_chain
     The fallback chain of a pattern.
 """
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from twin.comms.event import EventLog
@@ -65,6 +61,7 @@ from twin.comms.task import (
     SolverStep,
     Step,
 )
+from twin.seeding import stream
 from twin.simtime import parse_duration_s
 
 if TYPE_CHECKING:  # the runtime parts need simpy and networkx; the schema does not
@@ -87,7 +84,6 @@ __all__ = [
     "TaskSpec",
     "build_comms",
     "default_chain",
-    "named_rng",
     "replace_model",
     "with_link",
 ]
@@ -624,22 +620,6 @@ def _registered_solvers() -> set[str] | None:
 
 
 # ----------------------------------------------------------------------- build
-def named_rng(seed: int, *names: str) -> np.random.Generator:
-    """A generator for one named stream, independent of every other name's.
-
-    ``SeedSequence(seed, spawn_key=(crc32(name) for name in names))``: adding a link or
-    a service does not shift the draws of the others.
-
-    Examples
-    --------
-    >>> a = named_rng(1, "link", "fibre").random()
-    >>> a == named_rng(1, "link", "fibre").random() != named_rng(1, "link", "lte").random()
-    True
-    """
-    key = tuple(zlib.crc32(name.encode()) for name in names)
-    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))
-
-
 @dataclass
 class CommsModel:
     """The runtime communication model of one run."""
@@ -737,10 +717,10 @@ def build_comms(
     routes = tuple(RouteParams(r.name, r.source, r.target, max_paths=r.max_paths,
                                detection_s=r.detection_s) for r in spec.routes)
     network = Network(
-        env, NetworkParams(nodes, tuple(links), routes), named_rng(seed, "comms", "network"),
+        env, NetworkParams(nodes, tuple(links), routes), stream(seed, "comms", "network"),
         events,
-        link_rngs={link.name: named_rng(seed, "comms", "link", link.name) for link in links},
-        fault_rngs={link.name: named_rng(seed, "comms", "link-fault", link.name)
+        link_rngs={link.name: stream(seed, "comms", "link", link.name) for link in links},
+        fault_rngs={link.name: stream(seed, "comms", "link-fault", link.name)
                     for link in links},
     )
     services: dict[str, Service] = {}
@@ -749,7 +729,7 @@ def build_comms(
             params = service_spec.params(base_dir)
         except ValueError as exc:
             raise ValueError(f"comms.services.{i}: {exc}") from None
-        services[params.name] = Service(env, params, named_rng(seed, "comms", "service",
+        services[params.name] = Service(env, params, stream(seed, "comms", "service",
                                                                params.name), events)
     model = CommsModel(env, spec, events, network, services, int(seed))
     if start:

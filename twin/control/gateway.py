@@ -28,9 +28,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from twin.control.calls import CallLog, CallProcess, CallRecord, SolverPool
+from twin.seeding import stream_seed
 
 if TYPE_CHECKING:
     import simpy
@@ -46,9 +45,9 @@ class DirectGateway:
     Parameters
     ----------
     seed : int
-        Run seed; call ``n`` solves with the seed drawn from
-        ``SeedSequence(seed, spawn_key=(n,))`` so calls are reproducible and
-        independent of each other.
+        Run seed; call ``n`` (0-based, run-wide) solves with
+        ``twin.seeding.stream_seed(seed, n)`` so calls are reproducible and independent
+        of each other.
     recorder : object, optional
         Passed to the :class:`CallLog`.
     reference_solver : str
@@ -62,10 +61,6 @@ class DirectGateway:
         self.log = CallLog(recorder)
         self.reference_solver = reference_solver
         self.pool = SolverPool(reference_solver)
-
-    def _call_seed(self, number: int) -> int:
-        seq = np.random.SeedSequence(self.seed, spawn_key=(number,))
-        return int(seq.generate_state(1, dtype=np.uint32)[0])
 
     def call(
         self,
@@ -81,7 +76,7 @@ class DirectGateway:
     ) -> CallProcess:
         """See :meth:`SolverGateway.call`. Takes zero simulated time."""
         call_id, number = self.log.next_id(task)
-        seed = self._call_seed(number)
+        seed = stream_seed(self.seed, number)
         start_s = float(env.now)
         result, wall = self.pool.solve(problem, solver, options, seed, time_limit_s)
         used: str | None = solver
