@@ -11,6 +11,8 @@ Public names
 - :func:`read_tmy` -- read a TMY3 CSV, TMY2 ``.tm2`` or EnergyPlus ``.epw`` file into an
   hourly frame with canonical columns, and its :class:`Site`.
 - :func:`load_weather` -- weather on the twin's grid: start, duration, step.
+- :func:`load_scenario_weather` -- a scenario's ``weather.file`` found and loaded, bad
+  files reported as :class:`~twin.errors.ScenarioError` naming the field.
 - :class:`Site`, :class:`Weather`, :class:`WeatherFileError`.
 - :class:`PvSystemParams`, :func:`pv_ac_power_kw` -- PV AC power from weather.
 
@@ -41,9 +43,13 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from twin.scenario import Scenario
 
 logger = logging.getLogger(__name__)
 
@@ -419,6 +425,44 @@ def load_weather(
         "weather %s: %d steps of %d s from %s", path, n_steps, step_s, start_ts.isoformat()
     )
     return weather
+
+
+def load_scenario_weather(scenario: Scenario, duration_s: int, step_s: int) -> Weather:
+    """The scenario's weather (``weather.file``) on its step grid over ``duration_s``.
+
+    The file is looked up next to the scenario file, else among pvlib's shipped files
+    (:func:`pvlib_weather_file`); ``duration_s`` is rounded up to whole steps.
+
+    Raises
+    ------
+    twin.errors.ScenarioError
+        Naming ``weather.file`` when it cannot be found or read.
+    """
+    from twin.errors import ScenarioError
+
+    name = scenario.weather.file
+    source = scenario.source
+    path = Path(name)
+    if not path.is_absolute():
+        candidate = Path(source).parent / path
+        if candidate.exists():
+            path = candidate
+        else:
+            try:
+                path = pvlib_weather_file(name)
+            except (FileNotFoundError, ValueError, WeatherFileError):
+                raise ScenarioError.single(
+                    source, "weather.file", f"weather file {name!r} not found next to the "
+                    "scenario nor in pvlib/data; expected a TMY3 CSV, TMY2 .tm2 or EPW file"
+                ) from None
+    duration = int(np.ceil(duration_s / step_s)) * step_s
+    try:
+        return load_weather(path, scenario.time.start, duration, step_s)
+    except (WeatherFileError, OSError, ValueError, KeyError) as exc:
+        raise ScenarioError.single(
+            source, "weather.file", f"weather file {path} cannot be read ({exc}); expected a "
+            "TMY3 CSV, TMY2 .tm2 or EPW file"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,3 +169,33 @@ def test_one_slack_formula_matches_pandapower(tiny_grid: Path) -> None:
     pp.runpp(net)
     np.testing.assert_allclose(one.real, net.res_ext_grid.p_mw.to_numpy(), atol=1e-9)
     np.testing.assert_allclose(one.imag, net.res_ext_grid.q_mvar.to_numpy(), atol=1e-9)
+
+
+@pytest.mark.integration
+def test_ems_comfort_guard_is_the_buildings_thermostat() -> None:
+    """The campus under the EMS: at every step, the comfort guard's floor (the guard of
+    a plan with no HVAC at all) equals the buildings' own ideal thermostat with the
+    guard's 0.05 K margin, bit for bit: both call the one ``ideal_hvac_kw``."""
+    from twin.assets.building import ThermostatParams, ThermostatState, thermostat_setpoints
+    from twin.engine import simulate
+
+    sim = _sim("building_campus_summer", {"control.mode": "ems", "time.duration": "1d"})
+    bld, ems = sim.families["building"], sim.controller
+    params = ThermostatParams(kind="ideal", margin_k=0.05)
+    active = []
+
+    def probe(env, clock):
+        while True:
+            k = yield clock.wait(Phase.CONTROL)
+            zero = np.zeros(bld.fleet.n)
+            guard = ems._comfort_guard(bld, k, zero, zero)
+            own = thermostat_setpoints(bld.fleet, bld.state, ThermostatState.off(bld.fleet.n),
+                                       bld.occupied_table[k], bld.weather.temp_air_c[k],
+                                       bld.weather.ghi_w_per_m2[k], bld.step_s, params)
+            np.testing.assert_array_equal(guard[0], own[0])
+            np.testing.assert_array_equal(guard[1], own[1])
+            active.append(bool(np.any(own[0] > 0) or np.any(own[1] > 0)))
+
+    sim.env.process(probe(sim.env, sim.clock))
+    simulate(sim)
+    assert any(active)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from twin.assets.building.thermostat import ideal_hvac_kw
 from twin.clock import Phase
 from twin.control.calls import SolverGateway
 from twin.control.gateway import DirectGateway
@@ -521,28 +522,23 @@ class EmsController:
                        ) -> tuple[np.ndarray, np.ndarray]:
         """Fast step for the zones: never less HVAC than keeps the band this step.
 
-        The ideal thermostat with a small margin (0.05 K) gives the least heating or
-        cooling that ends the step inside the band; the plan's power is raised to it
-        when the plan (hourly, on forecasts) would let the zone drift out.
-
-        The same arithmetic as :func:`twin.assets.building.thermostat_setpoints` with
-        ``ThermostatParams(kind="ideal", margin_k=0.05)``, with the terms that do not
-        depend on the zone state (band, weather and gains term, COP/EER) computed once
-        for the whole occupancy table (:meth:`_guard_tables`), element by element as
-        the per-step call computes them, so the result is bit-identical.
+        The ideal thermostat (:func:`twin.assets.building.thermostat.ideal_hvac_kw`, the
+        function the buildings' own thermostat calls) with a small margin (0.05 K) gives
+        the least heating or cooling that ends the step inside the band; the plan's
+        power is raised to it when the plan (hourly, on forecasts) would let the zone
+        drift out. The terms that do not depend on the zone state (band, weather and
+        gains term, COP/EER) are computed once for the whole occupancy table
+        (:meth:`_guard_tables`), element by element as the per-step thermostat computes
+        them.
         """
         t = self._guard_tables(bld)
         kk = k % t["n"]
         state = bld.state
         free = (t["a00"] * state.t_air_c + t["a01"] * state.t_mass_c) + t["free_d"][kk]
-        gain = t["gain"]
-        # np.clip(x, 0.0, None) is np.maximum(x, 0.0) in numpy, without its wrapper
-        q_heat = np.maximum((t["lower"][kk] - free) / gain, 0.0)
-        q_cool = np.maximum((free - t["upper"][kk]) / gain, 0.0)
-        guard_heat = np.where(t["heat_ok"][kk], q_heat / t["cop"][kk], 0.0)
-        guard_cool = np.where(t["cool_ok"][kk] & (guard_heat == 0), q_cool / t["eer"][kk], 0.0)
-        guard_heat = np.minimum(guard_heat, t["p_max"])
-        guard_cool = np.minimum(guard_cool, t["p_max"])
+        guard_heat, guard_cool = ideal_hvac_kw(
+            free, t["gain"], t["lower"][kk], t["upper"][kk], t["cop"][kk], t["eer"][kk],
+            t["can_heat"], t["can_cool"], t["p_max"],
+        )
         heat = np.where(guard_cool > 0, 0.0, np.maximum(heat, guard_heat))
         cool = np.where(guard_heat > 0, 0.0, np.maximum(cool, guard_cool))
         return heat, cool
@@ -575,10 +571,10 @@ class EmsController:
             "gain": model.b[:, 0],
             "lower": lower + margin_k,
             "upper": upper - margin_k,
-            "heat_ok": fleet.can_heat & (cop > 0),
-            "cool_ok": fleet.can_cool & (eer > 0),
-            "cop": np.where(cop > 0, cop, 1.0),
-            "eer": np.where(eer > 0, eer, 1.0),
+            "can_heat": fleet.can_heat,
+            "can_cool": fleet.can_cool,
+            "cop": cop,
+            "eer": eer,
             "p_max": fleet.p_el_max_kw,
         }
         self._guard_cache = (key, tables)
