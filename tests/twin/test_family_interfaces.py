@@ -176,7 +176,11 @@ def test_ems_comfort_guard_is_the_buildings_thermostat() -> None:
     """The campus under the EMS: at every step, the comfort guard's floor (the guard of
     a plan with no HVAC at all) equals the buildings' own ideal thermostat with the
     guard's 0.05 K margin, bit for bit: both call the one ``ideal_hvac_kw``."""
-    from twin.assets.building import ThermostatParams, ThermostatState, thermostat_setpoints
+    from twin.assets.building import (
+        ThermostatParams,
+        ThermostatState,
+        thermostat_setpoints,
+    )
     from twin.engine import simulate
 
     sim = _sim("building_campus_summer", {"control.mode": "ems", "time.duration": "1d"})
