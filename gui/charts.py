@@ -101,7 +101,9 @@ def times(t_s: Iterable[float], sim_start: str) -> pd.DatetimeIndex:
     start = pd.Timestamp(sim_start)
     if start.tzinfo is not None:
         start = start.tz_convert(None)
-    return start + pd.to_timedelta(np.asarray(list(t_s), dtype=float), unit="s")
+    seconds = np.asarray(list(t_s), dtype=float)
+    millis = np.round(np.nan_to_num(seconds) * 1000.0).astype("int64")  # whole ms: no ns
+    return start + pd.to_timedelta(millis, unit="ms")
 
 
 def matching(values: pd.Series, predicate: Any) -> pd.Series:
@@ -119,7 +121,8 @@ def family(agg: pd.DataFrame) -> pd.Series:
 
 def _layout(fig: go.Figure, title: str, y_title: str, height: int = 360) -> go.Figure:
     fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      yaxis_title=y_title, legend={"orientation": "h", "y": -0.15},
+                      yaxis_title=y_title, legend={"orientation": "h", "y": -0.22,
+                                                   "yanchor": "top"},
                       hovermode="x unified")
     return fig
 
@@ -150,13 +153,209 @@ def _power_group(entity: str, quantity: str, kinds: dict[str, str]) -> str | Non
     return None
 
 
-def power_balance(agg: pd.DataFrame, kinds: dict[str, str], sim_start: str) -> go.Figure | None:
-    """Power over time by group: network loads and generation, each asset family, grid.
+KIND_COLOURS = {
+    "Grid import": "#1f3b73", "Grid export": "#6f8fc9", "Network PV": "#f2b705",
+    "PV": "#ffd84d", "Battery": "#2a9d8f", "Battery charging": "#2a9d8f",
+    "Battery discharging": "#8fd3c7", "EV": "#8e44ad", "Buildings": "#d35400",
+    "HVAC": "#d35400", "Generator": "#7f5539", "Asset loads": "#9c6644",
+    "Network loads": "#8d99ae", "Losses": "#c1121f", "Other assets": "#adb5bd",
+    "Net import": "#000000", "Not supplied": "#e63946",
+}
+"""One colour per asset kind (and grid quantity), the same on every page."""
 
-    Values are as recorded (pandapower's sign: loads and storage positive when
-    consuming, generation positive when producing); each group sums its members'
-    bucket means. [MW]
+_PRODUCERS = {"pv", "generator", "chp", "diesel"}
+_STORAGE = {"battery"}
+
+INTERVAL_STYLES = {"island": ("rgba(42,157,143,0.15)", "island"),
+                   "outage": ("rgba(193,18,31,0.15)", "outage"),
+                   "fault": ("rgba(244,162,97,0.18)", "fault")}
+"""Fill colour and legend word of the shaded periods (islands, outages, other faults)."""
+
+
+def event_intervals(events: pd.DataFrame) -> pd.DataFrame:
+    """Periods events open and close: islands, outages, other faults.
+
+    Pairs ``<x>_start``/``<x>_end`` (and ``islanded``/``reconnected``,
+    ``link_down``/``link_up``) of the same entity; a period still open at the end of the
+    run ends at the last event time (or stays open, ``end_s`` NaN).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``start_s``, ``end_s``, ``kind`` (``island``, ``outage``, ``fault``),
+        ``label`` (e.g. ``line_outage line/1``).
     """
+    columns = ["start_s", "end_s", "kind", "label"]
+    if events.empty or "kind" not in events:
+        return pd.DataFrame(columns=columns)
+    pairs = {"islanded": ("island", "reconnected"), "link_down": ("link_down", "link_up")}
+    open_at: dict[tuple[str, str], float] = {}
+    rows = []
+    for time_s, kind, entity in events[["time_s", "kind", "entity"]].itertuples(index=False):
+        kind, entity = str(kind), str(entity)
+        if kind in pairs:
+            open_at[(pairs[kind][0], entity)] = float(time_s)
+            continue
+        closing = next((k for k, (n, end) in pairs.items() if end == kind), None)
+        if closing is not None:
+            name = pairs[closing][0]
+        elif kind.endswith("_start"):
+            open_at[(kind.removesuffix("_start"), entity)] = float(time_s)
+            continue
+        elif kind.endswith("_end"):
+            name = kind.removesuffix("_end")
+        else:
+            continue
+        start = open_at.pop((name, entity), None)
+        if start is not None:
+            rows.append((start, float(time_s), name, entity))
+    for (name, entity), start in open_at.items():
+        rows.append((start, float("nan"), name, entity))
+    out = pd.DataFrame(rows, columns=["start_s", "end_s", "name", "entity"])
+    if out.empty:
+        return pd.DataFrame(columns=columns)
+    out["kind"] = ["island" if n == "island" else "outage" if "outage" in n or
+                   n == "link_down" else "fault" for n in out["name"]]
+    out["label"] = out["name"] + " " + out["entity"]
+    return out[columns].sort_values("start_s", ignore_index=True)
+
+
+def shade_intervals(fig: go.Figure, intervals: pd.DataFrame, sim_start: str,
+                    t_end_s: float) -> None:
+    """Shade islands, outages and faults on a time chart (one legend entry per kind)."""
+    if intervals is None or intervals.empty:
+        return
+    for kind, part in intervals.groupby("kind"):
+        colour, word = INTERVAL_STYLES.get(str(kind), INTERVAL_STYLES["fault"])
+        for start, end, _label in part[["start_s", "end_s", "label"]].itertuples(index=False):
+            end = t_end_s if not np.isfinite(end) else end
+            x0, x1 = times([start, max(end, start + 60)], sim_start)
+            fig.add_vrect(x0=x0, x1=x1, fillcolor=colour, line_width=0, layer="below")
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{word} period",
+                                 marker={"symbol": "square", "size": 12, "color": colour},
+                                 hoverinfo="skip"))
+
+
+def _asset_kind_label(kind: str) -> str:
+    return _KIND_LABELS.get(kind, kind.capitalize() or "Other assets")
+
+
+def balance_terms(agg: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """Power balance terms per bucket: sources positive, sinks negative. [MW]
+
+    From the recorded series (pandapower's sign: loads and storage positive when
+    consuming, generation positive when producing): grid import and export at the
+    connection point, the network's own loads and PV (``load/*``, ``sgen/*``), each
+    asset family (PV and generators produce; batteries charge or discharge; EVs,
+    buildings and loads consume) and losses. Bucket means are split into their positive
+    and negative parts per bucket.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``t_s``, ``term``, ``p_mw``.
+    """
+    rows = agg[agg["quantity"].isin(["p_mw", "import_p_mw", "losses_p_mw"])]
+    if rows.empty:
+        return pd.DataFrame(columns=["t_s", "term", "p_mw"])
+    fam = family(rows)
+    parts = []
+
+    def add(term: str, frame: pd.DataFrame, sign: float, clip: str | None = None) -> None:
+        if frame.empty:
+            return
+        value = frame.groupby("t_s")["mean"].sum() * sign
+        if clip == "pos":
+            value = value.clip(lower=0)
+        elif clip == "neg":
+            value = value.clip(upper=0)
+        parts.append(pd.DataFrame({"t_s": value.index, "term": term,
+                                   "p_mw": value.to_numpy()}))
+
+    grid_import = rows[(fam == "grid") & (rows["quantity"] == "import_p_mw")]
+    add("Grid import", grid_import, 1.0, "pos")
+    add("Grid export", grid_import, 1.0, "neg")
+    add("Network PV", rows[(fam == "sgen") & (rows["quantity"] == "p_mw")], 1.0)
+    assets = rows[(fam == "asset") & (rows["quantity"] == "p_mw")]
+    names = assets["entity"].str.partition("/")[2]
+    asset_kind = names.map(lambda n: kinds.get(n, ""))
+    for kind in sorted(set(asset_kind)):
+        part = assets[asset_kind == kind]
+        if kind in _PRODUCERS:
+            add(_asset_kind_label(kind), part, 1.0)
+        elif kind in _STORAGE:
+            add("Battery discharging", part, -1.0, "pos")
+            add("Battery charging", part, -1.0, "neg")
+        else:
+            add(_asset_kind_label(kind), part, -1.0)
+    add("Network loads", rows[(fam == "load") & (rows["quantity"] == "p_mw")], -1.0)
+    add("Losses", rows[(fam == "grid") & (rows["quantity"] == "losses_p_mw")], -1.0)
+    if not parts:
+        return pd.DataFrame(columns=["t_s", "term", "p_mw"])
+    terms = pd.concat(parts, ignore_index=True)
+    # what the recorded terms leave open: load that was not supplied (outages, islands)
+    residual = terms.groupby("t_s")["p_mw"].sum()
+    gap = (-residual).where(residual.abs() > 1e-6, 0.0)
+    if (gap > 0).any():
+        terms = pd.concat([terms, pd.DataFrame({"t_s": gap.index, "term": "Not supplied",
+                                                "p_mw": gap.clip(lower=0).to_numpy()})],
+                          ignore_index=True)
+    return terms
+
+
+def power_balance(agg: pd.DataFrame, kinds: dict[str, str], sim_start: str,
+                  intervals: pd.DataFrame | None = None, title: str = "Power balance"
+                  ) -> go.Figure | None:
+    """Stacked power balance: sources above zero, sinks below, net import as a line. [MW]
+
+    Terms from :func:`balance_terms`, one colour per kind (:data:`KIND_COLOURS`);
+    islands, outages and faults shaded when ``intervals`` (:func:`event_intervals`) is
+    given.
+    """
+    if agg.empty:
+        return None
+    terms = balance_terms(agg, kinds)
+    if terms.empty or not (terms["p_mw"].abs() > 0).any():
+        return None
+    fig = go.Figure()
+    t_values = np.sort(terms["t_s"].unique())
+    x = times(t_values, sim_start)
+    order = ["Grid import", "Network PV", "PV", "Generator", "Battery discharging",
+             "Grid export", "Battery charging", "Network loads", "Buildings", "EV",
+             "HVAC", "Asset loads", "Other assets", "Losses", "Not supplied"]
+    present = list(dict.fromkeys([t for t in order if t in set(terms["term"])]
+                                 + sorted(set(terms["term"]) - set(order))))
+    for term in present:
+        series = terms[terms["term"] == term].set_index("t_s")["p_mw"].reindex(
+            t_values, fill_value=0.0)
+        if not (series.abs() > 1e-12).any():
+            continue
+        positive = term in {"Grid import", "Network PV", "PV", "Generator",
+                            "Battery discharging", "Not supplied"}
+        colour = KIND_COLOURS.get(term, KIND_COLOURS.get(term.split(" ")[0], "#adb5bd"))
+        fig.add_trace(go.Scatter(
+            x=x, y=series.to_numpy() * 1000.0, mode="lines", name=term,
+            stackgroup="sources" if positive else "sinks", line={"width": 0.5,
+                                                                   "color": colour},
+            fillcolor=colour, opacity=0.9,
+            hovertemplate=f"{term}: %{{y:.1f}} kW<extra></extra>"))
+    net = agg[(family(agg) == "grid") & (agg["quantity"] == "import_p_mw")]
+    if not net.empty:
+        line = net.groupby("t_s")["mean"].sum()
+        fig.add_trace(go.Scatter(x=times(line.index, sim_start), y=line.to_numpy() * 1000.0,
+                                 mode="lines", name="Net import (export < 0)",
+                                 line={"color": "black", "width": 1.5, "dash": "dot"},
+                                 hovertemplate="net import: %{y:.1f} kW<extra></extra>"))
+    if intervals is not None and len(t_values):
+        shade_intervals(fig, intervals, sim_start, float(t_values[-1]))
+    fig.add_hline(y=0, line_color="grey", line_width=1)
+    fig = _layout(fig, title, "Power [kW] (sources > 0, sinks < 0)", height=420)
+    return fig
+
+
+def power_lines(agg: pd.DataFrame, kinds: dict[str, str], sim_start: str
+                ) -> go.Figure | None:
+    """Every recorded power series as lines, grouped by family (the raw view). [MW]"""
     if agg.empty:
         return None
     frame = agg[matching(agg["quantity"], lambda q: q.endswith(("_mw", "_kw")))]
@@ -180,7 +379,8 @@ def power_balance(agg: pd.DataFrame, kinds: dict[str, str], sim_start: str) -> g
     for group, part in grouped.groupby("group", sort=True):
         fig.add_trace(go.Scatter(x=times(part["t_s"], sim_start), y=part["mean"],
                                  mode="lines", name=str(group)))
-    return _layout(fig, "Power balance", "Power [MW]")
+    return _layout(fig, "Power by group (as recorded; storage and loads > 0 when "
+                   "consuming)", "Power [MW]")
 
 
 def select_series(agg: pd.DataFrame, *, quantity_contains: Iterable[str] = (),
@@ -265,12 +465,19 @@ def voltage_heatmap(agg: pd.DataFrame, sim_start: str, band_pu: tuple[float, flo
     grid = rows.pivot_table(index="bus", columns="t_s", values=statistic, aggfunc="mean")
     grid = grid.sort_index()
     low, high = band_pu
-    span = max(abs(1 - low), abs(high - 1)) * 1.5
+    values = grid.to_numpy(dtype=float)
+    observed = float(np.nanmax(np.abs(values - 1.0))) if np.isfinite(values).any() else 0.0
+    span = max(abs(1 - low), abs(high - 1), observed) * 1.05
+    ticks = sorted({1 - span, low, 1.0, high, 1 + span})
     fig = go.Figure(go.Heatmap(
-        z=grid.to_numpy(), x=times(grid.columns, sim_start), y=[f"bus {b}" for b in grid.index],
-        colorscale="RdBu_r", zmin=1 - span, zmax=1 + span, colorbar={"title": "vm [pu]"},
+        z=values, x=times(grid.columns, sim_start), y=[f"bus {b}" for b in grid.index],
+        colorscale="RdBu_r", zmid=1.0, zmin=1 - span, zmax=1 + span,
+        colorbar={"title": "vm [pu]", "tickvals": ticks,
+                  "ticktext": [f"{t:.3f}" + (" (band)" if t in (low, high) else "")
+                               for t in ticks]},
         hovertemplate="%{y}<br>%{x}<br>%{z:.4f} pu<extra></extra>"))
-    return _layout(fig, f"Bus voltage ({statistic} per time bucket)", "",
+    return _layout(fig, f"Bus voltage ({statistic} per time bucket; white = 1.0 pu, band "
+                   f"{low:g}-{high:g} pu marked on the scale)", "",
                    height=max(300, min(900, 18 * len(grid) + 120)))
 
 
@@ -300,18 +507,27 @@ def _bins(values: np.ndarray, low: float, high: float, n_bins: int) -> np.ndarra
     return np.minimum((share * n_bins).astype(int), n_bins - 1)
 
 
+_ASSET_SYMBOLS = {"pv": ("star", "#f2b705"), "battery": ("square", "#2a9d8f"),
+                  "ev_fleet": ("diamond", "#8e44ad"), "ev": ("diamond", "#8e44ad"),
+                  "building": ("triangle-up", "#d35400"), "generator": ("hexagon", "#7f5539"),
+                  "load": ("circle-open", "#9c6644")}
+DARK_BUS_PU = 0.01
+"""A bus below this voltage (or without one) is drawn dark: not supplied. [pu]"""
+
+
 def network_map(layout: Any, values: pd.DataFrame, band_pu: tuple[float, float],
                 limit_percent: float, title: str, n_bins: int = 10) -> go.Figure:
-    """Buses coloured by voltage and lines by loading at one time.
+    """Buses coloured by voltage, lines by loading, assets as icons, at one time.
 
     Branches are drawn as one trace per loading band (``n_bins`` colours from 0 to the
     limit, grey when not recorded), so a network of hundreds of lines draws as fast as
-    a small one.
+    a small one. Buses without voltage (out of service, islanded without supply) are
+    drawn dark and named in the legend; each asset is an icon next to its bus.
 
     Parameters
     ----------
     layout : gui.network.Layout
-        Bus positions and branches.
+        Bus positions, branches and assets.
     values : pandas.DataFrame
         ``entity, quantity, value`` at the chosen time (``vm_pu`` of buses,
         ``loading_percent`` of lines and trafos).
@@ -327,11 +543,12 @@ def network_map(layout: Any, values: pd.DataFrame, band_pu: tuple[float, float],
     pos = layout.buses.set_index("bus")[["x", "y"]]
     branches = layout.branches[layout.branches["from_bus"].isin(pos.index)
                                & layout.branches["to_bus"].isin(pos.index)]
-    x0 = pos.loc[branches["from_bus"], "x"].to_numpy()
-    y0 = pos.loc[branches["from_bus"], "y"].to_numpy()
-    x1 = pos.loc[branches["to_bus"], "x"].to_numpy()
-    y1 = pos.loc[branches["to_bus"], "y"].to_numpy()
-    load = branches["entity"].map(loading).to_numpy(dtype=float)
+    x0 = pos.loc[branches["from_bus"], "x"].to_numpy(dtype=float)
+    y0 = pos.loc[branches["from_bus"], "y"].to_numpy(dtype=float)
+    x1 = pos.loc[branches["to_bus"], "x"].to_numpy(dtype=float)
+    y1 = pos.loc[branches["to_bus"], "y"].to_numpy(dtype=float)
+    load = pd.to_numeric(branches["entity"].map(loading), errors="coerce").to_numpy(
+        dtype=float)
     bins = _bins(np.nan_to_num(load), 0.0, limit_percent, n_bins)
     bins[np.isnan(load)] = -1
     colours = pc.sample_colorscale("YlOrRd", [(b + 0.5) / n_bins for b in range(n_bins)])
@@ -343,29 +560,62 @@ def network_map(layout: Any, values: pd.DataFrame, band_pu: tuple[float, float],
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
                                  line={"color": "lightgrey" if b < 0 else colours[b],
                                        "width": 3}))
-    text = [f"{e}: " + ("n/a" if np.isnan(v) else f"{v:.1f} %")
+    text = [f"{e}: " + ("not recorded / out of service" if np.isnan(v) else f"{v:.1f} %")
             for e, v in zip(branches["entity"], load, strict=True)]
     fig.add_trace(go.Scatter(
         x=(x0 + x1) / 2, y=(y0 + y1) / 2, mode="markers", text=text, hoverinfo="text",
         marker={"size": 6, "opacity": 0.3, "color": np.nan_to_num(load), "cmin": 0,
                 "cmax": limit_percent, "colorscale": "YlOrRd",
-                "colorbar": {"title": "loading [%]", "x": 1.12}},
+                "colorbar": {"title": {"text": "line loading [%]", "side": "right"},
+                             "orientation": "h", "y": -0.02, "yanchor": "top",
+                             "len": 0.6, "thickness": 12}},
         name="loading", showlegend=False))
     low, high = band_pu
     span = max(abs(1 - low), abs(high - 1)) * 1.5
-    bus_vm = [vm.get(f"bus/{b}", np.nan) for b in layout.buses["bus"]]
+    bus_vm = np.array([vm.get(f"bus/{b}", np.nan) for b in layout.buses["bus"]], dtype=float)
+    dark = np.isnan(bus_vm) | (bus_vm < DARK_BUS_PU)
+    labels = [f"bus {b} ({n}): " + ("no voltage: not supplied" if d else f"{v:.4f} pu")
+              for b, n, v, d in zip(layout.buses["bus"], layout.buses["name"], bus_vm, dark,
+                                    strict=True)]
+    size = 11 if len(bus_vm) < 200 else 7
+    lit = ~dark
     fig.add_trace(go.Scatter(
-        x=layout.buses["x"], y=layout.buses["y"], mode="markers",
-        text=[f"bus {b} ({n}): " + ("n/a" if pd.isna(v) else f"{v:.4f} pu")
-              for b, n, v in zip(layout.buses["bus"], layout.buses["name"], bus_vm,
-                                 strict=True)],
-        hoverinfo="text",
-        marker={"size": 11 if len(bus_vm) < 200 else 7, "color": bus_vm, "cmin": 1 - span,
-                "cmax": 1 + span, "colorscale": "RdBu_r",
-                "line": {"width": 1, "color": "black"}, "colorbar": {"title": "vm [pu]"}},
-        name="buses", showlegend=False))
-    fig.update_layout(title=title, height=520, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"})
+        x=layout.buses["x"][lit], y=layout.buses["y"][lit], mode="markers",
+        text=[t for t, keep in zip(labels, lit, strict=True) if keep], hoverinfo="text",
+        marker={"size": size, "color": bus_vm[lit], "cmin": 1 - span, "cmax": 1 + span,
+                "colorscale": "RdBu_r", "line": {"width": 1, "color": "black"},
+                "colorbar": {"title": "vm [pu]"}},
+        name="buses (colour: voltage)", showlegend=True))
+    if dark.any():
+        fig.add_trace(go.Scatter(
+            x=layout.buses["x"][dark], y=layout.buses["y"][dark], mode="markers",
+            text=[t for t, keep in zip(labels, dark, strict=True) if keep],
+            hoverinfo="text", marker={"size": size, "color": "#222222",
+                                      "line": {"width": 1, "color": "black"}},
+            name=f"dark: not supplied ({int(dark.sum())} buses)"))
+    assets = getattr(layout, "assets", None)
+    if assets is not None and len(assets):
+        span_x = float(np.ptp(layout.buses["x"])) or 1.0
+        assets = assets.assign(rank=assets.groupby("bus").cumcount())
+        for kind, part in assets.groupby("kind", sort=True):
+            symbol, colour = _ASSET_SYMBOLS.get(str(kind), ("cross", "#444444"))
+            part = part[part["bus"].isin(pos.index)]
+            if part.empty:
+                continue
+            rank = part["rank"].to_numpy()
+            xs = pos.loc[part["bus"], "x"].to_numpy(dtype=float) + span_x * 0.035 * (1 + rank)
+            ys = pos.loc[part["bus"], "y"].to_numpy(dtype=float) + span_x * 0.025
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, mode="markers", name=_asset_kind_label(str(kind)),
+                text=[f"{n} ({kind}) at bus {b}" for n, b in
+                      zip(part["name"], part["bus"], strict=True)], hoverinfo="text",
+                marker={"symbol": symbol, "size": 14, "color": colour,
+                        "line": {"width": 1, "color": "black"}}))
+    fig.update_layout(title={"text": title, "y": 0.99, "yanchor": "top"}, height=560,
+                      margin={"l": 10, "r": 10, "t": 80, "b": 60},
+                      xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"},
+                      legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
+                      hovermode="closest")
     return fig
 
 
@@ -384,11 +634,20 @@ def event_colourings(events: pd.DataFrame) -> list[str]:
 
 
 def events_timeline(events: pd.DataFrame, sim_start: str, colour_by: str | None = None,
-                    max_points: int = 5000) -> go.Figure | None:
-    """Events as points on a time line, one row per category, coloured by a ``data``
-    field (outcome, route...) or by kind; events without that field show as ``-``."""
-    if events.empty:
+                    max_points: int = 5000, intervals: pd.DataFrame | None = None,
+                    t_end_s: float | None = None) -> go.Figure | None:
+    """Events on a clock-time line, one row per category, coloured by a ``data`` field
+    (outcome, route...) or by kind; events without that field show as ``-``. Periods
+    (:func:`event_intervals`: outages, islands, faults) are drawn as bars on rows of
+    their own."""
+    if events.empty and (intervals is None or intervals.empty):
         return None
+    if events.empty:
+        fig = go.Figure()
+        _interval_bars(fig, intervals, sim_start, t_end_s)
+        fig = _layout(fig, "Events", "", height=320)
+        fig.update_layout(hovermode="closest")
+        return fig
     frame = events
     if len(frame) > max_points:
         frame = frame.iloc[np.linspace(0, len(frame) - 1, max_points).astype(int)]
@@ -409,12 +668,38 @@ def events_timeline(events: pd.DataFrame, sim_start: str, colour_by: str | None 
             x=times(part["time_s"], sim_start), y=part["category"], mode="markers",
             name=str(value), text=part["message"], hovertemplate="%{x}<br>%{text}<extra></extra>",
             marker={"size": 8, "symbol": "line-ns-open", "line": {"width": 2}}))
+    n_bars = _interval_bars(fig, intervals, sim_start, t_end_s)
     title = f"Events (colour: {colour_column.removeprefix('data.')})"
     if len(frame) < len(events):
         title += f"; {len(frame)} of {len(events)} shown"
-    fig = _layout(fig, title, "", height=320)
+    fig = _layout(fig, title, "", height=max(320, 140 + 22 * (
+        frame["category"].nunique() + n_bars)))
     fig.update_layout(hovermode="closest")
     return fig
+
+
+def _interval_bars(fig: go.Figure, intervals: pd.DataFrame | None, sim_start: str,
+                   t_end_s: float | None) -> int:
+    """Draw periods as horizontal bars, one row per period label; returns the rows."""
+    if intervals is None or intervals.empty:
+        return 0
+    rows = 0
+    for kind, part in intervals.groupby("kind", sort=True):
+        colour = INTERVAL_STYLES.get(str(kind), INTERVAL_STYLES["fault"])[0].replace(
+            "0.15", "0.8").replace("0.18", "0.8")
+        ends = part["end_s"].fillna(t_end_s if t_end_s is not None else part["start_s"])
+        start = times(part["start_s"], sim_start)
+        stop = times(ends, sim_start)
+        duration_ms = (stop - start).total_seconds() * 1000.0
+        labels = [f"{k}" for k in part["label"]]
+        fig.add_trace(go.Bar(
+            base=start, x=duration_ms, y=labels, orientation="h", name=f"{kind} (period)",
+            marker={"color": colour},
+            customdata=np.column_stack([start.strftime("%H:%M"), stop.strftime("%H:%M")]),
+            hovertemplate="%{y}<br>%{customdata[0]} to %{customdata[1]}<extra></extra>"))
+        rows += len(set(labels))
+    fig.update_xaxes(type="date")
+    return rows
 
 
 def numeric_columns(frame: pd.DataFrame, words: Iterable[str]) -> list[str]:
@@ -524,17 +809,26 @@ def solver_tradeoff(calls: pd.DataFrame) -> go.Figure | None:
         return None
     keys = [c for c in summary.columns if c not in {"calls", "fell back"}
             and not c.startswith("mean ")]
-    labels = summary[keys].astype(str).agg(" / ".join, axis=1)
-    size = (12 + 30 * summary[cost] / max(float(summary[cost].max()), 1e-12)) \
-        if cost in summary else 14
+    way = keys[0] if keys else None
+    labels = summary[way].astype(str) if way else pd.Series([""] * len(summary))
+    hover = summary[keys].astype(str).agg(" / ".join, axis=1) if keys else labels
+    if cost in summary:  # a run without modelled comms has no cost: NaN -> smallest
+        costs = pd.to_numeric(summary[cost], errors="coerce").fillna(0.0).clip(lower=0)
+        size = (12 + 30 * costs / max(float(costs.max()), 1e-12)).tolist()
+    else:
+        size = 14
+    summary = summary.assign(**{latency: pd.to_numeric(summary[latency], errors="coerce"),
+                                y: pd.to_numeric(summary[y], errors="coerce")})
     fig = go.Figure(go.Scatter(
         x=summary[latency], y=summary[y], mode="markers+text", text=labels,
-        textposition="top center", marker={"size": size},
-        customdata=summary[[cost]].to_numpy() if cost in summary else None,
-        hovertemplate="%{text}<br>latency %{x:.3g} s<br>" + y + " %{y:.4g}"
-        + ("<br>cost %{customdata[0]:.3g} EUR" if cost in summary else "") + "<extra></extra>"))
+        textposition="middle right", marker={"size": size},
+        customdata=np.column_stack([hover.to_numpy(), summary[cost].to_numpy()
+                                    if cost in summary else np.zeros(len(summary))]),
+        hovertemplate="%{customdata[0]}<br>latency %{x:.3g} s<br>" + y + " %{y:.4g}"
+        + ("<br>cost %{customdata[1]:.3g} EUR" if cost in summary else "") + "<extra></extra>"))
     fig.update_xaxes(title=latency.replace("mean", "mean per call"),
-                     type="log" if (summary[latency] > 0).all() else "linear")
+                     type="log" if (summary[latency] > 0).all()
+                     and summary[latency].max() > 20 * summary[latency].min() else "linear")
     title = ("Solver quality vs latency" + (" (size: cost per query)" if cost in summary
                                             else "") if has_quality else
              "Cost per query vs latency (no approximation ratio recorded: the scenario "
@@ -544,20 +838,88 @@ def solver_tradeoff(calls: pd.DataFrame) -> go.Figure | None:
     return fig
 
 
+_LOWER_IS_BETTER = ("import", "losses", "cost", "violation", "unserved", "not_supplied",
+                    "unmet", "loading", "latency", "fallback", "saidi", "saifi", "caidi",
+                    "curtailed", "overload", "nonconverged", "emission", "co2", "shed",
+                    "failed", "time_s", "discomfort", "peak")
+_HIGHER_IS_BETTER = ("self_consumption", "self_sufficiency", "pv_energy", "asai",
+                     "approximation_ratio", "deadline_met", "served", "comfort_met",
+                     "min_bus_voltage")
+
+
+def kpi_direction(name: str) -> int:
+    """-1 when a lower value of the KPI is better, +1 when higher is, 0 when neither is
+    clear (e.g. exports, counts of steps)."""
+    lowered = name.lower()
+    if any(w in lowered for w in _HIGHER_IS_BETTER):
+        return 1
+    if any(w in lowered for w in _LOWER_IS_BETTER):
+        return -1
+    return 0
+
+
 def kpi_delta_table(kpis_by_run: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """KPIs of several runs side by side, with the change against the first run.
 
-    Columns: one per run, then ``Δ <run>`` for each other run (value minus the
-    reference's). Rows: KPI names.
+    Columns: one per run, then for each other run ``Δ <run>`` (value minus the
+    reference's), ``% <run>`` (change in percent of the reference; blank when the
+    reference is 0) and ``worse <run>`` (``worse``/``better`` when the KPI has a clear
+    direction, see :func:`kpi_direction`). Rows: KPI names. Missing values stay blank.
     """
     runs = list(kpis_by_run)
     table = pd.DataFrame({run: pd.Series(kpis_by_run[run], dtype=object) for run in runs})
     if not runs:
         return table
-    reference = pd.to_numeric(table[runs[0]], errors="coerce")
+    reference = pd.to_numeric(table[runs[0]], errors="coerce").astype(float)
+    directions = pd.Series([kpi_direction(k) for k in table.index], index=table.index)
     for run in runs[1:]:
-        table[f"Δ {run}"] = pd.to_numeric(table[run], errors="coerce") - reference
+        value = pd.to_numeric(table[run], errors="coerce").astype(float)
+        delta = value - reference
+        noise = delta.abs() <= 1e-12 * np.maximum(1.0, reference.abs())
+        delta = delta.mask(noise & delta.notna(), 0.0)
+        table[f"Δ {run}"] = delta
+        percent = (delta / reference.abs().where(reference != 0)) * 100.0
+        table[f"% {run}"] = percent.round(2)
+        verdict = np.sign(delta) * directions
+        table[f"worse {run}"] = np.where(verdict < 0, "worse",
+                                         np.where(verdict > 0, "better", ""))
     return table
+
+
+def run_mismatches(metas: list[Any]) -> list[str]:
+    """Why runs should not be compared bucket by bucket: different grids, start dates,
+    durations or steps (one sentence each; empty when they match).
+
+    Parameters
+    ----------
+    metas : list of gui.store.RunMeta
+        The reference run first.
+    """
+    if len(metas) < 2:
+        return []
+    ref = metas[0]
+    problems = []
+
+    def grid_of(meta: Any) -> str:
+        grid = meta.scenario.get("grid", {})
+        return str(grid.get("code") or grid.get("path") or grid.get("name")
+                   or grid.get("source") or "?")
+
+    for meta in metas[1:]:
+        if grid_of(meta) != grid_of(ref):
+            problems.append(f"{meta.run_id} is on grid {grid_of(meta)}, the reference "
+                            f"{ref.run_id} on {grid_of(ref)}: buses and lines differ.")
+        if meta.sim_start[:19] != ref.sim_start[:19]:
+            problems.append(f"{meta.run_id} starts {meta.sim_start[:16]}, the reference "
+                            f"{ref.sim_start[:16]}: different dates (weather, profiles).")
+        if meta.duration_s != ref.duration_s:
+            problems.append(f"{meta.run_id} covers {meta.duration_s / 3600:g} h, the "
+                            f"reference {ref.duration_s / 3600:g} h: energy KPIs are "
+                            "totals over different horizons.")
+        if meta.step_s != ref.step_s:
+            problems.append(f"{meta.run_id} steps every {meta.step_s} s, the reference "
+                            f"every {ref.step_s} s.")
+    return problems
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -588,33 +950,292 @@ def varying_parameters(rows: list[dict[str, Any]]) -> list[str]:
     return varying
 
 
-def qaoa_landscape(problem: Any, n_gamma: int = 21, n_beta: int = 21) -> go.Figure | None:
-    """The QAOA p=1 energy landscape of a problem: expected objective over (gamma, beta).
-
-    Uses :func:`solvers.qaoa.expectation` (exact statevector), so only small problems
-    (about 20 binaries) are drawn; returns None when the QAOA back end is missing or
-    the problem is unsupported.
-
-    Parameters
-    ----------
-    problem : solvers.Problem
-        A binary (or small integer) problem.
-    n_gamma, n_beta : int
-        Grid points over gamma in [0, pi] and beta in [0, pi/2]. [-]
-    """
-    try:
-        from solvers.qaoa import expectation
-    except ImportError:
-        return None
-    gammas = np.linspace(0.0, np.pi, n_gamma)
-    betas = np.linspace(0.0, np.pi / 2, n_beta)
-    try:
-        values = np.array([[expectation(problem, [g], [b]) for g in gammas] for b in betas])
-    except Exception:  # unsupported problem (too large, continuous variables)
-        return None
-    fig = go.Figure(go.Heatmap(z=values, x=gammas, y=betas, colorscale="Viridis",
-                               colorbar={"title": "<f>"}))
+def qaoa_landscape_figure(landscape: Any) -> go.Figure:
+    """Heat map of a QAOA p=1 landscape (:class:`twin.landscape.Landscape`): expected
+    objective over (gamma, beta)."""
+    fig = go.Figure(go.Heatmap(z=np.asarray(landscape.values), x=list(landscape.gammas_rad),
+                               y=list(landscape.betas_rad), colorscale="Viridis",
+                               colorbar={"title": "<f>"},
+                               hovertemplate="gamma %{x:.3f} rad<br>beta %{y:.3f} rad<br>"
+                               "<f> %{z:.4g}<extra></extra>"))
     fig.update_layout(title="QAOA p=1 landscape (expected objective)", height=420,
                       xaxis_title="gamma [rad]", yaxis_title="beta [rad]",
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def unserved_energy_kwh(kpis: dict[str, Any]) -> float | None:
+    """Energy not supplied, from the one metering truth the run reports. [kWh]
+
+    ``reliability_energy_not_supplied_mwh`` (the reliability ENS, which meters every
+    load that lost supply) when the run has it, else the older ``unserved_energy_kwh``.
+    """
+    ens = kpis.get("reliability_energy_not_supplied_mwh")
+    if isinstance(ens, int | float) and not isinstance(ens, bool) and math.isfinite(ens):
+        return float(ens) * 1000.0
+    old = kpis.get("unserved_energy_kwh")
+    if isinstance(old, int | float) and not isinstance(old, bool) and math.isfinite(old):
+        return float(old)
+    return None
+
+
+def headline_cards(kpis: dict[str, Any], n: int = 4) -> list[tuple[str, str, str]]:
+    """The ``n`` headline KPI cards of a run: ``(label, value with unit, help)``.
+
+    Energy import, PV energy, unserved energy (:func:`unserved_energy_kwh`, so the card
+    and the reliability ENS agree) and the lowest bus voltage, then further KPIs when
+    ``n`` is larger.
+    """
+    cards: list[tuple[str, str, str]] = []
+
+    def number(name: str) -> float | None:
+        value = kpis.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value) if math.isfinite(value) else None
+        return None
+
+    def card(label: str, value: float | None, unit: str, help_text: str,
+             scale: float = 1.0) -> None:
+        if value is None:
+            text = "n/a"
+        elif unit == "pu":
+            text = f"{value:.3f} pu"
+        else:
+            text = f"{format_kpi(value * scale)} {unit}".strip()
+        cards.append((label, text, help_text))
+
+    card("Energy import", number("energy_import_mwh"), "kWh",
+         "Energy drawn from the upstream grid over the run (energy_import_mwh).", 1000.0)
+    card("PV energy", number("pv_energy_mwh"), "kWh",
+         "Energy the PV systems produced (pv_energy_mwh).", 1000.0)
+    if unserved_energy_kwh(kpis) is not None:  # only runs that meter supply losses
+        card("Unserved energy", unserved_energy_kwh(kpis), "kWh",
+             "Load that lost supply (outages, islands): "
+             "reliability_energy_not_supplied_mwh.")
+    card("Lowest bus voltage", number("min_bus_voltage_pu"), "pu",
+         "Lowest bus voltage of any bus and step (min_bus_voltage_pu).")
+    extra = [("Highest line loading", "max_line_loading_percent", "%", 1.0),
+             ("Energy export", "energy_export_mwh", "kWh", 1000.0),
+             ("Losses", "losses_mwh", "kWh", 1000.0),
+             ("Voltage violations", "voltage_violation_bus_steps", "bus-steps", 1.0),
+             ("Energy cost", "energy_cost_eur", "EUR", 1.0),
+             ("Battery throughput", "battery_throughput_mwh", "kWh", 1000.0),
+             ("EV energy unmet at departure", "ev_unmet_at_departure_mwh", "kWh", 1000.0),
+             ("Comfort violation", "comfort_violation_kh", "K·h", 1.0)]
+    for label, name, unit, scale in extra:
+        if len(cards) >= n:
+            break
+        if name in kpis:
+            card(label, number(name), unit, f"{name}", scale)
+    return cards[:n]
+
+
+_ZONE_COLOURS = ("#d35400", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
+                 "#17becf", "#bcbd22")
+
+
+def zone_temperatures(rows: pd.DataFrame, sim_start: str, max_zones: int = 4
+                      ) -> go.Figure | None:
+    """One panel per building zone: its air temperature inside its own comfort band. [°C]
+
+    The band is the zone's recorded ``comfort_lower_c``/``comfort_upper_c`` (it follows
+    the zone's schedule: occupied and set-back hours differ), shaded in the zone's colour;
+    the air temperature (``t_air_c``) is the solid line, with the bucket's min/max as a
+    lighter envelope when a bucket spans several steps.
+    """
+    if rows.empty:
+        return None
+    from plotly.subplots import make_subplots
+
+    zones = [e for e in sorted(rows["entity"].unique())
+             if (rows[(rows["entity"] == e)]["quantity"] == "t_air_c").any()][:max_zones]
+    if not zones:
+        return None
+    fig = make_subplots(rows=len(zones), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=[z.partition("/")[2] for z in zones])
+    for i, zone in enumerate(zones, start=1):
+        colour = _ZONE_COLOURS[(i - 1) % len(_ZONE_COLOURS)]
+        part = rows[rows["entity"] == zone]
+        name = zone.partition("/")[2]
+
+        def series(q: str, stat: str = "mean", part: pd.DataFrame = part) -> pd.Series:
+            return part[part["quantity"] == q].set_index("t_s")[stat]
+
+        low, high, air = series("comfort_lower_c"), series("comfort_upper_c"), \
+            series("t_air_c")
+        if not low.empty and not high.empty:
+            fig.add_trace(go.Scatter(x=times(low.index, sim_start), y=low.to_numpy(),
+                                     mode="lines", line={"width": 0, "color": colour},
+                                     showlegend=False, hoverinfo="skip",
+                                     legendgroup=name), row=i, col=1)
+            fig.add_trace(go.Scatter(x=times(high.index, sim_start), y=high.to_numpy(),
+                                     mode="lines", line={"width": 0, "color": colour},
+                                     fill="tonexty", fillcolor=_rgba(colour, 0.15),
+                                     name=f"{name}: comfort band", legendgroup=name,
+                                     hovertemplate="band top %{y:.1f} °C<extra></extra>"),
+                          row=i, col=1)
+        if not air.empty:
+            lo, hi = series("t_air_c", "min"), series("t_air_c", "max")
+            if not (lo == hi).all():
+                fig.add_trace(go.Scatter(x=times(lo.index, sim_start), y=lo.to_numpy(),
+                                         mode="lines", line={"width": 0}, showlegend=False,
+                                         hoverinfo="skip", legendgroup=name), row=i, col=1)
+                fig.add_trace(go.Scatter(x=times(hi.index, sim_start), y=hi.to_numpy(),
+                                         mode="lines", line={"width": 0}, fill="tonexty",
+                                         fillcolor=_rgba(colour, 0.25), showlegend=False,
+                                         hoverinfo="skip", legendgroup=name), row=i, col=1)
+            fig.add_trace(go.Scatter(x=times(air.index, sim_start), y=air.to_numpy(),
+                                     mode="lines", line={"color": colour, "width": 2},
+                                     name=f"{name}: air temperature", legendgroup=name,
+                                     hovertemplate="%{y:.2f} °C<extra></extra>"),
+                          row=i, col=1)
+        fig.update_yaxes(title_text="°C", row=i, col=1)
+    fig.update_layout(title="Zone temperatures against each zone's comfort band",
+                      height=170 * len(zones) + 140, hovermode="x unified",
+                      margin={"l": 10, "r": 10, "t": 60, "b": 10},
+                      legend={"orientation": "h", "y": -0.08, "yanchor": "top"})
+    return fig
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    value = hex_colour.lstrip("#")
+    r, g, b = (int(value[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def state_of_charge(rows: pd.DataFrame, sim_start: str) -> go.Figure | None:
+    """State of charge of each battery (and any asset recording ``soc_frac``) with the
+    bucket's min/max envelope. [%]"""
+    rows = rows[rows["quantity"].str.contains("soc")] if not rows.empty else rows
+    if rows.empty:
+        return None
+    fig = go.Figure()
+    for i, (entity, part) in enumerate(rows.groupby("entity", sort=True)):
+        colour = (KIND_COLOURS["Battery"], "#264653", "#e9c46a", "#8e44ad")[i % 4]
+        x = times(part["t_s"], sim_start)
+        name = entity.partition("/")[2]
+        if not (part["min"] == part["max"]).all():
+            fig.add_trace(go.Scatter(x=x, y=part["min"] * 100, mode="lines",
+                                     line={"width": 0}, showlegend=False, hoverinfo="skip"))
+            fig.add_trace(go.Scatter(x=x, y=part["max"] * 100, mode="lines",
+                                     line={"width": 0}, fill="tonexty",
+                                     fillcolor=_rgba(colour, 0.2),
+                                     name=f"{name}: min-max per bucket", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x, y=part["mean"] * 100, mode="lines", name=name,
+                                 line={"color": colour, "width": 2},
+                                 hovertemplate=f"{name}: %{{y:.1f}} %<extra></extra>"))
+    fig.update_yaxes(range=[0, 100])
+    return _layout(fig, "Battery state of charge", "State of charge [%]")
+
+
+def ev_charging(agg: pd.DataFrame, kinds: dict[str, str], kpis: dict[str, Any],
+                sim_start: str, step_s: int) -> go.Figure | None:
+    """EV fleets: charging power, energy delivered so far, and the energy requested.
+
+    Charging power is each fleet's ``p_mw`` (bucket mean; discharging to the grid is
+    negative); energy delivered is its running integral; the dashed line is the energy
+    the sessions requested (delivered plus ``ev_unmet_at_departure_mwh``), so the gap at
+    the end is the energy still missing when vehicles left. Plugged-in vehicles on the
+    right axis. [kW], [kWh]
+    """
+    fleets = [e for e in agg["entity"].unique() if e.startswith("asset/")
+              and kinds.get(e.partition("/")[2], "") in {"ev", "ev_fleet"}]
+    if not fleets:
+        return None
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        specs=[[{"secondary_y": True}], [{}]],
+                        subplot_titles=["Charging power and vehicles plugged in",
+                                        "Energy delivered vs requested"])
+    total = None
+    for i, entity in enumerate(sorted(fleets)):
+        colour = ("#8e44ad", "#c39bd3", "#5b2c6f")[i % 3]
+        name = entity.partition("/")[2]
+        part = agg[(agg["entity"] == entity)]
+        power = part[part["quantity"] == "p_mw"].set_index("t_s")["mean"]
+        if not power.empty:
+            x = times(power.index, sim_start)
+            fig.add_trace(go.Scatter(x=x, y=power.to_numpy() * 1000, mode="lines",
+                                     name=f"{name}: charging power [kW]",
+                                     line={"color": colour, "width": 2}), row=1, col=1)
+            widths = np.diff(np.append(power.index.to_numpy(dtype=float),
+                                       power.index[-1] + (power.index[-1] - power.index[-2]
+                                                          if len(power) > 1 else step_s)))
+            energy = np.cumsum(power.clip(lower=0).to_numpy() * 1000 * widths / 3600.0)
+            total = energy if total is None else total + energy
+            fig.add_trace(go.Scatter(x=x, y=energy, mode="lines",
+                                     name=f"{name}: energy delivered [kWh]",
+                                     line={"color": colour, "width": 2}), row=2, col=1)
+        plugged = part[part["quantity"] == "plugged_count"].set_index("t_s")["mean"]
+        if not plugged.empty:
+            fig.add_trace(go.Scatter(x=times(plugged.index, sim_start), y=plugged.to_numpy(),
+                                     mode="lines", name=f"{name}: plugged in [vehicles]",
+                                     line={"color": "grey", "dash": "dot", "shape": "hv"}),
+                          row=1, col=1, secondary_y=True)
+    delivered = kpis.get("ev_energy_delivered_mwh")
+    unmet = kpis.get("ev_unmet_at_departure_mwh")
+    if isinstance(delivered, int | float) and isinstance(unmet, int | float) \
+            and total is not None:
+        requested_kwh = (float(delivered) + float(unmet)) * 1000.0
+        fig.add_hline(y=requested_kwh, line_dash="dash", line_color="#c1121f", row=2, col=1,
+                      annotation_text=f"requested {requested_kwh:,.0f} kWh (delivered "
+                      f"{float(delivered) * 1000:,.0f}, unmet {float(unmet) * 1000:,.0f})",
+                      annotation_position="top left")
+    fig.update_yaxes(title_text="kW", row=1, col=1)
+    fig.update_yaxes(title_text="vehicles", row=1, col=1, secondary_y=True)
+    fig.update_yaxes(title_text="kWh", row=2, col=1)
+    fig.update_layout(title="EV charging", height=560, hovermode="x unified",
+                      margin={"l": 10, "r": 10, "t": 60, "b": 10},
+                      legend={"orientation": "h", "y": -0.08, "yanchor": "top"})
+    return fig
+
+
+def voltage_profile(agg: pd.DataFrame, layout: Any, band_pu: tuple[float, float]
+                    ) -> go.Figure | None:
+    """Voltage along the feeder: each bus's lowest, mean and highest voltage against its
+    distance (in branches) from the supply, with the allowed band. [pu]"""
+    rows = agg[(agg["quantity"] == "vm_pu") & (family(agg) == "bus")]
+    if rows.empty or layout is None:
+        return None
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(int(b) for b in layout.buses["bus"])
+    graph.add_edges_from(zip(layout.branches["from_bus"].astype(int),
+                             layout.branches["to_bus"].astype(int), strict=True))
+    per_bus = rows.assign(bus=rows["entity"].str.partition("/")[2].astype(int)).groupby(
+        "bus").agg(low=("min", "min"), mean=("mean", "mean"), high=("max", "max"))
+    if per_bus.empty:
+        return None
+    source = int(per_bus["mean"].idxmax())  # the supply point has the highest mean voltage
+    if "vn_kv" in layout.buses and layout.buses["vn_kv"].notna().any():
+        top = layout.buses.loc[layout.buses["vn_kv"].idxmax(), "bus"]
+        source = int(top)
+    hops = nx.single_source_shortest_path_length(graph, source) if source in graph else {}
+    per_bus["hops"] = [hops.get(int(b), np.nan) for b in per_bus.index]
+    per_bus = per_bus.dropna(subset=["hops"]).sort_values(["hops", "mean"])
+    if per_bus.empty:
+        return None
+    fig = go.Figure()
+    labels = [f"bus {b}" for b in per_bus.index]
+    fig.add_trace(go.Scatter(x=per_bus["hops"], y=per_bus["high"], mode="markers",
+                             name="highest", marker={"symbol": "triangle-up",
+                                                     "color": "#c1121f"}, text=labels,
+                             hovertemplate="%{text}: %{y:.4f} pu<extra>highest</extra>"))
+    fig.add_trace(go.Scatter(x=per_bus["hops"], y=per_bus["mean"], mode="markers",
+                             name="mean", marker={"color": "black"}, text=labels,
+                             hovertemplate="%{text}: %{y:.4f} pu<extra>mean</extra>"))
+    fig.add_trace(go.Scatter(x=per_bus["hops"], y=per_bus["low"], mode="markers",
+                             name="lowest", marker={"symbol": "triangle-down",
+                                                    "color": "#1f3b73"}, text=labels,
+                             hovertemplate="%{text}: %{y:.4f} pu<extra>lowest</extra>"))
+    low, high = band_pu
+    fig.add_hrect(y0=low, y1=high, fillcolor="green", opacity=0.07, line_width=0,
+                  annotation_text=f"allowed band {low:g}-{high:g} pu",
+                  annotation_position="top left")
+    fig.update_xaxes(title="Distance from the supply [branches]", dtick=1)
+    fig = _layout(fig, "Voltage profile along the feeder (lowest, mean, highest per bus)",
+                  "Voltage [pu]")
+    fig.update_layout(hovermode="closest")
     return fig

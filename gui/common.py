@@ -82,20 +82,15 @@ def cached_events(path: Path | None) -> pd.DataFrame:
     return _events(str(path), _mtime(path))
 
 
-@st.cache_data(show_spinner="Laying out the network...", max_entries=16)
-def _layout(grid_json: str) -> network.Layout:
-    from twin.scenario import Scenario
-
-    grid = Scenario.model_fields["grid"]
-    from pydantic import TypeAdapter
-
-    spec = TypeAdapter(grid.annotation).validate_python(json.loads(grid_json))
-    return network.layout_for_grid(spec)
+@st.cache_data(show_spinner="Reading the network layout...", max_entries=16)
+def _layout(path: str, mtime: float, scenario_json: str) -> network.Layout:
+    return network.layout_for_run(Path(path), json.loads(scenario_json))
 
 
-def cached_layout(scenario: dict[str, Any]) -> network.Layout:
-    """The network map layout of a run's grid (from the manifest's scenario), cached."""
-    return _layout(json.dumps(scenario.get("grid", {}), sort_keys=True))
+def cached_layout(meta: store.RunMeta) -> network.Layout:
+    """The network map layout of a run (its ``layout.json``), cached per run folder."""
+    return _layout(str(meta.path), _mtime(meta.path / "layout.json"),
+                   json.dumps(meta.scenario, sort_keys=True))
 
 
 def default_job_key() -> str:
@@ -163,38 +158,65 @@ def run_label(meta: store.RunMeta) -> str:
 def landscape_from(stored: Path | None, upload: Any) -> tuple[Any, str]:
     """The QAOA p=1 landscape of an uploaded LP file (preferred) or a stored one.
 
+    Computed by :func:`twin.landscape.qaoa_landscape` (cached per file content).
     Returns ``(figure, caption)`` or ``(None, message)`` saying what is wrong.
     """
-    import tempfile
-
-    from gui.charts import qaoa_landscape
+    from gui.charts import qaoa_landscape_figure
+    from twin.landscape import LandscapeError, qaoa_landscape
 
     if upload is not None:
         if upload.size > settings.MAX_UPLOAD_BYTES:
             return None, (f"{upload.name} is {upload.size / 1024:.0f} KiB; the limit is "
                           f"{settings.MAX_UPLOAD_BYTES // 1024} KiB")
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "uploaded.lp"
-            path.write_bytes(upload.getvalue())
-            return _landscape(path, upload.name, qaoa_landscape)
-    if stored is not None:
-        return _landscape(stored, stored.name, qaoa_landscape)
-    return None, "Choose a stored problem or upload an LP file first."
+        label, content = upload.name, upload.getvalue()
+    elif stored is not None:
+        label, content = stored.name, stored.read_bytes()
+    else:
+        return None, "Choose a stored problem or upload an LP file first."
+    try:
+        landscape = qaoa_landscape(content)
+    except LandscapeError as exc:
+        return None, f"{label}: {exc}"
+    return qaoa_landscape_figure(landscape), (
+        f"{label}: {landscape.n_variables} variables, {landscape.n_constraints} "
+        "constraints.")
 
 
-def _landscape(path: Path, label: str, build: Any) -> tuple[Any, str]:
-    from solvers.lpfile import read_lp
+def value_page_path() -> str | None:
+    """The quantum value page (``gui/pages/value.py``) when it exists, else None."""
+    path = Path(__file__).resolve().parent / "pages" / "value.py"
+    return "gui/pages/value.py" if path.is_file() else None
+
+
+def headline_run(listing: store.StoreListing, job: jobs.RunJob | None
+                 ) -> store.RunMeta | None:
+    """The run the landing page shows: the default job's run, else the newest run of the
+    default scenario, else the newest run; None for an empty store."""
+    by_id = {meta.run_id: meta for meta in listing.runs}
+    if job is not None and job.run_id in by_id:
+        return by_id[job.run_id]
+    defaults = [m for m in listing.runs if m.scenario_name == "default"]
+    if defaults:
+        return defaults[0]
+    return listing.runs[0] if listing.runs else None
+
+
+def network_map_figure(meta: store.RunMeta, time_s: int, title: str | None = None
+                       ) -> tuple[Any, str]:
+    """The network map of a run at one time: ``(figure, "")`` or ``(None, why not)``."""
+    from gui.charts import network_map
 
     try:
-        problem = read_lp(path)
-    except Exception as exc:  # HiGHS's parser reports bad files in several ways
-        return None, f"{label} is not a readable LP file ({type(exc).__name__}: {exc})"
-    n_variables = int(problem.num_variables)
-    if n_variables > 20:
-        return None, (f"{label} has {n_variables} variables; the exact landscape is drawn "
-                      "for at most 20 binaries")
-    figure = build(problem)
-    if figure is None:
-        return None, (f"{label}: QAOA does not support this problem (binary or small "
-                      "integer variables only)")
-    return figure, f"{label}: {n_variables} variables, {problem.num_constraints} constraints."
+        layout = cached_layout(meta)
+    except Exception as exc:  # old run whose grid cannot be rebuilt (moved file...)
+        return None, (f"The network map needs the run's layout.json or its grid "
+                      f"({type(exc).__name__}: {exc}).")
+    values = (cached_snapshot(meta.timeseries_path, time_s)
+              if meta.timeseries_path is not None else pd.DataFrame(
+                  columns=["entity", "quantity", "value"]))
+    outputs = meta.scenario.get("outputs", {})
+    band = tuple(outputs.get("voltage_band_pu", (0.95, 1.05)))
+    limit = float(outputs.get("loading_limit_percent", 100.0))
+    when = pd.Timestamp(meta.sim_start) + pd.Timedelta(seconds=int(time_s))
+    return network_map(layout, values, band, limit,
+                       title or f"Network at {when:%Y-%m-%d %H:%M}"), ""

@@ -1,18 +1,16 @@
 """Where to draw buses and lines on the network map.
 
-Coordinates come from a twin helper when the twin offers one
-(``twin.grid.network_layout(spec)``), else from the network ``twin.grid.build_network``
-builds for the run's grid spec: bus geodata when the network has it, otherwise a
-Kamada-Kawai layout of its graph. The app never imports pandapower itself.
+Coordinates come from the run folder's ``layout.json``, which the run writes
+(:mod:`twin.layout`: bus geodata when the network has it, otherwise a Kamada-Kawai layout
+of its graph, plus where each asset connects). The app never builds a network itself.
 
-Public names: :class:`Layout`, :func:`layout_for_grid`, :func:`layout_from_tables`.
+Public names: :class:`Layout`, :func:`layout_for_run`, :func:`layout_from_tables`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -33,27 +31,15 @@ class Layout:
         Columns ``entity`` (``line/<i>`` or ``trafo/<i>``), ``from_bus``, ``to_bus``.
     source : str
         ``"geodata"`` or ``"graph layout"``.
+    assets : pandas.DataFrame
+        Columns ``name``, ``kind``, ``bus``: where each asset connects.
     """
 
     buses: pd.DataFrame
     branches: pd.DataFrame
     source: str
-
-
-def _xy(geo: Any) -> tuple[float, float] | None:
-    if isinstance(geo, str):
-        try:
-            geo = json.loads(geo)
-        except json.JSONDecodeError:
-            return None
-    if isinstance(geo, dict):
-        coords = geo.get("coordinates")
-        if isinstance(coords, list | tuple) and len(coords) >= 2:
-            try:
-                return float(coords[0]), float(coords[1])
-            except (TypeError, ValueError):
-                return None
-    return None
+    assets: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["name", "kind", "bus"]))
 
 
 def layout_from_tables(bus: pd.DataFrame, line: pd.DataFrame, trafo: pd.DataFrame,
@@ -99,25 +85,13 @@ def layout_from_tables(bus: pd.DataFrame, line: pd.DataFrame, trafo: pd.DataFram
     return Layout(frame, branches, source)
 
 
-def layout_for_grid(grid_spec: Any) -> Layout:
-    """The map layout of a run's grid (a :data:`twin.scenario.GridSpec`)."""
-    import twin.grid as tgrid
+def layout_for_run(run_dir: Any, scenario: dict[str, Any]) -> Layout:
+    """The map layout of a run: the ``layout.json`` the run wrote into its folder, or
+    (older runs) the one :func:`twin.layout.layout_for_run` computes once and caches."""
+    from twin.layout import layout_for_run as twin_layout
 
-    helper = getattr(tgrid, "network_layout", None)
-    if callable(helper):
-        result = helper(grid_spec)
-        if isinstance(result, Layout):
-            return result
-        buses, branches = result[0], result[1]
-        return Layout(buses, branches, "twin")
-    net = tgrid.build_network(grid_spec)
-    geo: dict[int, tuple[float, float]] = {}
-    if "geo" in net.bus:
-        for index, value in net.bus["geo"].items():
-            xy = _xy(value)
-            if xy is not None:
-                geo[int(index)] = xy
-    legacy = getattr(net, "bus_geodata", None)
-    if not geo and isinstance(legacy, pd.DataFrame) and {"x", "y"} <= set(legacy.columns):
-        geo = {int(i): (float(r.x), float(r.y)) for i, r in legacy.iterrows()}
-    return layout_from_tables(net.bus, net.line, net.trafo, geo)
+    data = twin_layout(run_dir, scenario)
+    buses = pd.DataFrame(data["buses"], columns=["bus", "name", "x", "y", "vn_kv"])
+    branches = pd.DataFrame(data["branches"], columns=["entity", "from_bus", "to_bus"])
+    assets = pd.DataFrame(data.get("assets", []), columns=["name", "kind", "bus"])
+    return Layout(buses, branches, str(data.get("source", "run")), assets)

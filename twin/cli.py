@@ -28,10 +28,11 @@ import typer
 
 from twin.errors import ResultsError, RunCancelledError, ScenarioError, TwinError
 from twin.limits import MAX_SEED
+from twin.tables import format_number, kpi_rows, kpi_unit, plural, print_table
 
 logger = logging.getLogger(__name__)
 
-COMMAND_MODULES: tuple[str, ...] = ("twin.studycli", "twin.comms.audit", "solvers.cli")
+COMMAND_MODULES: tuple[str, ...] = ("twin.studycli", "twin.auditcli", "solvers.cli")
 """Modules that add commands: each has ``register(app: typer.Typer) -> None``. Append
 yours here; a module that does not exist (yet) is skipped."""
 
@@ -76,36 +77,15 @@ def _errors() -> Iterator[None]:
 
 
 def _format_value(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if value == int(value) and abs(value) < 1e15:
-            return f"{value:.1f}" if abs(value) < 1e6 else f"{value:.6g}"
-        return f"{value:.6g}"
-    return str(value)
+    return format_number(value)
 
 
 def _print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    if _is_tty():
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=title)
-        for i, name in enumerate(header):
-            table.add_column(name, justify="left" if i == 0 else "right")
-        for row in rows:
-            table.add_row(*row)
-        Console().print(table)
-        return
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    typer.echo(title)
-    for row in [header, *rows]:
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
-        typer.echo("  ".join(cells).rstrip())
+    print_table(title, header, rows)
 
 
 def _kpi_rows(kpis: dict[str, Any]) -> list[list[str]]:
-    return [[name, _format_value(kpis[name])] for name in kpis]
+    return kpi_rows(kpis)
 
 
 @contextmanager
@@ -119,14 +99,15 @@ def _progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} steps"),
+        TextColumn("{task.fields[steps]}"),
         TimeRemainingColumn(),
         transient=True,
     ) as bar:
-        task = bar.add_task(label, total=None)
+        task = bar.add_task(label, total=None, steps="building the grid...")
 
         def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            bar.update(task, completed=done, total=total,
+                       steps=f"{done:,}/{total:,} steps" if total else f"{done:,} steps")
 
         yield update
 
@@ -166,12 +147,13 @@ def run_command(
         typer.echo(str(result.path))
         return
     n_steps = result.kpis.get("n_steps")
+    steps = plural(int(n_steps), "step") if isinstance(n_steps, int | float) else "no steps"
     typer.echo(
-        f"run {result.run_id}: {n_steps} steps in {result.wall_time_s:.2f} s -> {result.path}"
+        f"run {result.run_id}: {steps} in {result.wall_time_s:.2f} s -> {result.path}"
     )
     if result.stop_reason:
         typer.echo(f"stopped early: {result.stop_reason}")
-    _print_table(f"KPIs of {result.run_id}", ["kpi", "value"], _kpi_rows(result.kpis))
+    _print_table(f"KPIs of {result.run_id}", ["kpi", "value", "unit"], _kpi_rows(result.kpis))
 
 
 @app.command("validate")
@@ -240,13 +222,15 @@ def show_command(
     with _errors():
         data = open_run(_resolve_run(run, store))
     m = data.manifest
+    n_steps = m.get("n_steps")
+    steps = plural(int(n_steps), "step") if isinstance(n_steps, int | float) else "? steps"
     typer.echo(
         f"run {data.run_id}: scenario {m.get('scenario_name')} seed {m.get('seed')}, "
-        f"{m.get('n_steps')} steps of {m.get('step_s')} s from {m.get('sim_start')}"
+        f"{steps} of {format_number(m.get('step_s'))} s from {m.get('sim_start')}"
     )
     if m.get("stop_reason"):
         typer.echo(f"stopped early: {m['stop_reason']}")
-    _print_table(f"KPIs of {data.run_id}", ["kpi", "value"], _kpi_rows(data.kpis))
+    _print_table(f"KPIs of {data.run_id}", ["kpi", "value", "unit"], _kpi_rows(data.kpis))
 
 
 @app.command("compare")
@@ -263,13 +247,24 @@ def compare_command(
     with _errors():
         a = open_run(_resolve_run(run_a, store))
         b = open_run(_resolve_run(run_b, store))
+    for what in ("sim_start", "n_steps", "step_s"):
+        if a.manifest.get(what) != b.manifest.get(what):
+            typer.echo(f"warning: the runs differ in {what} ({a.manifest.get(what)} vs "
+                       f"{b.manifest.get(what)}): their KPIs are not like for like",
+                       err=True)
     rows = []
     for name in list(dict.fromkeys([*a.kpis, *b.kpis])):
         va, vb = a.kpis.get(name), b.kpis.get(name)
-        delta = vb - va if isinstance(va, int | float) and isinstance(vb, int | float) else None
-        rows.append([name, _format_value(va), _format_value(vb), _format_value(delta)])
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (va, vb))
+        delta = vb - va if numbers else None
+        percent = "-"
+        if numbers and va != 0:
+            percent = format_number(round(100.0 * delta / abs(va), 2)) + " %"
+        rows.append([name, _format_value(va), _format_value(vb), _format_value(delta),
+                     percent, kpi_unit(name)])
     _print_table(
-        f"{a.run_id} (A) vs {b.run_id} (B)", ["kpi", "A", "B", "B - A"], rows
+        f"{a.run_id} (A) vs {b.run_id} (B)", ["kpi", "A", "B", "B - A", "change", "unit"],
+        rows,
     )
 
 
@@ -281,13 +276,15 @@ def list_command(
     from twin.results import list_runs
 
     rows = [
-        [r.run_id, r.scenario_name, str(r.seed), str(r.n_steps), r.started_at[:19], f"{r.wall_time_s:.2f}"]
+        [r.run_id, r.scenario_name, str(r.seed), format_number(r.n_steps),
+         r.started_at[:19].replace("T", " "), f"{r.wall_time_s:.2f}"]
         for r in list_runs(store)
     ]
     if not rows:
         typer.echo(f"no runs in {store}")
         return
-    _print_table(f"runs in {store}", ["run_id", "scenario", "seed", "steps", "started", "wall_s"], rows)
+    _print_table(f"{plural(len(rows), 'run')} in {store}",
+                 ["run id", "scenario", "seed", "steps", "started (UTC)", "wall time [s]"], rows)
 
 
 # --------------------------------------------------------------------- extensions, main

@@ -44,6 +44,7 @@ from twin.grid import (
     build_network,
     profile_library,
 )
+from twin.layout import run_files as run_layout_files
 from twin.metrics import grid_kpis, merge_kpis
 from twin.recorder import Recorder, Recording, Series, events_table, timeseries_table
 from twin.results import run_id_for, write_run
@@ -672,8 +673,10 @@ def run(
         "timings_s": out.timings,
     }
     extra_files = getattr(sim.controller, "extra_files", None)  # e.g. problems/*.lp
+    files = {**(extra_files() if extra_files is not None else {}),
+             **run_layout_files(sim.net, scenario)}  # layout.json: the app's network map
     path = write_run(store, run_id, manifest=manifest, kpis=out.kpis, timeseries=ts, events=events,
-                     extra_files=extra_files() if extra_files is not None else None)
+                     extra_files=files)
     logger.info("run %s written to %s in %.2f s", run_id, path, wall)
     return RunResult(
         run_id=run_id, path=path, kpis=out.kpis, stop_reason=out.stop_reason, wall_time_s=wall

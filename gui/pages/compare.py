@@ -27,11 +27,32 @@ if len(chosen) < 2:
     st.info("Pick two or more runs.")
     st.stop()
 metas = [by_id[r] for r in chosen]
+mismatches = charts.run_mismatches(metas)
+if mismatches:
+    st.warning("**These runs are not like for like**; their KPIs and time series differ "
+               "for reasons other than what you changed:\n"
+               + "\n".join(f"- {m}" for m in mismatches), icon=":material/warning:")
 
 st.subheader("KPIs and their change against the reference")
 table = charts.kpi_delta_table({m.run_id: m.kpis for m in metas})
 table.index = [charts.kpi_label(k) for k in table.index]
-st.dataframe(table, key="compare_kpi_table")
+worse_columns = [c for c in table.columns if str(c).startswith("worse ")]
+n_worse = int(sum((table[c] == "worse").sum() for c in worse_columns))
+if n_worse:
+    st.caption(f"{n_worse} KPI value(s) got worse than the reference (marked `worse`; "
+               "lower is better for imports, losses, costs, violations and unserved "
+               "energy, higher for PV energy and self-consumption).")
+
+
+def _mark(value: object) -> str:
+    return "color: #c1121f; font-weight: bold" if value == "worse" else (
+        "color: #2a9d8f" if value == "better" else "")
+
+
+st.dataframe(table.style.map(_mark, subset=worse_columns).format(
+    lambda v: v if isinstance(v, str) else "-" if v is None or (
+        isinstance(v, float) and v != v) else charts.format_kpi(v)),
+    key="compare_kpi_table", width="stretch")
 
 st.subheader("Time series overlaid")
 DERIVED = {"Highest line/trafo loading [%]": ("loading_percent", "max"),
@@ -50,6 +71,12 @@ for agg in frames.values():
     pairs |= {f"{e} · {q}" for e, q in sub.drop_duplicates().itertuples(index=False)}
 options = list(DERIVED) + sorted(pairs)
 quantity = st.selectbox("Quantity", options, key="compare_quantity")
+same_start = len({m.sim_start[:19] for m in metas}) == 1
+elapsed = st.toggle("Align by time since each run's start", value=not same_start,
+                    key="compare_elapsed",
+                    help="Off: every run at its own clock time (runs of the same dates "
+                    "overlay hour by hour). On: each run from its own start.")
+starts = {m.run_id: m.sim_start for m in metas}
 fig = go.Figure()
 for run_id, agg in frames.items():
     if quantity in DERIVED:
@@ -60,10 +87,13 @@ for run_id, agg in frames.items():
         entity, name = quantity.split(" · ", 1)
         line = agg[(agg["entity"] == entity) & (agg["quantity"] == name)].set_index("t_s")["mean"]
     if not line.empty:
-        fig.add_trace(go.Scatter(x=line.index / 86400.0, y=line.to_numpy(), mode="lines",
-                                 name=run_id))
+        x = (line.index / 86400.0) if elapsed else charts.times(line.index,
+                                                                  starts[run_id])
+        fig.add_trace(go.Scatter(x=x, y=line.to_numpy(), mode="lines", name=run_id))
 if fig.data:
-    fig.update_layout(height=380, xaxis_title="Simulated time [d]", yaxis_title=quantity,
+    fig.update_layout(height=380, yaxis_title=quantity,
+                      xaxis_title="Time since the run's start [d]" if elapsed else
+                      "Clock time",
                       margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"orientation": "h", "y": -0.2})
     st.plotly_chart(fig, key="chart_compare_overlay", width="stretch")

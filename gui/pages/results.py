@@ -61,17 +61,12 @@ st.subheader("Key performance indicators")
 kpis = meta.kpis
 if not kpis:
     st.info("This run recorded no KPIs.")
-HEADLINE = ("energy_import_mwh", "energy_export_mwh", "pv_energy_mwh", "losses_mwh",
-            "max_line_loading_percent", "voltage_violation_bus_steps", "min_bus_voltage_pu",
-            "max_bus_voltage_pu", "energy_cost_eur", "unserved_energy_kwh",
-            "ev_unmet_at_departure_mwh", "comfort_violation_kh", "comms.latency_p95_s",
-            "comms.fallback_rate", "comms.cost_per_query_eur", "battery_throughput_mwh")
-headline = [k for k in HEADLINE if k in kpis] + [k for k in kpis if k not in HEADLINE]
-cards = headline[:12] if len(kpis) > 40 else headline[:8]
+cards = charts.headline_cards(kpis, 8) if kpis else []
 for first in range(0, len(cards), 4):
     columns = st.columns(4)
-    for column, name in zip(columns, cards[first:first + 4], strict=False):
-        column.metric(charts.kpi_label(name), charts.format_kpi(kpis[name]), border=True)
+    for column, (label, value, help_text) in zip(columns, cards[first:first + 4],
+                                                 strict=False):
+        column.metric(label, value, help=help_text, border=True)
 if len(kpis) > len(cards):
     with st.expander(f"All {len(kpis)} KPIs"):
         st.dataframe(pd.DataFrame({"KPI": [charts.kpi_label(k) for k in kpis],
@@ -96,7 +91,8 @@ if duration_s <= 0:
     st.stop()
 end = start + dt.timedelta(seconds=duration_s)
 if st.session_state.get("results_window_run") != run_id:
-    for key in ("results_window", "results_map_time"):
+    for key in ("results_window", "results_map_time", "results_event_categories",
+                "results_event_colour"):
         st.session_state.pop(key, None)
     st.session_state["results_window_run"] = run_id
 window = st.slider("Time window (zoom)", min_value=start, max_value=end, value=(start, end),
@@ -126,35 +122,40 @@ def _show(fig, key: str, missing: str) -> None:
 
 tabs = st.tabs(["Power", "Storage & EVs", "Buildings", "Grid", "Network map", "Events",
                 "Solvers"])
+events = common.cached_events(meta.events_path)
+intervals = charts.event_intervals(events)
 with tabs[0]:
-    _show(charts.power_balance(agg, kinds, sim_start), "chart_power_balance",
-          "This run recorded no power (p_mw) series.")
+    raw = st.toggle("Show every power series as recorded (lines)", key="results_power_raw")
+    if raw:
+        _show(charts.power_lines(agg, kinds, sim_start), "chart_power_lines",
+              "This run recorded no power (p_mw) series.")
+    else:
+        _show(charts.power_balance(agg, kinds, sim_start, intervals), "chart_power_balance",
+              "This run recorded no power (p_mw) series.")
 assets = agg[charts.family(agg) == "asset"]
 with tabs[1]:
-    soc = charts.select_series(assets,
-                               quantity_contains=("soc",))
-    _show(charts.series_figure(soc, sim_start, "Battery state of charge", "SoC [-]"),
-          "chart_soc", "This run has no battery state of charge (no battery assets).")
-    ev = charts.select_series(assets,
-                              quantity_contains=("plugged", "charging", "n_ev"),
-                              entity_kinds=("ev", "ev_fleet"), kinds=kinds,
-                              exclude=("_mw", "_kw"))
-    _show(charts.series_figure(ev, sim_start, "EVs plugged in and charging", "EVs"),
-          "chart_ev", "This run has no EV fleet series.")
+    soc = charts.select_series(assets, quantity_contains=("soc",))
+    _show(charts.state_of_charge(soc, sim_start), "chart_soc",
+          "This run has no battery state of charge (no battery assets).")
+    _show(charts.ev_charging(assets, kinds, kpis, sim_start, meta.step_s), "chart_ev",
+          "This run has no EV fleet series.")
 with tabs[2]:
-    temps = charts.select_series(assets, quantity_contains=("temp", "t_air", "t_zone",
-                                                            "_degc", "comfort", "setpoint"))
+    temps = charts.select_series(assets, quantity_contains=("t_air", "comfort"))
     zones = sorted(temps["entity"].unique()) if not temps.empty else []
     if len(zones) > 4:
         shown_zones = st.multiselect("Buildings", zones, default=zones[:4],
                                      key="results_zones",
                                      format_func=lambda e: e.partition("/")[2])
         temps = temps[temps["entity"].isin(shown_zones)]
-    _show(charts.series_figure(temps, sim_start, "Zone temperatures", "Temperature [°C]",
-                               band=charts.comfort_band_c(meta.scenario),
-                               dashed_words=("comfort", "setpoint")),
-          "chart_temperatures", "This run has no building zone temperatures.")
+    _show(charts.zone_temperatures(temps, sim_start), "chart_temperatures",
+          "This run has no building zone temperatures.")
 with tabs[3]:
+    try:
+        feeder = common.cached_layout(meta)
+    except Exception:  # an old run whose grid cannot be rebuilt: no profile
+        feeder = None
+    _show(charts.voltage_profile(agg, feeder, band), "chart_voltage_profile",
+          "This run recorded no bus voltages.")
     statistic = st.segmented_control("Voltage per bucket", ["mean", "min", "max"],
                                      default="mean", key="results_heatmap_stat") or "mean"
     _show(charts.voltage_heatmap(agg, sim_start, band, statistic), "chart_voltage_heatmap",
@@ -166,17 +167,14 @@ with tabs[4]:
                          value=window[0], step=dt.timedelta(seconds=meta.step_s),
                          key="results_map_time", format="YYYY-MM-DD HH:mm")
     map_s = int((map_time - start).total_seconds()) // meta.step_s * meta.step_s
-    try:
-        layout = common.cached_layout(meta.scenario)
-    except Exception as exc:  # the grid may be unavailable (moved file, missing package)
-        st.info(f"The network map needs the run's grid ({type(exc).__name__}: {exc}).")
+    figure, problem = common.network_map_figure(meta, map_s)
+    if figure is None:
+        st.info(problem)
     else:
-        values = common.cached_snapshot(meta.timeseries_path, map_s)
-        st.plotly_chart(charts.network_map(layout, values, band, limit,
-                                           f"Network at {map_time:%Y-%m-%d %H:%M} "
-                                           f"(positions: {layout.source})"),
-                        key="chart_network_map", width="stretch")
-events = common.cached_events(meta.events_path)
+        st.plotly_chart(figure, key="chart_network_map", width="stretch")
+        st.caption("Buses are coloured by voltage (blue low, red high, white 1.0 pu), lines "
+                   "by loading; a dark bus had no voltage at that time (not supplied: an "
+                   "outage or an island without supply). Icons mark the assets.")
 in_window = events[(events["time_s"] >= t0_s) & (events["time_s"] < t1_s)] \
     if not events.empty else events
 with tabs[5]:
@@ -188,11 +186,19 @@ with tabs[5]:
     colour_by = st.segmented_control("Colour by", colourings or ["kind"],
                                      default=(colourings or ["kind"])[0],
                                      key="results_event_colour") or "kind"
-    _show(charts.events_timeline(shown, sim_start, colour_by), "chart_events",
+    shown_intervals = intervals[(intervals["end_s"].fillna(t1_s) >= t0_s)
+                                & (intervals["start_s"] < t1_s)] if not intervals.empty \
+        else intervals
+    _show(charts.events_timeline(shown, sim_start, colour_by, intervals=shown_intervals,
+                                 t_end_s=t1_s),
+          "chart_events",
           "No events in this window." if not events.empty else "This run recorded no events.")
     if not shown.empty:
-        st.dataframe(shown[["time_s", "category", "kind", "entity", "message"]].head(1000),
-                     hide_index=True, key="results_events_table")
+        table = shown[["time_s", "category", "kind", "entity", "message"]].head(1000)
+        table.insert(0, "time", charts.times(table["time_s"], sim_start).strftime(
+            "%Y-%m-%d %H:%M:%S"))
+        st.dataframe(table.rename(columns={"time_s": "simulated [s]"}), hide_index=True,
+                     key="results_events_table")
 with tabs[6]:
     calls = charts.solver_calls(events)
     if calls.empty:

@@ -71,7 +71,17 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 @pytest.fixture
 def app(app_env: dict[str, Path]):
-    """An AppTest of app.py (Results page first), not yet run."""
+    """An AppTest of app.py on its Results page (``/results``), not yet run."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.switch_page("gui/pages/results.py")
+    return at
+
+
+@pytest.fixture
+def home(app_env: dict[str, Path]):
+    """An AppTest of app.py on its landing page (``/``), not yet run."""
     from streamlit.testing.v1 import AppTest
 
     return AppTest.from_file(str(APP), default_timeout=120)
@@ -98,3 +108,12 @@ def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     sweep = load_sweep(SCENARIOS / "sweeps" / "ci_smoke.yaml")
     report = run_sweep(sweep, store=root / "runs", sweep_dir=root / "sweeps" / "ci_smoke")
     return {"root": root, "sweep": sweep, "report": report}
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Mark a test whose call failed (the browser tests then save a screenshot)."""
+    report = yield
+    if report.when == "call" and report.failed:
+        item.rep_call_failed = True
+    return report

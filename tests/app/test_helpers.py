@@ -97,15 +97,19 @@ def test_store_listing_reports_damaged_and_skips_partial(tmp_path: Path, referen
     assert "manifest.json" in listing.damaged["broken"]
 
 
-def test_qaoa_landscape_is_the_exact_p1_expectation():
+def test_qaoa_landscape_is_the_exact_p1_expectation(tmp_path):
     qaoa = pytest.importorskip("solvers.qaoa")
     from solvers import Problem
+    from solvers.lpfile import write_lp
+    from twin.landscape import qaoa_landscape
 
     problem = Problem(objective=[1.0, -2.0], kinds="binary", upper=1.0)
-    fig = charts.qaoa_landscape(problem, n_gamma=4, n_beta=3)
-    assert fig is not None
-    heat = fig.data[0]
+    write_lp(problem, tmp_path / "p.lp")
+    landscape = qaoa_landscape((tmp_path / "p.lp").read_bytes(), n_gamma=4, n_beta=3)
+    heat = charts.qaoa_landscape_figure(landscape).data[0]
     assert heat.z.shape == (3, 4)
     # at beta = 0 the mixer does nothing: the uniform superposition's mean objective
     assert heat.z[0][2] == pytest.approx(qaoa.expectation(problem, [heat.x[2]], [0.0]))
     assert heat.z[0][2] == pytest.approx((0 + 1 - 2 - 1) / 4)
+    # the same content is computed once (cached by content)
+    assert qaoa_landscape((tmp_path / "p.lp").read_bytes(), n_gamma=4, n_beta=3) is landscape

@@ -1,11 +1,11 @@
-"""AppTest of the Results page (the app's first page) on real runs."""
+"""AppTest of the landing page and the Results page on real runs."""
 
 from __future__ import annotations
 
 import json
 import time
 
-from gui.charts import format_kpi, kpi_label
+from gui.charts import headline_cards
 
 
 def _kpis(store, run_id):
@@ -22,15 +22,16 @@ def test_results_page_shows_kpis_of_the_default_run_and_charts(app, app_env,
     kpis = _kpis(app_env["store"], default_run.run_id)
     cards = {m.label: m.value for m in app.metric}
     assert len(cards) >= 4
-    for name in ("energy_import_mwh", "max_line_loading_percent"):
-        assert cards[kpi_label(name)] == format_kpi(kpis[name])
+    assert cards == {label: value for label, value, _ in headline_cards(kpis, 8)}
+    assert cards["Energy import"] == f"{kpis['energy_import_mwh'] * 1000:.3g} kWh"
     charts = app.get("plotly_chart")
     assert len(charts) >= 4  # power balance, SoC, voltage heat map, line loading, map
     power = json.loads(charts[0].proto.spec)
     names = {trace["name"] for trace in power["data"]}
-    assert any(name.startswith("Grid:") for name in names)
-    assert "Battery" in names
-    assert "PV" in names
+    assert {"Grid import", "Grid export", "Network loads", "PV", "Battery charging",
+            "Battery discharging", "Net import (export < 0)"} <= names
+    stacks = {trace.get("stackgroup") for trace in power["data"]}
+    assert {"sources", "sinks"} <= stacks
 
 
 def test_zooming_the_window_aggregates_fewer_points_per_bucket(app, reference_store):
@@ -54,8 +55,15 @@ def test_network_map_follows_the_time_slider(app):
     maps = [c for c in app.get("plotly_chart") if "Network at" in c.proto.spec]
     assert len(maps) == 1
     spec = json.loads(maps[0].proto.spec)
-    bus_trace = spec["data"][-1]
-    colours = [v for v in bus_trace["marker"]["color"] if v is not None]
+    bus_trace = next(t for t in spec["data"] if t.get("name") == "buses (colour: voltage)")
+    raw = bus_trace["marker"]["color"]
+    if isinstance(raw, dict):  # plotly's binary encoding of a numpy array
+        import base64
+
+        import numpy as np
+
+        raw = np.frombuffer(base64.b64decode(raw["bdata"]), dtype=raw["dtype"]).tolist()
+    colours = [v for v in raw if v is not None]
     assert colours
     assert all(0.8 < v < 1.2 for v in colours)
 
@@ -73,7 +81,60 @@ def test_first_start_runs_the_default_scenario_itself(app, app_env):
         app.run()
     assert not app.exception
     labels = [m.label for m in app.metric]
-    assert kpi_label("energy_import_mwh") in labels
+    assert "Energy import" in labels
     runs = [p for p in app_env["store"].iterdir() if (p / "manifest.json").exists()]
     assert len(runs) == 1
     assert runs[0].name.startswith("default-")
+
+
+def test_landing_page_explains_and_shows_the_default_runs_headline(home, reference_store):
+    home.run()
+    assert not home.exception
+    assert any("GridTwin is a digital twin" in m.value for m in home.markdown)
+    assert [m.label for m in home.metric][:2] == ["Energy import", "PV energy"]
+    assert len(home.metric) == 4
+    specs = [json.loads(c.proto.spec) for c in home.get("plotly_chart")]
+    titles = [s["layout"]["title"]["text"] for s in specs]
+    assert any(t.startswith("Network at") for t in titles)
+    assert "Power balance, first day" in titles
+    network = specs[[t.startswith("Network at") for t in titles].index(True)]
+    assert {"PV", "Battery"} <= {t.get("name") for t in network["data"]}
+
+
+def test_events_tab_is_not_empty_after_switching_runs(app, reference_store, calls_store,
+                                                       app_env):
+    """Regression: the category filter kept the previous run's (empty) selection."""
+    import shutil
+
+    calls_run = calls_store["run"]
+    shutil.copytree(calls_run.path, app_env["store"] / calls_run.run_id)
+    app.run()
+    app.selectbox(key="results_run").set_value(reference_store["runs"][0].run_id).run()
+    assert app.multiselect(key="results_event_categories").value == []
+    app.selectbox(key="results_run").set_value(calls_run.run_id).run()
+    assert not app.exception
+    chosen = app.multiselect(key="results_event_categories").value
+    assert {"call", "fault", "grid"} <= set(chosen)
+    assert any("Events" in c.proto.spec for c in app.get("plotly_chart"))
+
+
+def test_storm_day_unserved_energy_card_is_the_reliability_ens(tmp_path, monkeypatch):
+    """Regression: the card said 0 kWh while reliability ENS was 0.0413 MWh."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    import twin
+
+    root = Path(__file__).resolve().parents[2]
+    run = twin.run(twin.load_scenario(root / "scenarios" / "patterns_storm_day.yaml"),
+                   store=tmp_path)
+    monkeypatch.setenv("GRIDTWIN_STORE", str(tmp_path))
+    monkeypatch.setenv("GRIDTWIN_AUTORUN", "0")
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
+    at.switch_page("gui/pages/results.py").run()
+    assert not at.exception
+    ens_kwh = run.kpis["reliability_energy_not_supplied_mwh"] * 1000
+    assert ens_kwh > 1
+    card = next(m.value for m in at.metric if m.label == "Unserved energy")
+    assert card == f"{ens_kwh:.3g} kWh"

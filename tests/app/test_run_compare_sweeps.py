@@ -91,8 +91,30 @@ def test_compare_page_overlays_runs_and_tabulates_kpi_deltas(app, reference_stor
     options = app.selectbox(key="compare_quantity").options
     pick = next(o for o in options if o.startswith("grid/") and "import_p_mw" in o)
     app.selectbox(key="compare_quantity").set_value(pick).run()
-    overlay = [c for c in app.get("plotly_chart") if "Simulated time" in c.proto.spec]
+    overlay = [c for c in app.get("plotly_chart") if "Clock time" in c.proto.spec]
     assert len(json.loads(overlay[0].proto.spec)["data"]) == 2
+    # same grid, dates and horizon: no warning; a worse KPI is flagged
+    assert not any("not like for like" in w.value for w in app.warning)
+    assert table.loc["Energy import [MWh]", f"worse {runs[2].run_id}"] == "worse"
+    assert table.loc["Energy import [MWh]", f"% {runs[2].run_id}"] > 0
+
+
+def test_compare_a_direct_run_with_a_comms_run_warns_and_does_not_crash(
+        app, app_env, reference_store, calls_store):
+    """Regression: NaN marker sizes in solver_tradeoff crashed Compare (direct-call runs
+    have no cost per query), and runs of other dates were aligned silently."""
+    import shutil
+
+    calls_run = calls_store["run"]
+    shutil.copytree(calls_run.path, app_env["store"] / calls_run.run_id)
+    _page(app, "compare")
+    app.multiselect(key="compare_runs").set_value(
+        [reference_store["runs"][0].run_id, calls_run.run_id]).run()
+    assert not app.exception
+    warning = " ".join(w.value for w in app.warning)
+    assert "not like for like" in warning
+    table = app.dataframe[0].value
+    assert f"% {calls_run.run_id}" in table.columns
 
 
 def test_sweeps_page_finds_the_varied_parameters(app, reference_store):

@@ -18,7 +18,9 @@ def calls_app(calls_store, monkeypatch):
     monkeypatch.setenv("GRIDTWIN_STORE", str(calls_store["store"]))
     monkeypatch.setenv("GRIDTWIN_SCENARIOS", str(SCENARIOS))
     monkeypatch.setenv("GRIDTWIN_AUTORUN", "0")
-    return AppTest.from_file(str(APP), default_timeout=120)
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.switch_page("gui/pages/results.py")
+    return at
 
 
 def test_solver_panel_events_and_ev_charts_show_what_the_run_recorded(calls_app,
@@ -39,9 +41,14 @@ def test_solver_panel_events_and_ev_charts_show_what_the_run_recorded(calls_app,
     events = specs[titles.index(next(t for t in titles if t.startswith("Events")))]
     categories = {y for trace in events["data"] for y in trace["y"]}
     assert {"call", "fault", "grid"} <= categories
-    assert any(t == "EVs plugged in and charging" for t in titles)
+    ev = specs[titles.index("EV charging")]
+    ev_names = {trace["name"] for trace in ev["data"]}
+    assert any(n.endswith("charging power [kW]") for n in ev_names)
+    assert any(n.endswith("energy delivered [kWh]") for n in ev_names)
     power = specs[titles.index("Power balance")]
-    assert {"Generator", "Battery", "PV"} <= {trace["name"] for trace in power["data"]}
+    names = {trace["name"] for trace in power["data"]}
+    assert {"Generator", "Battery discharging", "PV", "EV"} <= names
+    assert {"outage period", "island period"} <= names  # shaded periods, explained
 
 
 def test_events_can_be_coloured_by_route(calls_app):
@@ -68,19 +75,20 @@ def test_buildings_show_zone_temperatures_with_comfort_limits_and_hvac_power(
     monkeypatch.setenv("GRIDTWIN_STORE", str(tmp_path))
     monkeypatch.setenv("GRIDTWIN_SCENARIOS", str(SCENARIOS))
     monkeypatch.setenv("GRIDTWIN_AUTORUN", "0")
-    app = AppTest.from_file(str(APP), default_timeout=120).run()
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.switch_page("gui/pages/results.py").run()
     assert not app.exception
     specs = {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
              for c in app.get("plotly_chart")}
-    zones = specs["Zone temperatures"]["data"]
+    zones = specs["Zone temperatures against each zone's comfort band"]["data"]
     buildings = [a.name for a in scenario.assets if a.kind == "building"]
     shown = app.multiselect(key="results_zones").value
     assert set(shown) < {f"asset/{b}" for b in buildings}
-    names = {trace["name"] for trace in zones}
-    for entity in shown:
+    names = {trace.get("name") for trace in zones}
+    for entity in shown:  # each zone against its own band, not one fixed band
         name = entity.partition("/")[2]
-        assert {f"{name} t_air_c", f"{name} comfort_lower_c", f"{name} comfort_upper_c"} <= names
-    assert "Buildings: HVAC" in {t["name"] for t in specs["Power balance"]["data"]}
+        assert {f"{name}: air temperature", f"{name}: comfort band"} <= names
+    assert "Buildings" in {t.get("name") for t in specs["Power balance"]["data"]}
 
 
 def test_qaoa_landscape_of_an_uploaded_problem_and_a_bad_file(calls_app, tmp_path):

@@ -1,4 +1,7 @@
-"""Audit trail of a finished run: which decision came from which call, solver and route.
+"""``twin audit`` and ``twin quality``: a finished run's decisions and the quality it lost.
+
+Lives with the CLI (it opens run folders and prints tables), not in ``twin.comms``: it
+reads only the run folder (``events.parquet``, ``manifest.json``).
 
 ``twin audit RUN`` lists, from the run's ``events.parquet``, every solver call the
 controller made (its task, call id, solver used or fallback, route, status, why it fell
@@ -12,6 +15,8 @@ audit_rows
     The audit rows of a run, filtered.
 call_objectives
     Per-call rows (matching key, objective) of a run, for :func:`quality_lost`.
+baseline_mismatches
+    Why a baseline run is not the same scenario (grid, start, horizon, step, seed).
 register
     Adds the ``audit`` command to the ``twin`` CLI.
 """
@@ -24,7 +29,9 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["audit_rows", "call_objectives", "register"]
+from twin.tables import clock_time, format_number, plural, print_table
+
+__all__ = ["audit_rows", "baseline_mismatches", "call_objectives", "register"]
 
 COLUMNS = ("time_s", "kind", "task", "call_id", "solver", "route", "status", "detail",
            "run_id")
@@ -160,6 +167,31 @@ def call_objectives(events: Any, step_s: float) -> list[dict[str, Any]]:
     return rows
 
 
+def baseline_mismatches(run: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """Why ``baseline`` (a manifest) is not the same scenario as ``run`` without faults:
+    another grid, start, horizon, step or seed (one sentence each).
+
+    Examples
+    --------
+    >>> a = {"scenario_name": "x", "sim_start": "2016-06-01", "n_steps": 96, "step_s": 900,
+    ...      "seed": 1, "scenario": {"grid": {"code": "A"}}}
+    >>> baseline_mismatches(a, {**a, "n_steps": 48})
+    ['the baseline covers 48 steps, the run 96']
+    """
+    problems = []
+    grid_a = (run.get("scenario") or {}).get("grid")
+    grid_b = (baseline.get("scenario") or {}).get("grid")
+    if grid_a != grid_b:
+        problems.append("the baseline is on another grid than the run")
+    for key, words in (("sim_start", "starts at"), ("n_steps", "covers"),
+                       ("step_s", "steps every"), ("seed", "has seed")):
+        if run.get(key) != baseline.get(key):
+            unit = " steps" if key == "n_steps" else " s" if key == "step_s" else ""
+            problems.append(f"the baseline {words} {baseline.get(key)}{unit}, the run "
+                            f"{run.get(key)}")
+    return problems
+
+
 def register(app: Any) -> None:
     """Add ``twin audit`` to the CLI."""
 
@@ -190,13 +222,20 @@ def register(app: Any) -> None:
             for row in rows:
                 typer.echo(json.dumps(row, sort_keys=True))
             return
-        typer.echo(f"run {data.run_id}: {len(rows)} decision(s)")
-        for row in rows:
-            typer.echo(
-                f"{row['time_s']:>9.1f} s  {row['kind']:<24} {row['task'] or '-':<14} "
-                f"{row['call_id'] or '-':<18} {row['solver'] or '-':<12} "
-                f"{row['route'] or '-':<10} {row['status'] or '-':<10} {row['detail']}"
-            )
+        start = data.manifest.get("sim_start")
+        typer.echo(f"run {data.run_id}: {plural(len(rows), 'decision')}")
+        if not rows:
+            return
+        print_table(
+            f"decisions of {data.run_id}",
+            ["time", "sim [s]", "kind", "task", "call", "solver", "route", "status",
+             "detail"],
+            [[clock_time(row["time_s"], start) or "-", format_number(row["time_s"]),
+              row["kind"], row["task"] or "-", row["call_id"] or "-", row["solver"] or "-",
+              row["route"] or "-", row["status"] or "-", row["detail"] or ""]
+             for row in rows],
+            right={1},
+        )
 
     @app.command("quality")
     def quality_command(
@@ -213,10 +252,11 @@ def register(app: Any) -> None:
         from twin.results import open_run
 
         try:
-            runs = []
+            runs, manifests = [], []
             for ref in (run, baseline):
                 path = Path(ref) if Path(ref).is_dir() else store / ref
                 data = open_run(path)
+                manifests.append(data.manifest)
                 runs.append(call_objectives(data.events, float(data.manifest.get("step_s", 900))))
         except ResultsError as exc:
             typer.echo(str(exc), err=True)
@@ -224,15 +264,19 @@ def register(app: Any) -> None:
         if sense not in ("min", "max"):
             typer.echo(f"--sense: expected min or max, got {sense!r}", err=True)
             raise typer.Exit(2)
+        for problem in baseline_mismatches(*manifests):
+            typer.echo(f"warning: {problem}", err=True)
         tasks = sorted({r["task"] for r in runs[0]} | {r["task"] for r in runs[1]})
+        table = []
         for task in [None, *tasks]:
             mine = [r for r in runs[0] if task is None or r["task"] == task]
             base = [r for r in runs[1] if task is None or r["task"] == task]
             q = quality_lost(mine, base, sense=sense)
             frac = q["quality_loss_mean_frac"]
-            typer.echo(
-                f"{task or 'all tasks':<16} compared {q['quality_calls_compared']:.0f}, "
-                f"loss total {q['quality_loss_total']:.6g}, mean "
-                f"{'-' if frac is None else f'{100 * frac:.3f} %'} of the baseline, "
-                f"unanswered {q['quality_calls_unanswered']:.0f}"
-            )
+            table.append([task or "all tasks", format_number(q["quality_calls_compared"]),
+                          format_number(q["quality_loss_total"]),
+                          "-" if frac is None else f"{100 * frac:.3f}",
+                          format_number(q["quality_calls_unanswered"])])
+        print_table("solution quality lost against the baseline",
+                    ["task", "calls compared", "loss total [objective]",
+                     "mean loss [% of baseline]", "unanswered"], table)
