@@ -45,9 +45,6 @@ KNOWN_VIOLATIONS: set[str] = {
     "solvers/qaoa.py: private-attr full._local_quantum_errors",
     "solvers/qaoa.py: private-attr full._local_readout_errors",
     "solvers/qubo.py: private-attr converter._penalize_lin_eq_constraints",
-    "gui/common.py: forbidden-import solvers.lpfile",
-    "gui/network.py: forbidden-import twin.grid",
-    "gui/charts.py: forbidden-import solvers.qaoa",
 }
 """Violations the tree still has; remove a line when its violation is gone."""
 

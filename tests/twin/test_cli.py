@@ -80,17 +80,29 @@ def test_run_show_compare_list(tmp_path: Path) -> None:
         assert name in show.stdout
     assert "24 steps of 900 s" in show.stdout
     row = next(line for line in show.stdout.splitlines() if line.startswith("n_steps"))
-    assert row.split()[-1] == str(kpis["n_steps"])
+    assert row.split()[1] == f"{int(kpis['n_steps']):,}"  # an integer, not "24.0"
+    header = next(line for line in show.stdout.splitlines() if line.startswith("kpi"))
+    assert header.split() == ["kpi", "value", "unit"]
+    energy = next(line for line in show.stdout.splitlines()
+                  if line.startswith("energy_import_mwh"))
+    assert energy.split()[-1] == "MWh"
+    assert "-0.0" not in show.stdout
+    assert "e-1" not in show.stdout
 
     compare = runner.invoke(app, ["compare", run_a.name, run_b.name, "--store", str(store)])
     assert compare.exit_code == 0, compare.stderr
     kb = json.loads((run_b / "kpis.json").read_text())
     line = next(line for line in compare.stdout.splitlines() if line.startswith("energy_import_mwh"))
-    delta = float(line.split()[-1])
+    assert next(line for line in compare.stdout.splitlines() if line.startswith("kpi")
+                ).split() == ["kpi", "A", "B", "B", "-", "A", "change", "unit"]
+    delta = float(line.split()[3].replace(",", ""))
+    change = float(line.split()[4])
+    assert change == pytest.approx(100 * delta / kpis["energy_import_mwh"], abs=0.01)
     assert delta == pytest.approx(kb["energy_import_mwh"] - kpis["energy_import_mwh"], rel=1e-5, abs=1e-9)
     assert delta != 0  # the load noise differs between seeds 3 and 4
 
     listing = runner.invoke(app, ["list", "--store", str(store)])
+    assert listing.stdout.startswith(f"2 runs in {store}")
     assert run_a.name in listing.stdout
     assert run_b.name in listing.stdout
 
