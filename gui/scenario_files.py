@@ -7,11 +7,16 @@ Public names: :class:`Validation`, :func:`list_scenario_files`, :func:`read_scen
 :func:`validate_text`, :func:`check_upload`, :func:`safe_scenario_path`,
 :func:`save_scenario_text`, :func:`main_parameters`, :func:`get_dotted`,
 :func:`set_dotted`, :func:`leading_comments`, :func:`dump_with_comments`,
-:class:`SaveError`.
+:func:`data_roots`, :func:`confinement_problems`, :class:`SaveError`.
+
+Uploads and editor texts are parsed within :mod:`twin.limits` (size, aliases, depth),
+validated by the same schema and :func:`twin.checks.check_scenario` as ``twin validate``,
+and every file they name must lie in the project's data folders (:func:`data_roots`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -23,7 +28,10 @@ from typing import Any
 import yaml
 
 import twin.scenario as tsc
-from twin.errors import ScenarioError
+from twin import checks, limits
+from twin.errors import Problem, ScenarioError, clip
+
+logger = logging.getLogger(__name__)
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
@@ -67,12 +75,23 @@ def list_scenario_files(folder: Path) -> list[str]:
 
 
 def read_scenario_text(folder: Path, name: str) -> str:
-    """The text of scenario file ``name`` inside ``folder`` (name confined to it)."""
-    return safe_scenario_path(folder, name).read_text(encoding="utf-8")
+    """The text of scenario file ``name`` inside ``folder`` (name confined to it).
+
+    Raises
+    ------
+    SaveError
+        For a bad name, or a file that is not a regular file within
+        :data:`twin.limits.MAX_FILE_BYTES`.
+    """
+    try:  # a regular file within the size cap (no FIFO, no device)
+        return limits.read_text_file(safe_scenario_path(folder, name), "scenario YAML file")
+    except limits.InputRefused as exc:
+        raise SaveError(f"{name} {exc.message}") from None
 
 
 def _format_problem(problem: Any) -> str:
-    return f"{problem.path}: {problem.message}" if problem.path else problem.message
+    path = getattr(problem, "path", None) or getattr(problem, "field", "")
+    return f"{path}: {problem.message}" if path else problem.message
 
 
 def validate_text(text: str, folder: Path, source: str = "<editor>") -> Validation:
@@ -96,7 +115,9 @@ def validate_text(text: str, folder: Path, source: str = "<editor>") -> Validati
         The scenario, or the problems (never raises for bad input).
     """
     try:
-        data = yaml.safe_load(text)
+        data = limits.parse_yaml(text)
+    except limits.InputRefused as exc:
+        return Validation(problems=[_format_problem(exc)])
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -108,6 +129,15 @@ def validate_text(text: str, folder: Path, source: str = "<editor>") -> Validati
     if not isinstance(data, dict):
         return Validation(problems=[f"the file holds a {type(data).__name__}; expected a "
                                     "YAML mapping of scenario sections"])
+    try:
+        return _validate_mapping(data, folder, source)
+    except Exception as exc:  # a crafted text must never reach the page as a traceback
+        logger.exception("validating %s failed unexpectedly", source)
+        return Validation(problems=[clip(f"could not be validated ({type(exc).__name__}: "
+                                         f"{exc}); expected a valid scenario")], data=data)
+
+
+def _validate_mapping(data: dict[str, Any], folder: Path, source: str) -> Validation:
     resolved = dict(data)
     base_ref = resolved.pop("base", None)
     if base_ref is not None:
@@ -129,7 +159,41 @@ def validate_text(text: str, folder: Path, source: str = "<editor>") -> Validati
         scenario = tsc.scenario_from_dict(resolved, source)
     except ScenarioError as exc:
         return Validation(problems=[_format_problem(p) for p in exc.problems], data=data)
+    found = confinement_problems(scenario, data_roots(folder))
+    if not found:
+        found = checks.check_scenario(scenario)
+    if found:
+        return Validation(problems=[_format_problem(p) for p in found], data=data)
     return Validation(scenario=scenario, data=data)
+
+
+def data_roots(folder: Path) -> tuple[Path, ...]:
+    """The folders a scenario from the app may name files in: the scenarios folder, the
+    project's ``data/`` folder next to it, and the data pvlib ships (weather files)."""
+    import pvlib
+
+    folder = Path(folder).resolve()
+    return (folder, folder.parent / "data", Path(pvlib.__file__).resolve().parent / "data")
+
+
+def confinement_problems(scenario: Any, roots: typing.Iterable[Path]) -> list[Problem]:
+    """Problems for every file the scenario names outside ``roots``.
+
+    The app runs on a server: a scenario typed into the editor or uploaded must not make
+    the run read server files (``grid.path: /etc/...``, a trace of ``/dev/zero``). Each
+    file is resolved as the run resolves it (:func:`twin.scenario.file_references`),
+    symbolic links followed, and must lie inside one of ``roots``.
+    """
+    roots = [Path(r).resolve() for r in roots]
+    problems = []
+    for ref in tsc.file_references(scenario):
+        path = ref.path.resolve()
+        if not any(path.is_relative_to(root) for root in roots):
+            problems.append(Problem(
+                scenario.source, ref.field, f"{ref.given!r} is outside the project's data "
+                "folders; expected a file in the scenarios folder, data/ or a weather file "
+                "pvlib ships"))
+    return problems
 
 
 def check_upload(name: str, size_bytes: int, read: typing.Callable[[], bytes],

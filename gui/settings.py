@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from twin.limits import MAX_FILE_BYTES
+
 STORE_ENV = "GRIDTWIN_STORE"
 """Environment variable naming the results store folder (default ``runs``)."""
 SCENARIOS_ENV = "GRIDTWIN_SCENARIOS"
@@ -24,8 +26,9 @@ AUTORUN_ENV = "GRIDTWIN_AUTORUN"
 DEFAULT_SCENARIO_FILE = "default.yaml"
 """The built-in scenario the app shows a new user."""
 
-MAX_UPLOAD_BYTES = 256 * 1024
-"""Largest scenario file the app accepts from an upload (scenario files are a few kB). [bytes]"""
+MAX_UPLOAD_BYTES = MAX_FILE_BYTES
+"""Largest scenario file the app accepts from an upload: the CLI's limit
+(:data:`twin.limits.MAX_FILE_BYTES`; scenario files are a few kB). [bytes]"""
 MAX_POINTS_PER_SERIES = 600
 """Time buckets per chart: longer windows are aggregated (mean, min, max per bucket)."""
 HEATMAP_MAX_COLUMNS = 300

@@ -722,6 +722,7 @@ def _resolve_raw(path: Path, label: str) -> dict[str, Any]:
     :data:`twin.limits.MAX_BASE_CHAIN` files long, each file read within the limits of
     :mod:`twin.limits`.
     """
+    top = label
     layers: list[dict[str, Any]] = []
     seen: set[Path] = set()
     while True:
@@ -738,8 +739,8 @@ def _resolve_raw(path: Path, label: str) -> dict[str, Any]:
             raise ScenarioError.single(label, "base", "expected the path of a scenario file")
         if len(layers) >= MAX_BASE_CHAIN:
             raise ScenarioError.single(
-                label, "base", f"the chain of base: files is longer than {MAX_BASE_CHAIN}; "
-                "expected a short chain of includes"
+                top, "base", f"the chain of base: files is longer than {MAX_BASE_CHAIN} "
+                f"(at {label}); expected a short chain of includes"
             )
         base_path = path.parent / base_ref
         try:
