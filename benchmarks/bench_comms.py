@@ -77,7 +77,8 @@ def micro(n_calls: int = 2000) -> float:
     lognormal queue and links, one call a minute. [s]"""
     import simpy
 
-    from twin.comms.spec import CommsSpec, build_comms
+    from twin.comms.model import build_comms
+    from twin.comms.spec import CommsSpec
 
     class Instant:
         def solve(self, problem: Any, *, time_limit: float | None = None,

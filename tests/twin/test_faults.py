@@ -9,7 +9,8 @@ import simpy
 from pydantic import TypeAdapter, ValidationError
 
 from twin.comms.event import EventLog
-from twin.comms.spec import CommsSpec, build_comms
+from twin.comms.model import build_comms
+from twin.comms.spec import CommsSpec
 from twin.faults import (
     FaultInjector,
     FaultsSpec,

@@ -13,12 +13,26 @@ link        link parameters and the crossing of one hop
 outage      scheduled windows and MTBF/MTTR failure processes
 network     the networkx graph, routes and failover
 execution   modelled busy time of a solved problem
-service     the five kinds of service and their presets
+service     a solver service: admission, queue, execution, outages
+presets     the five service presets and their stated assumptions
 task        control tasks: solver steps, hedging, hybrid steps, fallbacks
+outcome     what a call produced: ``CallOutcome``, ``AttemptRecord``, failure reasons
 call        the caller running a task's fallback chain
-spec        the ``comms:`` section of a scenario and its build into runtime objects
+spec        the ``comms:`` section of a scenario (pure pydantic; the schema imports it)
+model       the runtime model built from the section (``build_comms``, ``CommsModel``)
 kpi         per-call KPIs: latency split, percentiles, misses, fallbacks, cost, energy
-gateway     :class:`CommsGateway`, the solver-call seam of the controller
+gateway     :class:`CommsGateway`, the controller's solver calls over the model
+event       the event log every part writes to
+
+What it may import
+------------------
+numpy, simpy, networkx, pydantic, :mod:`solvers` (the ``Solver`` protocol and the
+registry), :mod:`twin.seeding`, :mod:`twin.simtime`, :mod:`twin.limits` (bounded
+trace reading), and of the controller only its
+solver-call interface :mod:`twin.control.calls` (the gateway implements it). Never the
+engine, the faults (faults drive comms through its public methods), an asset family or
+the grid. ``spec`` stays light (no simpy, no networkx) for the scenario schema; the
+package's names are imported lazily below for the same reason.
 
 Event kinds (``events.parquet``)
 --------------------------------
@@ -51,8 +65,8 @@ __all__ = [
 
 _HOMES = {
     "PATTERNS": "task", "ControlTask": "task", "FallbackStep": "task", "HedgeStep": "task",
-    "HybridStep": "task", "SolverStep": "task", "AttemptRecord": "call",
-    "CallOutcome": "call", "Caller": "call", "EventLog": "event", "Network": "network",
+    "HybridStep": "task", "SolverStep": "task", "AttemptRecord": "outcome",
+    "CallOutcome": "outcome", "Caller": "call", "EventLog": "event", "Network": "network",
     "NetworkParams": "network", "Service": "service", "ServiceParams": "service",
 }
 

@@ -4,16 +4,16 @@ Public names
 ------------
 HybridPlan
     Protocol of the controller's split/merge for :class:`~twin.comms.task.HybridStep`.
-AttemptRecord
-    One attempt: route, path, phase times, outcome, cost, energy.
-CallOutcome
-    One call: the answer used (or the fallback taken), attempts, reasons, cost, energy,
-    deadline, events.
 Caller
     Validates tasks against the network, services and solvers; ``call`` is a SimPy
-    process body returning a :class:`CallOutcome`.
-FAILURE_REASONS
-    Reasons an attempt or step can fail with.
+    process body returning a :class:`~twin.comms.outcome.CallOutcome` (its records,
+    :class:`~twin.comms.outcome.AttemptRecord` and the failure reasons, live in
+    :mod:`twin.comms.outcome`).
+
+Why one module of ~800 lines: :class:`Caller` is one state machine over a call's chain
+whose steps run each other (a hedge runs solver steps, a hybrid step runs remote solver
+steps, every solver step runs attempts) and share one call context; split across
+modules they would reach into each other's private steps.
 
 Notes
 -----
@@ -41,7 +41,6 @@ in play.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -51,6 +50,7 @@ import simpy
 from solvers.registry import Solver
 from twin.comms.event import EventLog, EventRecord
 from twin.comms.network import Network
+from twin.comms.outcome import AttemptRecord, CallOutcome, is_answer, status_name
 from twin.comms.service import Job, Service
 from twin.comms.task import (
     ControlTask,
@@ -61,33 +61,9 @@ from twin.comms.task import (
 )
 from twin.seeding import stream_seed
 
-__all__ = [
-    "FAILURE_REASONS",
-    "AttemptRecord",
-    "CallOutcome",
-    "Caller",
-    "HybridPlan",
-]
+__all__ = ["Caller", "HybridPlan"]
 
 logger = logging.getLogger(__name__)
-
-FAILURE_REASONS = (
-    "timeout",
-    "deadline",
-    "link_down",
-    "packet_loss",
-    "service_outage",
-    "rate_limited",
-    "quota_exceeded",
-    "queue_full",
-    "solver_error",
-    "solver_timeout",
-    "cancelled",
-    "hybrid_error",
-    "unavailable",
-)
-"""Transport and service reasons; a solver's own non-usable status gives
-``solver_<status>`` (e.g. ``solver_infeasible``) and is not retried."""
 
 _NOT_RETRIED = frozenset({"quota_exceeded", "deadline", "cancelled", "hybrid_error"})
 
@@ -105,152 +81,6 @@ class HybridPlan(Protocol):
     def merge(self, problem: Any, results: Sequence[Any]) -> Any:
         """Edge reconciliation: a Result for the whole problem from the sub-results."""
         ...
-
-
-def status_name(result: Any) -> str:
-    """Lower-case name of a Result's status (``"optimal"``, ``"infeasible"``, ...)."""
-    status = getattr(result, "status", None)
-    name = getattr(status, "name", None)
-    if name is None:
-        name = getattr(status, "value", status)
-    return str(name).lower()
-
-
-def is_answer(result: Any) -> bool:
-    """True for a Result with status optimal or feasible and a finite objective."""
-    if result is None or status_name(result) not in ("optimal", "feasible"):
-        return False
-    objective = getattr(result, "objective", None)
-    return isinstance(objective, int | float) and math.isfinite(objective)
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
-    """One attempt of one solver step (or the edge work of a hybrid step)."""
-
-    call_id: str
-    """Call this attempt belongs to."""
-    attempt: int
-    """Index of the attempt within the call (0-based, in start order)."""
-    step: str
-    """Label of the step (``qaoa@to_qpu_cloud``)."""
-    solver: str
-    """Solver name (``<hybrid-edge>`` for a hybrid step's edge work)."""
-    route: str
-    """Route name."""
-    path: str
-    """Nodes travelled, joined by ``-``."""
-    start_s: float
-    """Start. [s]"""
-    end_s: float
-    """When the caller was done with it. [s]"""
-    connect_s: float
-    """Connection and authentication. [s]"""
-    serialisation_s: float
-    """Request serialisation over all hops. [s]"""
-    network_s: float
-    """Request propagation, jitter, spikes, retransmissions. [s]"""
-    queue_s: float
-    """Queue wait at the service. [s]"""
-    execution_s: float
-    """Service busy time (booked). [s]"""
-    return_s: float
-    """Response serialisation and network time. [s]"""
-    retransmissions: int
-    """Link-layer retransmissions, both ways."""
-    outcome: str
-    """``ok`` or a failure reason."""
-    cost_eur: float
-    """Cost booked by the service. [EUR]"""
-    energy_j: float
-    """Compute energy (device power x busy time). [J]"""
-    objective: float | None
-    """Objective of the answer, if any."""
-    status: str | None
-    """Solver status name, if the solver answered."""
-
-    @property
-    def latency_s(self) -> float:
-        """``end_s - start_s``. [s]"""
-        return self.end_s - self.start_s
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain dict of the fields and ``latency_s``."""
-        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        data["latency_s"] = self.latency_s
-        return data
-
-
-@dataclass(frozen=True, slots=True)
-class CallOutcome:
-    """What one call produced, and how."""
-
-    call_id: str
-    """``task#n``."""
-    task: str
-    """Task name."""
-    pattern: str | None
-    """Integration pattern of the task."""
-    start_s: float
-    """Start. [s]"""
-    end_s: float
-    """Answer in hand. [s]"""
-    deadline_at_s: float
-    """Absolute deadline. [s]"""
-    status: Literal["solved", "fallback", "failed"]
-    """``solved``: a solver answered; ``fallback``: a non-solver fallback answered;
-    ``failed``: nothing answered."""
-    used_step: str | None
-    """Label of the step whose answer is used."""
-    used_index: int | None
-    """Index of that step in the chain."""
-    solver: str | None
-    """Solver of the answer (``hybrid`` plus remote solver for hybrid steps)."""
-    route: str | None
-    """Route of the answer."""
-    result: Any
-    """The solver's Result, when ``status == "solved"``."""
-    fallback_value: Any
-    """What the non-solver fallback returned, when ``status == "fallback"``."""
-    attempts: tuple[AttemptRecord, ...]
-    """Every attempt, in start order."""
-    fallback_reasons: tuple[tuple[str, str], ...]
-    """``(step label, reason)`` for every step given up, in order."""
-    cost_eur: float
-    """Cost of all attempts. [EUR]"""
-    energy_j: float
-    """Compute energy of all attempts. [J]"""
-    deadline_met: bool
-    """A solver answer was in hand at or before the deadline."""
-    deadline_elapsed: bool
-    """The deadline passed while solver steps were in play."""
-    events: tuple[EventRecord, ...]
-    """Events emitted during the call."""
-
-    @property
-    def latency_s(self) -> float:
-        """``end_s - start_s``. [s]"""
-        return self.end_s - self.start_s
-
-    @property
-    def used_attempt(self) -> AttemptRecord | None:
-        """The attempt whose answer is used (the hedging winner, the last sub-call of a
-        hybrid step), or ``None`` for a fallback."""
-        if self.status != "solved":
-            return None
-        for attempt in reversed(self.attempts):
-            if attempt.outcome == "ok" and attempt.step == self._answer_step:
-                return attempt
-        return None
-
-    @property
-    def _answer_step(self) -> str | None:
-        for kind, value in ((e["kind"], e["data"]) for e in self.events):
-            if kind == "hedge_winner":
-                return str(value.get("branch"))
-        if self.used_step is not None and self.used_step.startswith("hybrid("):
-            return self.used_step[len("hybrid(") : -1]
-        return self.used_step
 
 
 @dataclass(slots=True)
@@ -285,6 +115,33 @@ class _StepResult:
 
 
 @dataclass(slots=True)
+class _ChainRun:
+    """How a call's chain ended: which step answered, and how."""
+
+    status: Literal["solved", "fallback", "failed"]
+    used: _StepResult | None
+    used_index: int | None
+    fallback_value: Any = None
+    deadline_met: bool = False
+
+
+def _check_chain_inputs(task: ControlTask, fallbacks: Mapping[str, Any],
+                        hybrid: HybridPlan | None) -> None:
+    """Refuse a call whose chain needs a fallback callable or hybrid plan not given."""
+    for i, step in enumerate(task.chain):
+        if isinstance(step, FallbackStep) and step.name not in fallbacks:
+            raise ValueError(
+                f"tasks[{task.name!r}].chain[{i}].name: no callable given for "
+                f"fallback {step.name!r} (pass fallbacks={{{step.name!r}: ...}})"
+            )
+        if isinstance(step, HybridStep) and hybrid is None:
+            raise ValueError(
+                f"tasks[{task.name!r}].chain[{i}]: hybrid step needs hybrid= (a plan "
+                "with split and merge)"
+            )
+
+
+@dataclass(slots=True)
 class _CallContext:
     call_id: str
     task: ControlTask
@@ -297,6 +154,16 @@ class _CallContext:
     next_attempt: int = 0
     deadline_elapsed: bool = False
     extra_energy_j: float = 0.0
+
+    @property
+    def cost_eur(self) -> float:
+        """Cost of all attempts so far. [EUR]"""
+        return sum(a.cost_eur for a in self.attempts)
+
+    @property
+    def energy_j(self) -> float:
+        """Compute energy of all attempts so far. [J]"""
+        return sum(a.energy_j for a in self.attempts)
 
 
 class Caller:
@@ -449,47 +316,40 @@ class Caller:
         """
         task = self._resolve_task(task)
         fallbacks = dict(fallbacks or {})
-        for i, step in enumerate(task.chain):
-            if isinstance(step, FallbackStep) and step.name not in fallbacks:
-                raise ValueError(
-                    f"tasks[{task.name!r}].chain[{i}].name: no callable given for "
-                    f"fallback {step.name!r} (pass fallbacks={{{step.name!r}: ...}})"
-                )
-            if isinstance(step, HybridStep) and hybrid is None:
-                raise ValueError(
-                    f"tasks[{task.name!r}].chain[{i}]: hybrid step needs hybrid= (a plan "
-                    "with split and merge)"
-                )
+        _check_chain_inputs(task, fallbacks, hybrid)
+        ctx = self._open_call(task)
+        run = yield from self._run_chain(ctx, problem, fallbacks, hybrid)
+        self._close_call(ctx, run)
+        return self._outcome(ctx, run)
+
+    def _open_call(self, task: ControlTask) -> _CallContext:
+        """A new call of ``task``: its id (1-based per caller), deadline and solver seed
+        (``stream_seed(seed, n)``, ``n`` 0-based)."""
         solver_seed = stream_seed(self._seed, self._calls)
         self._calls += 1
-        call_no = self._calls
-        ctx = _CallContext(
-            call_id=f"{task.name}#{call_no}",
+        return _CallContext(
+            call_id=f"{task.name}#{self._calls}",
             task=task,
             start_s=self.env.now,
             deadline_at_s=self.env.now + task.deadline_s,
             solver_seed=solver_seed,
         )
-        status: Literal["solved", "fallback", "failed"] = "failed"
-        used: _StepResult | None = None
-        used_index: int | None = None
-        fallback_value: Any = None
-        deadline_met = False
-        for index, step in enumerate(task.chain):
+
+    def _run_chain(
+        self,
+        ctx: _CallContext,
+        problem: Any,
+        fallbacks: Mapping[str, Callable[[Any], Any]],
+        hybrid: HybridPlan | None,
+    ) -> Generator[simpy.Event, Any, _ChainRun]:
+        """Try the chain's steps in order until one answers (or none is left)."""
+        for index, step in enumerate(ctx.task.chain):
             if isinstance(step, FallbackStep):
-                try:
-                    value = fallbacks[step.name](problem)
-                except Exception as exc:  # the controller's fallback must not stop the twin
-                    logger.warning("fallback %s raised: %r", step.name, exc)
-                    value, reason = None, "error"
-                else:
-                    reason = "unavailable"
+                value = self._fallback_step(ctx, index, step, problem, fallbacks)
                 if value is None:
-                    self._give_up(ctx, index, step.label, reason)
                     continue
-                status, fallback_value, used_index = "fallback", value, index
-                used = _StepResult(ok=True, step=step.label)
-                break
+                return _ChainRun("fallback", _StepResult(ok=True, step=step.label), index,
+                                 fallback_value=value)
             if self.env.now >= ctx.deadline_at_s:
                 ctx.deadline_elapsed = True
                 self._give_up(ctx, index, step.label, "deadline")
@@ -502,11 +362,36 @@ class Caller:
                 assert hybrid is not None
                 outcome = yield from self._hybrid(ctx, step, problem, hybrid)
             if outcome.ok:
-                status, used, used_index = "solved", outcome, index
-                deadline_met = self.env.now <= ctx.deadline_at_s
-                break
+                return _ChainRun("solved", outcome, index,
+                                 deadline_met=self.env.now <= ctx.deadline_at_s)
             self._give_up(ctx, index, step.label, outcome.reason or "unknown")
-        if self.env.now >= ctx.deadline_at_s and status != "solved":
+        return _ChainRun("failed", None, None)
+
+    def _fallback_step(
+        self,
+        ctx: _CallContext,
+        index: int,
+        step: FallbackStep,
+        problem: Any,
+        fallbacks: Mapping[str, Callable[[Any], Any]],
+    ) -> Any:
+        """The controller's fallback's answer, or None (then the chain goes on)."""
+        try:
+            value = fallbacks[step.name](problem)
+        except Exception as exc:  # the controller's fallback must not stop the twin
+            logger.warning("fallback %s raised: %r", step.name, exc)
+            value, reason = None, "error"
+        else:
+            reason = "unavailable"
+        if value is None:
+            self._give_up(ctx, index, step.label, reason)
+        return value
+
+    def _close_call(self, ctx: _CallContext, run: _ChainRun) -> None:
+        """Settle the deadline and emit ``deadline_missed`` (if so) and ``call``."""
+        task = ctx.task
+        used = run.used
+        if self.env.now >= ctx.deadline_at_s and run.status != "solved":
             ctx.deadline_elapsed = ctx.deadline_elapsed or any(
                 reason in ("deadline",) for _, reason in ctx.reasons
             )
@@ -518,44 +403,46 @@ class Caller:
                 f"({task.deadline_s:g} s)",
                 {"deadline_at_s": ctx.deadline_at_s},
             )
-        cost = sum(a.cost_eur for a in ctx.attempts)
-        energy = sum(a.energy_j for a in ctx.attempts)
         self._emit(
             ctx,
             "call",
-            f"{ctx.call_id}: {status} by {used.step if used else 'nothing'} after "
+            f"{ctx.call_id}: {run.status} by {used.step if used else 'nothing'} after "
             f"{self.env.now - ctx.start_s:.3f} s",
             {
-                "status": status,
+                "status": run.status,
                 "used_step": used.step if used else None,
                 "latency_s": self.env.now - ctx.start_s,
                 "attempts": len(ctx.attempts),
-                "cost_eur": cost,
-                "energy_j": energy,
-                "deadline_met": deadline_met,
+                "cost_eur": ctx.cost_eur,
+                "energy_j": ctx.energy_j,
+                "deadline_met": run.deadline_met,
                 "pattern": task.pattern,
                 "objective": getattr(used.result, "objective", None) if used else None,
             },
         )
+
+    def _outcome(self, ctx: _CallContext, run: _ChainRun) -> CallOutcome:
+        """The call's :class:`CallOutcome` (answer in hand now)."""
+        used = run.used
         return CallOutcome(
             call_id=ctx.call_id,
-            task=task.name,
-            pattern=task.pattern,
+            task=ctx.task.name,
+            pattern=ctx.task.pattern,
             start_s=ctx.start_s,
             end_s=self.env.now,
             deadline_at_s=ctx.deadline_at_s,
-            status=status,
+            status=run.status,
             used_step=used.step if used else None,
-            used_index=used_index,
+            used_index=run.used_index,
             solver=used.solver if used else None,
             route=used.route if used else None,
-            result=used.result if used and status == "solved" else None,
-            fallback_value=fallback_value,
+            result=used.result if used and run.status == "solved" else None,
+            fallback_value=run.fallback_value,
             attempts=tuple(ctx.attempts),
             fallback_reasons=tuple(ctx.reasons),
-            cost_eur=cost,
-            energy_j=energy,
-            deadline_met=deadline_met,
+            cost_eur=ctx.cost_eur,
+            energy_j=ctx.energy_j,
+            deadline_met=run.deadline_met,
             deadline_elapsed=ctx.deadline_elapsed,
             events=tuple(ctx.events),
         )

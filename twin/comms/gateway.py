@@ -32,10 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from twin.comms.call import CallOutcome, is_answer
 from twin.comms.event import EventLog, EventRecord
 from twin.comms.kpi import LATENCY_PARTS, call_kpis, call_row
-from twin.comms.spec import CommsModel, CommsSpec, build_comms, latency_model
+from twin.comms.model import CommsModel, build_comms
+from twin.comms.outcome import CallOutcome, is_answer
+from twin.comms.spec import CommsSpec, latency_model
 from twin.comms.task import ControlTask
 from twin.control.calls import CallLog, CallRecord, SolverPool
 from twin.seeding import stream

@@ -2,7 +2,7 @@
 misses, fallbacks by reason, cost, compute energy, and quality lost to fallbacks.
 
 Each call becomes one flat row (:func:`call_row`); the KPIs are computed from rows, so
-they work the same on live :class:`~twin.comms.call.CallOutcome` objects and on rows
+they work the same on live :class:`~twin.comms.outcome.CallOutcome` objects and on rows
 read back from a run's ``events.parquet``.
 
 Public names
@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.comms.call import CallOutcome
+from twin.comms.outcome import CallOutcome
 
 __all__ = ["LATENCY_PARTS", "call_kpis", "call_row", "percentile", "quality_lost"]
 

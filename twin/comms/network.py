@@ -31,6 +31,10 @@ Re-evaluation is idempotent: a flap shorter than ``detection_s`` goes unnoticed.
 **Messages** cross the links of the path one after another, each hop a SimPy timeout of
 the time drawn by :func:`twin.comms.link.cross_link`; responses use the same path in
 reverse.
+
+Why ~630 lines: the link states, the routes over them and failover are one graph's
+state (a link fault re-evaluates every route through it); the per-hop physics is in
+:mod:`twin.comms.link`.
 """
 
 from __future__ import annotations

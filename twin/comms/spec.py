@@ -1,5 +1,5 @@
-"""The ``comms:`` section of a scenario: pydantic models and their build into runtime
-objects (network, services, control tasks).
+"""The ``comms:`` section of a scenario: its pydantic models (pure data; built into
+runtime objects by :mod:`twin.comms.model`).
 
 A scenario without ``comms:`` (or with ``enabled: false``) runs every solver call
 directly, with no communication model. With ``enabled: true`` every solver call of the
@@ -18,7 +18,7 @@ by name in sweeps (``comms.links.backbone_qpu.latency.median_ms``):
 - routes ``local``, ``to_qpu``, ``to_hpc``, ``to_sim``, ``to_device``; the cloud routes
   compute two paths (fibre first, LTE as backup);
 - services ``edge``, ``cloud_qpu``, ``cloud_milp``, ``cloud_sim``, ``coprocessor`` (the
-  presets of :mod:`twin.comms.service`).
+  presets of :mod:`twin.comms.presets`).
 
 A task not listed under ``tasks`` gets the chain of the section's ``pattern`` (see
 :func:`default_chain`).
@@ -28,23 +28,25 @@ Public names
 CommsSpec
     The section; its parts :class:`LinkSpec`, :class:`NodeSpec`, :class:`RouteSpec`,
     :class:`ServiceSpec`, :class:`TaskSpec`, :class:`StepSpec`, the latency specs.
-CommsModel
-    The built runtime objects for one environment.
-build_comms
-    Build a :class:`CommsModel` from a :class:`CommsSpec`.
 default_chain
     The fallback chain of a pattern.
+latency_model
+    The runtime latency model of a latency spec.
+with_link, replace_model
+    Re-validated copies with fields changed (studies, tests).
+
+Why ~620 lines: the section's parts (latency, outages, graph, services, tasks,
+approval) and the default topology built from them are one schema; the defaults need
+the models and the models' defaults need them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from twin.comms.event import EventLog
 from twin.comms.latency import (
     ConstantLatency,
     LatencyModel,
@@ -54,27 +56,20 @@ from twin.comms.latency import (
 )
 from twin.comms.task import (
     PATTERNS,
-    ControlTask,
     FallbackStep,
     HedgeStep,
     HybridStep,
     SolverStep,
     Step,
 )
-from twin.seeding import stream
 from twin.simtime import parse_duration_s
 
 if TYPE_CHECKING:  # the runtime parts need simpy and networkx; the schema does not
-    import simpy
 
-    from solvers.registry import Solver
-    from twin.comms.call import Caller
-    from twin.comms.network import Network
-    from twin.comms.service import Service, ServiceParams
+    from twin.comms.service import ServiceParams
 
 __all__ = [
     "ApprovalSpec",
-    "CommsModel",
     "CommsSpec",
     "LinkSpec",
     "NodeSpec",
@@ -82,7 +77,6 @@ __all__ = [
     "ServiceSpec",
     "StepSpec",
     "TaskSpec",
-    "build_comms",
     "default_chain",
     "replace_model",
     "with_link",
@@ -198,7 +192,8 @@ class _Reliability(_Spec):
             raise ValueError("mtbf_h and mttr_h must be given together")
         return self
 
-    def _outage_kwargs(self) -> dict[str, Any]:
+    def outage_kwargs(self) -> dict[str, Any]:
+        """The outage fields as the runtime parameters take them (hours -> seconds)."""
         return {
             "mtbf_s": None if self.mtbf_h is None else self.mtbf_h * 3600.0,
             "mttr_s": None if self.mttr_h is None else self.mttr_h * 3600.0,
@@ -247,16 +242,6 @@ class RouteSpec(_Spec):
 ServicePreset = Literal[
     "cloud_quantum", "edge_compute", "cloud_classical", "simulation", "on_device_quantum"
 ]
-_PRESETS = {
-    "cloud_quantum": "cloud_quantum_service",
-    "edge_compute": "edge_compute_node",
-    "cloud_classical": "cloud_classical_solver",
-    "simulation": "simulation_service",
-    "on_device_quantum": "on_device_qpu",
-}
-"""Preset name -> function of :mod:`twin.comms.service` (imported when building)."""
-
-
 class ServiceSpec(_Reliability):
     """A solver service at a node: a preset, with any of its assumptions overridden."""
 
@@ -296,10 +281,10 @@ class ServiceSpec(_Reliability):
             over["queue_wait"] = _latency(self.queue, base_dir)
         if self.solvers is not None:
             over["solvers"] = frozenset(self.solvers)
-        over.update(self._outage_kwargs())
-        from twin.comms import service
+        over.update(self.outage_kwargs())
+        from twin.comms.presets import PRESETS
 
-        return getattr(service, _PRESETS[self.preset])(**over)
+        return PRESETS[self.preset](**over)
 
 
 # ----------------------------------------------------------------------- tasks
@@ -617,124 +602,6 @@ def _registered_solvers() -> set[str] | None:
     except Exception:  # the solvers package is optional for validation
         return None
     return set(registered_solvers())
-
-
-# ----------------------------------------------------------------------- build
-@dataclass
-class CommsModel:
-    """The runtime communication model of one run."""
-
-    env: simpy.Environment
-    """The environment."""
-    spec: CommsSpec
-    """The section it was built from."""
-    events: EventLog
-    """Where its events go."""
-    network: Network
-    """The network."""
-    services: dict[str, Service]
-    """Services by name."""
-    seed: int
-    """Run seed."""
-
-    def caller(self, solvers: dict[str, Solver], tasks: list[ControlTask]) -> Caller:
-        """A caller over this model (validates the tasks)."""
-        from twin.comms.call import Caller
-
-        return Caller(self.env, self.network, list(self.services.values()), solvers, tasks,
-                      self.events, seed=self.seed)
-
-    def start(self) -> None:
-        """Start the declared outages (scheduled and stochastic) of the network and of
-        every service. Call once, before running the environment."""
-        self.network.start()
-        for service in self.services.values():
-            service.start()
-
-    def task(self, name: str, solver: str) -> ControlTask:
-        """The control task for ``name``: its own chain, or the pattern's default."""
-        spec = self.spec
-        own = spec.tasks.get(name)
-        timing = own if own is not None else spec
-        if own is not None:
-            chain = tuple(step.step() for step in own.chain)
-            pattern = own.pattern
-        else:
-            chain = default_chain(spec.pattern, solver, spec.edge_solver)
-            pattern = spec.pattern
-        return ControlTask(
-            name, chain=chain, deadline_s=timing.deadline_s, timeout_s=timing.timeout_s,
-            retries=timing.retries, backoff_s=timing.backoff_s,
-            backoff_factor=timing.backoff_factor, pattern=pattern,
-            request_bytes=timing.request_bytes, response_bytes=timing.response_bytes,
-        )
-
-
-def build_comms(
-    env: simpy.Environment, spec: CommsSpec, seed: int, events: EventLog | None = None,
-    *, start: bool = True, base_dir: Path | None = None,
-) -> CommsModel:
-    """Build the network and services of a ``comms:`` section in an environment.
-
-    Parameters
-    ----------
-    env
-        The run's environment (time in seconds).
-    spec
-        The section.
-    seed
-        Run seed; every link and service draws from its own named stream.
-    events
-        Event log (a new one by default).
-    start
-        Start the declared outages (scheduled and stochastic) now.
-    base_dir
-        Folder relative trace paths are looked up in first (the scenario's).
-
-    Raises
-    ------
-    ValueError
-        A trace file cannot be read, or a route has no path; the message names it.
-    """
-    from twin.comms.link import LinkParams
-    from twin.comms.network import Network, NetworkParams, NodeParams, RouteParams
-    from twin.comms.service import Service
-
-    events = events if events is not None else EventLog()
-    nodes = tuple(NodeParams(n.name, n.kind) for n in spec.nodes)
-    links = []
-    for i, link in enumerate(spec.links):
-        try:
-            latency = _latency(link.latency, base_dir)
-        except ValueError as exc:
-            raise ValueError(f"comms.links.{i}.latency: {exc}") from None
-        links.append(LinkParams(
-            link.name, link.a, link.b, latency, jitter_ms=link.jitter_ms,
-            loss_prob=link.loss_prob, retransmit_timeout_ms=link.retransmit_timeout_ms,
-            max_retransmissions=link.max_retransmissions,
-            bandwidth_mbps=link.bandwidth_mbps, **link._outage_kwargs(),
-        ))
-    routes = tuple(RouteParams(r.name, r.source, r.target, max_paths=r.max_paths,
-                               detection_s=r.detection_s) for r in spec.routes)
-    network = Network(
-        env, NetworkParams(nodes, tuple(links), routes), stream(seed, "comms", "network"),
-        events,
-        link_rngs={link.name: stream(seed, "comms", "link", link.name) for link in links},
-        fault_rngs={link.name: stream(seed, "comms", "link-fault", link.name)
-                    for link in links},
-    )
-    services: dict[str, Service] = {}
-    for i, service_spec in enumerate(spec.services):
-        try:
-            params = service_spec.params(base_dir)
-        except ValueError as exc:
-            raise ValueError(f"comms.services.{i}: {exc}") from None
-        services[params.name] = Service(env, params, stream(seed, "comms", "service",
-                                                               params.name), events)
-    model = CommsModel(env, spec, events, network, services, int(seed))
-    if start:
-        model.start()
-    return model
 
 
 def with_link(spec: CommsSpec, name: str, **changes: Any) -> CommsSpec:

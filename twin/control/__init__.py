@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from twin.assets.base import InjectionBuffer, ProcessGen
     from twin.clock import StepClock
-    from twin.comms.spec import CommsModel
+    from twin.comms.model import CommsModel
     from twin.control.calls import SolverGateway
     from twin.faults import FaultInjector
     from twin.grid import PowerFlowModel

@@ -21,7 +21,7 @@ from twin.simtime import parse_duration_s
 if TYPE_CHECKING:  # simpy only at run time
     import simpy
 
-    from twin.comms.spec import CommsModel
+    from twin.comms.model import CommsModel
 
 __all__ = ["AssetFaultTarget", "FaultInjector", "GridFaultTarget", "availability"]
 

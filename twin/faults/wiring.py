@@ -20,7 +20,7 @@ from twin.faults.topology import ElementTrips, PandapowerTopology
 if TYPE_CHECKING:
     import simpy
 
-    from twin.comms.spec import CommsModel
+    from twin.comms.model import CommsModel
 
 __all__ = ["RunFaults", "build_run_faults"]
 

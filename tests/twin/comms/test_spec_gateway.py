@@ -11,7 +11,8 @@ from pydantic import ValidationError
 
 from twin.comms.gateway import CommsGateway, EdgeReconcilePlan
 from twin.comms.latency import LognormalLatency, load_trace
-from twin.comms.spec import CommsSpec, StepSpec, build_comms, default_chain
+from twin.comms.model import build_comms
+from twin.comms.spec import CommsSpec, StepSpec, default_chain
 from twin.comms.task import FallbackStep, HedgeStep, HybridStep, SolverStep
 
 
@@ -206,7 +207,7 @@ def test_qpu_execution_uses_the_solvers_modelled_qpu_time():
     """The cloud QPU is busy for its job overhead plus the solver's modelled time of the
     final sampling job (or of every evaluation with loop=True); it bills those shots."""
     from twin.comms.execution import QpuExecution
-    from twin.comms.service import cloud_quantum_service
+    from twin.comms.presets import cloud_quantum_service
 
     result = SimpleNamespace(diagnostics={"shots": 2000, "optimizer_iterations": 4,
                                           "modelled_qpu_time_s": 2.5,
