@@ -1,9 +1,32 @@
-"""Controllers: chosen by ``scenario.control.mode`` through :data:`CONTROLLERS`.
+"""Controllers, chosen by ``scenario.control.mode`` through :data:`CONTROLLERS`, and
+the solver-call interface they use.
 
 A controller is an object with a SimPy process ``run(env, clock)``; it wakes at
 :attr:`twin.clock.Phase.CONTROL` each step, reads family snapshots and the injection
 buffer, and sends setpoints with the families' ``command(...)`` methods (which apply
-them within their own limits at ACT).
+them within their own limits at ACT). The engine builds it from one
+:class:`ControlContext`: what it reads (families, injections, grid model), where its
+events go, and what it is wired to (its solver gateway, the comms model, the fault
+injector); nothing is patched in afterwards.
+
+What lives here
+---------------
+__init__    :class:`ControlContext`, :data:`CONTROLLERS`, :func:`build_controller`,
+            :class:`Controller`
+calls       the solver-call interface (``SolverGateway``, ``CallRecord``, ``CallLog``,
+            ``SolverPool``, ``calls_table``): what comms implements
+gateway     ``DirectGateway``: solves at once, no comms model
+problems    the EMS's problem builders and interpreters (dispatch, EV assignment)
+ems         the rolling-horizon EMS and the rule-based reference
+rule        the ``self_consumption`` controller
+
+What it may import
+------------------
+:mod:`solvers`, the assets' public interfaces (snapshots, commands, ``twin.assets.base``),
+:mod:`twin.clock`, :mod:`twin.microgrid`, :mod:`twin.simtime`, :mod:`twin.seeding`, and,
+for typing, the grid model, recorder, scenario, comms model and fault injector it is
+handed. Never the engine. ``calls`` imports nothing of the twin, so comms can
+implement it without depending on the controllers.
 
 Add a mode by writing a factory ``(ControlContext) -> controller`` in its own module and
 adding it to :data:`CONTROLLERS` (and the mode to ``ControlSpec.mode`` in
