@@ -11,7 +11,7 @@ array in variable order (``result.x``) and by name (``result.values[name]``), th
 wall time and backend-specific diagnostics.
 
 Public names: :class:`Problem`, :class:`ProblemBuilder`, :class:`VarBlock`,
-:class:`Result`, :class:`Status`, :class:`Sense`, :class:`VarKind`,
+:class:`SparseTerm`, :class:`Result`, :class:`Status`, :class:`Sense`, :class:`VarKind`,
 :class:`ProblemError`, :func:`result_from_x`.
 
 Examples
@@ -36,6 +36,7 @@ range(1, 4)
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ __all__ = [
     "ProblemError",
     "Result",
     "Sense",
+    "SparseTerm",
     "Status",
     "VarBlock",
     "VarKind",
@@ -676,6 +678,65 @@ class Problem:
 
 # ---------------------------------------------------------------- builder
 @dataclass(frozen=True)
+class SparseTerm:
+    """A constraint term as plain COO triplets, ``matrix[row[k], col[k]] += val[k]``.
+
+    :meth:`ProblemBuilder.add_constraints` takes it like a scipy matrix, without a
+    scipy object per term (a builder of many small terms, such as a controller's
+    schedule of about 60 terms made thousands of times a run, saves scipy's
+    constructor cost of tens of microseconds a term). Explicit zeros are kept as
+    entries, as in a ``scipy.sparse.coo_array``.
+
+    Attributes
+    ----------
+    row, col : numpy.ndarray
+        Integer positions of the entries.
+    val : numpy.ndarray
+        ``float64`` values of the entries.
+    shape : tuple of int
+        ``(rows, columns)`` of the term.
+    """
+
+    row: NDArray[np.int64]
+    col: NDArray[np.int64]
+    val: NDArray[np.float64]
+    shape: tuple[int, int]
+
+    def __neg__(self) -> SparseTerm:
+        return SparseTerm(self.row, self.col, -self.val, self.shape)
+
+    def to_scipy(self) -> sp.coo_array:
+        """The same term as a scipy COO array."""
+        return sp.coo_array((self.val, (self.row, self.col)), shape=self.shape)
+
+
+@functools.lru_cache(maxsize=1024)
+def _block_names(prefix: str, shape: tuple[int, ...]) -> tuple[str, ...]:
+    """``prefix[i]`` (1-D) or ``prefix[i,j,...]`` names of a block, built once per
+    prefix and shape (a builder called for every plan of a run reuses them)."""
+    if len(shape) == 1:
+        return tuple(f"{prefix}[{i}]" for i in range(shape[0]))
+    return tuple(f"{prefix}[{','.join(map(str, idx))}]" for idx in np.ndindex(*shape))
+
+
+@functools.lru_cache(maxsize=1024)
+def _constant_values(size: int, value_hex: str) -> NDArray[np.float64]:
+    """``np.full(size, value)``, read-only and shared (keyed by the exact value: the hex
+    form tells -0.0 from 0.0); :meth:`ProblemBuilder.build` concatenates copies."""
+    out = np.full(size, float.fromhex(value_hex))
+    out.flags.writeable = False
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _constant_codes(size: int, kind: int) -> NDArray[np.int8]:
+    """``np.full(size, kind, dtype=np.int8)``, read-only and shared."""
+    out = np.full(size, kind, dtype=np.int8)
+    out.flags.writeable = False
+    return out
+
+
+@dataclass(frozen=True)
 class VarBlock:
     """A contiguous block of variables added by :meth:`ProblemBuilder.add_variables`.
 
@@ -696,7 +757,7 @@ class VarBlock:
     @property
     def size(self) -> int:
         """Number of variables in the block."""
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(self.shape)
 
     @property
     def indices(self) -> NDArray[np.int64]:
@@ -730,6 +791,8 @@ class ProblemBuilder:
         self.name = name
         self.sense = Sense.parse(sense)
         self._blocks: list[VarBlock] = []
+        self._block_names: set[str] = set()
+        self._row_names: set[str] = set()
         self._names: list[str] = []
         self._cost: list[np.ndarray] = []
         self._lower: list[np.ndarray] = []
@@ -777,13 +840,19 @@ class ProblemBuilder:
         shp = (shape,) if isinstance(shape, int | np.integer) else tuple(int(s) for s in shape)
         if any(s < 0 for s in shp):
             raise ProblemError(f"variables {name!r}: negative shape {shp}")
-        if any(b.name == name for b in self._blocks):
+        if name in self._block_names:
             raise ProblemError(f"variables {name!r}: a block with this name already exists")
         k = VarKind.parse(kind)
-        size = int(np.prod(shp, dtype=np.int64))
+        size = math.prod(shp)
         block = VarBlock(name, self._n, shp)
 
         def bcast(v: ArrayLike, what: str) -> np.ndarray:
+            # the common cases (a number, an array of the block's shape) without
+            # np.broadcast_to's overhead: the same values
+            if isinstance(v, float | int) and not isinstance(v, bool):
+                return _constant_values(size, float(v).hex())
+            if isinstance(v, np.ndarray) and v.dtype == np.float64 and v.shape == shp:
+                return v.reshape(-1)
             try:
                 return np.broadcast_to(np.asarray(v, dtype=np.float64), shp).reshape(-1)
             except ValueError:
@@ -798,14 +867,10 @@ class ProblemBuilder:
         self._cost.append(bcast(cost, "cost"))
         self._lower.append(lb)
         self._upper.append(ub)
-        self._kinds.append(np.full(size, int(k), dtype=np.int8))
-        if len(shp) == 1:
-            self._names.extend([f"{name}[{i}]" for i in range(size)])
-        else:
-            self._names.extend(
-                f"{name}[{','.join(map(str, idx))}]" for idx in np.ndindex(*shp)
-            )
+        self._kinds.append(_constant_codes(size, int(k)))
+        self._names.extend(_block_names(name, shp))
         self._blocks.append(block)
+        self._block_names.add(name)
         self._n += size
         return block
 
@@ -822,7 +887,8 @@ class ProblemBuilder:
         Parameters
         ----------
         terms : iterable of (VarBlock, matrix) or mapping VarBlock -> matrix
-            Each matrix has shape (rows, block.size); dense or scipy sparse.
+            Each matrix has shape (rows, block.size); dense, scipy sparse or a
+            :class:`SparseTerm`.
         lower, upper : array_like or float
             Row bounds, broadcast to (rows,). Equal values give equalities.
         name : str
@@ -852,8 +918,9 @@ class ProblemBuilder:
                     f"({rows} vs {shape[0]})"
                 )
         assert rows is not None
-        if any(r[3] == name for r in self._rows):
+        if name in self._row_names:
             raise ProblemError(f"constraints {name!r}: a row block with this name exists")
+        self._row_names.add(name)
         lo = _as_float_vector(lower, rows, f"constraints {name!r} lower")
         hi = _as_float_vector(upper, rows, f"constraints {name!r} upper")
         self._rows.append((pairs, lo, hi, name, rows))
@@ -873,36 +940,60 @@ class ProblemBuilder:
         self._quad.append((rr + first.start, cc + second.start, np.asarray(coo.data, float)))
 
     def build(self) -> Problem:
-        """Validate and return the :class:`Problem`."""
+        """Validate and return the :class:`Problem`.
+
+        A linear problem goes through :meth:`Problem.from_trusted` (the builder makes
+        fresh arrays and unique ``block[i]`` names by construction; values, bounds and
+        sizes are still checked there), a quadratic one through ``Problem(...)``.
+        """
         n = self._n
         cat = np.concatenate
         data, ri, ci, lo, hi, rnames = [], [], [], [], [], []
+        row_off, col_off, counts = [], [], []
         offset = 0
         for pairs, rl, ru, name, rows in self._rows:
             for block, mat in pairs:
-                coo = sp.coo_array(mat, dtype=np.float64)
-                r, c = coo.coords
-                data.append(np.asarray(coo.data, dtype=np.float64))
-                ri.append(r + offset)
-                ci.append(c + block.start)
+                if isinstance(mat, SparseTerm):
+                    r, c, v = mat.row, mat.col, np.asarray(mat.val, dtype=np.float64)
+                else:
+                    coo = sp.coo_array(mat, dtype=np.float64)
+                    (r, c), v = coo.coords, np.asarray(coo.data, dtype=np.float64)
+                data.append(v)
+                ri.append(r)
+                ci.append(c)
+                row_off.append(offset)
+                col_off.append(block.start)
+                counts.append(v.size)
             lo.append(rl)
             hi.append(ru)
-            rnames.extend(f"{name}[{i}]" for i in range(rows))
+            rnames.extend(_block_names(name, (rows,)))
             offset += rows
-        a = (
-            sp.csr_array(
-                (cat(data), (cat(ri), cat(ci))) if data else ([], ([], [])),
-                shape=(offset, n),
-            )
-            if offset
-            else None
-        )
+        a = None
+        if offset:
+            if data:
+                # each term's row and column offsets added once for all terms (the
+                # same integers as adding them term by term)
+                per_term = np.array(counts)
+                rows_all = cat(ri).astype(np.int64, copy=False)
+                cols_all = cat(ci).astype(np.int64, copy=False)
+                rows_all = rows_all + np.repeat(np.array(row_off, dtype=np.int64), per_term)
+                cols_all = cols_all + np.repeat(np.array(col_off, dtype=np.int64), per_term)
+                a = sp.csr_array((cat(data), (rows_all, cols_all)), shape=(offset, n))
+            else:
+                a = sp.csr_array(([], ([], [])), shape=(offset, n))
         quad = None
         if self._quad:
             r = cat([q[0] for q in self._quad])
             c = cat([q[1] for q in self._quad])
             v = cat([q[2] for q in self._quad])
             quad = sp.coo_array((v, (r, c)), shape=(n, n))
+        elif a is not None and self._cost:
+            return Problem.from_trusted(
+                objective=cat(self._cost), lower=cat(self._lower), upper=cat(self._upper),
+                kinds=cat(self._kinds), names=tuple(self._names), constraints=a,
+                row_lower=cat(lo), row_upper=cat(hi), row_names=tuple(rnames),
+                name=self.name, constant=self.constant, sense=self.sense,
+            )
         return Problem(
             objective=cat(self._cost) if self._cost else np.zeros(0),
             lower=cat(self._lower) if self._lower else np.zeros(0),

@@ -1,5 +1,6 @@
-"""The dispatch problem's term builder (triplets, names built once) makes exactly the
-problem :class:`solvers.ProblemBuilder` makes from the same terms: same names, bounds,
+"""The dispatch problem, built by :class:`solvers.ProblemBuilder` from
+:class:`solvers.problem.SparseTerm` triplets (names built once), is exactly the problem
+the validating path makes from the same terms as scipy matrices: same names, bounds,
 costs and constraint matrix, bit for bit (so plans do not change with the fast path)."""
 
 from __future__ import annotations
@@ -50,30 +51,64 @@ def _inputs(t_len: int, n_ev: int, seed: int):
 
 
 @pytest.mark.parametrize(("t_len", "n_ev", "seed"), [(12, 2, 0), (24, 7, 1), (24, 0, 2), (6, 3, 3)])
-def test_term_builder_matches_problem_builder(monkeypatch: pytest.MonkeyPatch, t_len: int,
-                                              n_ev: int, seed: int) -> None:
+def test_sparse_terms_make_the_validated_problem(monkeypatch: pytest.MonkeyPatch, t_len: int,
+                                                 n_ev: int, seed: int) -> None:
+    """The dispatch problem built by ``solvers.ProblemBuilder`` from ``SparseTerm``
+    triplets (the fast path: no scipy object per term, Problem.from_trusted) is, field by
+    field and bit for bit, the problem the same calls with every term as a scipy matrix
+    make through the validating ``Problem(...)`` constructor."""
+    from solvers import Problem, ProblemBuilder
+    from solvers.problem import SparseTerm
     from twin.control import problems
 
-    built = []
-    original = problems._TermBuilder.build
+    calls: list[tuple[str, tuple, dict]] = []
+    original_vars, original_rows = ProblemBuilder.add_variables, ProblemBuilder.add_constraints
 
-    def build_both(self: problems._TermBuilder):
-        fast = original(self)
-        built.append((fast, self.via_problem_builder()))
-        return fast
+    def add_variables(self, *args, **kwargs):
+        calls.append(("add_variables", args, kwargs))
+        return original_vars(self, *args, **kwargs)
 
-    monkeypatch.setattr(problems._TermBuilder, "build", build_both)
+    def add_constraints(self, terms, **kwargs):
+        terms = list(terms)
+        calls.append(("add_constraints", (terms,), kwargs))
+        return original_rows(self, terms, **kwargs)
+
+    monkeypatch.setattr(ProblemBuilder, "add_variables", add_variables)
+    monkeypatch.setattr(ProblemBuilder, "add_constraints", add_constraints)
     for _ in range(2):  # second time through the name caches
-        problems.build_dispatch(_inputs(t_len, n_ev, seed))
-    for fast, slow in built:
-        assert fast.names == slow.names
-        assert fast.row_names == slow.row_names
-        for name in ("objective", "lower", "upper", "kinds", "row_lower", "row_upper"):
-            assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
-        a, b = fast.constraints, slow.constraints
-        assert np.array_equal(a.indptr, b.indptr)
-        assert np.array_equal(a.indices, b.indices)
-        assert np.array_equal(a.data, b.data)
+        calls.clear()
+        fast, _layout = problems.build_dispatch(_inputs(t_len, n_ev, seed))
+        monkeypatch.undo()
+        replay = ProblemBuilder("dispatch")
+        sparse_terms = 0
+        for method, args, kwargs in calls:
+            if method == "add_variables":
+                replay.add_variables(*args, **kwargs)
+                continue
+            terms = []
+            for block, mat in args[0]:
+                sparse_terms += isinstance(mat, SparseTerm)
+                terms.append((block, mat.to_scipy() if isinstance(mat, SparseTerm) else mat))
+            replay.add_constraints(terms, **kwargs)
+        assert sparse_terms > 10
+        built = replay.build()
+        slow = Problem(
+            objective=built.objective, lower=built.lower, upper=built.upper,
+            kinds=built.kinds, names=list(built.names), constraints=built.constraints.copy(),
+            row_lower=built.row_lower, row_upper=built.row_upper,
+            row_names=list(built.row_names), name=built.name,
+        )
+        for other in (built, slow):
+            assert fast.names == other.names
+            assert fast.row_names == other.row_names
+            for name in ("objective", "lower", "upper", "kinds", "row_lower", "row_upper"):
+                assert np.array_equal(getattr(fast, name), getattr(other, name)), name
+            a, b = fast.constraints, other.constraints
+            assert np.array_equal(a.indptr, b.indptr)
+            assert np.array_equal(a.indices, b.indices)
+            assert np.array_equal(a.data, b.data)
+        monkeypatch.setattr(ProblemBuilder, "add_variables", add_variables)
+        monkeypatch.setattr(ProblemBuilder, "add_constraints", add_constraints)
 
 
 def test_run_power_rows_match_the_window_loop() -> None:

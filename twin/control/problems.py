@@ -22,9 +22,9 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
-from solvers import Problem, ProblemBuilder, Result, VarBlock, VarKind
+from solvers import Problem, ProblemBuilder, Result, VarBlock
+from solvers.problem import SparseTerm
 
 
 @dataclass(frozen=True)
@@ -187,42 +187,19 @@ class DispatchPlan:
         return self.import_kw - self.export_kw
 
 
-@dataclass(frozen=True)
-class _Coo:
-    """A sparse term as plain triplets (no scipy object per term: the dispatch problem
-    has about 60 terms and scipy's constructors cost tens of microseconds each).
-
-    Explicit zeros are kept, as in a ``scipy.sparse.coo_array``; :func:`_sub` and
-    :func:`_dense` drop them like scipy's CSR difference and dense conversion do, so
-    the assembled matrix holds exactly the entries the scipy formulation held.
-    """
-
-    row: np.ndarray
-    col: np.ndarray
-    val: np.ndarray
-    shape: tuple[int, int]
-
-    def __neg__(self) -> _Coo:
-        return _Coo(self.row, self.col, -self.val, self.shape)
-
-    def to_scipy(self) -> sp.coo_array:
-        """The same term as a scipy COO array (for checks)."""
-        return sp.coo_array((self.val, (self.row, self.col)), shape=self.shape)
-
-
-def _sub(a: _Coo, b: _Coo) -> _Coo:
+def _sub(a: SparseTerm, b: SparseTerm) -> SparseTerm:
     """``a - b`` for terms with disjoint entries, zeros dropped (as CSR subtraction)."""
     val = np.concatenate([a.val, -b.val])
     keep = val != 0.0
-    return _Coo(np.concatenate([a.row, b.row])[keep], np.concatenate([a.col, b.col])[keep],
+    return SparseTerm(np.concatenate([a.row, b.row])[keep], np.concatenate([a.col, b.col])[keep],
                 val[keep], a.shape)
 
 
-def _dense(mat: np.ndarray) -> _Coo:
+def _dense(mat: np.ndarray) -> SparseTerm:
     """Non-zero entries of a dense matrix (as ``scipy.sparse.csr_array(mat)``)."""
     mat = np.asarray(mat, dtype=float)
     row, col = np.nonzero(mat)
-    return _Coo(row, col, mat[row, col], (int(mat.shape[0]), int(mat.shape[1])))
+    return SparseTerm(row, col, mat[row, col], (int(mat.shape[0]), int(mat.shape[1])))
 
 
 @functools.lru_cache(maxsize=256)
@@ -232,14 +209,14 @@ def _range(size: int) -> np.ndarray:
     return out
 
 
-def _diag(values: np.ndarray) -> _Coo:
+def _diag(values: np.ndarray) -> SparseTerm:
     """Square diagonal matrix."""
     values = np.asarray(values, dtype=float)
     idx = _range(values.size)
-    return _Coo(idx, idx, values, (values.size, values.size))
+    return SparseTerm(idx, idx, values, (values.size, values.size))
 
 
-def _frozen(term: _Coo) -> _Coo:
+def _frozen(term: SparseTerm) -> SparseTerm:
     """``term`` with read-only arrays (for terms cached and shared between plans)."""
     for arr in (term.row, term.col, term.val):
         arr.flags.writeable = False
@@ -247,36 +224,36 @@ def _frozen(term: _Coo) -> _Coo:
 
 
 @functools.lru_cache(maxsize=256)
-def _eye(size: int) -> _Coo:
+def _eye(size: int) -> SparseTerm:
     """Identity (cached: the same for every plan of a size)."""
     return _frozen(_diag(np.ones(size)))
 
 
-def _step_back(t_len: int, n: int, values: np.ndarray | float = 1.0) -> _Coo:
+def _step_back(t_len: int, n: int, values: np.ndarray | float = 1.0) -> SparseTerm:
     """Matrix picking unit ``j`` of slot ``t-1`` into row ``(t, j)``, scaled per column
     by ``values`` (order (t, unit), shape (t_len * n, t_len * n))."""
     size = t_len * n
     rows = _range(size)[n:]
     cols = _range(size)[: size - n]
     data = np.broadcast_to(np.asarray(values, dtype=float), (size,))[cols]
-    return _Coo(rows, cols, data, (size, size))
+    return SparseTerm(rows, cols, data, (size, size))
 
 
 @functools.lru_cache(maxsize=256)
-def _slot_sum(t_len: int, n: int, sign: float) -> _Coo:
+def _slot_sum(t_len: int, n: int, sign: float) -> SparseTerm:
     """Row ``t`` sums the ``n`` units of slot ``t`` (times ``sign``; cached)."""
     cols = _range(t_len * n)
-    return _frozen(_Coo(cols // n, cols, np.full(cols.size, sign), (t_len, t_len * n)))
+    return _frozen(SparseTerm(cols // n, cols, np.full(cols.size, sign), (t_len, t_len * n)))
 
 
 @functools.lru_cache(maxsize=64)
-def _storage_shift(t_len: int, n: int) -> _Coo:
+def _storage_shift(t_len: int, n: int) -> SparseTerm:
     """``e_t - e_{t-1}`` rows of a storage balance (cached)."""
     return _frozen(_sub(_eye(t_len * n), _step_back(t_len, n)))
 
 
 @functools.lru_cache(maxsize=16)
-def _zone_terms(t_len: int, a_bytes: bytes, nz: int) -> tuple[tuple[_Coo, _Coo], ...]:
+def _zone_terms(t_len: int, a_bytes: bytes, nz: int) -> tuple[tuple[SparseTerm, SparseTerm], ...]:
     """Per state row (air, mass) of the zone model: the ``x_t - a_self x_{t-1}`` term of
     its own state and the ``-a_other x_{t-1}`` term of the other (cached per model)."""
     a = np.frombuffer(a_bytes, dtype=np.float64).reshape(nz, 2, 2)
@@ -290,156 +267,8 @@ def _zone_terms(t_len: int, a_bytes: bytes, nz: int) -> tuple[tuple[_Coo, _Coo],
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=512)
-def _names(prefix: str, size: int) -> tuple[str, ...]:
-    """``prefix[0] .. prefix[size-1]`` (variable and row names, built once per size)."""
-    return tuple(f"{prefix}[{i}]" for i in range(size))
-
-
-@functools.lru_cache(maxsize=256)
-def _all_names(blocks: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
-    """Names of blocks ``(prefix, size), ...`` in order, built once per layout. Unique
-    when the prefixes are (``prefix[i]``: the last ``[`` separates prefix and index)."""
-    return tuple(name for prefix, size in blocks for name in _names(prefix, size))
-
-
-@functools.lru_cache(maxsize=1024)
-def _const_cached(size: int, value_hex: str) -> np.ndarray:
-    out = np.full(size, float.fromhex(value_hex), dtype=np.float64)
-    out.flags.writeable = False
-    return out
-
-
-def _const(size: int, value: float) -> np.ndarray:
-    """``np.full(size, value)``, read-only and cached (keyed by the exact value: the hex
-    form tells -0.0 from 0.0)."""
-    return _const_cached(size, float(value).hex())
-
-
-@functools.lru_cache(maxsize=256)
-def _kind_codes(size: int, kind: int) -> np.ndarray:
-    out = np.full(size, kind, dtype=np.int8)
-    out.flags.writeable = False
-    return out
-
-
-def _vector(value: float | np.ndarray, size: int) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.ndim == 0:
-        return _const(size, float(arr))
-    return np.array(arr.reshape(-1), dtype=np.float64, copy=True)
-
-
-class _TermBuilder:
-    """The subset of :class:`solvers.ProblemBuilder` the dispatch problem uses, for
-    :class:`_Coo` terms, with names built once per block size; :meth:`build` makes the
-    same :class:`solvers.Problem` (``via_problem_builder`` rebuilds it through
-    ``ProblemBuilder`` for checks)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._vars: list[tuple[str, int, VarKind, np.ndarray, np.ndarray, np.ndarray,
-                               tuple[float | np.ndarray, float | np.ndarray]]] = []
-        self._rows: list[tuple[list[tuple[VarBlock, _Coo]], np.ndarray, np.ndarray, str]] = []
-        self._n = 0
-        self._m = 0
-        self._var_names: set[str] = set()
-        self._row_names: set[str] = set()
-
-    def add_variables(self, name: str, size: int, *, kind: str = "continuous",
-                      lower: float | np.ndarray = 0.0, upper: float | np.ndarray = math.inf,
-                      cost: float | np.ndarray = 0.0) -> VarBlock:
-        """Like :meth:`solvers.ProblemBuilder.add_variables` for a 1-D block."""
-        k = VarKind.parse(kind)
-        if name in self._var_names:  # unique names for Problem.from_trusted
-            raise ValueError(f"variables {name!r}: a block with this name already exists")
-        self._var_names.add(name)
-        block = VarBlock(name, self._n, (size,))
-
-        def bcast(v: float | np.ndarray) -> np.ndarray:
-            # the common cases without np.broadcast_to's overhead (same values)
-            if isinstance(v, (int, float)):
-                return _const(size, v)
-            arr = np.asarray(v, dtype=np.float64)
-            if arr.shape == (size,):
-                return arr
-            return np.broadcast_to(arr, (size,)).reshape(-1)
-
-        lb, ub = bcast(lower), bcast(upper)
-        if k is VarKind.BINARY:
-            lb = np.maximum(lb, 0.0) if np.ndim(lower) == 0 and lower == 0.0 else lb
-            ub = np.minimum(ub, 1.0) if np.ndim(upper) == 0 and np.isinf(upper) else ub
-        self._vars.append((name, size, k, lb, ub, bcast(cost), (lower, upper)))
-        self._n += size
-        return block
-
-    def add_constraints(self, terms: list[tuple[VarBlock, _Coo]], *,
-                        lower: float | np.ndarray = -math.inf,
-                        upper: float | np.ndarray = math.inf, name: str = "c") -> None:
-        """Like :meth:`solvers.ProblemBuilder.add_constraints` for :class:`_Coo` terms."""
-        rows = terms[0][1].shape[0]
-        if name in self._row_names:  # unique names for Problem.from_trusted
-            raise ValueError(f"constraints {name!r}: a row block with this name exists")
-        self._row_names.add(name)
-        self._rows.append((terms, _vector(lower, rows), _vector(upper, rows), name))
-        self._m += rows
-
-    def build(self) -> Problem:
-        """The problem, through :meth:`solvers.Problem.from_trusted`: the builder
-        guarantees what that path does not re-check (fresh ``float64``/``int8`` arrays,
-        unique ``prefix[i]`` names from unique block names, a CSR matrix); values, bounds
-        and sizes are still checked there. The same problem as ``Problem(...)`` makes
-        (``tests/twin/test_dispatch_builder.py``)."""
-        cat = np.concatenate
-        data, ri, ci, lo, hi = [], [], [], [], []
-        row_off, col_off, counts = [], [], []
-        row_blocks = []
-        offset = 0
-        for terms, rl, ru, name in self._rows:
-            rows = terms[0][1].shape[0]
-            for block, mat in terms:
-                data.append(mat.val)
-                ri.append(mat.row)
-                ci.append(mat.col)
-                row_off.append(offset)
-                col_off.append(block.start)
-                counts.append(mat.val.size)
-            lo.append(rl)
-            hi.append(ru)
-            row_blocks.append((name, rows))
-            offset += rows
-        # each term's row and column offsets added once for all terms (the same
-        # integers as adding them term by term)
-        rows_all, cols_all = cat(ri), cat(ci)
-        n_per_term = np.array(counts)
-        rows_all += np.repeat(np.array(row_off, dtype=rows_all.dtype), n_per_term)
-        cols_all += np.repeat(np.array(col_off, dtype=cols_all.dtype), n_per_term)
-        a = sp.csr_array((cat(data), (rows_all, cols_all)), shape=(offset, self._n))
-        return Problem.from_trusted(
-            objective=cat([v[5] for v in self._vars]),
-            lower=cat([v[3] for v in self._vars]),
-            upper=cat([v[4] for v in self._vars]),
-            kinds=cat([_kind_codes(v[1], int(v[2])) for v in self._vars]),
-            names=_all_names(tuple((v[0], v[1]) for v in self._vars)), constraints=a,
-            row_lower=cat(lo), row_upper=cat(hi), row_names=_all_names(tuple(row_blocks)),
-            name=self.name,
-        )
-
-    def via_problem_builder(self) -> Problem:
-        """The same problem assembled by :class:`solvers.ProblemBuilder` (for checks)."""
-        b = ProblemBuilder(self.name)
-        blocks = {}
-        for name, size, kind, _lb, _ub, cost, (lower, upper) in self._vars:
-            blocks[name] = b.add_variables(name, size, kind=kind, lower=lower, upper=upper,
-                                           cost=cost)
-        for terms, rl, ru, name in self._rows:
-            b.add_constraints([(blocks[blk.name], mat.to_scipy()) for blk, mat in terms],
-                              lower=rl, upper=ru, name=name)
-        return b.build()
-
-
 def _add_storage_rows(
-    b: _TermBuilder, name: str, energy: VarBlock, charge: VarBlock, discharge: VarBlock,
+    b: ProblemBuilder, name: str, energy: VarBlock, charge: VarBlock, discharge: VarBlock,
     t_len: int, n: int, gain_in: np.ndarray, gain_out: np.ndarray, e0: np.ndarray,
 ) -> None:
     """Rows ``e_t - e_{t-1} - gain_in c_t + gain_out d_t = [t = 0] e0`` (order (t, unit))."""
@@ -480,7 +309,7 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
     t_len = inp.n_slots
     dt = inp.dt_h
     lim = np.minimum(np.broadcast_to(np.asarray(inp.pcc_limit_kw, dtype=float), (t_len,)), 1e7)
-    b = _TermBuilder("dispatch")
+    b = ProblemBuilder("dispatch")
     imp = b.add_variables("import_kw", t_len, lower=0.0, upper=lim,
                           cost=inp.import_eur_per_kwh * dt)
     exp = b.add_variables("export_kw", t_len, lower=0.0, upper=lim,
@@ -488,9 +317,9 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
     layout = _Layout(imp, exp)
     eye = _eye(t_len)
     # balance terms: sum of terms == base
-    balance: list[tuple[VarBlock, _Coo]] = [(imp, eye), (exp, -eye)]
+    balance: list[tuple[VarBlock, SparseTerm]] = [(imp, eye), (exp, -eye)]
 
-    def per_slot_sum(n_units: int, sign: float) -> _Coo:
+    def per_slot_sum(n_units: int, sign: float) -> SparseTerm:
         return _slot_sum(t_len, n_units, sign)
 
     bat = inp.battery
@@ -581,7 +410,7 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
                                  upper=np.tile(ev.e0_kwh + ev.room_kwh, t_len))
         _add_storage_rows(b, "ev_energy", energy, c, d, t_len, nv, ev.efficiency * dt,
                           dt / ev.efficiency, ev.e0_kwh)
-        last = _Coo(_range(nv), np.arange((t_len - 1) * nv, t_len * nv), np.ones(nv),
+        last = SparseTerm(_range(nv), np.arange((t_len - 1) * nv, t_len * nv), np.ones(nv),
                     (nv, t_len * nv))
         b.add_constraints([(energy, last), (unmet, _eye(nv))],
                           lower=ev.e0_kwh + ev.need_kwh, name="ev_need")
