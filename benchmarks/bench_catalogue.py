@@ -7,7 +7,7 @@ temporary store, then each is copied many times under new run ids, with its
 scaled by random factors, so the catalogue reads 1,000 distinct manifests, KPI files and
 Parquet files of the real layout and size.
 
-Measured (median of ``--repeat``; each a fresh :class:`~twin.catalogue.Catalogue`, so
+Measured (median of ``--repeat``; each a fresh :class:`~twin.store.catalogue.Catalogue`, so
 DuckDB reads the files every time):
 
 - ``cold_open_plus_kpi_query``: the first query on a store: no index yet, so every
@@ -42,8 +42,8 @@ from pathlib import Path
 import duckdb
 
 import twin
-from twin.catalogue import Catalogue
 from twin.scenario import apply_overrides
+from twin.store.catalogue import Catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 KPI_QUERY = (

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import twin
 from twin.scenario import scenario_from_dict
-from twin.sweep import (
+from twin.study import (
     DaskExecutor,
     LocalExecutor,
     connect_dask,

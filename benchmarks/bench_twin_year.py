@@ -64,8 +64,8 @@ def side_twin(code: str, days: int, out_dir: Path) -> dict[str, float]:
     from twin.engine import build, simulate, timeseries_series
     from twin.grid import build_network, simbench_element_profiles
     from twin.recorder import events_table, timeseries_table
-    from twin.results import write_run
     from twin.scenario import SimbenchGridSpec
+    from twin.store import write_run
 
     scenario = _scenario(code, days)
     # warm the process caches (net and profiles), as pandapower's side has its net loaded

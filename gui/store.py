@@ -3,8 +3,9 @@
 A run folder is ``<store>/<run_id>/`` with ``manifest.json``, ``kpis.json``,
 ``timeseries.parquet`` and ``events.parquet`` (``docs/contracts.md``). The app reads
 manifest and KPIs (small JSON) eagerly and leaves the parquet files to
-:mod:`gui.series`, which queries them with DuckDB. A folder that is damaged (bad JSON,
-missing or unreadable parquet) is reported with a message, never a traceback, and the
+:mod:`gui.series`, which queries them with DuckDB. Which folders are runs, what a run id
+is and whether a folder is valid are the store's rules (:mod:`twin.store`): a folder
+the store's reader refuses is reported with its message, never a traceback, and the
 other runs stay usable.
 
 Public names: :class:`RunMeta`, :class:`RunLoadError`, :func:`list_store_runs`,
@@ -13,18 +14,13 @@ Public names: :class:`RunMeta`, :class:`RunLoadError`, :func:`list_store_runs`,
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 logger = logging.getLogger(__name__)
 
-TIMESERIES_COLUMNS = ("time_s", "entity", "quantity", "value")
-EVENTS_COLUMNS = ("time_s", "category", "kind", "entity", "message", "data")
 
 
 class RunLoadError(Exception):
@@ -98,64 +94,25 @@ class RunMeta:
         return value if isinstance(value, dict) else {}
 
 
-def _read_json_object(path: Path, what: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise RunLoadError(f"{path.parent.name}: {path.name} is missing; the {what} "
-                           "cannot be shown (the run folder is incomplete)")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunLoadError(f"{path.parent.name}: {path.name} is corrupted ({exc}); the run "
-                           "folder is damaged, run the scenario again") from None
-    if not isinstance(data, dict):
-        raise RunLoadError(f"{path.parent.name}: {path.name} holds a "
-                           f"{type(data).__name__}, expected a JSON object")
-    return data
-
-
-def _check_parquet(path: Path, columns: tuple[str, ...]) -> str | None:
-    """None when the parquet file is readable with the columns; else what is wrong."""
-    if not path.is_file():
-        return f"{path.name} is missing"
-    try:
-        names = set(pq.read_schema(path).names)
-    except Exception as exc:  # pyarrow raises several types for damaged files
-        return f"{path.name} is not a readable parquet file ({type(exc).__name__})"
-    missing = [c for c in columns if c not in names]
-    if missing:
-        return f"{path.name} lacks the columns {', '.join(missing)}"
-    return None
-
-
 def load_run_meta(path: Path) -> RunMeta:
-    """Open a run folder: manifest, KPIs, and which parquet files are usable.
+    """Open a run folder through the store's reader (:func:`twin.store.check_run`).
 
     Raises
     ------
     RunLoadError
-        For a folder without a readable manifest or KPIs, or with a damaged
-        ``timeseries.parquet``; the message names the file and the remedy.
+        For a folder the reader refuses (missing, partial, damaged, foreign, of another
+        format version, a manifest field of the wrong type); the message names the file
+        and what is wrong.
     """
+    from twin.errors import ResultsError
+    from twin.store import EVENTS, TIMESERIES, check_run
+
     path = Path(path)
-    if not path.is_dir():
-        raise RunLoadError(f"{path}: no such run folder")
-    manifest = _read_json_object(path / "manifest.json", "run")
-    kpis = _read_json_object(path / "kpis.json", "KPIs")
-    warnings: list[str] = []
-    ts_path: Path | None = path / "timeseries.parquet"
-    problem = _check_parquet(ts_path, TIMESERIES_COLUMNS)
-    if problem is not None:
-        if ts_path.exists():
-            raise RunLoadError(f"{path.name}: {problem}; the run folder is damaged, run "
-                               "the scenario again")
-        warnings.append(f"{problem}: the run recorded no time series")
-        ts_path = None
-    ev_path: Path | None = path / "events.parquet"
-    problem = _check_parquet(ev_path, EVENTS_COLUMNS)
-    if problem is not None:
-        warnings.append(f"{problem}: no events are shown")
-        ev_path = None
-    return RunMeta(path.name, path, manifest, kpis, ts_path, ev_path, warnings)
+    try:
+        manifest, kpis = check_run(path)
+    except ResultsError as exc:
+        raise RunLoadError(str(exc)) from None
+    return RunMeta(path.name, path, manifest, kpis, path / TIMESERIES, path / EVENTS)
 
 
 @dataclass(frozen=True)
@@ -169,35 +126,34 @@ class StoreListing:
 def list_store_runs(store: Path) -> StoreListing:
     """All runs of a store, newest first, and damaged run folders with their reason.
 
-    Folders starting with ``.`` (temporary writes) and folders without
-    ``manifest.json`` are not runs and are skipped silently.
+    Folders starting with ``.`` (writes in flight, the catalogue's cache) are the
+    store's own and folders without ``manifest.json`` are not runs: both are skipped.
+    Any other folder that the store's reader refuses is damaged.
     """
+    from twin.store import scan_store
+
     runs: list[RunMeta] = []
-    damaged: dict[str, str] = {}
-    if not store.is_dir():
-        return StoreListing(runs, damaged)
-    for child in sorted(store.iterdir()):
-        if not child.is_dir() or child.name.startswith("."):
-            continue
-        if not (child / "manifest.json").exists():
-            continue
+    scan = scan_store(store)
+    damaged: dict[str, str] = dict(scan.incomplete)
+    for name, folder in sorted(scan.runs.items()):
         try:
-            runs.append(load_run_meta(child))
+            runs.append(load_run_meta(folder))
         except RunLoadError as exc:
-            damaged[child.name] = str(exc)
+            damaged[name] = str(exc)
     runs.sort(key=lambda r: (r.started_at, r.run_id), reverse=True)
-    return StoreListing(runs, damaged)
+    return StoreListing(runs, dict(sorted(damaged.items())))
 
 
 def expected_run_id(scenario: Any, seed: int | None = None) -> str:
-    """The run id the store uses for a scenario and seed (contract: name-hash10-sSEED)."""
-    from twin.scenario import scenario_hash
+    """The run id the store gives a scenario and seed (:func:`twin.store.scenario_run_id`)."""
+    from twin.store import scenario_run_id
 
-    seed = scenario.seed if seed is None else seed
-    return f"{scenario.name}-{scenario_hash(scenario)[:10]}-s{seed}"
+    return scenario_run_id(scenario, seed)
 
 
 def find_run(store: Path, run_id: str) -> Path | None:
-    """The folder of a complete run in the store, or None."""
+    """The folder of a complete run in the store (:func:`twin.store.is_complete`), or None."""
+    from twin.store import is_complete
+
     path = store / run_id
-    return path if (path / "manifest.json").is_file() else None
+    return path if is_complete(path) else None

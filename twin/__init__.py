@@ -15,15 +15,15 @@ RunResult
 Scenario, ScenarioError, ResultsError, RunCancelledError
     The scenario model and the errors callers handle.
 open_run, list_runs
-    Read the results store (also in :mod:`twin.results`).
+    Read the results store (also in :mod:`twin.store`).
 """
 
 from __future__ import annotations
 
 from twin.engine import RunResult, run
 from twin.errors import ResultsError, RunCancelledError, ScenarioError, TwinError
-from twin.results import list_runs, open_run
 from twin.scenario import Scenario, load_scenario
+from twin.store import list_runs, open_run
 
 __all__ = [
     "ResultsError",

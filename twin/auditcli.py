@@ -208,7 +208,7 @@ def register(app: Any) -> None:
     ) -> None:
         """List a run's decisions with their provenance (task, call, solver, route, run)."""
         from twin.errors import ResultsError
-        from twin.results import open_run
+        from twin.store import open_run
 
         path = Path(run) if Path(run).is_dir() else store / run
         try:
@@ -249,7 +249,7 @@ def register(app: Any) -> None:
         """Solution quality a run lost to faults and fallbacks, call by call, per task."""
         from twin.comms.kpi import quality_lost
         from twin.errors import ResultsError
-        from twin.results import open_run
+        from twin.store import open_run
 
         try:
             runs, manifests = [], []

@@ -32,7 +32,7 @@ from twin.tables import format_number, kpi_rows, kpi_unit, plural, print_table
 
 logger = logging.getLogger(__name__)
 
-COMMAND_MODULES: tuple[str, ...] = ("twin.studycli", "twin.auditcli", "solvers.cli")
+COMMAND_MODULES: tuple[str, ...] = ("twin.study.cli", "twin.auditcli", "solvers.cli")
 """Modules that add commands: each has ``register(app: typer.Typer) -> None``. Append
 yours here; a module that does not exist (yet) is skipped."""
 
@@ -217,7 +217,7 @@ def show_command(
     ),
 ) -> None:
     """Print a run's KPIs as a table."""
-    from twin.results import open_run
+    from twin.store import open_run
 
     with _errors():
         data = open_run(_resolve_run(run, store))
@@ -242,7 +242,7 @@ def compare_command(
     ),
 ) -> None:
     """Print the KPIs of two runs side by side with their difference (B - A)."""
-    from twin.results import open_run
+    from twin.store import open_run
 
     with _errors():
         a = open_run(_resolve_run(run_a, store))
@@ -273,7 +273,7 @@ def list_command(
     store: Annotated[Path, typer.Option("--store", help="Results store folder.")] = Path("runs"),
 ) -> None:
     """List the finished runs of a store, newest first."""
-    from twin.results import list_runs
+    from twin.store import list_runs
 
     rows = [
         [r.run_id, r.scenario_name, str(r.seed), format_number(r.n_steps),

@@ -17,9 +17,7 @@ Public names: :func:`build`, :func:`simulate`, :func:`run`, :class:`Simulation`,
 from __future__ import annotations
 
 import datetime as dt
-import importlib.metadata
 import logging
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,28 +45,14 @@ from twin.grid import (
 from twin.layout import run_files as run_layout_files
 from twin.metrics import grid_kpis, merge_kpis
 from twin.recorder import Recorder, Recording, Series, events_table, timeseries_table
-from twin.results import run_id_for, write_run
 from twin.scenario import Scenario, canonical_json, scenario_hash
+from twin.store import run_id_for, write_run
+from twin.store.manifest import provenance
 
 if TYPE_CHECKING:
     import pandapower
 
 logger = logging.getLogger(__name__)
-
-VERSIONED_PACKAGES = (
-    "gridtwin",
-    "numpy",
-    "pandas",
-    "pyarrow",
-    "simpy",
-    "pandapower",
-    "simbench",
-    "lightsim2grid",
-    "pydantic",
-    "scipy",
-)
-"""Packages whose versions go into every manifest."""
-
 
 @dataclass
 class Simulation:
@@ -579,33 +563,6 @@ def timeseries_series(sim: Simulation, out: SimulationOutput) -> list[Series]:
 # ------------------------------------------------------------------------------- run
 
 
-def _versions() -> dict[str, str]:
-    out = {}
-    for name in VERSIONED_PACKAGES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-def _git_commit() -> str | None:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = result.stdout.strip()
-    return commit if result.returncode == 0 and len(commit) == 40 else None
-
-
 def run(
     scenario: Scenario,
     *,
@@ -659,15 +616,13 @@ def run(
         "scenario": json.loads(canonical_json(resolved, include_seed=True)),
         "scenario_hash": digest,
         "seed": seed,
-        "versions": _versions(),
-        "git_commit": _git_commit(),
+        **provenance(),
         "started_at": started_at.isoformat(),
         "wall_time_s": wall,
         "n_steps": recording.n_steps,
         "n_steps_planned": scenario.time.n_steps,
         "step_s": recording.step_s,
         "sim_start": scenario.time.start.isoformat(),
-        "gridtwin_version": _versions().get("gridtwin", "unknown"),
         "stop_reason": out.stop_reason,
         "backend": scenario.grid.backend,
         "timings_s": out.timings,

@@ -41,7 +41,7 @@ source = st.radio("Show", sources, format_func=SOURCES.get, key="sweep_source",
 rows: list[dict] = []
 if source == "sweep":
     from twin.errors import TwinError
-    from twin.sweep import read_sweep_dir
+    from twin.study.sweepdir import read_sweep_dir
 
     name = st.selectbox("Sweep", sweep_dirs, key="sweep_dir")
     try:

@@ -102,7 +102,7 @@ def calls_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 @pytest.fixture(scope="session")
 def sweep_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     """The CI smoke sweep (control mode x seed, four short runs), run for real."""
-    from twin.sweep import load_sweep, run_sweep
+    from twin.study import load_sweep, run_sweep
 
     root = tmp_path_factory.mktemp("sweep")
     sweep = load_sweep(SCENARIOS / "sweeps" / "ci_smoke.yaml")

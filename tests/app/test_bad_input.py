@@ -83,8 +83,8 @@ def test_corrupted_run_folders_are_reported_and_the_rest_still_works(app, app_en
     assert not app.exception
     warning = " ".join(w.value for w in app.warning)
     assert "2 run folder(s)" in warning
-    assert f"{runs[1].run_id}: kpis.json is corrupted" in warning
-    assert "timeseries.parquet is not a readable parquet file" in warning
+    assert f"{runs[1].run_id}/kpis.json: corrupted" in warning
+    assert "timeseries.parquet: corrupted" in warning
     options = app.selectbox(key="results_run").options
     assert len(options) == 1
     assert options[0].startswith(runs[0].run_id)
@@ -104,4 +104,5 @@ def test_corrupted_manifest_of_the_only_run_leaves_a_clear_message(app, app_env,
         (store / run.run_id / "manifest.json").write_text(json.dumps([1, 2]))
     app.run()
     assert not app.exception
-    assert any("manifest.json holds a list" in w.value for w in app.warning)
+    assert any("manifest.json: corrupted (expected a JSON object)" in w.value
+               for w in app.warning)

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from twin.catalogue import Catalogue, CatalogueError
 from twin.cli import app
-from twin.sweep import LocalExecutor, load_sweep, run_sweep
+from twin.store.catalogue import Catalogue, CatalogueError
+from twin.study import LocalExecutor, load_sweep, run_sweep
 
 BASE = (Path(__file__).parent / "data" / "tiny_base.yaml").read_text()
 

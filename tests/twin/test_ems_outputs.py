@@ -22,8 +22,8 @@ def test_qaoa_calls_store_their_problems_as_lp(tmp_path: Path) -> None:
     from twin.control.calls import calls_table
     from twin.control.ems import MAX_STORED_PROBLEMS
     from twin.engine import run
-    from twin.results import open_run
     from twin.scenario import apply_overrides, load_scenario
+    from twin.store import open_run
 
     scenario = apply_overrides(load_scenario(ROOT / "scenarios" / "qaoa_vs_milp_ev.yaml"),
                                {"time.duration": "12h"})

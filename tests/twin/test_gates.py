@@ -11,8 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from twin.cli import app
-from twin.gates import evaluate, junit_xml
-from twin.sweep import (
+from twin.study import (
     CheckSpec,
     LocalExecutor,
     PlannedRun,
@@ -20,6 +19,7 @@ from twin.sweep import (
     load_sweep,
     run_sweep,
 )
+from twin.study.gates import evaluate, junit_xml
 
 
 def _runs() -> list[PlannedRun]:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from twin.scenario import apply_overrides, load_scenario
-from twin.sweep import SweepInputError, load_sweep, run_id_for
+from twin.store import scenario_run_id as run_id_for
+from twin.study import SweepInputError, load_sweep
 
 BASE = (Path(__file__).parent / "data" / "tiny_base.yaml").read_text()
 

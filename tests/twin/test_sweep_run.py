@@ -21,8 +21,8 @@ import pytest
 from typer.testing import CliRunner
 
 from twin.cli import app
-from twin.results import open_run
-from twin.sweep import (
+from twin.store import open_run
+from twin.study import (
     LocalExecutor,
     RunOutcome,
     load_sweep,
@@ -201,7 +201,7 @@ def _content(store: Path, run_id: str) -> tuple[dict, pd.DataFrame, pd.DataFrame
 
 def test_dask_localcluster_sweep_gives_the_same_results_as_a_serial_one(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
-    from twin.sweep import DaskExecutor, connect_dask
+    from twin.study import DaskExecutor, connect_dask
 
     sweep = load_sweep(_sweep_file(tmp_path, FOUR))
     preflight(sweep)

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twin.gates import CheckResult, evaluate_sweep_dir
-from twin.sweep import SweepDir, SweepInputError, latest_outcomes, read_sweep_dir
+from twin.study.gates import CheckResult, evaluate_sweep_dir
+from twin.study.schema import SweepInputError
+from twin.study.sweepdir import SweepDir, latest_outcomes, read_sweep_dir
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class SweepTable:
 
 def sweep_table(sweep: SweepDir) -> SweepTable:
     """Collect the sweep's runs, their status and KPIs from the store."""
-    from twin.catalogue import Catalogue
+    from twin.store.catalogue import Catalogue
 
     with Catalogue(sweep.store) as catalogue:
         kpis = catalogue.kpis_of([r.run_id for r in sweep.runs])

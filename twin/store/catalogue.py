@@ -311,7 +311,7 @@ class Catalogue:
         self._define_sweep_tables()
 
     def _define_sweep_tables(self) -> None:
-        from twin.sweep import latest_outcomes, read_sweep_dir
+        from twin.study.sweepdir import latest_outcomes, read_sweep_dir
 
         con = self.con
         con.execute(

@@ -26,8 +26,8 @@ import typer
 from twin.errors import ScenarioError, TwinError
 
 if TYPE_CHECKING:
-    from twin.catalogue import QueryResult
-    from twin.sweep import RunOutcome, Sweep
+    from twin.store.catalogue import QueryResult
+    from twin.study import RunOutcome, Sweep
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ def _fail(lines: list[str] | str, code: int = 2) -> NoReturn:
 @contextmanager
 def _bad_input() -> Iterator[None]:
     """Turn input errors into one line each and exit code 2."""
-    from twin.catalogue import CatalogueError
-    from twin.sweep import SweepInputError
+    from twin.store.catalogue import CatalogueError
+    from twin.study import SweepInputError
 
     try:
         yield
@@ -94,7 +94,7 @@ def _print_rows(result: QueryResult, fmt: str, title: str = "") -> None:
 
 
 def _dry_run(sweep: Sweep, store: Path) -> None:
-    from twin.sweep import is_complete
+    from twin.study import is_complete
 
     paths = sweep.varied_paths
     header = ["#", "run_id", *paths, "in store"]
@@ -134,7 +134,7 @@ def sweep_command(
     ] = False,
 ) -> None:
     """Expand a sweep file and run the runs the store does not hold yet (resumable)."""
-    from twin.sweep import (
+    from twin.study import (
         DaskExecutor,
         LocalExecutor,
         SweepInputError,
@@ -197,7 +197,7 @@ def sweep_command(
         if outcome.status == "failed":
             typer.echo(f"FAILED {outcome.run_id}: {outcome.error}", err=True)
     if report:
-        from twin.report import write_report
+        from twin.study.report import write_report
 
         html_path, md_path, _ = write_report(result.sweep_dir)
         typer.echo(f"report: {html_path}, {md_path}", err=True)
@@ -279,7 +279,7 @@ def runs_command(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """List runs of the store with their KPIs; filter by scenario, sweep or SQL."""
-    from twin.catalogue import Catalogue
+    from twin.store.catalogue import Catalogue
 
     with _bad_input():
         if fmt not in ("table", "csv", "json"):
@@ -328,7 +328,7 @@ def query_command(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """Run SQL over the results store (DuckDB reads the runs' files in place)."""
-    from twin.catalogue import Catalogue
+    from twin.store.catalogue import Catalogue
 
     with _bad_input():
         if fmt not in ("table", "csv", "json"):
@@ -353,7 +353,7 @@ def report_command(
     ] = None,
 ) -> None:
     """Write report.html (plotly) and summary.md for a sweep directory."""
-    from twin.report import write_report
+    from twin.study.report import write_report
 
     with _bad_input():
         html_path, md_path, _ = write_report(sweep_dir, include_plotlyjs="cdn" if cdn else True)
@@ -371,8 +371,8 @@ def check_command(
     ] = None,
 ) -> None:
     """Evaluate the sweep's KPI checks; exit 1 when one fails; write JUnit XML."""
-    from twin.gates import evaluate_sweep_dir, junit_xml
-    from twin.sweep import SweepInputError, read_sweep_dir
+    from twin.study import SweepInputError, read_sweep_dir
+    from twin.study.gates import evaluate_sweep_dir, junit_xml
 
     with _bad_input():
         sweep = read_sweep_dir(sweep_dir)
@@ -401,7 +401,7 @@ def register(app: typer.Typer) -> None:
     app.command("check")(check_command)
 
 
-def _standalone() -> None:  # pragma: no cover - for ``python -m twin.studycli``
+def _standalone() -> None:  # pragma: no cover - for ``python -m twin.study.cli``
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     register(app)

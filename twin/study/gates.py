@@ -1,6 +1,6 @@
 """KPI gates for CI: evaluate a sweep's checks on its finished runs, write JUnit XML.
 
-A check (see :class:`twin.sweep.CheckSpec`) selects runs of the sweep (``where``), takes
+A check (see :class:`twin.study.schema.CheckSpec`) selects runs of the sweep (``where``), takes
 one KPI of each, optionally compares it with the run's baseline run (``relative_to``:
 ratio or difference), optionally aggregates over the selected runs (mean, min, max),
 and holds the result against ``min``/``max``. A check *fails* when a value is out of
@@ -23,16 +23,9 @@ from pathlib import Path
 from typing import Literal
 
 from twin.errors import Problem
-from twin.sweep import (
-    CheckSpec,
-    PlannedRun,
-    SweepDir,
-    SweepInputError,
-    baseline_run,
-    latest_outcomes,
-    read_sweep_dir,
-    select_runs,
-)
+from twin.study.expand import PlannedRun, baseline_run, select_runs
+from twin.study.schema import CheckSpec, SweepInputError
+from twin.study.sweepdir import SweepDir, latest_outcomes, read_sweep_dir
 
 logger = logging.getLogger(__name__)
 
@@ -260,7 +253,7 @@ def evaluate(
 
 def evaluate_sweep_dir(sweep_dir: str | Path | SweepDir) -> list[CheckResult]:
     """Evaluate the checks recorded in a sweep directory on its runs in the store."""
-    from twin.catalogue import Catalogue
+    from twin.store.catalogue import Catalogue
 
     sweep = sweep_dir if isinstance(sweep_dir, SweepDir) else read_sweep_dir(sweep_dir)
     if not sweep.spec.checks:
