@@ -9,7 +9,7 @@ addressed by index or by its ``name`` (``assets.bat1.power_kw``), ``seed`` is a 
 like any other.
 
 Public names: :class:`PlannedRun`, :class:`Sweep`, :func:`load_sweep`, :func:`expand`,
-:func:`apply_overrides_probe`, :func:`known_kpis`, :func:`select_runs`,
+:func:`apply_overrides_probe`, :func:`known_kpis`, :func:`unknown_kpi`, :func:`select_runs`,
 :func:`baseline_run`, :func:`preflight`.
 """
 
@@ -267,6 +267,23 @@ def apply_overrides_probe(scenario: Scenario, path: str) -> Any:
     return data
 
 
+def unknown_kpi(name: str, known: Iterable[str]) -> str:
+    """The message for a check on a KPI no run reports: the closest names first (so a
+    typo is answered even when a long list is cut), then every name.
+
+    Examples
+    --------
+    >>> unknown_kpi("losses_mhw", ["losses_mwh", "pv_energy_mwh"])
+    "unknown KPI 'losses_mhw' (did you mean losses_mwh?); expected one of: losses_mwh, pv_energy_mwh"
+    """
+    import difflib
+
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    return f"unknown KPI '{name}'{hint}; expected one of: {', '.join(names)}"
+
+
 def known_kpis() -> frozenset[str] | None:
     """KPI names the twin declares statically (``twin.metrics``), or None.
 
@@ -323,7 +340,7 @@ def _validate_baselines_and_checks(
                 Problem(
                     label,
                     f"{where}.kpi",
-                    f"unknown KPI '{check.kpi}'; expected one of: {', '.join(sorted(kpis))}",
+                    unknown_kpi(check.kpi, kpis),
                 )
             )
         if check.relative_to is not None and check.relative_to not in spec.baselines:
@@ -594,7 +611,7 @@ def preflight(sweep: Sweep, *, limit: int = 12) -> frozenset[str]:
         Problem(
             sweep.file,
             f"checks.{i}.kpi",
-            f"unknown KPI '{check.kpi}'; expected one of: {', '.join(sorted(names))}",
+            unknown_kpi(check.kpi, names),
         )
         for i, check in enumerate(sweep.spec.checks)
         if check.kpi not in names
