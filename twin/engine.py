@@ -319,8 +319,24 @@ def _grid_process(
     recorder: Recorder,
     scenario: Scenario,
 ) -> ProcessGen:
-    """The grid process: a :class:`GridSolver` solving at SOLVE and at every change."""
+    """The grid process: a :class:`GridSolver` solving at SOLVE and at every change;
+    the upstream outages of ``pcc.outages`` open and close the PCC at their times."""
+    from twin.simtime import parse_duration_s
+
+    for outage in scenario.pcc.outages:
+        begin = parse_duration_s(outage.start)
+        env.process(_pcc_outage(env, model, begin, parse_duration_s(outage.duration)))
     return GridSolver(env, clock, model, injections, recorder, scenario).process()
+
+
+def _pcc_outage(env: simpy.Environment, model: PowerFlowModel, start_s: int,
+                duration_s: int) -> ProcessGen:
+    """An upstream outage: the PCC opens at ``start_s`` (the network islands) and closes
+    (resynchronises) ``duration_s`` later. [s]"""
+    yield env.timeout(max(start_s, 0))
+    model.set_pcc_open(True)
+    yield env.timeout(duration_s)
+    model.set_pcc_open(False)
 
 
 class GridSolver:
@@ -349,8 +365,6 @@ class GridSolver:
         self._load = np.zeros(model.n_injections, dtype=bool)
         self._load[model.element_slices["load"]] = True
         self._load_weight = np.where(self._load, -np.asarray(model.injection_weight, float), 0.0)
-        self.pcc_open = False
-        """Whether the upstream grid is disconnected now (recorded with each interval)."""
         clock.add_change_listener(self.changed)
         model.change_listeners.append(self.changed)
 
@@ -393,13 +407,13 @@ class GridSolver:
             unserved = float((self._load_weight[dark] * p[dark]).sum())
             p = np.where(dark, 0.0, p)
             q = np.where(dark, 0.0, q)
+        state = {"unserved_mw": unserved, "pcc_open": model.pcc_open,
+                 "island_p_mw": model.island_p_mw if outcome.converged else 0.0}
         if step_start:
-            recorder.record_step(k, outcome.converged, outcome.iterations, p, q,
-                                 unserved_mw=unserved, pcc_open=self.pcc_open)
+            recorder.record_step(k, outcome.converged, outcome.iterations, p, q, **state)
         else:
             recorder.record_interval(k, float(self.env.now), outcome.converged,
-                                     outcome.iterations, p, q, unserved_mw=unserved,
-                                     pcc_open=self.pcc_open)
+                                     outcome.iterations, p, q, **state)
         self.solved_step = k
         if not outcome.converged:
             stop = self.stop_on_failure
@@ -438,12 +452,16 @@ def simulate(sim: Simulation) -> SimulationOutput:
     t1 = time.perf_counter()
     iv = recording.intervals
     derived_iv = sim.model.derive(iv.v, iv.p_mw, iv.q_mvar)
+    if iv.pcc_open.any():  # the upstream grid is disconnected: no exchange, by construction
+        derived_iv.slack_p_mw[iv.pcc_open] = 0.0
+        derived_iv.slack_q_mvar[iv.pcc_open] = 0.0
     derived = derived_iv if iv.fixed_step else _rows(derived_iv, iv.first)
     derive_s = time.perf_counter() - t1
     outputs = sim.scenario.outputs
     microgrid = getattr(sim.controller, "microgrid", None)
     if microgrid is not None:  # PCC billing from the same power flows as the grid KPIs
-        microgrid.meter_intervals(iv.step, iv.duration_s, derived_iv.slack_p_mw, iv.pcc_open)
+        microgrid.meter_intervals(iv.step, iv.duration_s, derived_iv.slack_p_mw, iv.pcc_open,
+                                  iv.island_p_mw)
     kpis = grid_kpis(
         recording,
         derived_iv,
@@ -550,6 +568,10 @@ def timeseries_series(sim: Simulation, out: SimulationOutput) -> list[Series]:
             "generation_p_mw": flows[:, sl["sgen"]].sum(axis=1),
             "storage_p_mw": -flows[:, sl["storage"]].sum(axis=1),
         }
+        if iv is not None and (iv.pcc_open.any() or iv.island_p_mw.any()):
+            # runs with islands: what the grid-forming units supplied as island slacks
+            totals["island_p_mw"] = iv.island_p_mw if out.derived_intervals is not None \
+                else iv.island_p_mw[iv.first]
         for quantity, values in totals.items():
             values = _step_means(out, values)
             blocks.append(Series("grid", quantity, "MW", ("grid/total",), values[:, None]))

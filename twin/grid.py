@@ -407,6 +407,16 @@ class PowerFlowModel:
         """``listener(reason)`` called after every change of the network's state made
         through this model (branch switching, trips): the engine solves again then."""
         self._supplied_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self.pcc_open = False
+        """The upstream grid is disconnected (:meth:`set_pcc_open`): the external grids
+        are no slack; islands are solved with a grid-forming unit as their slack."""
+        self.island_p_mw = 0.0
+        """Active power the grid-forming units supplied, as island slacks, beyond their
+        own set points in the last solve (losses and mismatch of islands). [MW]"""
+        self._former_buses = np.zeros(0, dtype=np.int64)
+        self._islands: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._labels: np.ndarray | None = None
+        self._base_pv_all, self._base_pq_all = self.pv.copy(), self.pq.copy()
 
     # ---- set-up -------------------------------------------------------------------
 
@@ -705,7 +715,6 @@ class PowerFlowModel:
             internal = self.net._ppc["internal"]
             self._base_bus = np.array(internal["bus"], copy=True)
             self._base_branch = np.array(internal["branch"], copy=True)
-            self._base_pv, self._base_pq = self.pv.copy(), self.pq.copy()
             self._segments.append((0, self.yf, self.yt, self.ybus))
         branch_pos = int(mapping[pos])
         if in_service:
@@ -726,20 +735,115 @@ class PowerFlowModel:
             (np.ones(int(on.sum())), (self._from_bus[on], self._to_bus[on])), shape=(n, n)
         )
         _count, labels = connected_components(adjacency, directed=False)
-        live = np.isin(labels, labels[self.ref])
-        self.pv = self._base_pv[live[self._base_pv]].astype(np.int32)
-        self.pq = self._base_pq[live[self._base_pq]].astype(np.int32)
+        self._labels = labels
+        self._replan_supply()
+        if self.backend == "lightsim2grid":
+            self._solver.reset()
+        self._segments.append((self._n_solves, self.yf, self.yt, self.ybus))
+        self._changed(f"{table}/{index} {'in' if in_service else 'out of'} service")
+        return self.bus_index[~self._energised_pd()]
+
+    # ---- islands ------------------------------------------------------------------
+
+    def set_pcc_open(self, is_open: bool) -> None:
+        """Open (the upstream grid is lost: islanding) or close (resynchronisation) the
+        PCC. While open the external grids are no slack and import nothing: every part
+        of the network is an island, solved with a grid-forming unit
+        (:meth:`set_grid_formers`) as its slack, or dark without one."""
+        if bool(is_open) == self.pcc_open:
+            return
+        if self.backend != "lightsim2grid":
+            raise PowerFlowError("islands need grid.backend 'lightsim2grid'")
+        self.pcc_open = bool(is_open)
+        self._replan_supply()
+        self._solver.reset()
+        self._changed("pcc open: islanded" if is_open else "pcc closed: resynchronised")
+
+    def set_grid_formers(self, positions: np.ndarray) -> None:
+        """Driven elements (element order) that can form an island now: a battery
+        inverter or a running grid-forming generator. Each island (a part of the network
+        cut off from the external grids, or all of it while the PCC is open) with one is
+        solved with the first such unit's bus as its slack; an island without one is
+        dark (nothing flows, its load is unserved)."""
+        buses = np.unique(self._inj_bus[np.asarray(positions, dtype=np.int64)])
+        if np.array_equal(buses, self._former_buses):
+            return
+        self._former_buses = buses
+        if self.pcc_open or self.isolated.size or self._islands:
+            self._replan_supply()
+            self._changed("grid formers changed")
+
+    def _replan_supply(self) -> None:
+        """Which buses the external grids supply, which form islands (with their slack
+        bus) and which are dark, for the current branches, PCC and grid formers."""
+        n = self.n_bus_internal
+        labels = self._labels
+        if labels is None:
+            from scipy.sparse.csgraph import connected_components
+
+            adjacency = sp.coo_matrix(
+                (np.ones(self._from_bus.size), (self._from_bus, self._to_bus)), shape=(n, n))
+            _count, labels = connected_components(adjacency, directed=False)
+            self._labels = labels
+        if self.pcc_open:
+            main = np.zeros(n, dtype=bool)
+        else:
+            main = np.isin(labels, labels[self.ref])
+        live = main.copy()
+        islands = []
+        for bus in self._former_buses.tolist():
+            if live[bus]:
+                continue
+            members = np.flatnonzero(labels == labels[bus])
+            local_ref = int(np.searchsorted(members, bus))
+            in_island = np.zeros(n, dtype=bool)
+            in_island[members] = True
+            pv = self._base_pv_all[in_island[self._base_pv_all]]
+            pv = np.searchsorted(members, pv[pv != bus]).astype(np.int32)
+            others = np.setdiff1d(np.arange(members.size), np.append(pv, local_ref))
+            islands.append((local_ref, members, pv, others.astype(np.int32)))
+            live[members] = True
+        self._islands = islands
+        self.pv = self._base_pv_all[main[self._base_pv_all]].astype(np.int32)
+        self.pq = self._base_pq_all[main[self._base_pq_all]].astype(np.int32)
         v = self.v.copy()
         back = live & (np.abs(v) == 0.0)
         v[back] = self.v_start[back]
         v[~live] = 0.0
         self.v = v
         self.isolated = np.flatnonzero(~live)
-        if self.backend == "lightsim2grid":
-            self._solver.reset()
-        self._segments.append((self._n_solves, self.yf, self.yt, self.ybus))
-        self._changed(f"{table}/{index} {'in' if in_service else 'out of'} service")
-        return self.bus_index[~self._energised_pd()]
+
+    def _solve_islands(self, s_bus: np.ndarray) -> tuple[bool, int]:
+        """Solve each formed island with its grid-forming unit's bus as slack (1 pu);
+        sets :attr:`island_p_mw`. Returns (converged, iterations)."""
+        from lightsim2grid.algorithm import NRSing_KLU
+
+        iterations = 0
+        extra = 0.0
+        v = self.v.copy()
+        for local_ref, members, pv, pq in self._islands:
+            y = self.ybus[members][:, members].tocsc()
+            start = v[members].copy()
+            start[np.abs(start) == 0.0] = self.v_start[members][np.abs(start) == 0.0]
+            start[local_ref] = 1.0 + 0.0j
+            weights = np.zeros(members.size)
+            weights[local_ref] = 1.0
+            solver = NRSing_KLU()
+            solver.solve(y, start, s_bus[members], np.array([local_ref], dtype=np.int32),
+                         weights, pv, pq, self.max_iteration, self.tolerance_mva)
+            iterations += solver.get_nb_iter()
+            if not solver.converged():
+                return False, iterations
+            sol = solver.get_V()
+            vm = np.abs(sol)
+            if not np.isfinite(vm).all() or float(vm.min()) < MIN_PLAUSIBLE_VM_PU:
+                return False, iterations
+            v[members] = sol
+            s_calc = sol[local_ref] * np.conj((y @ sol)[local_ref])
+            extra += float((s_calc - s_bus[members][local_ref]).real) * self.sn_mva
+        self.v = v
+        self.island_p_mw = extra
+        return True, iterations
 
     def _changed(self, reason: str) -> None:
         for listener in self.change_listeners:
@@ -779,6 +883,7 @@ class PowerFlowModel:
         place (a tripped unit injects nothing, and the recorded injections say so).
         """
         self._n_solves += 1
+        self.island_p_mw = 0.0
         if self.tripped.any():
             p_mw[self.tripped] = 0.0
             q_mvar[self.tripped] = 0.0
@@ -791,6 +896,8 @@ class PowerFlowModel:
                 np.bincount(self._inj_bus, w * p_mw, n)
                 + 1j * np.bincount(self._inj_bus, w * q_mvar, n)
             )
+            if self.pcc_open or self._islands:
+                return self._solve_with_islands(s_bus)
             solver = self._solver
             iterations = 0
             # warm start from the last step; after a failure, once more from the set-up
@@ -811,6 +918,23 @@ class PowerFlowModel:
                     break
             return SolveOutcome(False, iterations)
         return self._solve_pandapower(p_mw, q_mvar)
+
+    def _solve_with_islands(self, s_bus: np.ndarray) -> SolveOutcome:
+        """The part the external grids supply (none while the PCC is open), then each
+        formed island with its grid-forming unit as slack."""
+        iterations = 0
+        self.island_p_mw = 0.0
+        if not self.pcc_open:
+            solver = self._solver
+            solver.solve(self.ybus, self.v.copy(), s_bus, self.ref, self.slack_weights,
+                         self.pv, self.pq, self.max_iteration, self.tolerance_mva)
+            iterations += solver.get_nb_iter()
+            if not solver.converged() or not self._plausible(solver.get_V()):
+                solver.reset()
+                return SolveOutcome(False, iterations)
+            self.v = solver.get_V()
+        ok, more = self._solve_islands(s_bus)
+        return SolveOutcome(ok, iterations + more)
 
     def _solve_pandapower(self, p_mw: np.ndarray, q_mvar: np.ndarray) -> SolveOutcome:
         pp = _quiet_import_pandapower()
@@ -873,7 +997,12 @@ class PowerFlowModel:
         """
         v = np.atleast_2d(v)
         if len(self._segments) < 2 or v.shape[0] < 2:
-            return self._derive_fixed(v, p_mw, q_mvar)
+            out = self._derive_fixed(v, p_mw, q_mvar)
+            dark = out.vm_pu == 0.0  # not energised (a dark island): no voltage
+            if dark.any():
+                out.vm_pu[dark] = np.nan
+                out.va_degree[dark] = np.nan
+            return out
         p_mw, q_mvar = np.atleast_2d(p_mw), np.atleast_2d(q_mvar)
         n = v.shape[0]
         current = (self.yf, self.yt, self.ybus)

@@ -8,10 +8,14 @@ supply; flexible loads (EV charging, HVAC) are cut first, and what is still miss
 shed from the other loads and counted as unserved energy. Surplus is absorbed by
 batteries, then generators go to their minimum, then PV is curtailed.
 
-Modelling note: the power flow keeps the external grid as its slack bus during an
-island (the grid-forming unit's voltage source); because the balancer matches every
-island's injections within the step, that slack carries only the island's losses,
-which :class:`Microgrid` records (``island_slack_mw``) and does not bill.
+Islands are power flows: while the PCC is open (``pcc.outages``, opened and closed at
+their exact times by the engine) the external grids are no slack and exchange nothing
+(by construction); each island is solved with a grid-forming unit (a battery inverter
+not tripped, or a running grid-forming generator; :meth:`Microgrid.grid_formers`) as
+its slack bus at 1 pu, and an island without one is dark (its load unserved). The
+balancer matches the island's injections at each step, so the forming unit's slack
+carries the island's losses (and any mismatch inside a step), recorded per interval as
+``island_p_mw``; ``island_slack_max_kw`` is the largest such power.
 
 Public names: :func:`tariff_series`, :func:`outage_mask`, :func:`supplied_buses`,
 :func:`island_balance`, :class:`IslandDispatch`, :class:`Microgrid`.
@@ -271,8 +275,32 @@ class Microgrid:
         return self.import_price[idx]
 
     def balance(self, k: int, env_now: float) -> None:
-        """At CONTROL, after the controller's commands: balance islands for step ``k``."""
-        islanded = self.islanded(k)
+        """At CONTROL, after the controller's commands: balance islands for step ``k``
+        (while the PCC is open, :attr:`twin.grid.PowerFlowModel.pcc_open`), and tell the
+        power-flow model which units can form an island (:meth:`grid_formers`)."""
+        try:
+            self._balance(k, env_now)
+        finally:
+            self.ctx.model.set_grid_formers(self.grid_formers())
+
+    def grid_formers(self) -> np.ndarray:
+        """Driven-element positions of the units that can form an island now: batteries
+        not tripped and running grid-forming generators."""
+        out = []
+        slices = self._slices
+        bat = self.families.get("battery")
+        if bat is not None:
+            base = slices["storage"].start + bat.rows[0]
+            out.append(base + np.flatnonzero(~np.asarray(bat.tripped, bool)))
+        gen = self.families.get("generator")
+        if gen is not None:
+            base = slices["sgen"].start + gen.rows[0]
+            out.append(base + np.flatnonzero(np.asarray(gen.grid_forming, bool)
+                                             & np.asarray(gen.state.on, bool)))
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    def _balance(self, k: int, env_now: float) -> bool:
+        islanded = bool(self.ctx.model.pcc_open)
         if islanded != self._islanded_now:
             self._islanded_now = islanded
             kind = "islanded" if islanded else "reconnected"
@@ -280,7 +308,7 @@ class Microgrid:
                                     f"upstream grid {'lost: network islands' if islanded else 'back: reconnected'}",
                                     {"step": k})
         if not islanded:
-            return
+            return False
         self.island_steps += 1
         if self._islands is None:
             _, self._islands = supplied_buses(self.ctx.model.net, upstream=False)
@@ -360,6 +388,7 @@ class Microgrid:
                     pvf.command(snap.available_p_mw * max(frac, 0.0))
                 self.island_curtailed_kwh += result.curtailed_kw * dt_h
             self.flexible_cut_kwh += result.flexible_cut_kw * dt_h
+        return True
 
     def _scale_flexible(self, ev: Any, bld: Any, island: set[int], share: float) -> None:
         """Flexible families in ``island`` serve only ``share`` of their request."""
@@ -369,30 +398,36 @@ class Microgrid:
                 fam.scale_flexible(island, share)
 
     def meter_intervals(self, steps: np.ndarray, duration_s: np.ndarray,
-                        slack_p_mw: np.ndarray, pcc_open: np.ndarray) -> None:
+                        slack_p_mw: np.ndarray, pcc_open: np.ndarray,
+                        island_p_mw: np.ndarray | None = None) -> None:
         """Bill the PCC from the run's power flows: every interval of constant network
         state (:class:`twin.recorder.Intervals`), its exchange with the upstream grid
         (``slack_p_mw``, per external grid, import positive) over its duration, at the
         tariff of its step. Nothing is billed while the PCC is open (islanded): the
-        exchange there is zero by construction (:meth:`twin.grid.PowerFlowModel.set_pcc_open`)
-        and any residual is kept in ``island_slack_max_kw``.
+        exchange there is zero by construction (:meth:`twin.grid.PowerFlowModel.set_pcc_open`);
+        ``island_slack_max_kw`` is the largest power a grid-forming unit supplied as an
+        island's slack.
 
         Parameters
         ----------
         steps, duration_s, pcc_open : numpy.ndarray
             Per interval: its step, length [s] and whether the PCC was open.
+        island_p_mw : numpy.ndarray, optional
+            Per interval: power the grid-forming units supplied as island slacks. [MW]
         slack_p_mw : numpy.ndarray
             ``(n_intervals, n_ext_grid)`` exchange per external grid; NaN rows (power
             flow not converged) count as zero. [MW]
         """
         export_price = self.export_price
         limit = self.limit_kw
+        island = np.zeros(len(steps)) if island_p_mw is None else island_p_mw
+        self.island_slack_max_kw = max(self.island_slack_max_kw,
+                                       float(np.abs(island).max(initial=0.0)) * 1000.0)
         for k, dur, row, is_open in zip(steps.tolist(), duration_s.tolist(), slack_p_mw,
                                         pcc_open.tolist(), strict=True):
             slack_kw = float(np.nansum(row)) * 1000.0
             dt_h = dur / 3600.0
-            if is_open or self.islanded(k):
-                self.island_slack_max_kw = max(self.island_slack_max_kw, abs(slack_kw))
+            if is_open:
                 continue
             if slack_kw >= 0:
                 self.import_kwh += slack_kw * dt_h

@@ -98,7 +98,11 @@ class Intervals:
     unserved_mw : numpy.ndarray
         ``(n,)`` load demanded on buses without supply (not served). [MW]
     pcc_open : numpy.ndarray
-        ``(n,)`` bool: the upstream grid was disconnected (the network islanded).
+        ``(n,)`` bool: the upstream grid was disconnected (the network islanded); the
+        external grids' exchange is zero then.
+    island_p_mw : numpy.ndarray
+        ``(n,)`` power the grid-forming units supplied as island slacks beyond their
+        own set points (the islands' losses and mismatch). [MW]
     first : numpy.ndarray
         ``(n_steps,)`` row of each step's first interval.
     """
@@ -113,6 +117,7 @@ class Intervals:
     duration_s: np.ndarray
     unserved_mw: np.ndarray
     pcc_open: np.ndarray
+    island_p_mw: np.ndarray
     first: np.ndarray
 
     @property
@@ -243,15 +248,18 @@ class Recorder:
         self._iv_start = np.zeros(rows)
         self._iv_unserved = np.zeros(rows)
         self._iv_pcc_open = np.zeros(rows, dtype=bool)
+        self._iv_island = np.zeros(rows)
 
     def _grow(self) -> None:
         """Double the interval arrays (changes inside steps outnumbered the steps)."""
         old = (self._iv_v, self._iv_p, self._iv_q, self._iv_converged, self._iv_iterations,
-               self._iv_step, self._iv_start, self._iv_unserved, self._iv_pcc_open)
+               self._iv_step, self._iv_start, self._iv_unserved, self._iv_pcc_open,
+               self._iv_island)
         rows = old[0].shape[0]
         self._alloc(2 * rows, old[0].shape[1], old[1].shape[1])
         new = (self._iv_v, self._iv_p, self._iv_q, self._iv_converged, self._iv_iterations,
-               self._iv_step, self._iv_start, self._iv_unserved, self._iv_pcc_open)
+               self._iv_step, self._iv_start, self._iv_unserved, self._iv_pcc_open,
+               self._iv_island)
         for a, b in zip(old, new, strict=True):
             b[:rows] = a
 
@@ -266,6 +274,7 @@ class Recorder:
         *,
         unserved_mw: float = 0.0,
         pcc_open: bool = False,
+        island_p_mw: float = 0.0,
     ) -> int:
         """Copy the state of a power flow of step ``k`` solved at ``time_s``; it holds
         until the next one. Returns the interval's row.
@@ -278,6 +287,8 @@ class Recorder:
             Load demanded on buses without supply. [MW]
         pcc_open : bool
             Whether the upstream grid is disconnected.
+        island_p_mw : float
+            Power the grid-forming units supplied as island slacks. [MW]
         """
         i = self.n_intervals
         if i == self._iv_step.size:
@@ -292,6 +303,7 @@ class Recorder:
         self._iv_start[i] = time_s
         self._iv_unserved[i] = unserved_mw
         self._iv_pcc_open[i] = pcc_open
+        self._iv_island[i] = island_p_mw
         self.n_intervals = i + 1
         return i
 
@@ -305,12 +317,13 @@ class Recorder:
         *,
         unserved_mw: float = 0.0,
         pcc_open: bool = False,
+        island_p_mw: float = 0.0,
     ) -> None:
         """Copy the state of step ``k`` at its profile boundary (its first interval;
         voltages only when ``converged``) and the channels."""
         self.first[k] = self.record_interval(
             k, float(k * self.step_s), converged, iterations, p_mw, q_mvar,
-            unserved_mw=unserved_mw, pcc_open=pcc_open,
+            unserved_mw=unserved_mw, pcc_open=pcc_open, island_p_mw=island_p_mw,
         )
         self.converged[k] = converged
         self.iterations[k] = iterations
@@ -381,7 +394,8 @@ class Recorder:
             v=self._iv_v[:m], p_mw=self._iv_p[:m], q_mvar=self._iv_q[:m],
             converged=self._iv_converged[:m], iterations=self._iv_iterations[:m],
             step=self._iv_step[:m], start_s=start, duration_s=duration,
-            unserved_mw=self._iv_unserved[:m], pcc_open=self._iv_pcc_open[:m], first=first,
+            unserved_mw=self._iv_unserved[:m], pcc_open=self._iv_pcc_open[:m],
+            island_p_mw=self._iv_island[:m], first=first,
         )
         if m == n:  # one interval per step: the rows are the steps
             v, p, q = intervals.v, intervals.p_mw, intervals.q_mvar

@@ -120,9 +120,12 @@ def test_energy_balance_closes_with_evs_hvac_generators_through_an_island(
     assert out.recording.converged.all()
     series = timeseries_series(sim, out)
     totals = {s.quantity: s.values[:, 0] for s in series if s.group == "grid"}
-    lhs = totals["import_p_mw"] + totals["generation_p_mw"]
+    # the island is a power flow: its grid-forming unit is its slack, nothing is imported
+    lhs = totals["import_p_mw"] + totals["island_p_mw"] + totals["generation_p_mw"]
     rhs = totals["load_p_mw"] + totals["losses_p_mw"] + totals["storage_p_mw"]
     np.testing.assert_allclose(lhs, rhs, rtol=0, atol=1e-6)
+    islanded = out.recording.intervals.pcc_open[out.recording.intervals.first]
+    assert islanded.sum() == 8 and (totals["import_p_mw"][islanded] == 0.0).all()
     step_h = 0.25
     asset_p = {s.entities[0]: s.values[:, 0] for s in series
                if s.group == "asset" and s.quantity == "p_mw" and len(s.entities) == 1}
