@@ -125,7 +125,8 @@ def test_energy_balance_closes_with_evs_hvac_generators_through_an_island(
     rhs = totals["load_p_mw"] + totals["losses_p_mw"] + totals["storage_p_mw"]
     np.testing.assert_allclose(lhs, rhs, rtol=0, atol=1e-6)
     islanded = out.recording.intervals.pcc_open[out.recording.intervals.first]
-    assert islanded.sum() == 8 and (totals["import_p_mw"][islanded] == 0.0).all()
+    assert islanded.sum() == 8
+    assert (totals["import_p_mw"][islanded] == 0.0).all()
     step_h = 0.25
     asset_p = {s.entities[0]: s.values[:, 0] for s in series
                if s.group == "asset" and s.quantity == "p_mw" and len(s.entities) == 1}
