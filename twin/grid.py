@@ -814,7 +814,8 @@ class PowerFlowModel:
         self.isolated = np.flatnonzero(~live)
 
     def _solve_islands(self, s_bus: np.ndarray) -> tuple[bool, int]:
-        """Solve each formed island with its grid-forming unit's bus as slack (1 pu);
+        """Solve each formed island with its grid-forming unit's bus as slack (1 pu at
+        its last angle);
         sets :attr:`island_p_mw`. Returns (converged, iterations)."""
         from lightsim2grid.algorithm import NRSing_KLU
 
@@ -825,7 +826,9 @@ class PowerFlowModel:
             y = self.ybus[members][:, members].tocsc()
             start = v[members].copy()
             start[np.abs(start) == 0.0] = self.v_start[members][np.abs(start) == 0.0]
-            start[local_ref] = 1.0 + 0.0j
+            # the forming unit holds 1 pu at the angle it had (transformer phase shifts
+            # stay where they were; a flat angle would start NR far from the solution)
+            start[local_ref] = np.exp(1j * np.angle(start[local_ref]))
             weights = np.zeros(members.size)
             weights[local_ref] = 1.0
             solver = NRSing_KLU()

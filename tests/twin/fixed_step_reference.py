@@ -28,7 +28,9 @@ MOVED: dict[str, str] = {
     "qaoa_vs_milp_ev": "its zero-time DirectGateway calls yield to the clock, so the "
     "controller's AFTER wake-ups skipped steps and the PCC bill missed them",
     "patterns_storm_day": "branch faults: dark buses serve nothing (unserved), the 3-min "
-    "trafo trip splits its step; PCC billing from every power flow",
+    "trafo trip splits its step; PCC billing from every power flow; islands as power flows",
+    "microgrid_island_day": "islands are power flows: while the PCC is open the battery is "
+    "the island's slack and the upstream grid exchanges nothing",
 }
 """Scenario -> why its run is meant to differ from the fixed-step reference."""
 

@@ -53,6 +53,7 @@ def test_energy_balance_closes_on_every_interval(case: str) -> None:
     sim, out = _run(scenario)
     iv = out.recording.intervals
     assert iv.duration_s.sum() == pytest.approx(out.recording.n_steps * out.recording.step_s)
+    assert iv.converged.all(), f"{case}: {np.count_nonzero(~iv.converged)} intervals unsolved"
     mismatch = interval_balance(sim, out)
     assert np.abs(mismatch).max() < 1e-6, f"{case}: worst interval {np.abs(mismatch).max()} MW"
     k = out.kpis
