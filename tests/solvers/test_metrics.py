@@ -240,3 +240,19 @@ def test_infeasible_samples_are_counted_never_reported_as_solutions() -> None:
     else:
         assert res.status is Status.INFEASIBLE
         assert d["best_ratio"] == 0.0
+
+
+def test_binary_enumeration_by_doubling_equals_row_by_row() -> None:
+    from solvers.metrics import _binary_enumeration
+
+    rng = np.random.default_rng(2)
+    n = 9
+    problem = Problem(objective=rng.normal(size=n), quadratic=np.triu(rng.normal(size=(n, n)), 1),
+                      kinds="binary", lower=np.r_[np.zeros(n - 1), 1.0], upper=1.0,
+                      constraints=rng.integers(-2, 4, size=(3, n)).astype(float),
+                      row_lower=[-np.inf, 1.0, 2.0], row_upper=[5.0, np.inf, 2.0])
+    xs = ((np.arange(1 << n)[:, None] >> np.arange(n)) & 1).astype(float)
+    objective, feasible = _binary_enumeration(problem)
+    np.testing.assert_allclose(objective, problem.evaluate_many(xs), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(feasible, problem.feasible_mask(xs))
+    assert 0 < feasible.sum() < feasible.size
