@@ -15,10 +15,25 @@ the *expected* objective of the final QAOA state (exact, from
 ``solvers.qaoa.expectation`` at each method's final angles) and the *best sampled*
 solution.
 
+Kernel mode (``--kernel``): one QAOA expectation evaluation on 4-regular MaxCut
+(``networkx.random_regular_graph(4, n, seed=n)``, cost = minus the cut) at p layers,
+side by side with QOKit's C simulator (``qokit.fur.choose_simulator("c")`` built with
+the precomputed cost diagonal ``costs=``, its fastest documented CPU set-up; run in a
+persistent worker process of the separate virtual environment ``--qokit-python``,
+default ``/work/venvs/qokit/bin/python``, because its pins clash with ours: skipped
+with a message when absent) and with qiskit-aer's statevector simulator (the
+transpiled ``qaoa_ansatz`` circuit, parameters bound, ``save_statevector``). The
+pairs run interleaved (ours, QOKit, Aer, ours, ...) with the same angles, so each
+comparison sees the same load. The floor is the state traffic of our kernel's passes
+over the memory bandwidth of a STREAM-style numpy copy measured at the start (see
+:func:`kernel_floor_s`).
+
 Usage::
 
     python benchmarks/bench_qaoa.py [--sizes 8 12 16 20] [--reps 1 2] [--repeats 3]
         [--statevector-sizes 8 12] [--largest 26]
+    python benchmarks/bench_qaoa.py --kernel [--kernel-sizes 16 20 22 24] [--layers 6]
+        [--aer-sizes 16 20 22] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -41,6 +56,7 @@ import field_instances as fi  # noqa: E402  (the solver tests' instances)
 
 from solvers import get_solver  # noqa: E402
 from solvers.qaoa import expectation  # noqa: E402
+from solvers.qubo import problem_to_quadratic_program  # noqa: E402
 
 #: Name prefix of qiskit's QAOA gamma parameters (Greek small gamma).
 _GAMMA = "\u03b3"
@@ -61,7 +77,7 @@ def baseline(problem, reps: int, seed: int, sampler_kind: str) -> dict:
     from qiskit_optimization.minimum_eigensolvers import QAOA
     from qiskit_optimization.optimizers import COBYLA
 
-    qp = problem.to_quadratic_program()
+    qp = problem_to_quadratic_program(problem)
     if sampler_kind == "aer":
         sampler = SamplerV2(seed=seed)
         pm = generate_preset_pass_manager(optimization_level=1, backend=AerSimulator(),
@@ -89,10 +105,12 @@ def baseline(problem, reps: int, seed: int, sampler_kind: str) -> dict:
             "evaluations": int(res.min_eigen_solver_result.cost_function_evals)}
 
 
-def ours(problem, reps: int, seed: int) -> dict:
+def ours(problem, reps: int, seed: int, reference: float | None = None) -> dict:
+    # the reference optimum is given (as the twin does): the quality figures'
+    # own milp solve is not QAOA's work and MEO computes none
     solver = get_solver("qaoa", reps=reps)
     t0 = time.perf_counter()
-    res = solver.solve(problem, seed=seed)
+    res = solver.solve(problem, seed=seed, reference_objective=reference)
     wall = time.perf_counter() - t0
     d = res.diagnostics
     return {"wall_s": wall, "best": float(res.objective), "expected": d["expected_objective"],
@@ -127,8 +145,222 @@ def machine() -> str:
             f"load average at start {load[0]:.1f} (shared machine); {pkgs}")
 
 
+# ------------------------------------------------------------------ kernel mode
+_QOKIT_WORKER = r"""
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+import numpy as np
+from qokit.fur import choose_simulator, get_available_simulator_names
+out = sys.stdout
+print(json.dumps({"simulators": get_available_simulator_names("x")}), file=out, flush=True)
+sim = None
+for line in sys.stdin:
+    msg = json.loads(line)
+    if "edges" in msg:
+        n = msg["n"]
+        idx = np.arange(1 << n, dtype=np.int64)
+        cost = np.zeros(1 << n)
+        for u, v in msg["edges"]:
+            cost -= ((idx >> u) ^ (idx >> v)) & 1
+        del idx
+        sim = choose_simulator(name="c")(n, costs=cost)
+        del cost
+        print(json.dumps({"ok": True}), file=out, flush=True)
+    else:
+        t0 = time.perf_counter()
+        res = sim.simulate_qaoa(msg["gammas"], msg["betas"])
+        e = float(sim.get_expectation(res))
+        wall = time.perf_counter() - t0
+        del res
+        print(json.dumps({"wall_s": wall, "expectation": e}), file=out, flush=True)
+"""
+
+
+class QokitWorker:
+    """QOKit's C simulator in a persistent process of its own virtual environment."""
+
+    def __init__(self, python: str) -> None:
+        import json
+        import subprocess
+
+        self._json = json
+        self.proc = subprocess.Popen([python, "-c", _QOKIT_WORKER], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.simulators = self._read()["simulators"]
+        if "c" not in self.simulators:
+            raise RuntimeError(f"QOKit's C simulator is not available ({self.simulators}); "
+                               "link simulator.*.so to qokit/fur/c/csim/libcsim.so")
+
+    def _read(self) -> dict:
+        return self._json.loads(self.proc.stdout.readline())
+
+    def _send(self, msg: dict) -> dict:
+        self.proc.stdin.write(self._json.dumps(msg) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def load(self, n: int, edges: list) -> None:
+        self._send({"n": n, "edges": [list(map(int, e)) for e in edges]})
+
+    def evaluate(self, gammas, betas) -> dict:
+        # QOKit's layer is exp(-i gamma/2 C) then exp(-i beta X_j): gamma_QOKit = 2 gamma_ours
+        return self._send({"gammas": [2.0 * float(g) for g in gammas],
+                           "betas": [float(b) for b in betas]})
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def maxcut_graph(n: int):
+    import networkx as nx
+
+    return nx.random_regular_graph(4, n, seed=n)
+
+
+def maxcut_cost(n: int, edges) -> np.ndarray:
+    """Minus the cut of every assignment (bit i = node i), float64."""
+    idx = np.arange(1 << n, dtype=np.int64)
+    cost = np.zeros(1 << n)
+    for u, v in edges:
+        cost -= ((idx >> u) ^ (idx >> v)) & 1
+    return cost
+
+
+def copy_bandwidth_bytes_per_s(mib: int = 256, repeats: int = 5) -> float:
+    """STREAM-style copy: bytes read plus written per second, best of ``repeats``."""
+    a = np.ones(mib * 2**20 // 8)
+    b = np.empty_like(a)
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(b, a)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * a.nbytes / best
+
+
+def kernel_passes(n: int, layers: int) -> dict:
+    """Memory traffic of one evaluation of our kernel (``solvers.statevector``), in bytes.
+
+    Per layer: one blocked pass doing the phase and the mixer on the lowest 16 qubits
+    (reads the complex64 state and the float32 cost, writes the state: 20 bytes an
+    amplitude), then one pass per group of 4 higher qubits (read and write: 16 bytes);
+    then the expectation reads the state and the cost once (12 bytes). The
+    one-pass bound is the least any kernel that keeps the state in memory needs:
+    one read and write of the state (and a cost read) per layer, plus the final read.
+    """
+    from solvers.statevector import _BLOCK_QUBITS, _MIXER_GROUP
+
+    amps = 1 << n
+    high_groups = -(-max(0, n - _BLOCK_QUBITS) // _MIXER_GROUP)
+    ours = amps * (layers * (20 + 16 * high_groups) + 12)
+    one_pass = amps * (layers * 20 + 12)
+    return {"bytes": ours, "passes": layers * (1 + high_groups) + 1, "one_pass_bytes": one_pass}
+
+
+def aer_setup(n: int, edges, layers: int):
+    """Aer statevector simulator and the transpiled parametric QAOA circuit."""
+    from qiskit.circuit.library import qaoa_ansatz
+    from qiskit.quantum_info import SparsePauliOp
+    from qiskit.transpiler import generate_preset_pass_manager
+    from qiskit_aer import AerSimulator
+
+    # -cut = sum_edges (Z_u Z_v - 1) / 2: the ZZ part with weight 1/2 (constant is a phase)
+    op = SparsePauliOp.from_sparse_list([("ZZ", [int(u), int(v)], 0.5) for u, v in edges],
+                                        num_qubits=n)
+    circ = qaoa_ansatz(op, reps=layers)
+    circ.save_statevector()
+    sim = AerSimulator(method="statevector")
+    pm = generate_preset_pass_manager(optimization_level=1, backend=sim, seed_transpiler=0)
+    return sim, pm.run(circ)
+
+
+def aer_evaluate(sim, circ, cost: np.ndarray, gammas, betas) -> dict:
+    values = {}
+    for prm in circ.parameters:
+        k = int(prm.name[prm.name.index("[") + 1 : -1])
+        values[prm] = float(gammas[k]) if prm.name.startswith(_GAMMA) else float(betas[k])
+    t0 = time.perf_counter()
+    bound = circ.assign_parameters(values)
+    state = np.asarray(sim.run(bound).result().get_statevector())
+    e = float(cost @ (state.real**2 + state.imag**2))
+    return {"wall_s": time.perf_counter() - t0, "expectation": e}
+
+
+def kernel_main(args) -> None:
+    import os
+
+    from solvers.statevector import QaoaKernel
+
+    print(machine())
+    print(f"uptime load at start: {os.getloadavg()}")
+    bw = copy_bandwidth_bytes_per_s()
+    print(f"STREAM-style numpy copy (256 MiB, best of 5): {bw / 1e9:.2f} GB/s "
+          "(bytes read + written per second)")
+    worker = None
+    if Path(args.qokit_python).exists():
+        try:
+            worker = QokitWorker(args.qokit_python)
+        except Exception as exc:  # benchmark-only optional comparison: report and go on
+            print(f"QOKit skipped: {exc}")
+    else:
+        print(f"QOKit skipped: no virtual environment at {args.qokit_python} (benchmark-only; "
+              "python -m venv /work/venvs/qokit && /work/venvs/qokit/bin/pip install qokit, "
+              "then link simulator.*.so to qokit/fur/c/csim/libcsim.so)")
+    rng = np.random.default_rng(0)
+    print("| n | p | ours fast s (c64) | ours precise s (c128) | QOKit c s | Aer sv s | "
+          "QOKit / ours | Aer / ours | floor s | ours / floor | |E_ours - E_QOKit| | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for n in args.kernel_sizes:
+        layers = args.layers
+        edges = list(maxcut_graph(n).edges())
+        cost = maxcut_cost(n, edges)
+        kernel = QaoaKernel(cost)
+        if worker is not None:
+            worker.load(n, edges)
+        aer = aer_setup(n, edges, layers) if n in args.aer_sizes else None
+        gammas = rng.uniform(0.05, 0.5, layers)
+        betas = rng.uniform(-0.6, 0.6, layers)
+        kernel.expectation(gammas, betas)  # warm-up: buffers, thread pool
+        if worker is not None:
+            worker.evaluate(gammas, betas)
+        runs: dict[str, list] = {"fast": [], "precise": [], "qokit": [], "aer": []}
+        e_ours = e_qokit = math_nan = float("nan")
+        for r in range(args.repeats):
+            t0 = time.perf_counter()
+            e_ours = kernel.expectation(gammas, betas)
+            runs["fast"].append(time.perf_counter() - t0)
+            if worker is not None:
+                q = worker.evaluate(gammas, betas)
+                runs["qokit"].append(q["wall_s"])
+                e_qokit = q["expectation"]
+            t0 = time.perf_counter()
+            kernel.expectation(gammas, betas, precise=True)
+            runs["precise"].append(time.perf_counter() - t0)
+            if aer is not None and r < args.aer_repeats:
+                runs["aer"].append(aer_evaluate(*aer, cost, gammas, betas)["wall_s"])
+        kernel.release()
+        med = {k: (statistics.median(v) if v else math_nan) for k, v in runs.items()}
+        floor = kernel_passes(n, layers)["bytes"] / bw
+        print(f"| {n} | {layers} | {med['fast']:.4f} | {med['precise']:.4f} | "
+              f"{med['qokit']:.4f} | {med['aer']:.3f} | {med['qokit'] / med['fast']:.2f}x | "
+              f"{med['aer'] / med['fast']:.1f}x | {floor:.4f} | {med['fast'] / floor:.1f}x | "
+              f"{abs(e_ours - e_qokit):.1e} | {os.getloadavg()[0]:.1f} |", flush=True)
+        print(f"  runs: {({k: [round(x, 4) for x in v] for k, v in runs.items()})}", flush=True)
+        del kernel, cost, aer
+    if worker is not None:
+        worker.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kernel", action="store_true",
+                    help="expectation-evaluation benchmark against QOKit and Aer")
+    ap.add_argument("--kernel-sizes", type=int, nargs="*", default=[16, 20, 22, 24])
+    ap.add_argument("--layers", type=int, default=6)
+    ap.add_argument("--aer-sizes", type=int, nargs="*", default=[16, 20, 22])
+    ap.add_argument("--aer-repeats", type=int, default=1)
+    ap.add_argument("--qokit-python", default="/work/venvs/qokit/bin/python")
     ap.add_argument("--sizes", type=int, nargs="*", default=[8, 12, 16, 20])
     ap.add_argument("--reps", type=int, nargs="*", default=[1, 2])
     ap.add_argument("--repeats", type=int, default=3)
@@ -136,6 +368,9 @@ def main() -> None:
     ap.add_argument("--largest", type=int, nargs="*", default=[])
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.kernel:
+        kernel_main(args)
+        return
     print(machine())
     # warm-up: imports and first-call costs out of the measurements
     ours(instance(8), 1, 0)
@@ -147,7 +382,8 @@ def main() -> None:
         problem = instance(n)
         opt = get_solver("milp").solve(problem).objective
         for reps in args.reps:
-            mine = median_runs(lambda s, p=problem, r=reps: ours(p, r, s), args.repeats)
+            mine = median_runs(lambda s, p=problem, r=reps, o=opt: ours(p, r, s, o),
+                               args.repeats)
             base = median_runs(lambda s, p=problem, r=reps: baseline(p, r, s, "aer"),
                                args.repeats)
             rows = [("qaoa (ours)", mine), ("MEO+QAOA Aer SamplerV2", base)]

@@ -16,7 +16,11 @@ and a within-1 % sample, feasible share, TTS99 and a uniform random baseline at
 equal shots) against a reference optimum; :mod:`solvers.qpu` models the QPU time
 and cost of the whole variational loop.
 
-Problems also come from CPLEX-LP files (:meth:`Problem.read_lp`, HiGHS's parser);
+Converters are free functions (qiskit-optimization's translators style), not
+methods on :class:`Problem`: :func:`read_lp` / :func:`write_lp` (CPLEX-LP through
+HiGHS, :mod:`solvers.lpfile`), :func:`problem_to_quadratic_program` /
+:func:`problem_from_quadratic_program` and ``solvers.qubo.to_qubo`` (:mod:`solvers.qubo`).
+Problems also come from CPLEX-LP files (:func:`read_lp`, HiGHS's parser);
 ``python -m solvers FILE.lp --solver NAME [--option k=v] [--json]`` solves one
 (:mod:`solvers.cli`, whose ``register(app)`` gives ``twin solve``). Third-party
 solvers join through the entry-point group ``gridtwin.solvers``.
@@ -28,7 +32,9 @@ Public names: :class:`Problem`, :class:`ProblemBuilder`, :class:`VarBlock`,
 :class:`Result`, :class:`Status`, :class:`Sense`, :class:`VarKind`,
 :class:`ProblemError`, :class:`Solver`, :func:`register`, :func:`get_solver`,
 :func:`available_solvers`, :func:`registered_solvers`,
-:func:`approximation_ratio`, :func:`compare`, and the registry errors.
+:func:`approximation_ratio`, :func:`compare`, :func:`read_lp`, :func:`write_lp`,
+:func:`problem_to_quadratic_program`, :func:`problem_from_quadratic_program`, and the
+registry errors.
 
 Examples
 --------
@@ -44,6 +50,7 @@ Examples
 from __future__ import annotations
 
 from solvers.compare import approximation_ratio, compare
+from solvers.lpfile import read_lp, write_lp
 from solvers.problem import (
     Problem,
     ProblemBuilder,
@@ -54,6 +61,7 @@ from solvers.problem import (
     VarBlock,
     VarKind,
 )
+from solvers.qubo import problem_from_quadratic_program, problem_to_quadratic_program
 from solvers.registry import (
     Solver,
     SolverInfo,
@@ -84,8 +92,12 @@ __all__ = [
     "available_solvers",
     "compare",
     "get_solver",
+    "problem_from_quadratic_program",
+    "problem_to_quadratic_program",
+    "read_lp",
     "register",
     "registered_solvers",
+    "write_lp",
 ]
 
 # Built-in backends register themselves on import (their heavy dependencies are

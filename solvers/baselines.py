@@ -259,6 +259,7 @@ class _QuboSamplerBase:
         samples = evaluate_samples(problem, z, counts, qubo=qubo, repair=self.repair)
         expected = float(qubo.sign * (qubo.evaluate(z) @ counts) / max(1, int(counts.sum())))
         diag = {"qubo_variables": qubo.num_variables, "penalty": qubo.penalty,
+                "inequality_penalty": qubo.inequality_penalty,
                 "reads": int(counts.sum()), "shots": int(counts.sum()), "seed": seed,
                 "expected_objective": expected}
         return samples, diag, None, timed_out

@@ -52,11 +52,11 @@ def solve_file(
         For a missing or malformed file, or an unknown solver or option.
     """
     from solvers import ProblemError, SolverOptionError, UnknownSolverError, get_solver
-    from solvers.problem import Problem
+    from solvers.lpfile import read_lp
     from solvers.registry import SolverUnavailableError
 
     try:
-        problem = Problem.read_lp(path)
+        problem = read_lp(path)
     except ProblemError as exc:
         raise CommandError(str(exc)) from None
     try:

@@ -43,9 +43,9 @@ _NAMES_MARKER = "\\ gridtwin-names: brackets"
 
 
 def _highs_quiet_with_log(log_path: str) -> highspy.Highs:
-    from solvers.milp import _new_highs
+    from solvers.milp import new_highs
 
-    h = _new_highs()
+    h = new_highs()
     h.setOptionValue("log_file", log_path)
     h.setOptionValue("log_to_console", False)
     h.setOptionValue("output_flag", True)
@@ -69,7 +69,7 @@ def write_lp(problem: Problem, path: str | os.PathLike[str]) -> None:
     """
     import highspy
 
-    from solvers.milp import _new_highs
+    from solvers.milp import new_highs
 
     target = Path(path)
     if target.suffix.lower() != ".lp":
@@ -83,7 +83,7 @@ def write_lp(problem: Problem, path: str | os.PathLike[str]) -> None:
     def lp_name(s: str) -> str:
         return s.replace("[", "(").replace("]", ")") if bracketed else s
 
-    h = _new_highs()
+    h = new_highs()
     lp = highspy.HighsLp()
     n, m = problem.num_variables, problem.num_constraints
     lp.num_col_ = n

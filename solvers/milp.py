@@ -8,7 +8,8 @@ to proven optimality and used as the reference for approximation ratios.
 Purely continuous problems with a quadratic objective go to HiGHS's QP solver
 (convex minimisation / concave maximisation only).
 
-Public names: :class:`MilpSolver` (registered as ``milp``), :func:`highs_model`.
+Public names: :class:`MilpSolver` (registered as ``milp``), :func:`highs_model`,
+:func:`new_highs` (the public HiGHS factory, also used by :mod:`solvers.lpfile`).
 
 Diagnostics keys
 ----------------
@@ -42,7 +43,7 @@ from solvers.registry import register
 if TYPE_CHECKING:
     import highspy
 
-__all__ = ["MilpSolver", "highs_model"]
+__all__ = ["MilpSolver", "highs_model", "new_highs"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +51,12 @@ _BANNER_LOCK = threading.Lock()
 _BANNER_DONE = False
 
 
-def _new_highs() -> highspy.Highs:
-    """A silent ``Highs`` instance (the once-per-process banner is kept off stdout)."""
+def new_highs() -> highspy.Highs:
+    """A silent ``highspy.Highs`` instance, the one factory every HiGHS user here calls.
+
+    The copyright banner HiGHS prints from C++ on its first construction in a
+    process is kept off stdout, and ``output_flag`` is off.
+    """
     global _BANNER_DONE
     import highspy
 
@@ -201,7 +206,7 @@ def highs_model(problem: Problem, *, relax: bool = False) -> tuple[highspy.Highs
     lin = _linearise(problem, relax)
     if isinstance(lin, str):
         raise ValueError(lin)
-    h = _new_highs()
+    h = new_highs()
     lp = highspy.HighsLp()
     ncol = lin.cost.size
     lp.num_col_ = ncol

@@ -47,7 +47,6 @@ import scipy.sparse as sp
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
-    from qiskit_optimization import QuadraticProgram
 
 __all__ = [
     "Problem",
@@ -614,39 +613,6 @@ class Problem:
             "quadratic_terms": 0 if self.quadratic is None else int(self.quadratic.nnz),
             "sense": self.sense.value,
         }
-
-    # ----------------------------------------------------------- conversion
-    @classmethod
-    def from_quadratic_program(cls, qp: QuadraticProgram) -> Problem:
-        """Convert a qiskit-optimization ``QuadraticProgram`` (linear constraints only).
-
-        Raises
-        ------
-        ProblemError
-            If the program has quadratic constraints.
-        """
-        from solvers.qubo import problem_from_quadratic_program
-
-        return problem_from_quadratic_program(qp)
-
-    def to_quadratic_program(self) -> QuadraticProgram:
-        """Convert to a qiskit-optimization ``QuadraticProgram`` (lossless)."""
-        from solvers.qubo import problem_to_quadratic_program
-
-        return problem_to_quadratic_program(self)
-
-    @classmethod
-    def read_lp(cls, path: str) -> Problem:
-        """Read a CPLEX-LP file (see :mod:`solvers.lpfile`)."""
-        from solvers.lpfile import read_lp
-
-        return read_lp(path)
-
-    def write_lp(self, path: str) -> None:
-        """Write this problem as a CPLEX-LP file (see :mod:`solvers.lpfile`)."""
-        from solvers.lpfile import write_lp
-
-        write_lp(self, path)
 
     def same_as(self, other: Problem, rtol: float = 0.0, atol: float = 0.0) -> bool:
         """True when both problems hold the same data (within tolerances)."""

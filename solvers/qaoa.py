@@ -637,6 +637,7 @@ class QaoaSolver:
             **billed,
             "qpu_cost_model": costs,
             "penalty": qubo.penalty,
+            "inequality_penalty": qubo.inequality_penalty,
             "noise": self.noise,
             "simulator_method": self.simulator_method,
             "seed": seed,

@@ -6,7 +6,8 @@ map to qiskit-optimization's ``INFINITY`` (1e20) and back; a ranged row
 ``<row>@lo`` (``>=``) and ``<row>@hi`` (``<=``) that are merged again on the
 way back; a free row (both bounds infinite) becomes ``<row>@free`` (``<= 1e20``).
 
-The QUBO is produced by qiskit-optimization's ``QuadraticProgramToQubo``:
+The QUBO is produced by qiskit-optimization's ``QuadraticProgramToQubo`` chain
+(:class:`QuboConverter`, the same public converters in the same order):
 inequalities get integer slack variables, bounded integers are expanded into
 binaries, and every equality is added to the objective as
 ``penalty * (a x - b)^2``. With ``penalty=None`` the converter's automatic rule
@@ -18,7 +19,8 @@ constraint has a non-integer coefficient the rule falls back to ``1e5``
 
 Public names: :func:`problem_to_quadratic_program`,
 :func:`problem_from_quadratic_program`, :class:`Qubo`, :func:`to_qubo`,
-:func:`qubo_support`, :func:`cost_vector`, :func:`binary_problem_cost_vector`.
+:func:`qubo_support`, :func:`cost_vector`, :func:`binary_problem_cost_vector`,
+:class:`QuboConverter`.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ from solvers.problem import Problem, ProblemError, Sense, VarKind
 if TYPE_CHECKING:
     from numpy.typing import NDArray
     from qiskit_optimization import QuadraticProgram
-    from qiskit_optimization.converters import QuadraticProgramToQubo
 
 __all__ = [
     "Qubo",
+    "QuboConverter",
     "binary_problem_cost_vector",
     "cost_vector",
     "problem_from_quadratic_program",
@@ -242,8 +244,12 @@ class Qubo:
         for feasible ``z``, ``original objective = sign * qubo objective``.
     names : tuple of str
         QUBO variable names (original binaries, integer bits, slacks).
-    converter : QuadraticProgramToQubo or None
-        The converter, to map a QUBO assignment back (``interpret``).
+    converter : QuboConverter or None
+        The converter chain, to map a QUBO assignment back (``interpret``).
+    inequality_penalty : float or None
+        Penalty of the inequalities qiskit-optimization's ``LinearInequalityToPenalty``
+        turned into penalty terms directly (binary ``x + y <= 1`` patterns; None when
+        none), the others get integer slacks and ``penalty``.
     """
 
     linear: NDArray[np.float64]
@@ -252,8 +258,9 @@ class Qubo:
     penalty: float | None
     sign: float
     names: tuple[str, ...]
-    converter: QuadraticProgramToQubo | None
+    converter: QuboConverter | None
     problem: Problem
+    inequality_penalty: float | None = None
 
     @property
     def num_variables(self) -> int:
@@ -315,8 +322,6 @@ def to_qubo(problem: Problem, penalty: float | None = None) -> Qubo:
             converter=None,
             problem=problem,
         )
-    from qiskit_optimization.converters import QuadraticProgramToQubo
-
     original = problem
     free = np.isneginf(problem.row_lower) & np.isposinf(problem.row_upper)
     if free.any():  # a free row constrains nothing but would get an enormous slack
@@ -327,12 +332,9 @@ def to_qubo(problem: Problem, penalty: float | None = None) -> Qubo:
             row_names=[problem.row_names[i] for i in keep],
         )
     qp = problem_to_quadratic_program(problem)
-    converter = QuadraticProgramToQubo(penalty=penalty)
+    converter = QuboConverter(penalty)
     qubo_qp = converter.convert(qp)
-    used_penalty = None
-    if problem.num_constraints:
-        eq_conv = converter._penalize_lin_eq_constraints
-        used_penalty = float(eq_conv.penalty) if eq_conv.penalty is not None else None
+    used_penalty = converter.penalty if problem.num_constraints else None
     k = qubo_qp.get_num_vars()
     lin = np.asarray(qubo_qp.objective.linear.to_array(), dtype=np.float64)
     quad = np.asarray(qubo_qp.objective.quadratic.to_array(symmetric=False), dtype=np.float64)
@@ -348,7 +350,68 @@ def to_qubo(problem: Problem, penalty: float | None = None) -> Qubo:
         names=tuple(v.name for v in qubo_qp.variables),
         converter=converter,
         problem=original,
+        inequality_penalty=converter.inequality_penalty if problem.num_constraints else None,
     )
+
+
+class QuboConverter:
+    """qiskit-optimization's ``QuadraticProgramToQubo`` chain, built from its public parts.
+
+    The same converters in the same order as ``QuadraticProgramToQubo`` 0.7
+    (``LinearInequalityToPenalty``, ``InequalityToEquality(mode="integer")``,
+    ``IntegerToBinary``, ``LinearEqualityToPenalty``, ``MaximizeToMinimize``), so the
+    QUBO is identical; holding the parts lets the penalties actually used be read
+    from their public ``penalty`` properties instead of the chain's private fields.
+
+    Parameters
+    ----------
+    penalty : float or None
+        Penalty factor of both penalty converters (None: their automatic rule).
+    """
+
+    def __init__(self, penalty: float | None = None) -> None:
+        from qiskit_optimization.converters import (
+            InequalityToEquality,
+            IntegerToBinary,
+            LinearEqualityToPenalty,
+            LinearInequalityToPenalty,
+            MaximizeToMinimize,
+        )
+
+        self._inequalities = LinearInequalityToPenalty(penalty=penalty)
+        self._equalities = LinearEqualityToPenalty(penalty=penalty)
+        self._chain = [self._inequalities, InequalityToEquality(mode="integer"),
+                       IntegerToBinary(), self._equalities, MaximizeToMinimize()]
+
+    def convert(self, qp: QuadraticProgram) -> QuadraticProgram:
+        """The QUBO of ``qp`` (raises ``QiskitOptimizationError`` when incompatible)."""
+        from qiskit_optimization.converters import QuadraticProgramToQubo
+        from qiskit_optimization.exceptions import QiskitOptimizationError
+
+        msg = QuadraticProgramToQubo.get_compatibility_msg(qp)
+        if msg:
+            raise QiskitOptimizationError(f"Incompatible problem: {msg}")
+        for conv in self._chain:
+            qp = conv.convert(qp)
+        return qp
+
+    def interpret(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Map a QUBO assignment back to the original variables."""
+        for conv in self._chain[::-1]:
+            x = conv.interpret(x)
+        return np.asarray(x, dtype=np.float64)
+
+    @property
+    def penalty(self) -> float | None:
+        """Penalty of the equality constraints (after ``convert``)."""
+        value = self._equalities.penalty
+        return None if value is None else float(value)
+
+    @property
+    def inequality_penalty(self) -> float | None:
+        """Penalty of the inequalities penalised directly (after ``convert``)."""
+        value = self._inequalities.penalty
+        return None if value is None else float(value)
 
 
 def cost_vector(

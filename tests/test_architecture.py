@@ -41,10 +41,8 @@ THIRD_PARTY_PRIVATE: dict[str, str] = {
 """Private attributes of third-party objects the tree may read, with the reason."""
 
 KNOWN_VIOLATIONS: set[str] = {
-    "solvers/lpfile.py: private-import solvers.milp._new_highs",
     "solvers/qaoa.py: private-attr full._local_quantum_errors",
     "solvers/qaoa.py: private-attr full._local_readout_errors",
-    "solvers/qubo.py: private-attr converter._penalize_lin_eq_constraints",
 }
 """Violations the tree still has; remove a line when its violation is gone."""
 
