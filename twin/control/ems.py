@@ -1,10 +1,11 @@
 """The rolling-horizon energy-management controller (``control.mode: ems``) and the
 rule-based reference it is compared with (``control.mode: rule_based``).
 
-Every ``replan_every`` the EMS reads the families' snapshots and forecasts (perfect
-forecasts of profiles, weather and occupancy; plugged vehicles' announced departures,
-no knowledge of future arrivals), builds the joint dispatch problem over ``horizon``
-at ``plan_step`` resolution (:mod:`twin.control.problems`), and sends it through the
+Every ``replan_every`` the EMS reads the families' public snapshots and forecasts
+(:mod:`twin.control.plan_inputs`: perfect forecasts of profiles, weather and
+occupancy; plugged vehicles' announced departures, no knowledge of future arrivals),
+builds the joint dispatch problem over ``horizon`` at ``plan_step`` resolution
+(:mod:`twin.control.problems`), and sends it through the
 solver gateway (:mod:`twin.control.gateway`). Between plans, every grid step, it
 applies the current slot's setpoints and runs a fast balancing step: the batteries take
 the difference between the actual and the planned uncontrolled demand, so the PCC
@@ -17,8 +18,15 @@ Families apply every setpoint within their own limits, so a bad schedule can nev
 break physics. When no solver answers, the last good plan is kept (shifted), and
 without one the families' rule-based defaults run; both are recorded as events.
 
+The buildings' comfort guard between plans calls the buildings' own ideal-thermostat
+decision (:func:`twin.assets.building.thermostat.ideal_hvac_kw`).
+
+Imports: numpy, the asset families' public interfaces (:mod:`twin.assets.base`),
+:mod:`twin.control` (gateway, problems, plan inputs), :mod:`twin.microgrid`, solvers
+through the gateway; never the engine.
+
 Public names: :class:`EmsController`, :class:`RuleBasedController`,
-:func:`uncontrolled_forecast_kw`.
+:func:`uncontrolled_forecast_kw` (from :mod:`twin.control.plan_inputs`).
 """
 
 from __future__ import annotations
@@ -34,14 +42,20 @@ from twin.assets.building.thermostat import ideal_hvac_kw
 from twin.clock import Phase
 from twin.control.calls import SolverGateway
 from twin.control.gateway import DirectGateway
+from twin.control.plan_inputs import (
+    PlanGrid,
+    battery_inputs,
+    building_inputs,
+    ev_inputs,
+    generator_inputs,
+    pcc_limit_kw,
+    run_inputs,
+    slot_mean,
+    uncontrolled_forecast_kw,
+)
 from twin.control.problems import (
-    BatteryInputs,
-    BuildingInputs,
     DispatchInputs,
     DispatchPlan,
-    EvInputs,
-    GeneratorInputs,
-    RunInputs,
     build_dispatch,
     build_ev_assignment,
     interpret_dispatch,
@@ -74,42 +88,6 @@ MAX_STORED_CIRCUITS = 500
 
 QAOA_DEFAULT_MAX_QUBITS = 24
 """``solvers.qaoa``'s default qubit budget, used when the task does not set one. [-]"""
-
-
-def uncontrolled_forecast_kw(ctx: ControlContext, k0: int, n: int) -> np.ndarray:
-    """Uncontrolled net demand of steps ``k0 .. k0+n-1``: network loads and sgens, load
-    and PV assets, buildings' plug loads (perfect forecast; wraps past the run). [kW]"""
-    model = ctx.model
-    fams = ctx.families
-    steps = np.arange(k0, k0 + n) % ctx.n_steps
-    total = np.zeros(n)
-    weight = np.asarray(model.injection_weight, float)
-    net = fams.get("network")
-    if net is not None:
-        for table, p in net.forecast_p_mw(steps).items():
-            sl = model.element_slices[table]
-            w = weight[sl][: p.shape[1]]
-            total += -(p @ w) * 1000.0
-    load = fams.get("load")
-    if load is not None:
-        total += load.forecast_p_mw(steps).sum(axis=1) * 1000.0
-    pv = fams.get("pv")
-    if pv is not None:
-        total -= pv.forecast_available_p_mw(steps).sum(axis=1) * 1000.0
-    bld = fams.get("building")
-    if bld is not None:
-        total += bld.forecast_plug_load_kw(k0, n)
-    return total
-
-
-def _slot_mean(values: np.ndarray, per: int) -> np.ndarray:
-    """Mean over each run of ``per`` rows: ``reshape(-1, per, ...).mean(axis=1)``, as
-    numpy's mean computes it (a float64 sum divided by the count) without its wrapper."""
-    grouped = values.reshape(-1, per, *values.shape[1:])
-    kind = grouped.dtype.kind
-    if kind != "f" or grouped.dtype.itemsize != 8:  # ints, bools, other floats: numpy's mean
-        return grouped.mean(axis=1)
-    return np.add.reduce(grouped, axis=1) / per
 
 
 class RuleBasedController:
@@ -209,95 +187,32 @@ class EmsController:
 
     # ----------------------------------------------------------------- inputs
     def _inputs(self, k: int) -> DispatchInputs:
+        """The plan inputs at step ``k`` (:mod:`twin.control.plan_inputs`); remembers
+        which vehicles and runs the plan is about."""
         fams = self.ctx.families
-        t_len, per, dt = self.n_slots, self.per, self.dt_h
-        n = t_len * per
+        grid = PlanGrid(k, self.step_s, self.per, self.n_slots, self.dt_h)
+        per, dt, n = self.per, self.dt_h, grid.n
         steps_kw = uncontrolled_forecast_kw(self.ctx, k, n)
-        base = _slot_mean(steps_kw, per)
-        price = _slot_mean(self.microgrid.price(k, n), per)
+        base = slot_mean(steps_kw, per)
+        price = slot_mean(self.microgrid.price(k, n), per)
         lim: float | np.ndarray = math.inf
         if self.microgrid.limit_kw is not None:
-            # keep room in each slot for the uncontrolled demand's peak inside the slot
-            # and for losses (the limit holds at the PCC, losses included)
-            peak = np.maximum.reduce(steps_kw.reshape(-1, per), axis=1)  # .max(axis=1)
-            lim = np.maximum((1.0 - PCC_LOSS_RESERVE) * self.microgrid.limit_kw - (peak - base), 0.0)
+            lim = pcc_limit_kw(steps_kw, base, per, self.microgrid.limit_kw, PCC_LOSS_RESERVE)
         battery = generator = ev = building = runs = None
         bat = fams.get("battery")
         if bat is not None:
-            p = bat.params
-            battery = BatteryInputs(bat.energy_mwh * 1000.0, p.e_min_mwh * 1000.0, p.e_max_mwh * 1000.0,
-                                    p.power_mw * 1000.0, p.charge_efficiency, p.discharge_efficiency)
+            battery = battery_inputs(bat)
         gen = fams.get("generator")
         if gen is not None:
-            s = gen.snapshot()
-            generator = GeneratorInputs(
-                s.on, np.floor(s.steps_in_state / per), s.p_min_kw, s.p_max_kw,
-                np.ceil(s.min_up_s / (dt * 3600)), np.ceil(s.min_down_s / (dt * 3600)),
-                s.startup_cost_eur, s.fuel_cost_eur_per_kwh,
-            )
+            generator = generator_inputs(gen, grid)
         evf = fams.get("ev_fleet")
         if evf is not None:
-            s = evf.snapshot()
-            idx = np.flatnonzero(s.plugged)
-            self._ev_plugged_idx = idx
-            now_s = k * self.step_s
-            slot_start = now_s + np.arange(t_len) * dt * 3600
-            margin_s = self._ev_margin_s
-            dep = np.maximum(s.departure_s[idx] - margin_s, now_s + self.step_s)
-            avail = ((dep[None, :] - slot_start[:, None]) / (dt * 3600)).clip(0.0, 1.0)
-            self._ev_avail = avail
-            horizon_end = now_s + t_len * dt * 3600
-            due = dep <= horizon_end
-            need = np.where(due, np.maximum(s.target_kwh[idx] - s.e_kwh[idx], 0.0), 0.0)
-            ev = EvInputs(avail, s.charger_kw[idx], s.efficiency[idx], need,
-                          np.maximum(s.target_kwh[idx] - s.e_kwh[idx], 0.0), s.e_kwh[idx],
-                          s.v2g[idx], s.degradation_eur_per_kwh[idx])
+            ev, self._ev_plugged_idx = ev_inputs(evf, grid, self._ev_margin_s)
         bld = fams.get("building")
         if bld is not None:
-            fleet = bld.fleet
-            model = fleet.model(int(dt * 3600))
-            steps = np.arange(k, k + n) % len(bld.occupied_table)
-            wsteps = np.arange(k, k + n) % bld.weather.n_steps
-            occ = bld.occupied_table[steps]
-            t_out = _slot_mean(bld.weather.temp_air_c[wsteps], per)
-            ghi = _slot_mean(bld.weather.ghi_w_per_m2[wsteps], per)
-            gains = _slot_mean(fleet.internal_gains_kw(occ).astype(float), per)
-            # (T, N, 3): what np.stack of the broadcast columns makes, filled in place
-            d = np.empty((*gains.shape, 3))
-            d[:, :, 0] = t_out[:, None]
-            d[:, :, 1] = ghi[:, None]
-            d[:, :, 2] = gains
-            x0 = np.stack([bld.state.t_air_c, bld.state.t_mass_c], axis=1)
-            drive = np.einsum("nij,tnj->tni", model.e, d)
-            cop, eer = fleet.cop_eer(t_out)
-            # the slot-end temperature must suit every step of this slot and the next
-            # (bands tighten when occupancy starts inside a slot)
-            lo_k, hi_k = fleet.comfort_bounds(occ)
-            # reductions and stacking as ufunc calls (.max/.min/np.vstack/np.min without
-            # their wrappers: the same operations)
-            lo_s = np.maximum.reduce(lo_k.reshape(t_len, per, -1), axis=1)
-            hi_s = np.minimum.reduce(hi_k.reshape(t_len, per, -1), axis=1)
-            lower = np.maximum(lo_s, np.concatenate((lo_s[1:], lo_s[-1:])))
-            upper = np.minimum(hi_s, np.concatenate((hi_s[1:], hi_s[-1:])))
-            margin = min(self.spec.comfort_margin_k,
-                         0.25 * float(np.minimum.reduce(upper - lower, axis=None)))
-            building = BuildingInputs(model.a, model.b, drive, x0, cop, eer, lower + margin,
-                                      upper - margin, fleet.p_el_max_kw)
-            loads, state = bld.loads, bld.loads_state
-            if loads.n:
-                now_s = k * self.step_s
-                pending = np.flatnonzero(~state.started & (loads.latest_end_s > now_s)
-                                         & (loads.earliest_start_s < now_s + n * self.step_s))
-                self._run_idx = pending
-                slot_start = now_s + np.arange(t_len) * dt * 3600
-                allowed = ((slot_start[None, :] >= loads.earliest_start_s[pending, None])
-                           & (slot_start[None, :] <= loads.latest_start_s[pending, None]))
-                allowed[:, 0] |= (now_s >= loads.earliest_start_s[pending]) & (
-                    now_s <= loads.latest_start_s[pending])
-                must = loads.latest_start_s[pending] < now_s + n * self.step_s
-                must &= allowed.any(axis=1)
-                dur = np.ceil(loads.duration_s[pending] / (dt * 3600)).astype(int)
-                runs = RunInputs(allowed, must, dur, loads.p_kw[pending])
+            building = building_inputs(bld, grid, self.spec.comfort_margin_k)
+            if bld.loads.n:
+                runs, self._run_idx = run_inputs(bld.loads, bld.loads_state, grid)
         spec = self.spec
         return DispatchInputs(
             dt_h=dt, base_kw=base, import_eur_per_kwh=price,

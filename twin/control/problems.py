@@ -318,159 +318,213 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
     eye = _eye(t_len)
     # balance terms: sum of terms == base
     balance: list[tuple[VarBlock, SparseTerm]] = [(imp, eye), (exp, -eye)]
-
-    def per_slot_sum(n_units: int, sign: float) -> SparseTerm:
-        return _slot_sum(t_len, n_units, sign)
-
-    bat = inp.battery
-    if bat is not None and bat.e0_kwh.size:
-        nb = bat.e0_kwh.size
-        ch = b.add_variables("bat_charge_kw", t_len * nb, upper=np.tile(bat.p_max_kw, t_len),
-                             cost=inp.cycle_cost_eur_per_kwh * dt)
-        dis = b.add_variables("bat_discharge_kw", t_len * nb, upper=np.tile(bat.p_max_kw, t_len),
-                              cost=inp.cycle_cost_eur_per_kwh * dt)
-        balance += [(ch, per_slot_sum(nb, -1.0)), (dis, per_slot_sum(nb, 1.0))]
-        # stored energy as state variables: e_t = e_{t-1} + (eta_c c - d / eta_d) dt
-        e_lo = np.minimum(bat.e_min_kwh, bat.e0_kwh)
-        e_hi = np.maximum(bat.e_max_kwh, bat.e0_kwh)
-        lo = np.tile(e_lo, t_len)
-        lo[-nb:] = np.minimum(bat.e0_kwh, bat.e_max_kwh)  # end with at least what we had
-        energy = b.add_variables("bat_energy_kwh", t_len * nb, lower=lo, upper=np.tile(e_hi, t_len))
-        _add_storage_rows(b, "bat_energy", energy, ch, dis, t_len, nb,
-                          bat.eta_charge * dt, dt / bat.eta_discharge, bat.e0_kwh)
-        layout.blocks["bat_charge"] = ch
-        layout.blocks["bat_discharge"] = dis
-
-    gen = inp.generator
-    if gen is not None and gen.p_max_kw.size:
-        ng = gen.p_max_kw.size
-        u_lo = np.zeros((t_len, ng))
-        u_hi = np.ones((t_len, ng))
-        for g in range(ng):
-            if gen.on0[g]:
-                rest = int(max(0, gen.min_up_slots[g] - gen.slots_in_state0[g]))
-                u_lo[:rest, g] = 1.0
-            else:
-                rest = int(max(0, gen.min_down_slots[g] - gen.slots_in_state0[g]))
-                u_hi[:rest, g] = 0.0
-        u = b.add_variables("gen_on", t_len * ng, kind="binary", lower=u_lo.reshape(-1),
-                            upper=u_hi.reshape(-1))
-        s = b.add_variables("gen_start", t_len * ng, kind="binary",
-                            cost=np.tile(gen.startup_cost_eur, t_len))
-        p = b.add_variables("gen_kw", t_len * ng, upper=np.tile(gen.p_max_kw, t_len),
-                            cost=np.tile(gen.fuel_cost_eur_per_kwh * dt, t_len))
-        big = _eye(t_len * ng)
-        b.add_constraints([(p, big), (u, _diag(-np.tile(gen.p_max_kw, t_len)))], upper=0.0,
-                          name="gen_max")
-        b.add_constraints([(p, big), (u, _diag(-np.tile(gen.p_min_kw, t_len)))], lower=0.0,
-                          name="gen_min")
-        # s_t - u_t + u_{t-1} >= 0 ; u_{-1} = on0
-        shift = _step_back(t_len, ng)
-        start_rhs = np.zeros(t_len * ng)
-        start_rhs[:ng] = -gen.on0.astype(float)
-        b.add_constraints([(s, big), (u, _sub(shift, big))], lower=start_rhs,
-                          name="gen_startup")
-        up_rows, dn_rows = [], []
-        for g in range(ng):
-            ut, dtn = int(gen.min_up_slots[g]), int(gen.min_down_slots[g])
-            for t in range(t_len):
-                if ut > 1:
-                    window = np.zeros((t_len, ng))
-                    window[max(0, t - ut + 1) : t + 1, g] = 1.0
-                    ucoef = np.zeros((t_len, ng))
-                    ucoef[t, g] = -1.0
-                    up_rows.append((window.reshape(-1), ucoef.reshape(-1), 0.0))
-                if dtn > 1 and t - dtn >= 0:
-                    window = np.zeros((t_len, ng))
-                    window[t - dtn + 1 : t + 1, g] = 1.0
-                    ucoef = np.zeros((t_len, ng))
-                    ucoef[t - dtn, g] = 1.0
-                    dn_rows.append((window.reshape(-1), ucoef.reshape(-1), 1.0))
-        for name, rows in (("gen_min_up", up_rows), ("gen_min_down", dn_rows)):
-            if rows:
-                b.add_constraints(
-                    [(s, _dense(np.array([r[0] for r in rows]))),
-                     (u, _dense(np.array([r[1] for r in rows])))],
-                    upper=np.array([r[2] for r in rows]), name=name,
-                )
-        balance.append((p, per_slot_sum(ng, 1.0)))
-        layout.blocks.update(gen_on=u, gen_start=s, gen_kw=p)
-
-    ev = inp.ev
-    if ev is not None and ev.p_max_kw.size:
-        nv = ev.p_max_kw.size
-        c_up = ev.available * ev.p_max_kw[None, :]
-        c = b.add_variables("ev_charge_kw", t_len * nv, upper=c_up.reshape(-1))
-        d_up = c_up * ev.v2g[None, :]
-        d = b.add_variables("ev_discharge_kw", t_len * nv, upper=d_up.reshape(-1),
-                            cost=np.tile(ev.degradation_eur_per_kwh * dt, t_len))
-        unmet = b.add_variables("ev_unmet_kwh", nv, upper=ev.need_kwh,
-                                cost=inp.unmet_ev_penalty_eur_per_kwh)
-        energy = b.add_variables("ev_energy_kwh", t_len * nv, lower=0.0,
-                                 upper=np.tile(ev.e0_kwh + ev.room_kwh, t_len))
-        _add_storage_rows(b, "ev_energy", energy, c, d, t_len, nv, ev.efficiency * dt,
-                          dt / ev.efficiency, ev.e0_kwh)
-        last = SparseTerm(_range(nv), np.arange((t_len - 1) * nv, t_len * nv), np.ones(nv),
-                    (nv, t_len * nv))
-        b.add_constraints([(energy, last), (unmet, _eye(nv))],
-                          lower=ev.e0_kwh + ev.need_kwh, name="ev_need")
-        balance += [(c, per_slot_sum(nv, -1.0)), (d, per_slot_sum(nv, 1.0))]
-        layout.blocks.update(ev_charge=c, ev_discharge=d, ev_unmet=unmet)
-
-    bl = inp.building
-    if bl is not None and bl.p_max_kw.size:
-        nz = bl.p_max_kw.size
-        size = t_len * nz  # flattened (t, z)
-        h = b.add_variables("hvac_heat_kw", size,
-                            upper=(np.broadcast_to(bl.p_max_kw, (t_len, nz)) * (bl.cop > 0)).reshape(-1))
-        k = b.add_variables("hvac_cool_kw", size,
-                            upper=(np.broadcast_to(bl.p_max_kw, (t_len, nz)) * (bl.eer > 0)).reshape(-1))
-        ta = b.add_variables("t_air_c", size, lower=-math.inf)
-        tm = b.add_variables("t_mass_c", size, lower=-math.inf)
-        pen = inp.comfort_penalty_eur_per_kh * dt
-        s_lo = b.add_variables("comfort_below_k", size, cost=pen)
-        s_hi = b.add_variables("comfort_above_k", size, cost=pen)
-        big = _eye(size)
-        b.add_constraints([(h, big), (k, big)], upper=np.tile(bl.p_max_kw, t_len), name="hvac_max")
-        # x[t] = A x[t-1] + B (COP h[t] - EER k[t]) + drive[t], x[-1] = x0
-        cop, eer = bl.cop.reshape(-1), bl.eer.reshape(-1)
-        zone_terms = _zone_terms(t_len, np.ascontiguousarray(bl.a, dtype=np.float64).tobytes(), nz)
-        for row, name in ((0, "air"), (1, "mass")):
-            own_term, other_term = zone_terms[row]
-            gain = np.tile(bl.b[:, row], t_len)
-            rhs = bl.drive[:, :, row].reshape(-1).copy()
-            rhs[:nz] += bl.a[:, row, 0] * bl.x0[:, 0] + bl.a[:, row, 1] * bl.x0[:, 1]
-            own, other = (ta, tm) if row == 0 else (tm, ta)
-            b.add_constraints(
-                [(own, own_term), (other, other_term),
-                 (h, _diag(-gain * cop)), (k, _diag(gain * eer))],
-                lower=rhs, upper=rhs, name=f"zone_{name}",
-            )
-        b.add_constraints([(ta, big), (s_lo, big)], lower=bl.lower_c.reshape(-1), name="comfort_lower")
-        b.add_constraints([(ta, big), (s_hi, -big)], upper=bl.upper_c.reshape(-1), name="comfort_upper")
-        per_slot = _slot_sum(t_len, nz, -1.0)
-        balance += [(h, per_slot), (k, per_slot)]
-        layout.blocks.update(hvac_heat=h, hvac_cool=k, comfort_below=s_lo, comfort_above=s_hi,
-                             t_air=ta)
-
-    runs = inp.runs
-    if runs is not None and runs.p_kw.size:
-        nr = runs.p_kw.size
-        y = b.add_variables("run_start", nr * t_len, kind="binary",
-                            upper=runs.allowed.astype(float).reshape(-1))
-        rows = _slot_sum(nr, t_len, 1.0)
-        b.add_constraints([(y, rows)], lower=runs.must.astype(float), upper=1.0, name="run_once")
-        # power in slot t: sum_r P_r sum_{tau in (t-D_r, t]} y[r, tau]  -> (t, (r, tau))
-        # entry (t, (r, tau)) is -P_r where tau <= t < tau + D_r (vectorised assignment)
-        lag = _range(t_len)[:, None] - _range(t_len)[None, :]  # t - tau
-        dur = runs.duration_slots.astype(np.int64)
-        on = (lag[None, :, :] >= 0) & (lag[None, :, :] < dur[:, None, None])  # (r, t, tau)
-        mat = np.where(on, -np.asarray(runs.p_kw, dtype=float)[:, None, None], 0.0)
-        balance.append((y, _dense(mat.transpose(1, 0, 2).reshape(t_len, nr * t_len))))
-        layout.blocks["run_start"] = y
-
+    for add in (_add_batteries, _add_generators, _add_evs, _add_zones, _add_runs):
+        balance += add(b, inp, layout)
     b.add_constraints(balance, lower=inp.base_kw, upper=inp.base_kw, name="balance")
     return b.build(), layout
+
+
+def _add_batteries(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
+                   ) -> list[tuple[VarBlock, SparseTerm]]:
+    """Battery charge, discharge and stored energy (state variables), with the storage
+    balance rows; the end of the horizon holds at least the energy now. Returns the
+    PCC balance terms."""
+    bat = inp.battery
+    terms: list[tuple[VarBlock, SparseTerm]] = []
+    if not (bat is not None and bat.e0_kwh.size):
+        return terms
+    t_len, dt = inp.n_slots, inp.dt_h
+    nb = bat.e0_kwh.size
+    ch = b.add_variables("bat_charge_kw", t_len * nb, upper=np.tile(bat.p_max_kw, t_len),
+                         cost=inp.cycle_cost_eur_per_kwh * dt)
+    dis = b.add_variables("bat_discharge_kw", t_len * nb, upper=np.tile(bat.p_max_kw, t_len),
+                          cost=inp.cycle_cost_eur_per_kwh * dt)
+    terms += [(ch, _slot_sum(t_len, nb, -1.0)), (dis, _slot_sum(t_len, nb, 1.0))]
+    # stored energy as state variables: e_t = e_{t-1} + (eta_c c - d / eta_d) dt
+    e_lo = np.minimum(bat.e_min_kwh, bat.e0_kwh)
+    e_hi = np.maximum(bat.e_max_kwh, bat.e0_kwh)
+    lo = np.tile(e_lo, t_len)
+    lo[-nb:] = np.minimum(bat.e0_kwh, bat.e_max_kwh)  # end with at least what we had
+    energy = b.add_variables("bat_energy_kwh", t_len * nb, lower=lo, upper=np.tile(e_hi, t_len))
+    _add_storage_rows(b, "bat_energy", energy, ch, dis, t_len, nb,
+                      bat.eta_charge * dt, dt / bat.eta_discharge, bat.e0_kwh)
+    layout.blocks["bat_charge"] = ch
+    layout.blocks["bat_discharge"] = dis
+    return terms
+
+
+def _add_generators(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
+                    ) -> list[tuple[VarBlock, SparseTerm]]:
+    """Generator commitment, start-up and output with the output limits, start-up rows and
+    minimum up and down times (:func:`_add_min_up_down_rows`). Returns the PCC balance
+    terms."""
+    gen = inp.generator
+    terms: list[tuple[VarBlock, SparseTerm]] = []
+    if not (gen is not None and gen.p_max_kw.size):
+        return terms
+    t_len, dt = inp.n_slots, inp.dt_h
+    ng = gen.p_max_kw.size
+    u_lo = np.zeros((t_len, ng))
+    u_hi = np.ones((t_len, ng))
+    for g in range(ng):
+        if gen.on0[g]:
+            rest = int(max(0, gen.min_up_slots[g] - gen.slots_in_state0[g]))
+            u_lo[:rest, g] = 1.0
+        else:
+            rest = int(max(0, gen.min_down_slots[g] - gen.slots_in_state0[g]))
+            u_hi[:rest, g] = 0.0
+    u = b.add_variables("gen_on", t_len * ng, kind="binary", lower=u_lo.reshape(-1),
+                        upper=u_hi.reshape(-1))
+    s = b.add_variables("gen_start", t_len * ng, kind="binary",
+                        cost=np.tile(gen.startup_cost_eur, t_len))
+    p = b.add_variables("gen_kw", t_len * ng, upper=np.tile(gen.p_max_kw, t_len),
+                        cost=np.tile(gen.fuel_cost_eur_per_kwh * dt, t_len))
+    big = _eye(t_len * ng)
+    b.add_constraints([(p, big), (u, _diag(-np.tile(gen.p_max_kw, t_len)))], upper=0.0,
+                      name="gen_max")
+    b.add_constraints([(p, big), (u, _diag(-np.tile(gen.p_min_kw, t_len)))], lower=0.0,
+                      name="gen_min")
+    # s_t - u_t + u_{t-1} >= 0 ; u_{-1} = on0
+    shift = _step_back(t_len, ng)
+    start_rhs = np.zeros(t_len * ng)
+    start_rhs[:ng] = -gen.on0.astype(float)
+    b.add_constraints([(s, big), (u, _sub(shift, big))], lower=start_rhs,
+                      name="gen_startup")
+    _add_min_up_down_rows(b, gen, u, s, t_len)
+    terms.append((p, _slot_sum(t_len, ng, 1.0)))
+    layout.blocks.update(gen_on=u, gen_start=s, gen_kw=p)
+    return terms
+
+
+def _add_min_up_down_rows(b: ProblemBuilder, gen: GeneratorInputs, u: VarBlock, s: VarBlock,
+                          t_len: int) -> None:
+    """Minimum up time ``sum_{t-UT+1..t} s <= u_t`` and minimum down time
+    ``sum_{t-DT+1..t} s <= 1 - u_{t-DT}`` rows of the units with times over one slot."""
+    ng = gen.p_max_kw.size
+    up_rows, dn_rows = [], []
+    for g in range(ng):
+        ut, dtn = int(gen.min_up_slots[g]), int(gen.min_down_slots[g])
+        for t in range(t_len):
+            if ut > 1:
+                window = np.zeros((t_len, ng))
+                window[max(0, t - ut + 1) : t + 1, g] = 1.0
+                ucoef = np.zeros((t_len, ng))
+                ucoef[t, g] = -1.0
+                up_rows.append((window.reshape(-1), ucoef.reshape(-1), 0.0))
+            if dtn > 1 and t - dtn >= 0:
+                window = np.zeros((t_len, ng))
+                window[t - dtn + 1 : t + 1, g] = 1.0
+                ucoef = np.zeros((t_len, ng))
+                ucoef[t - dtn, g] = 1.0
+                dn_rows.append((window.reshape(-1), ucoef.reshape(-1), 1.0))
+    for name, rows in (("gen_min_up", up_rows), ("gen_min_down", dn_rows)):
+        if rows:
+            b.add_constraints(
+                [(s, _dense(np.array([r[0] for r in rows]))),
+                 (u, _dense(np.array([r[1] for r in rows])))],
+                upper=np.array([r[2] for r in rows]), name=name,
+            )
+
+
+def _add_evs(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
+             ) -> list[tuple[VarBlock, SparseTerm]]:
+    """Plugged vehicles' charging, V2G discharge, energy and unmet energy, with the storage
+    rows and the need-by-departure rows. Returns the PCC balance terms."""
+    ev = inp.ev
+    terms: list[tuple[VarBlock, SparseTerm]] = []
+    if not (ev is not None and ev.p_max_kw.size):
+        return terms
+    t_len, dt = inp.n_slots, inp.dt_h
+    nv = ev.p_max_kw.size
+    c_up = ev.available * ev.p_max_kw[None, :]
+    c = b.add_variables("ev_charge_kw", t_len * nv, upper=c_up.reshape(-1))
+    d_up = c_up * ev.v2g[None, :]
+    d = b.add_variables("ev_discharge_kw", t_len * nv, upper=d_up.reshape(-1),
+                        cost=np.tile(ev.degradation_eur_per_kwh * dt, t_len))
+    unmet = b.add_variables("ev_unmet_kwh", nv, upper=ev.need_kwh,
+                            cost=inp.unmet_ev_penalty_eur_per_kwh)
+    energy = b.add_variables("ev_energy_kwh", t_len * nv, lower=0.0,
+                             upper=np.tile(ev.e0_kwh + ev.room_kwh, t_len))
+    _add_storage_rows(b, "ev_energy", energy, c, d, t_len, nv, ev.efficiency * dt,
+                      dt / ev.efficiency, ev.e0_kwh)
+    last = SparseTerm(_range(nv), np.arange((t_len - 1) * nv, t_len * nv), np.ones(nv),
+                (nv, t_len * nv))
+    b.add_constraints([(energy, last), (unmet, _eye(nv))],
+                      lower=ev.e0_kwh + ev.need_kwh, name="ev_need")
+    terms += [(c, _slot_sum(t_len, nv, -1.0)), (d, _slot_sum(t_len, nv, 1.0))]
+    layout.blocks.update(ev_charge=c, ev_discharge=d, ev_unmet=unmet)
+    return terms
+
+
+def _add_zones(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
+               ) -> list[tuple[VarBlock, SparseTerm]]:
+    """HVAC heating and cooling, zone temperatures (the exact discrete model as rows) and
+    comfort slacks, with the HVAC limit and the comfort rows. Returns the PCC balance
+    terms."""
+    bl = inp.building
+    terms: list[tuple[VarBlock, SparseTerm]] = []
+    if not (bl is not None and bl.p_max_kw.size):
+        return terms
+    t_len, dt = inp.n_slots, inp.dt_h
+    nz = bl.p_max_kw.size
+    size = t_len * nz  # flattened (t, z)
+    h = b.add_variables("hvac_heat_kw", size,
+                        upper=(np.broadcast_to(bl.p_max_kw, (t_len, nz)) * (bl.cop > 0)).reshape(-1))
+    k = b.add_variables("hvac_cool_kw", size,
+                        upper=(np.broadcast_to(bl.p_max_kw, (t_len, nz)) * (bl.eer > 0)).reshape(-1))
+    ta = b.add_variables("t_air_c", size, lower=-math.inf)
+    tm = b.add_variables("t_mass_c", size, lower=-math.inf)
+    pen = inp.comfort_penalty_eur_per_kh * dt
+    s_lo = b.add_variables("comfort_below_k", size, cost=pen)
+    s_hi = b.add_variables("comfort_above_k", size, cost=pen)
+    big = _eye(size)
+    b.add_constraints([(h, big), (k, big)], upper=np.tile(bl.p_max_kw, t_len), name="hvac_max")
+    # x[t] = A x[t-1] + B (COP h[t] - EER k[t]) + drive[t], x[-1] = x0
+    cop, eer = bl.cop.reshape(-1), bl.eer.reshape(-1)
+    zone_terms = _zone_terms(t_len, np.ascontiguousarray(bl.a, dtype=np.float64).tobytes(), nz)
+    for row, name in ((0, "air"), (1, "mass")):
+        own_term, other_term = zone_terms[row]
+        gain = np.tile(bl.b[:, row], t_len)
+        rhs = bl.drive[:, :, row].reshape(-1).copy()
+        rhs[:nz] += bl.a[:, row, 0] * bl.x0[:, 0] + bl.a[:, row, 1] * bl.x0[:, 1]
+        own, other = (ta, tm) if row == 0 else (tm, ta)
+        b.add_constraints(
+            [(own, own_term), (other, other_term),
+             (h, _diag(-gain * cop)), (k, _diag(gain * eer))],
+            lower=rhs, upper=rhs, name=f"zone_{name}",
+        )
+    b.add_constraints([(ta, big), (s_lo, big)], lower=bl.lower_c.reshape(-1), name="comfort_lower")
+    b.add_constraints([(ta, big), (s_hi, -big)], upper=bl.upper_c.reshape(-1), name="comfort_upper")
+    per_slot = _slot_sum(t_len, nz, -1.0)
+    terms += [(h, per_slot), (k, per_slot)]
+    layout.blocks.update(hvac_heat=h, hvac_cool=k, comfort_below=s_lo, comfort_above=s_hi,
+                         t_air=ta)
+    return terms
+
+
+def _add_runs(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
+              ) -> list[tuple[VarBlock, SparseTerm]]:
+    """Deferrable run starts (once, exactly once when due) and their power in each slot.
+    Returns the PCC balance terms."""
+    runs = inp.runs
+    terms: list[tuple[VarBlock, SparseTerm]] = []
+    if not (runs is not None and runs.p_kw.size):
+        return terms
+    t_len = inp.n_slots
+    nr = runs.p_kw.size
+    y = b.add_variables("run_start", nr * t_len, kind="binary",
+                        upper=runs.allowed.astype(float).reshape(-1))
+    rows = _slot_sum(nr, t_len, 1.0)
+    b.add_constraints([(y, rows)], lower=runs.must.astype(float), upper=1.0, name="run_once")
+    # power in slot t: sum_r P_r sum_{tau in (t-D_r, t]} y[r, tau]  -> (t, (r, tau))
+    # entry (t, (r, tau)) is -P_r where tau <= t < tau + D_r (vectorised assignment)
+    lag = _range(t_len)[:, None] - _range(t_len)[None, :]  # t - tau
+    dur = runs.duration_slots.astype(np.int64)
+    on = (lag[None, :, :] >= 0) & (lag[None, :, :] < dur[:, None, None])  # (r, t, tau)
+    mat = np.where(on, -np.asarray(runs.p_kw, dtype=float)[:, None, None], 0.0)
+    terms.append((y, _dense(mat.transpose(1, 0, 2).reshape(t_len, nr * t_len))))
+    layout.blocks["run_start"] = y
+    return terms
 
 
 def interpret_dispatch(result: Result, layout: _Layout, inp: DispatchInputs) -> DispatchPlan:
