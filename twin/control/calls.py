@@ -19,7 +19,7 @@ This module is the interface: :mod:`twin.control.gateway` (the direct gateway) a
 import only this module of :mod:`twin.control`. It imports nothing of the twin.
 
 Public names: :class:`SolverGateway`, :class:`CallRecord`, :class:`CallLog`,
-:class:`SolverPool`, :func:`cost_ratio`, :func:`calls_table`, :data:`CALL_COLUMNS`,
+:class:`SolverPool`, :func:`calls_table`, :data:`CALL_COLUMNS`,
 :data:`WALL_CLOCK_EXTRA`, :data:`CallProcess`.
 """
 
@@ -51,56 +51,12 @@ __all__ = [
     "SolverGateway",
     "SolverPool",
     "calls_table",
-    "cost_ratio",
 ]
 
 logger = logging.getLogger(__name__)
 
 CallProcess = Generator["simpy.Event", Any, "CallRecord"]
 """What :meth:`SolverGateway.call` is: a SimPy process body returning a record."""
-
-
-def cost_ratio(objective: float | None, reference: float | None) -> float | None:
-    """How many times the reference optimum an answer costs (minimisation; 1 is optimal).
-
-    Not an approximation ratio: :func:`solvers.approximation_ratio` is the project's one
-    approximation ratio (``f_opt / f``, at most 1); this is its inverse for same-sign
-    costs, at least 1, the figure the per-call table and the EMS KPIs report.
-
-    Parameters
-    ----------
-    objective, reference : float or None
-        Objective of the answer and the proven optimum of the same problem.
-
-    Returns
-    -------
-    float or None
-        ``objective / reference`` for positive objectives and ``reference / objective``
-        for negative ones, so that the ratio is 1 at the optimum and above 1 when the
-        answer is worse; ``1.0`` when both are (near) zero; None when undefined
-        (missing, zero reference with a non-zero answer, or mixed signs).
-
-    Examples
-    --------
-    >>> cost_ratio(12.0, 10.0)
-    1.2
-    >>> cost_ratio(-8.0, -10.0)
-    1.25
-    >>> cost_ratio(None, 1.0) is None
-    True
-    """
-    if objective is None or reference is None:
-        return None
-    if not (math.isfinite(objective) and math.isfinite(reference)):
-        return None
-    scale = max(1.0, abs(reference))
-    if abs(objective) <= 1e-9 * scale and abs(reference) <= 1e-9 * scale:
-        return 1.0
-    if reference > 0 and objective > 0:
-        return objective / reference
-    if reference < 0 and objective < 0:
-        return reference / objective
-    return None
 
 
 @dataclass(frozen=True)
@@ -182,9 +138,19 @@ class CallRecord:
         return self.result is not None and self.result.has_solution
 
     @property
-    def cost_ratio(self) -> float | None:
-        """``objective`` over ``reference_objective`` (see :func:`cost_ratio`)."""
-        return cost_ratio(self.objective, self.reference_objective)
+    def approximation_ratio(self) -> float | None:
+        """The project's one approximation ratio of the answer against the reference
+        optimum (:func:`solvers.metrics.approximation_ratio`, minimisation: ``f_opt / f``
+        for positive costs, 1 optimal, in ``[0, 1]``); None without both objectives.
+
+        The twin's problems (dispatch cost, EV assignment cost) are minimisations.
+        """
+        if self.objective is None or self.reference_objective is None:
+            return None
+        from solvers.metrics import approximation_ratio
+
+        ratio = approximation_ratio(float(self.objective), float(self.reference_objective))
+        return None if math.isnan(ratio) else ratio
 
     def row(self) -> dict[str, Any]:
         """The record as one row of scalars (the per-call table), JSON-safe.
@@ -196,7 +162,7 @@ class CallRecord:
         data = {name: getattr(self, name) for name in self.__dataclass_fields__
                 if name not in _NOT_IN_ROW}
         data["latency_s"] = self.latency_s
-        data["approximation_ratio"] = self.cost_ratio  # column name kept: see CALL_COLUMNS
+        data["approximation_ratio"] = self.approximation_ratio
         for key, value in self.extra.items():
             if key not in WALL_CLOCK_EXTRA:
                 data[f"x_{key}"] = value
@@ -228,10 +194,8 @@ CALL_COLUMNS: tuple[str, ...] = (
 """Columns every per-call table has (``x_*`` columns may follow). No wall-clock
 figures: those are in the run's ``wall_clock.json`` (:meth:`CallLog.timings`).
 
-The ``approximation_ratio`` column holds :attr:`CallRecord.cost_ratio` (objective over
-the reference optimum, 1 = optimal, > 1 worse): the name is kept so stored runs and
-their readers stay valid; its convention is the inverse of
-:func:`solvers.approximation_ratio`."""
+The ``approximation_ratio`` column is :attr:`CallRecord.approximation_ratio`
+(:func:`solvers.metrics.approximation_ratio`: 1 optimal, in ``[0, 1]``)."""
 
 
 def _scalar(value: Any) -> Any:
@@ -270,7 +234,7 @@ class CallLog:
         """Append a record (and write its event when a recorder is attached)."""
         self.records.append(record)
         if self.recorder is not None:
-            ratio = record.cost_ratio
+            ratio = record.approximation_ratio
             ratio_text = f", ratio {ratio:.4f}" if ratio is not None else ""
             used = record.solver_used or record.fallback or "none"
             message = (

@@ -508,8 +508,10 @@ class EmsController:
     def kpis(self) -> dict[str, float | None]:
         """PCC, cost and islanding KPIs plus the solver calls' summary.
 
-        ``ems_approximation_ratio_mean|max`` are always present: None (null in
-        ``kpis.json``) when no call has a reference optimum to compare with. No
+        ``ems_approximation_ratio_mean|min`` (mean and worst call, the convention of
+        :func:`solvers.metrics.approximation_ratio`: 1 optimal, in ``[0, 1]``) are always
+        present: None (null in ``kpis.json``) when no call has a reference optimum to
+        compare with. No
         wall-clock figure is a KPI (they would differ run to run): the solve times are
         in :meth:`timings` (the manifest's ``timings_s``) and ``wall_clock.json``.
         """
@@ -517,9 +519,9 @@ class EmsController:
         records = self.gateway.log.records
         out["ems_calls"] = float(len(records))
         out["ems_failed_plans"] = float(self.failed_plans)
-        ratios = [r.cost_ratio for r in records if r.cost_ratio is not None]
+        ratios = [r.approximation_ratio for r in records if r.approximation_ratio is not None]
         # always present (null without a reference optimum) so sweeps can gate on them
         out["ems_approximation_ratio_mean"] = float(np.mean(ratios)) if ratios else None
-        out["ems_approximation_ratio_max"] = float(np.max(ratios)) if ratios else None
+        out["ems_approximation_ratio_min"] = float(np.min(ratios)) if ratios else None
         out["ems_fallback_calls"] = float(sum(r.fallback is not None for r in records))
         return out

@@ -1,0 +1,35 @@
+"""The solver-call interface (twin.control.calls): one approximation-ratio convention."""
+
+from __future__ import annotations
+
+import pytest
+
+from solvers import approximation_ratio
+from twin.control.calls import CALL_COLUMNS, CallRecord
+
+
+def _record(objective, reference):
+    return CallRecord(
+        call_id="ev_assignment#0", task="ev_assignment", start_s=0.0, end_s=0.0,
+        solver_requested="qaoa", solver_used="qaoa", status="feasible",
+        objective=objective, reference_objective=reference, reference_solver="milp",
+        n_variables=4, n_binary=4, n_constraints=1, solve_wall_s=0.01)
+
+
+@pytest.mark.parametrize(("objective", "reference"),
+                         [(12.0, 10.0), (10.0, 10.0), (-8.0, -10.0), (0.0, 0.0), (3.0, -1.0)])
+def test_call_ratio_is_the_solvers_approximation_ratio(objective, reference):
+    """A call's ratio (record, per-call row) is solvers.approximation_ratio: f_opt/f for a
+    positive minimisation, 1 optimal, never above 1 (12 vs 10 gives 0.83, not 1.2)."""
+    record = _record(objective, reference)
+    expected = approximation_ratio(objective, reference)
+    assert record.approximation_ratio == expected
+    assert record.row()["approximation_ratio"] == expected
+    assert 0.0 <= expected <= 1.0
+    assert "approximation_ratio" in CALL_COLUMNS
+
+
+def test_call_ratio_is_none_without_a_reference():
+    assert _record(5.0, None).approximation_ratio is None
+    assert _record(None, 5.0).row()["approximation_ratio"] is None
+    assert _record(12.0, 10.0).approximation_ratio == pytest.approx(10.0 / 12.0)
