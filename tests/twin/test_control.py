@@ -42,13 +42,20 @@ def test_off_leaves_battery_idle_and_pv_uncurtailed(tiny_grid: Path) -> None:
 
 def test_bus_scope_balances_the_battery_bus(tiny_grid: Path) -> None:
     """At bus 2 the net consumption is the 10 kW network load minus PV; the battery takes
-    the surplus (charging) or covers the deficit, within its 20 kW and SoC limits."""
+    the surplus (charging) or covers the deficit, within its 20 kW and SoC limits and
+    within the whole feeder's surplus or deficit (it never charges from upstream nor
+    discharges into it)."""
     sim, _, s = _run(tiny_grid, {"mode": "self_consumption", "scope": "bus"})
     bat = s[("asset/bat", "p_mw")]
     pv = s[("asset/pv", "p_mw")]
     load = sim.recorder.p_mw[:, 0]  # the network's own load at bus 2
+    generation = s[("grid/total", "generation_p_mw")]  # every generator, the PV asset too
     soc = s[("asset/bat", "soc_frac")]
-    wanted = pv - load
+    at_bus = pv - load
+    surplus = generation - s[("grid/total", "load_p_mw")]  # the feeder's, batteries apart
+    wanted = np.where(at_bus > 0, np.minimum(at_bus, np.maximum(surplus, 0.0)),
+                      -np.minimum(-at_bus, np.maximum(-surplus, 0.0)))
+    assert np.all(bat <= np.maximum(surplus, 0.0) + 1e-9)  # no charging from upstream
     free = (np.abs(wanted) < 0.02 - 1e-9) & (soc > 0.1 + 1e-6) & (soc < 0.9 - 1e-6)
     np.testing.assert_allclose(bat[free], wanted[free], atol=1e-9)
     assert np.all(np.abs(bat) <= 0.02 + 1e-12)
