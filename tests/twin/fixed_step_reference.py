@@ -31,6 +31,11 @@ MOVED: dict[str, str] = {
     "trafo trip splits its step; PCC billing from every power flow; islands as power flows",
     "microgrid_island_day": "islands are power flows: while the PCC is open the battery is "
     "the island's slack and the upstream grid exchanges nothing",
+    "default": "self-consumption at scope bus charges only from the feeder's surplus (it "
+    "raised the import by charging from PV the rest of the feeder consumed; issue 14)",
+    "simbench_year": "self-consumption at scope bus: feeder-surplus limit (as default)",
+    "cigre_lv_week": "scenario rewritten (issue 14): summer demand, PV and battery at the "
+    "end of the residential feeder instead of on the 20 kV bus",
 }
 """Scenario -> why its run is meant to differ from the fixed-step reference."""
 
