@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from twin.gates import evaluate_sweep_dir
+from twin.sweep import load_sweep, run_sweep
 
 import twin
 from twin.control.rule import SelfConsumptionController
-from twin.gates import evaluate_sweep_dir
 from twin.scenario import Scenario
-from twin.sweep import load_sweep, run_sweep
 
 ROOT = Path(__file__).resolve().parents[2]
 
