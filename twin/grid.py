@@ -1,4 +1,4 @@
-"""The pandapower network adapter: build the net, map injections, solve, derive results.
+"""The pandapower power-flow adapter: map injections, solve, derive results.
 
 The twin keeps pandapower's names and sign convention (``p_mw``, ``q_mvar``, ``vm_pu``,
 ``loading_percent``; loads and storage positive when consuming, static generators
@@ -16,33 +16,72 @@ lines cut by open switches) and solves it step by step with a pluggable backend:
 
 Derived quantities (line/trafo loadings, slack power, losses) come from the complex bus
 voltages with pandapower's own formulas, vectorised over all recorded steps at the end
-(:meth:`PowerFlowModel.derive`), or for one step on demand.
+(:meth:`PowerFlowModel.derive`), or for one step on demand; the slack power of one step
+or many is :meth:`PowerFlowModel.slack_s_mva`, the one formula the PCC meter also uses.
 
-Public names: :func:`build_network`, :func:`simbench_codes`, :class:`ProfileLibrary`,
-:func:`profile_library`, :class:`PowerFlowModel`, :class:`SolveOutcome`,
-:class:`DerivedResults`, :data:`ELEMENT_TABLES`.
+Where networks come from (SimBench, pandapower's examples, files, the disk cache) is
+:mod:`twin.networks`; the profiles and their resampling are :mod:`twin.profiles`. This
+module re-exports their public names (``build_network``, ``simbench_codes``,
+``cache_dir``, ``ProfileLibrary``, ``profile_library``, ``simbench_element_profiles``,
+``resample_rows``, ``SIMBENCH_STEP_S``, ``SIMBENCH_YEAR``) for existing callers.
+
+Size: about 940 lines, one class. :class:`PowerFlowModel` holds the internal model, the
+stepping, topology changes (branch outages, islands) and the derivation from voltages
+in one place because they share the same internal-index arrays; the event-time
+islanding work (owned by the events engineer) is still landing in it, so it is not
+split further now.
+
+Public names: :class:`PowerFlowModel`, :class:`SolveOutcome`, :class:`DerivedResults`,
+:data:`ELEMENT_TABLES`, :data:`MIN_PLAUSIBLE_VM_PU`, and the re-exports above.
+
+Imports: numpy, scipy, pandapower, lightsim2grid, :mod:`twin.networks`,
+:mod:`twin.profiles`, :mod:`twin.errors`; never the engine, assets or control.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 import logging
-import os
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from twin.errors import PowerFlowError
+from twin.networks import (
+    build_network,
+    cache_dir,
+    import_pandapower_quietly,
+    simbench_codes,
+)
+from twin.profiles import (
+    SIMBENCH_STEP_S,
+    SIMBENCH_YEAR,
+    ProfileLibrary,
+    profile_library,
+    resample_rows,
+    simbench_element_profiles,
+)
 
 if TYPE_CHECKING:
     import pandapower as pp_types
 
-    from twin.scenario import GridSpec
+__all__ = [
+    "ELEMENT_TABLES",
+    "MIN_PLAUSIBLE_VM_PU",
+    "SIMBENCH_STEP_S",
+    "SIMBENCH_YEAR",
+    "DerivedResults",
+    "PowerFlowModel",
+    "ProfileLibrary",
+    "SolveOutcome",
+    "build_network",
+    "cache_dir",
+    "profile_library",
+    "resample_rows",
+    "simbench_codes",
+    "simbench_element_profiles",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,252 +94,6 @@ MIN_PLAUSIBLE_VM_PU = 0.3
 Newton-Raphson can also converge to the lower (unstable) branch of the PV curve past
 voltage collapse (pandapower's warm start found 1e-5 pu there); such a step counts as
 not converged, with either backend."""
-
-SIMBENCH_STEP_S = 900
-"""Resolution of SimBench profiles. [s]"""
-SIMBENCH_YEAR = 2016
-"""Calendar year of SimBench profiles (a leap year: 35,136 quarter hours)."""
-
-
-def _quiet_import_pandapower() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pandapower
-
-        logging.getLogger("pandapower").setLevel(logging.ERROR)
-    return pandapower
-
-
-def cache_dir() -> Path | None:
-    """Folder of the on-disk cache (``$GRIDTWIN_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/gridtwin``, else ``~/.cache/gridtwin``); None when set to ``off``."""
-    env = os.environ.get("GRIDTWIN_CACHE_DIR")
-    if env is not None:
-        return None if env.strip().lower() in {"", "off", "0", "none"} else Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "gridtwin"
-
-
-def _disk_cached(name: str, build: Any) -> Any:
-    """``build()``, through a pickle file in :func:`cache_dir` keyed by ``name`` and the
-    simbench, pandapower and pandas versions.
-
-    simbench parses CSV files for every net (3 to 15 s, more on a busy machine) and
-    importing it costs seconds more; a pickled net loads in about 0.1 s. A file that
-    cannot be read is rebuilt; a cache that cannot be written is skipped.
-    """
-    import importlib.metadata
-    import pickle
-
-    folder = cache_dir()
-    if folder is None:
-        return build()
-    versions = "-".join(
-        importlib.metadata.version(p) for p in ("simbench", "pandapower", "pandas")
-    )
-    path = folder / f"{name}-{versions}.pkl"
-    if path.is_file():
-        try:
-            with path.open("rb") as handle:
-                return pickle.load(handle)
-        except Exception as exc:  # a truncated or stale file: rebuild it
-            logger.info("cache file %s unreadable (%s); rebuilding", path, exc)
-    value = build()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError as exc:
-        logger.info("cannot write cache file %s: %s", path, exc)
-    return value
-
-
-@functools.cache
-def simbench_codes() -> frozenset[str]:
-    """All SimBench codes the installed simbench package knows."""
-
-    def build() -> frozenset[str]:
-        import simbench
-
-        return frozenset(simbench.collect_all_simbench_codes())
-
-    return _disk_cached("simbench-codes", build)
-
-
-def _load_simbench_net(code: str) -> Any:
-    """A SimBench net with its profiles (``simbench.get_simbench_net``), disk-cached."""
-
-    def build() -> Any:
-        import simbench
-
-        return simbench.get_simbench_net(code)
-
-    _quiet_import_pandapower()
-    return _disk_cached(f"simbench-{code}", build)
-
-
-@functools.cache
-def _cached_network(key: tuple[str, str]) -> Any:
-    source, name = key
-    pp = _quiet_import_pandapower()
-    if source == "simbench":
-        return _load_simbench_net(name)
-    if source == "pandapower":
-        import pandapower.networks as pn
-
-        builders = {
-            "cigre_lv": pn.create_cigre_network_lv,
-            "cigre_mv": pn.create_cigre_network_mv,
-            "cigre_mv_pv_wind": functools.partial(pn.create_cigre_network_mv, with_der="pv_wind"),
-            "mv_oberrhein": pn.mv_oberrhein,
-        }
-        return builders[name]()
-    return pp.from_json(name)
-
-
-def build_network(spec: GridSpec) -> pp_types.pandapowerNet:
-    """Build (a private copy of) the pandapower network a grid spec names.
-
-    Networks are cached per process (a SimBench net takes seconds to load); each call
-    returns a deep copy the caller may change.
-
-    Raises
-    ------
-    PowerFlowError
-        If the network cannot be loaded (unknown code, unreadable file).
-    """
-    if spec.source == "simbench":
-        if spec.code not in simbench_codes():
-            raise PowerFlowError(f"unknown SimBench code '{spec.code}'")
-        key = ("simbench", spec.code)
-    elif spec.source == "pandapower":
-        key = ("pandapower", spec.network)
-    else:
-        path = Path(spec.path)
-        if not path.is_file():
-            raise PowerFlowError(f"network file '{spec.path}' not found")
-        key = ("file", str(path.resolve()))
-    try:
-        net = _cached_network(key)
-    except Exception as exc:  # pandapower/simbench raise many types for a bad input
-        raise PowerFlowError(f"cannot load network {key[1]!r}: {exc}") from None
-    return copy.deepcopy(net)
-
-
-# ------------------------------------------------------------------------- profiles
-
-
-@dataclass(frozen=True)
-class ProfileLibrary:
-    """Relative SimBench profiles (one value per quarter hour of 2016), by name.
-
-    Attributes
-    ----------
-    load : dict[str, numpy.ndarray]
-        Load profiles by name (e.g. "H0-A"), active part, relative to peak. [-]
-    renewables : dict[str, numpy.ndarray]
-        Generation profiles by name (e.g. "PV3"), relative to installed power. [-]
-    """
-
-    load: dict[str, np.ndarray]
-    renewables: dict[str, np.ndarray]
-
-    def get(self, family: str, name: str) -> np.ndarray:
-        """Profile ``name`` of ``family`` ("load" or "renewables"); KeyError if absent."""
-        table = self.load if family == "load" else self.renewables
-        return table[name]
-
-    def names(self, family: str) -> list[str]:
-        """Sorted profile names available in a family."""
-        return sorted(self.load if family == "load" else self.renewables)
-
-
-@functools.cache
-def profile_library(code: str) -> ProfileLibrary:
-    """The relative profiles shipped with the SimBench net ``code``."""
-    net = _cached_network(("simbench", code))
-    load = {
-        col[: -len("_pload")]: net.profiles["load"][col].to_numpy(dtype=float)
-        for col in net.profiles["load"].columns
-        if col.endswith("_pload")
-    }
-    renewables: dict[str, np.ndarray] = {}
-    for table in ("renewables", "powerplants"):
-        frame = net.profiles.get(table)
-        if frame is None:
-            continue
-        for col in frame.columns:
-            if col != "time":
-                renewables[col] = frame[col].to_numpy(dtype=float)
-    return ProfileLibrary(load=load, renewables=renewables)
-
-
-@functools.cache
-def _simbench_absolute(code: str) -> dict[tuple[str, str], np.ndarray]:
-    def build() -> dict[tuple[str, str], np.ndarray]:
-        import simbench
-
-        net = _cached_network(("simbench", code))
-        values = simbench.get_absolute_values(net, profiles_instead_of_study_cases=True)
-        return {key: frame.to_numpy(dtype=float) for key, frame in values.items()}
-
-    return _disk_cached(f"simbench-absolute-{code}", build)
-
-
-def simbench_element_profiles(code: str) -> dict[tuple[str, str], np.ndarray]:
-    """Absolute one-year profiles of a SimBench net's elements, as simbench computes them.
-
-    Returns
-    -------
-    dict
-        ``(table, column) -> array (35136, n_elements)`` for ("load", "p_mw"),
-        ("load", "q_mvar"), ("sgen", "p_mw"), ("gen", "p_mw"), ("storage", "p_mw").
-        [MW or Mvar]
-    """
-    return _simbench_absolute(code)
-
-
-def resample_rows(
-    table: np.ndarray, offset_rows: int, n_steps: int, step_s: int, row_s: int = SIMBENCH_STEP_S
-) -> np.ndarray:
-    """Resample a profile table (rows every ``row_s``) onto the twin's steps.
-
-    A step longer than a row takes the mean of the rows it covers; a shorter step holds
-    the row it falls into. ``step_s`` must divide or be a multiple of ``row_s``. A run
-    longer than the table wraps around to its first row (a profile year repeats).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n_steps, ...)`` values per step.
-
-    Examples
-    --------
-    >>> resample_rows(np.arange(6.0), 1, 2, 1800, 900)
-    array([1.5, 3.5])
-    >>> resample_rows(np.arange(4.0), 3, 3, 450, 900)
-    array([3., 3., 0.])
-    """
-    n_rows = table.shape[0]
-    if n_rows == 0:
-        raise ValueError("profile table has no rows")
-    if step_s % row_s == 0:
-        per = step_s // row_s
-        count = n_steps * per
-        if offset_rows + count <= n_rows:
-            block = table[offset_rows : offset_rows + count]
-        else:
-            block = np.take(table, np.arange(offset_rows, offset_rows + count), axis=0, mode="wrap")
-        if per == 1:
-            return np.ascontiguousarray(block)
-        return block.reshape(n_steps, per, *table.shape[1:]).mean(axis=1)
-    rows = offset_rows + (np.arange(n_steps, dtype=np.int64) * step_s) // row_s
-    return np.ascontiguousarray(np.take(table, rows, axis=0, mode="wrap"))
-
-
-# ---------------------------------------------------------------------- power flow
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,7 +214,9 @@ class PowerFlowModel:
     # ---- set-up -------------------------------------------------------------------
 
     def _build(self) -> None:
-        pp = _quiet_import_pandapower()
+        """Read pandapower's internal model of the net (one set-up power flow) into
+        the arrays the stepping and the derivation use."""
+        pp = import_pandapower_quietly()
         net = self.net
         self._check_supported(net)
         for table, _sign in ELEMENT_TABLES:
@@ -430,6 +225,19 @@ class PowerFlowModel:
                     net[table][col] = net[table][col].astype(float)
         saved = self._setup_run(pp, net)
         internal = net._ppc["internal"]
+        lookup = np.asarray(net._pd2ppc_lookups["bus"], dtype=np.int64)
+        self._read_matrices(internal, net)
+        self._map_buses(net, lookup)
+        self._map_branches(internal, net)
+        cols = self._map_injections(net, lookup)
+        self._split_injections(internal, cols)
+        if saved is not None:
+            self._restore_driven(net, saved)
+        self._map_ext_grids(net, lookup)
+        self._set_up_backend(pp, net, saved)
+
+    def _read_matrices(self, internal: Any, net: Any) -> None:
+        """Admittance matrices, bus types and the bus and branch columns the twin uses."""
         self.sn_mva = float(internal["baseMVA"])
         self.ybus = sp.csc_matrix(internal["Ybus"])
         self.ybus.sum_duplicates()
@@ -451,12 +259,15 @@ class PowerFlowModel:
         self._from_bus = branch[:, F_BUS].real.astype(np.int64)
         self._to_bus = branch[:, T_BUS].real.astype(np.int64)
 
-        lookup = np.asarray(net._pd2ppc_lookups["bus"], dtype=np.int64)
+    def _map_buses(self, net: Any, lookup: np.ndarray) -> None:
+        """pandapower bus -> internal bus (fused buses share one; isolated ones none)."""
         self.bus_index = net.bus.index.to_numpy()
         bus_pos = lookup[self.bus_index]
         self._bus_valid = (bus_pos >= 0) & (bus_pos < self.n_bus_internal)
         self._bus_pos = np.where(self._bus_valid, bus_pos, 0)
 
+    def _map_branches(self, internal: Any, net: Any) -> None:
+        """pandapower line and trafo -> internal branch, with their ratings."""
         # ppc branch -> ppci branch (out-of-service branches are not in ppci)
         branch_is = np.asarray(internal["branch_is"], dtype=bool)
         ppci_branch = np.cumsum(branch_is) - 1
@@ -476,6 +287,9 @@ class PowerFlowModel:
         self._trafo_sn_mva = trafo.sn_mva.to_numpy(dtype=float)
         self._trafo_div = (trafo.parallel * trafo.df).to_numpy(dtype=float)
 
+    def _map_injections(self, net: Any, lookup: np.ndarray) -> list[np.ndarray]:
+        """Driven elements (:data:`ELEMENT_TABLES` order) -> internal bus and weight;
+        returns the element column of each table (for :meth:`_split_injections`)."""
         # element injections -> internal bus injections
         cols: list[np.ndarray] = []
         rows: list[np.ndarray] = []
@@ -512,6 +326,11 @@ class PowerFlowModel:
             (self._inj_weight, (self._inj_bus, np.concatenate(cols))),
             shape=(self.n_bus_internal, self.n_injections),
         )
+        return cols
+
+    def _split_injections(self, internal: Any, cols: list[np.ndarray]) -> None:
+        """The element incidence matrix, the injections the twin does not drive
+        (``s_const``), the elements at each slack bus and the start voltages."""
         p0, q0 = self.element_values()
         s_elements = self.c_matrix @ (p0 + 1j * q0) / self.sn_mva
         self.s_const = np.asarray(internal["Sbus"], dtype=complex) - s_elements
@@ -521,13 +340,18 @@ class PowerFlowModel:
         ]
         self.v_start = np.asarray(internal["V"], dtype=complex).copy()
         self.v = self.v_start.copy()
-        if saved is not None:
-            self._restore_driven(net, saved)
+
+    def _map_ext_grids(self, net: Any, lookup: np.ndarray) -> None:
+        """Each ext_grid's position among the slack buses."""
         ext = net.ext_grid
         self.ext_grid_index = ext.index.to_numpy()
         ext_pos = lookup[ext.bus.to_numpy(dtype=np.int64)]
         self._ext_ref = np.array([int(np.flatnonzero(self.ref == p)[0]) for p in ext_pos])
 
+    def _set_up_backend(self, pp: Any, net: Any, saved: dict[str, tuple[Any, Any]] | None
+                        ) -> None:
+        """The Newton-Raphson solver of the backend (lightsim2grid's, or pandapower's
+        runpp with its recycled internal model)."""
         # pandapower's recycling keeps the internal model of the last full run and only
         # refreshes the PQ injections; the full run below fixes the options it keeps.
         self._recycle: dict[str, bool] | None = None
@@ -940,7 +764,7 @@ class PowerFlowModel:
         return SolveOutcome(ok, iterations + more)
 
     def _solve_pandapower(self, p_mw: np.ndarray, q_mvar: np.ndarray) -> SolveOutcome:
-        pp = _quiet_import_pandapower()
+        pp = import_pandapower_quietly()
         net = self.net
         for table, _sign in ELEMENT_TABLES:
             sl = self.element_slices[table]
@@ -1142,3 +966,4 @@ class PowerFlowModel:
     def vm_pu_now(self) -> np.ndarray:
         """Voltage magnitude per pandapower bus at the last solved step. [pu]"""
         return np.where(self._bus_valid, np.abs(self.v)[self._bus_pos], np.nan)
+

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     import simpy
 
     from twin.clock import StepClock
-    from twin.grid import PowerFlowModel, ProfileLibrary
+    from twin.grid import PowerFlowModel
+    from twin.profiles import ProfileLibrary
     from twin.recorder import Recorder
     from twin.scenario import Scenario
 

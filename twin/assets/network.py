@@ -19,7 +19,8 @@ import numpy as np
 
 from twin.assets.base import Channel, FamilyContext, ProcessGen
 from twin.clock import Phase
-from twin.grid import ELEMENT_TABLES, resample_rows, simbench_element_profiles
+from twin.grid import ELEMENT_TABLES
+from twin.profiles import resample_rows, simbench_element_profiles
 
 if TYPE_CHECKING:
     import simpy

@@ -13,7 +13,7 @@ import numpy as np
 
 from twin.assets.base import Channel, FamilyContext, ProcessGen, add_element_rows
 from twin.clock import Phase
-from twin.grid import resample_rows
+from twin.profiles import resample_rows
 
 if TYPE_CHECKING:
     import simpy
