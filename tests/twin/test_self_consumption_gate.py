@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from twin.gates import evaluate_sweep_dir
-from twin.sweep import load_sweep, run_sweep
 
 import twin
 from twin.control.rule import SelfConsumptionController
 from twin.scenario import Scenario
+from twin.study import load_sweep, run_sweep
+from twin.study.gates import evaluate_sweep_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 
