@@ -215,7 +215,7 @@ def build(
         scenario, env=env, seed=seed, recorder=recorder, net=net, model=model,
         injections=injections, families=families,
     )
-    controller = build_controller(_control_context(ctx, families, extras))
+    controller = build_controller(_control_context(ctx, families, extras, seed))
     if controller is not None:
         env.process(controller.run(env, clock))
     env.process(_grid_process(env, clock, model, injections, recorder, scenario))
@@ -284,18 +284,19 @@ def _start_families(
 
 
 def _control_context(
-    ctx: FamilyContext, families: dict[str, Any], extras: RunFaults | None
+    ctx: FamilyContext, families: dict[str, Any], extras: RunFaults | None, seed: int
 ) -> ControlContext:
     """The controller's context: what it reads, and its gateway, comms model and faults.
 
-    Without comms the gateway is a :class:`~twin.control.gateway.DirectGateway`; with
-    ``comms.enabled`` it is the comms model's gateway. With sensor faults the
-    controller reads the affected families through their sensed views.
+    Without comms the gateway is a :class:`~twin.control.gateway.DirectGateway` seeded
+    with the run's ``seed`` (as the comms gateway is); with ``comms.enabled`` it is the
+    comms model's gateway. With sensor faults the controller reads the affected
+    families through their sensed views.
     """
     scenario = ctx.scenario
     gateway = extras.gateway if extras is not None else None
     if gateway is None:
-        gateway = DirectGateway(seed=scenario.seed, recorder=ctx.recorder)
+        gateway = DirectGateway(seed=seed, recorder=ctx.recorder)
     return ControlContext(
         scenario=scenario,
         families=extras.controller_families if extras is not None else families,

@@ -33,3 +33,22 @@ def test_call_ratio_is_none_without_a_reference():
     assert _record(5.0, None).approximation_ratio is None
     assert _record(None, 5.0).row()["approximation_ratio"] is None
     assert _record(12.0, 10.0).approximation_ratio == pytest.approx(10.0 / 12.0)
+
+
+def test_solver_seeds_follow_the_run_seed_with_and_without_comms():
+    """``--seed`` reaches the solver calls: the direct gateway is seeded with the run's
+    seed, like the comms gateway (it took ``scenario.seed`` before, so seed replicates
+    of a sweep repeated the same QAOA solves)."""
+    from pathlib import Path
+
+    from twin.engine import build
+    from twin.scenario import load_scenario
+
+    scenarios = Path(__file__).resolve().parents[2] / "scenarios"
+    direct = load_scenario(scenarios / "microgrid_island_day.yaml")
+    assert direct.comms is None or not direct.comms.enabled
+    assert build(direct, seed=direct.seed + 5).controller.gateway.seed == direct.seed + 5
+    assert build(direct).controller.gateway.seed == direct.seed
+    comms = load_scenario(scenarios / "patterns_qpu_outage_evening_peak.yaml")
+    assert comms.comms.enabled
+    assert build(comms, seed=comms.seed + 5).controller.gateway.seed == comms.seed + 5

@@ -16,6 +16,7 @@ __init__    :class:`ControlContext`, :data:`CONTROLLERS`, :func:`build_controlle
 calls       the solver-call interface (``SolverGateway``, ``CallRecord``, ``CallLog``,
             ``SolverPool``, ``calls_table``): what comms implements
 gateway     ``DirectGateway``: solves at once, no comms model
+plan_inputs the plan inputs read from the families' public interfaces, per family
 problems    the EMS's problem builders and interpreters (dispatch, EV assignment)
 ems         the rolling-horizon EMS and the rule-based reference
 rule        the ``self_consumption`` controller
