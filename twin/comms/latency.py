@@ -234,21 +234,35 @@ def load_trace(
     >>> load_trace(p).samples_ms
     (10.0, 12.5)
     """
+    path = Path(path)
+    rows = _trace_rows(path)
+    header = [cell.strip() for cell in rows[0]]
+    column = _trace_column(path, header, column)
+    unit = _trace_unit(path, column, unit)
+    samples = _trace_samples(path, rows[1:], header.index(column), column,
+                             _UNIT_SCALE_TO_MS[unit])
+    return TraceLatency(samples, source=str(path))
+
+
+def _trace_rows(path: Path) -> list[list[str]]:
+    """The CSV rows of a trace without blank and ``#`` comment lines (header first)."""
     from twin.limits import MAX_DATA_FILE_BYTES, InputRefused, read_text_file
 
-    path = Path(path)
     try:
         text = read_text_file(path, "latency trace CSV", MAX_DATA_FILE_BYTES)
     except InputRefused as exc:
         raise ValueError(f"{path}: cannot read latency trace: {exc.message}") from None
-    rows = list(csv.reader(io.StringIO(text, newline="")))
     rows = [
-        row for row in rows
+        row for row in csv.reader(io.StringIO(text, newline=""))
         if any(cell.strip() for cell in row) and not row[0].lstrip().startswith("#")
     ]
     if not rows:
         raise ValueError(f"{path}: latency trace is empty (expected a header row)")
-    header = [cell.strip() for cell in rows[0]]
+    return rows
+
+
+def _trace_column(path: Path, header: list[str], column: str | None) -> str:
+    """The column to read: the one asked for, the only one, or ``latency_ms``."""
     if column is None:
         if len(header) == 1:
             column = header[0]
@@ -260,6 +274,11 @@ def load_trace(
             )
     if column not in header:
         raise ValueError(f"{path}: no column {column!r}; columns are {header}")
+    return column
+
+
+def _trace_unit(path: Path, column: str, unit: str | None) -> str:
+    """The unit asked for, or the one the column name's suffix (``_ms``, ``_s``) names."""
     if unit is None:
         unit = next((u for u in ("ms", "s") if column.endswith(f"_{u}")), None)
         if unit is None:
@@ -269,9 +288,14 @@ def load_trace(
             )
     if unit not in _UNIT_SCALE_TO_MS:
         raise ValueError(f"unit must be 'ms' or 's', got {unit!r}")
-    index = header.index(column)
+    return unit
+
+
+def _trace_samples(path: Path, rows: list[list[str]], index: int, column: str,
+                   scale_to_ms: float) -> tuple[float, ...]:
+    """Every data row's value in milliseconds (finite, >= 0), naming a bad row. [ms]"""
     samples: list[float] = []
-    for line_no, row in enumerate(rows[1:], start=2):
+    for line_no, row in enumerate(rows, start=2):
         cell = row[index].strip() if index < len(row) else ""
         try:
             value = float(cell)
@@ -285,7 +309,7 @@ def load_trace(
                 f"{path}: row {line_no}, column {column!r}: expected a finite "
                 f"number >= 0, got {cell!r}"
             )
-        samples.append(value * _UNIT_SCALE_TO_MS[unit])
+        samples.append(value * scale_to_ms)
     if not samples:
         raise ValueError(f"{path}: latency trace has a header but no samples")
-    return TraceLatency(tuple(samples), source=str(path))
+    return tuple(samples)
