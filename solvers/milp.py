@@ -293,8 +293,11 @@ class MilpSolver:
             raise ValueError(f"time_limit must be > 0 seconds, got {self.time_limit!r}")
         if not 0 <= self.mip_rel_gap < 1:
             raise ValueError(f"mip_rel_gap must be in [0, 1), got {self.mip_rel_gap!r}")
-        if self.threads is not None and not 1 <= int(self.threads) <= 256:
-            raise ValueError(f"threads must be between 1 and 256, got {self.threads!r}")
+        if self.threads is not None and (isinstance(self.threads, bool)
+                                         or int(self.threads) != self.threads
+                                         or not 1 <= int(self.threads) <= 256):
+            raise ValueError(f"threads must be a whole number from 1 to 256, got "
+                             f"{self.threads!r}")
 
     def supports(self, problem: Problem) -> str | None:
         """None when HiGHS can take ``problem``, else the reason."""

@@ -135,6 +135,11 @@ def check_solvers(scenario: Scenario) -> list[Problem]:
         if task.fallback is not None:
             pending.append(("fallback", task.fallback, {}))
         for field, name, options in pending:
+            typed = _option_type_problems(name, dict(options))
+            if typed:
+                problems.extend(Problem(source, f"control.ems.{task_name}.options.{key}", msg)
+                                for key, msg in typed)
+                continue
             try:
                 get_solver(name, **dict(options))
             except SolverOptionError as exc:
@@ -144,6 +149,31 @@ def check_solvers(scenario: Scenario) -> list[Problem]:
                 problems.append(Problem(source, f"control.ems.{task_name}.{field}",
                                         str(exc).strip('"')))
     return problems
+
+
+def _option_type_problems(solver: str, options: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(option, message)`` for option values of the wrong kind: a boolean where the
+    solver's default is a number (``num_reads: true`` is not 1 read), a fraction where it
+    is an integer, or a number that is not finite."""
+    import math
+
+    from solvers.registry import registered_solvers
+
+    info = registered_solvers().get(solver)
+    if info is None:
+        return []
+    found = []
+    for key, value in options.items():
+        default = info.options.get(key)
+        if isinstance(default, bool) or key not in info.options:
+            continue  # a flag, or an unknown option (get_solver names it)
+        if isinstance(value, bool) and (default is None or isinstance(default, int | float)):
+            found.append((key, f"expected a number, not a boolean ({str(value).lower()})"))
+        elif isinstance(value, float) and not math.isfinite(value):
+            found.append((key, f"expected a finite number, got {value}"))
+        elif isinstance(default, int) and isinstance(value, float) and value != int(value):
+            found.append((key, f"expected a whole number, got {value}"))
+    return found
 
 
 def _stochastic_parts(scenario: Scenario) -> list[tuple[str, float, float]]:

@@ -142,6 +142,12 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, s
     add("qaoa_unknown_option", EMS.replace(
         "{mode: ems}", "{mode: ems, ems: {dispatch: {solver: qaoa, options: {rps: 2}}}}"),
         "control.ems.dispatch.options", "rps")
+    add("solver_option_bool", EMS.replace(
+        "{mode: ems}", "{mode: ems, ems: {dispatch: {solver: annealing, options: "
+        "{num_reads: true}}}}"), "control.ems.dispatch.options.num_reads", "boolean")
+    add("threads_fraction",
+        EMS.replace("{mode: ems}", "{mode: ems, ems: {dispatch: {options: {threads: 2.5}}}}"),
+        "control.ems.dispatch.options", "whole number")
     add("mtbf_tiny",
         GOOD + "faults: [{kind: battery_trip, asset: bat, mtbf_h: 1.0e-6, mttr_h: 1.0e-6}]\n",
         "faults.0.mtbf_h", "stochastic failures expected")
