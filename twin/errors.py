@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MAX_MESSAGE_CHARS = 300
+MAX_MESSAGE_CHARS = 1000
 """Longest message (and field path) one problem line holds; longer ones (a value echoed
 back from a crafted file) are cut, saying how long they were."""
 
