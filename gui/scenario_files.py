@@ -7,7 +7,8 @@ Public names: :class:`Validation`, :func:`list_scenario_files`, :func:`read_scen
 :func:`validate_text`, :func:`check_upload`, :func:`safe_scenario_path`,
 :func:`save_scenario_text`, :func:`main_parameters`, :func:`get_dotted`,
 :func:`set_dotted`, :func:`leading_comments`, :func:`dump_with_comments`,
-:func:`data_roots`, :func:`confinement_problems`, :class:`SaveError`.
+:func:`data_roots`, :func:`confinement_problems`, :func:`parse_mapping`,
+:class:`SaveError`.
 
 Uploads and editor texts are parsed within :mod:`twin.limits` (size, aliases, depth),
 validated by the same schema and :func:`twin.checks.check_scenario` as ``twin validate``,
@@ -194,6 +195,16 @@ def confinement_problems(scenario: Any, roots: typing.Iterable[Path]) -> list[Pr
                 "folders; expected a file in the scenarios folder, data/ or a weather file "
                 "pvlib ships"))
     return problems
+
+
+def parse_mapping(text: str) -> dict[str, Any] | None:
+    """The YAML mapping of ``text`` parsed within :mod:`twin.limits`, or None when it is
+    not YAML, hits a limit (aliases, depth, size) or is not a mapping."""
+    try:
+        data = limits.parse_yaml(text)
+    except (yaml.YAMLError, limits.InputRefused):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def check_upload(name: str, size_bytes: int, read: typing.Callable[[], bytes],

@@ -8,7 +8,6 @@ file in the scenarios folder, atomically, and never replaces a file unless asked
 from __future__ import annotations
 
 import streamlit as st
-import yaml
 
 from gui import scenario_files as sf
 from gui import settings
@@ -59,12 +58,9 @@ def _on_editor_change() -> None:
 
 def _on_param_change(path: str) -> None:
     text = st.session_state[TEXT]
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+    data = sf.parse_mapping(text)  # within twin.limits: no alias bomb reaches the dump
+    if data is None:
         st.session_state["scenario_param_msg"] = "Fix the YAML first: widgets edit valid YAML."
-        return
-    if not isinstance(data, dict):
         return
     if not sf.set_dotted(data, path, st.session_state[_param_key(path)]):
         st.session_state["scenario_param_msg"] = (
