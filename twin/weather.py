@@ -219,10 +219,17 @@ def _read_tmy_cached(
     path_str: str, mtime_ns: int, size: int
 ) -> tuple[pd.DataFrame, Site]:
     """Parse and check a weather file; cached per (path, modification time, size)."""
-    import pvlib
-
     del mtime_ns, size  # part of the cache key only: a changed file is re-read
     path = Path(path_str)
+    data, site = _parse_weather_file(path)
+    return _checked_typical_year(path, data), site
+
+
+def _parse_weather_file(path: Path) -> tuple[pd.DataFrame, Site]:
+    """The file's hourly frame (pvlib's readers, canonical column names) and its site."""
+    import pvlib
+
+    suffix = path.suffix.lower()
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
@@ -274,7 +281,12 @@ def _read_tmy_cached(
             f"{path}: cannot read as a {suffix.lstrip('.').upper()} weather file "
             f"({type(exc).__name__}: {exc})"
         ) from exc
+    return data, site
 
+
+def _checked_typical_year(path: Path, data: pd.DataFrame) -> pd.DataFrame:
+    """The canonical columns as floats, checked: 8,760 finite hourly rows, irradiance
+    and wind not negative, air temperature in -60..60 degC."""
     missing = [c for c in _CANONICAL_COLUMNS if c not in data.columns]
     if missing:
         raise WeatherFileError(f"{path}: missing weather column(s) {missing}")
@@ -306,7 +318,7 @@ def _read_tmy_cached(
         raise WeatherFileError(
             f"{path}: column 'temp_air' outside -60..60 degC; is the unit right?"
         )
-    return frame, site
+    return frame
 
 
 def typical_year_hours(times: pd.DatetimeIndex) -> np.ndarray:
@@ -395,12 +407,7 @@ def load_weather(
     start_ts = pd.Timestamp(start)
     start_ts = start_ts.tz_localize(tz) if start_ts.tz is None else start_ts.tz_convert(tz)
     n_steps = int(duration_s) // int(step_s)
-    n_sub = max(1, math.ceil(int(step_s) / _SUBSTEP_MAX_S))
-    # Midpoints of n_sub equal sub-intervals of every step, as offsets in seconds.
-    sub_offsets_s = (np.arange(n_sub) + 0.5) * (int(step_s) / n_sub)
-    offsets_s = (np.arange(n_steps)[:, None] * int(step_s) + sub_offsets_s[None, :]).ravel()
-    sample_times = start_ts + pd.to_timedelta(offsets_s, unit="s")
-    hours = typical_year_hours(pd.DatetimeIndex(sample_times))
+    hours, n_sub = _sample_hours(start_ts, n_steps, int(step_s))
 
     k = np.arange(HOURS_PER_TYPICAL_YEAR, dtype=float)
     mid_h = k + 0.5  # hour-mean quantities (irradiance)
@@ -425,6 +432,17 @@ def load_weather(
         "weather %s: %d steps of %d s from %s", path, n_steps, step_s, start_ts.isoformat()
     )
     return weather
+
+
+def _sample_hours(start_ts: pd.Timestamp, n_steps: int, step_s: int) -> tuple[np.ndarray, int]:
+    """Typical-year hours of the midpoint-rule samples of every step (``n_sub`` equal
+    sub-intervals of at most :data:`_SUBSTEP_MAX_S` each), and ``n_sub``."""
+    n_sub = max(1, math.ceil(step_s / _SUBSTEP_MAX_S))
+    # Midpoints of n_sub equal sub-intervals of every step, as offsets in seconds.
+    sub_offsets_s = (np.arange(n_sub) + 0.5) * (step_s / n_sub)
+    offsets_s = (np.arange(n_steps)[:, None] * step_s + sub_offsets_s[None, :]).ravel()
+    sample_times = start_ts + pd.to_timedelta(offsets_s, unit="s")
+    return typical_year_hours(pd.DatetimeIndex(sample_times)), n_sub
 
 
 def load_scenario_weather(scenario: Scenario, duration_s: int, step_s: int) -> Weather:
