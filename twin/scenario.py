@@ -490,6 +490,11 @@ class EmsSpec(_Spec):
     ev_assignment: EmsTaskSpec = Field(
         default_factory=EmsTaskSpec, description="Solver of the per-slot EV assignment."
     )
+    late_answers: Literal["drop", "apply_if_valid"] = Field(
+        "drop", description="A dispatch answer that arrives past its deadline (the comms "
+        "task's deadline_s) is recorded as late and 'drop'ped, or applied when its schedule "
+        "still covers the present ('apply_if_valid')."
+    )
     comfort_margin_k: float = Field(
         0.3, ge=0, le=3, description="The plan keeps zones this far inside their comfort "
         "band (room for what happens within a plan slot). [K]"

@@ -130,3 +130,91 @@ def test_a_trip_at_a_step_boundary_splits_nothing_else(tiny_grid: Path) -> None:
     rows = np.flatnonzero(iv.step == 36)
     assert iv.duration_s[rows].tolist() == [180.0, 720.0]
     assert out.kpis["reliability_energy_not_supplied_mwh"] == pytest.approx(0.010 * 3 / 60)
+
+
+class DelayedGateway:
+    """Every call answers ``delay_s`` after it is made (then solves at once)."""
+
+    def __init__(self, inner, delay_s: float) -> None:
+        self.inner = inner
+        self.log = inner.log
+        self.delay_s = float(delay_s)
+
+    def call(self, env, task, problem, **kw):
+        yield env.timeout(self.delay_s)
+        return (yield from self.inner.call(env, task, problem, **kw))
+
+
+def _ems_minutes(grid: Path, **ems):
+    from twin.scenario import scenario_from_dict
+
+    return scenario_from_dict({
+        "name": "tiny_loop",
+        "time": {"start": "2016-06-01T08:00:00", "duration": "1h", "step": "1min"},
+        "grid": {"source": "file", "path": str(grid)},
+        "profiles": {"source": "constant", "library": "1-LV-rural1--0-sw"},
+        "assets": [{"kind": "battery", "name": "bat", "bus": 2, "capacity_kwh": 20,
+                    "power_kw": 5}],
+        "control": {"mode": "ems", "ems": {"plan_step": "15min", "horizon": "1h",
+                                           "replan_every": "15min", **ems}},
+    })
+
+
+def _delayed_run(scenario, delay_s: float, deadline_s: float | None):
+    from twin.engine import build, simulate
+
+    sim = build(scenario)
+    ctl = sim.controller
+    ctl.gateway = DelayedGateway(ctl.gateway, delay_s)
+    ctl.timed = True
+    ctl.loop.deadline_s = deadline_s
+    return sim, simulate(sim)
+
+
+def _events(out, kind: str) -> list[dict]:
+    return [e for e in out.recording.events if e["kind"] == kind]
+
+
+def test_an_answer_with_7_minutes_latency_is_applied_at_minute_7(tiny_grid: Path) -> None:
+    """Re-plans every 15 min; every answer takes 7 min. The first is applied at minute 7
+    (families' defaults before: no schedule yet, the fallback), each later one 7 min
+    after its request, with the previous schedule in force until then; no step is
+    uncontrolled, and 4 x 7 of the 60 minutes run on a schedule older than the latest
+    request."""
+    _sim, out = _delayed_run(_ems_minutes(tiny_grid), 420.0, 600.0)
+    applied = _events(out, "decision_applied")
+    assert [(e["data"]["request_s"], e["data"]["arrival_s"], e["data"]["applied_s"])
+            for e in applied] == [(t, t + 420.0, t + 420.0) for t in (0.0, 900.0, 1800.0, 2700.0)]
+    assert [e["data"]["in_force_since_s"] for e in applied] == [None, 420.0, 1320.0, 2220.0]
+    k = out.kpis
+    assert k["uncontrolled_s"] == 0.0
+    assert k["applied_answers"] == 4.0
+    assert k["late_answers"] == 0.0
+    assert k["decision_age_p50_s"] == 420.0
+    assert k["decision_age_p99_s"] == 420.0
+    assert k["stale_schedule_share"] == pytest.approx(4 * 420.0 / 3600.0)
+    # the schedule in force is the one applied last: before minute 7 there is none
+    bat = next(s for s in out.recording.channels if s.entities == ("asset/bat",)
+               and s.quantity == "p_mw")
+    assert (bat.values[:7, 0] == 0.0).all()  # no schedule yet: the battery idles
+
+
+@pytest.mark.parametrize("rule", ["drop", "apply_if_valid"])
+def test_an_answer_past_its_deadline_is_late_and_not_applied(tiny_grid: Path, rule: str) -> None:
+    """Deadline 5 min, answers after 7 min: every answer is counted late; with 'drop'
+    none is applied (no schedule, the fallback runs all along: still no uncontrolled
+    time), with 'apply_if_valid' each is applied on arrival since it still covers the
+    present."""
+    _sim, out = _delayed_run(_ems_minutes(tiny_grid, late_answers=rule), 420.0, 300.0)
+    k = out.kpis
+    late = _events(out, "answer_late")
+    assert k["late_answers"] == len(late) >= 4
+    assert all(e["data"]["arrival_s"] - e["data"]["request_s"] == 420.0 for e in late)
+    assert k["uncontrolled_s"] == 0.0
+    if rule == "drop":
+        assert k["applied_answers"] == 0.0
+        assert not _events(out, "decision_applied")
+        assert all(e["data"]["applied"] is False for e in late)
+    else:
+        assert k["applied_answers"] == len(late)
+        assert all(e["data"]["applied"] is True for e in late)

@@ -42,6 +42,7 @@ from twin.assets.building.thermostat import ideal_hvac_kw
 from twin.clock import Phase
 from twin.control.calls import SolverGateway
 from twin.control.gateway import DirectGateway
+from twin.control.loop import DecisionLoop
 from twin.control.plan_inputs import (
     PlanGrid,
     battery_inputs,
@@ -88,6 +89,21 @@ MAX_STORED_CIRCUITS = 500
 
 QAOA_DEFAULT_MAX_QUBITS = 24
 """``solvers.qaoa``'s default qubit budget, used when the task does not set one. [-]"""
+
+
+def _loop_settings(scenario: Any) -> dict[str, Any]:
+    """Deadline, late-answer rule and fallback of the dispatch decisions: the comms
+    model's ``dispatch`` task (or its default deadline); no deadline without comms."""
+    comms = getattr(scenario, "comms", None)
+    ems = scenario.control.ems
+    out: dict[str, Any] = {"apply_late": ems.late_answers == "apply_if_valid"}
+    if comms is None or not comms.enabled:
+        return out
+    task = comms.tasks.get("dispatch")
+    out["deadline_s"] = float(task.deadline_s if task is not None else comms.deadline_s)
+    if task is not None:
+        out["fallback"] = any(step.fallback == "rule_based" for step in task.chain)
+    return out
 
 
 class RuleBasedController:
@@ -171,6 +187,11 @@ class EmsController:
         self._run_idx = np.zeros(0, np.int64)
         self._bat_weight = -np.asarray(ctx.model.injection_weight, float)
         self.stored_problems: dict[str, Problem] = {}
+        self.timed = not isinstance(self.gateway, DirectGateway)
+        """Calls take simulated time (the comms model): decisions run as their own
+        process while the last schedule runs (:class:`twin.control.loop.DecisionLoop`)."""
+        self.loop = DecisionLoop(ctx.recorder, self.step_s, **_loop_settings(ctx.scenario))
+        self._expired_told = False
 
     def _check_solvers(self) -> None:
         """Refuse unknown solvers and options up front, naming the field.
@@ -225,7 +246,15 @@ class EmsController:
 
     # ----------------------------------------------------------------- planning
     def replan(self, env: simpy.Environment, k: int) -> ProcessGen:
-        """Build, solve (through the gateway) and adopt a plan at step ``k``."""
+        """Build (from the snapshot of step ``k``), solve (through the gateway) and adopt
+        a plan; an answer past its deadline is recorded late and not adopted."""
+        decision = self.loop.request(env.now, k)
+        try:
+            yield from self._replan(env, k, decision)
+        finally:
+            self.loop.finish(decision, env.now)
+
+    def _replan(self, env: simpy.Environment, k: int, decision: Any) -> ProcessGen:
         t0, c0 = time.perf_counter(), time.process_time()
         inputs = self._inputs(k)
         problem, layout = build_dispatch(inputs)
@@ -237,6 +266,10 @@ class EmsController:
             reference=task.reference, time_limit_s=task.time_limit_s, fallback=task.fallback,
         )
         self._keep_problem(record, problem, task.solver, task.options)
+        now_k = int(env.now // self.step_s)
+        still_valid = now_k < k + self.n_slots * self.per
+        if record.ok and not self.loop.arrive(decision, env.now, valid=still_valid):
+            return  # late: the schedule in force keeps running
         if record.ok:
             t0, c0 = time.perf_counter(), time.process_time()
             self.plan = interpret_dispatch(record.result, layout, inputs)
@@ -383,6 +416,15 @@ class EmsController:
         plan = self.plan
         if plan is None:
             return
+        if not self._valid_plan(k):  # expired: the fallback chain (rule-based defaults)
+            if not self._expired_told:
+                self._expired_told = True
+                self.ctx.recorder.event(k * self.step_s, "control", "schedule_expired",
+                                        "task/dispatch", f"the schedule of step {self.plan_k0} "
+                                        "ends; the families' rule-based defaults run",
+                                        {"step": k, "plan_step": self.plan_k0})
+            return
+        self._expired_told = False
         slot = min((k - self.plan_k0) // self.per, len(plan.import_kw) - 1)
         evf = fams.get("ev_fleet")
         if evf is not None:
@@ -495,15 +537,32 @@ class EmsController:
         self._guard_cache = (key, tables)
         return tables
 
+    def _valid_plan(self, k: int) -> bool:
+        """Whether a schedule covers step ``k``."""
+        return self.plan is not None and k < self.plan_k0 + self.n_slots * self.per
+
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
-        """CONTROL: re-plan every ``replan_every``, apply, balance islands."""
+        """CONTROL, every step: re-plan every ``replan_every``, apply the schedule in
+        force (or the fallback), balance islands.
+
+        With calls that take simulated time the re-plan runs as its own process
+        (:class:`~twin.control.loop.DecisionLoop`) and this loop never waits for it, so
+        no step is left without set points; with zero-time calls it runs inline (the
+        fixed-step special case)."""
+        loop = self.loop
         while True:
             k = yield clock.wait(Phase.CONTROL)
-            if k % self.replan_steps == 0 or (self.plan is None and k % self.per == 0):
-                yield from self.replan(env, k)
+            due = k % self.replan_steps == 0 or (self.plan is None and k % self.per == 0)
+            if due and loop.pending is None:
+                if self.timed:
+                    loop.start(env, self.replan(env, k))
+                else:
+                    yield from self.replan(env, k)
+            loop.control_step(env.now, k, has_schedule=self._valid_plan(k))
             self.apply(k)
             self.microgrid.balance(k, env.now)
-            yield clock.wait(Phase.AFTER)
+            if not self.timed:
+                yield clock.wait(Phase.AFTER)
 
     def kpis(self) -> dict[str, float | None]:
         """PCC, cost and islanding KPIs plus the solver calls' summary.
@@ -524,4 +583,5 @@ class EmsController:
         out["ems_approximation_ratio_mean"] = float(np.mean(ratios)) if ratios else None
         out["ems_approximation_ratio_min"] = float(np.min(ratios)) if ratios else None
         out["ems_fallback_calls"] = float(sum(r.fallback is not None for r in records))
+        out.update(self.loop.kpis(self.ctx.n_steps))
         return out

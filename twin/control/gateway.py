@@ -127,5 +127,6 @@ class DirectGateway:
             extra=extra,
         )
         self.log.add(record)
-        yield env.timeout(0)
         return record
+        yield  # a process body for ``yield from``; a zero-time call never waits (not even
+        # a zero timeout, which let the clock run the step's ACT before later calls)

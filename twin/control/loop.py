@@ -1,0 +1,193 @@
+"""The decision loop: decisions that take simulated time, and what runs meanwhile.
+
+A controller that plans through a gateway whose calls take simulated time (the comms
+model) does not stop the grid while it waits. :class:`DecisionLoop` keeps the books of
+that loop for it:
+
+- a decision is *requested* at time ``t`` from a snapshot of that instant
+  (:meth:`DecisionLoop.request`); its call runs as its own SimPy process
+  (:meth:`DecisionLoop.start`), so the controller keeps running every step;
+- meanwhile the last valid schedule runs (its time-indexed set points); when it expires,
+  or while there is none, the fallback chain acts (the families' rule-based defaults);
+- the answer *arrives* at ``t + latency`` (:meth:`DecisionLoop.arrive`); past its
+  deadline it is recorded as late and not applied, unless the scenario says
+  ``late_answers: apply_if_valid`` and its schedule still covers the present;
+- it is *applied* at the controller's next step, which is when the families take new
+  set points (:meth:`DecisionLoop.control_step`); request, arrival and application times
+  and the time the schedule in force meanwhile was applied go into a
+  ``control/decision_applied`` event.
+
+With a gateway whose calls take no simulated time the request, arrival and application
+coincide: the fixed-step loop is the special case.
+
+Public names: :class:`Decision`, :class:`DecisionLoop`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import simpy
+
+
+@dataclass
+class Decision:
+    """One request of a schedule and what became of it (times in simulated s)."""
+
+    number: int
+    request_s: float
+    step: int
+    arrival_s: float | None = None
+    applied_s: float | None = None
+    late: bool = False
+    adopted: bool = False
+    done: bool = False
+
+
+class DecisionLoop:
+    """Books of a controller's decisions (see the module notes).
+
+    Parameters
+    ----------
+    recorder
+        Where the ``control`` events go.
+    step_s : int
+        Grid step. [s]
+    deadline_s : float or None
+        Time after its request by which an answer must arrive to be applied; None:
+        no deadline. [s]
+    apply_late : bool
+        Apply a late answer anyway when its schedule still covers the present.
+    fallback : bool
+        Whether the fallback chain ends in the families' rule-based defaults (a valid
+        set point with no schedule); without it, time with no valid schedule is
+        uncontrolled.
+    """
+
+    def __init__(self, recorder: Any, step_s: int, *, deadline_s: float | None = None,
+                 apply_late: bool = False, fallback: bool = True) -> None:
+        self.recorder = recorder
+        self.step_s = int(step_s)
+        self.deadline_s = deadline_s
+        self.apply_late = bool(apply_late)
+        self.fallback = bool(fallback)
+        self.decisions: list[Decision] = []
+        self.pending: Decision | None = None
+        self._to_apply: list[Decision] = []
+        self.schedule_since_s: float | None = None
+        self._controlled_steps = 0
+        self.uncontrolled_s = 0.0
+        self.stale_s = 0.0
+        self.late_answers = 0
+        self.applied_answers = 0
+
+    # ---- the process ----------------------------------------------------------------
+    def start(self, env: simpy.Environment, body: Generator[Any, Any, None]) -> None:
+        """Run a decision's body: at once up to its first wait, then as its own SimPy
+        process, so the controller's step goes on while the call takes time."""
+        try:
+            first = next(body)
+        except StopIteration:
+            return
+        env.process(self._resume(body, first))
+
+    @staticmethod
+    def _resume(body: Generator[Any, Any, None], first: Any) -> Generator[Any, Any, None]:
+        event = first
+        while True:
+            value = yield event
+            try:
+                event = body.send(value)
+            except StopIteration:
+                return
+
+    # ---- bookkeeping ----------------------------------------------------------------
+    def request(self, now: float, step: int) -> Decision:
+        """A decision is requested now, from the snapshot of step ``step``."""
+        decision = Decision(len(self.decisions), float(now), int(step))
+        self.decisions.append(decision)
+        self.pending = decision
+        return decision
+
+    def arrive(self, decision: Decision, now: float, *, valid: bool = True) -> bool:
+        """Its answer arrived now; return whether to adopt it (False: late, not
+        applied). ``valid``: its schedule still covers the present."""
+        decision.arrival_s = float(now)
+        age = decision.arrival_s - decision.request_s
+        if self.deadline_s is not None and age > self.deadline_s:
+            decision.late = True
+            self.late_answers += 1
+            applied = self.apply_late and valid
+            self.recorder.event(
+                now, "control", "answer_late", "task/dispatch",
+                f"decision #{decision.number} requested at t={decision.request_s:g} s arrived "
+                f"{age:g} s later, past its {self.deadline_s:g} s deadline; "
+                + ("applied: its schedule is still valid" if applied else "not applied"),
+                {"decision": decision.number, "request_s": decision.request_s,
+                 "arrival_s": decision.arrival_s, "deadline_s": self.deadline_s,
+                 "applied": applied},
+            )
+            if not applied:
+                return False
+        decision.adopted = True
+        self._to_apply.append(decision)
+        return True
+
+    def finish(self, decision: Decision, now: float | None = None) -> None:
+        """Its body ended (every call of it answered or failed) at ``now``."""
+        decision.done = True
+        if not decision.adopted and now is not None:  # the old schedule ran meanwhile
+            self.stale_s += float(now) - decision.request_s
+        if self.pending is decision:
+            self.pending = None
+
+    def control_step(self, now: float, step: int, *, has_schedule: bool) -> None:
+        """The controller's step ``step`` at ``now``: adopted answers are applied now;
+        the step's time counts as stale (an answer pending) or uncontrolled (no valid
+        schedule and no fallback)."""
+        for decision in self._to_apply:
+            decision.applied_s = float(now)
+            self.applied_answers += 1
+            self.stale_s += decision.applied_s - decision.request_s
+            if decision.applied_s == decision.request_s:  # zero-time: nothing to audit
+                self.schedule_since_s = float(now)
+                continue
+            self.recorder.event(
+                now, "control", "decision_applied", "task/dispatch",
+                f"decision #{decision.number} requested at t={decision.request_s:g} s, "
+                f"arrived at t={decision.arrival_s:g} s, applied at t={now:g} s",
+                {"decision": decision.number, "request_s": decision.request_s,
+                 "arrival_s": decision.arrival_s, "applied_s": float(now),
+                 "age_s": float(now) - decision.request_s,
+                 "in_force_since_s": self.schedule_since_s, "step": int(step)},
+            )
+            self.schedule_since_s = float(now)
+        self._to_apply = []
+        self._controlled_steps += 1
+        if not has_schedule and not self.fallback:
+            self.uncontrolled_s += self.step_s
+
+    def kpis(self, n_steps: int) -> dict[str, float | None]:
+        """``uncontrolled_s`` (steps the controller did not run, or ran with no valid
+        schedule and no fallback), ``late_answers``, ``applied_answers``,
+        ``decision_age_p50|p95|p99_s`` (application minus request; None without one)
+        and ``stale_schedule_share`` (share of the run on a schedule older than the latest
+        request: from each request to its application, or to its end when it was not
+        applied)."""
+        missed = max(int(n_steps) - self._controlled_steps, 0) * self.step_s
+        ages = [d.applied_s - d.request_s for d in self.decisions if d.applied_s is not None]
+        total = max(int(n_steps), 1) * self.step_s
+        out: dict[str, float | None] = {
+            "uncontrolled_s": float(self.uncontrolled_s + missed),
+            "late_answers": float(self.late_answers),
+            "applied_answers": float(self.applied_answers),
+            "stale_schedule_share": self.stale_s / total,
+        }
+        for q in (50, 95, 99):
+            out[f"decision_age_p{q}_s"] = float(np.percentile(ages, q)) if ages else None
+        return out
