@@ -1,5 +1,8 @@
 """The fixed-step reference: shipped scenarios as the fixed-step twin ran them before the
-event-driven loop (issue 12), fingerprinted from the golden files of commit ef6dd4d.
+event-driven loop (issue 12), fingerprinted from the golden files of commit 5219e29
+(before the controller process;
+the fixed-step scenarios matched the golden of 09fe615 through the metering and island
+steps, see their commits).
 
 ``tests/data/golden_fixed_step.json`` holds, per scenario, the KPIs of that golden run
 and SHA-256 digests of its normalised ``timeseries.parquet`` and ``events.parquet``.
@@ -22,20 +25,12 @@ import pandas as pd
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "golden_fixed_step.json"
 
 MOVED: dict[str, str] = {
-    "patterns_latency_study_base": "comms: the PCC was billed at the controller's AFTER "
-    "wake-ups, which skip steps after a delayed call; now billed from every power flow",
-    "patterns_qpu_outage_evening_peak": "comms: PCC billing from every power flow (as above)",
-    "qaoa_vs_milp_ev": "its zero-time DirectGateway calls yield to the clock, so the "
-    "controller's AFTER wake-ups skipped steps and the PCC bill missed them",
-    "patterns_storm_day": "branch faults: dark buses serve nothing (unserved), the 3-min "
-    "trafo trip splits its step; PCC billing from every power flow; islands as power flows",
-    "microgrid_island_day": "islands are power flows: while the PCC is open the battery is "
-    "the island's slack and the upstream grid exchanges nothing",
-    "default": "self-consumption at scope bus charges only from the feeder's surplus (it "
-    "raised the import by charging from PV the rest of the feeder consumed; issue 14)",
-    "simbench_year": "self-consumption at scope bus: feeder-surplus limit (as default)",
-    "cigre_lv_week": "scenario rewritten (issue 14): summer demand, PV and battery at the "
-    "end of the residential feeder instead of on the 20 kV bus",
+    "patterns_latency_study_base": "comms: the EMS re-plans in its own process and runs "
+    "every step (it skipped the step after every delayed call)",
+    "patterns_qpu_outage_evening_peak": "comms: the EMS runs every step (as above)",
+    "patterns_storm_day": "comms: the EMS runs every step (as above)",
+    "qaoa_vs_milp_ev": "zero-time calls no longer yield to the clock: every EV assignment of "
+    "a re-plan is applied in its own step",
 }
 """Scenario -> why its run is meant to differ from the fixed-step reference."""
 
