@@ -1,15 +1,26 @@
 """The results catalogue: DuckDB views over a results store's runs and sweeps.
 
-Opening a catalogue lists the store's runs (a folder with a ``manifest.json``; ``.tmp-*``
-folders being written are not runs) and loads their ``manifest.json`` -> table ``runs``
-and ``kpis.json`` -> tables ``kpis`` (one row per run, one column per KPI) and
-``kpis_long`` (run_id, kpi, value). The small JSON files are read once and kept in
-``<store>/.catalogue/index.parquet`` (refreshed for new or rewritten runs at every
-open), so a query over 1,000 runs does not re-read 2,000 files. ``timeseries.parquet``
--> ``timeseries`` and ``events.parquet`` -> ``events`` stay views that DuckDB reads in
-place when a query touches them. The
-sweep directories it is given -> ``sweep_runs`` (sweep, run_id, index, params as JSON,
-status) and ``params`` (sweep, run_id, path, value as JSON).
+Opening a catalogue scans the store (:func:`twin.store.scan_store`) and checks every run
+with the store's reader (:func:`twin.store.check_run`): a folder that is damaged or
+foreign (a truncated or foreign-schema Parquet file, a directory or FIFO where a file
+should be, no manifest, KPIs holding NaN or Infinity, a seed that does not fit) is left
+out with one warning line each and listed in :attr:`Catalogue.damaged`
+(``twin runs --damaged``), so no query ever meets it. The valid runs give
+``manifest.json`` -> table ``runs`` and ``kpis.json`` -> tables ``kpis`` (one row per
+run, one column per KPI) and ``kpis_long`` (run_id, kpi, value). What was parsed and
+checked is kept in ``<store>/.catalogue/index.parquet`` (keyed by each run file's mtime
+and size; refreshed for new or rewritten runs at every open), so a query over 1,000 runs
+does not re-read 4,000 files. ``timeseries.parquet`` -> ``timeseries`` and
+``events.parquet`` -> ``events`` are Arrow datasets over the valid runs' files (an
+explicit list, no glob, so no path character is special) that DuckDB scans in place
+when a query touches them. The sweep directories it is given -> ``sweep_runs`` (sweep,
+run_id, index, params as JSON, status) and ``params`` (sweep, run_id, path, value as
+JSON).
+
+The DuckDB database is opened read-only, with external access disabled and its
+configuration locked once the views exist: a query reads only what the catalogue
+registered (no ``read_csv``/``read_parquet`` of any path, no ``COPY ... TO``, no
+``ATTACH``, no ``INSTALL``/``LOAD``), and cannot turn that back on.
 
 Public names: :class:`Catalogue`, :class:`QueryResult`, :class:`CatalogueError`,
 :data:`VIEWS`.
@@ -26,6 +37,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +46,15 @@ from typing import Any
 
 import duckdb
 
-from twin.errors import TwinError
+from twin.errors import ResultsError, TwinError
+from twin.store.layout import (
+    EVENTS,
+    TIMESERIES,
+    is_complete,
+    is_regular_file,
+    scan_store,
+)
+from twin.store.read import check_run
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +86,6 @@ _MANIFEST_COLUMNS = {
     "scenario": "JSON",
 }
 
-_RUN_DIR = r"regexp_extract(filename, '([^/\\]+)[/\\][^/\\]+$', 1)"
 _INDEX_DIR = ".catalogue"
 _INDEX_FILE = "index.parquet"
 
@@ -112,6 +132,26 @@ def _sql_list(paths: Sequence[str]) -> str:
     return "[" + ", ".join(_sql_str(p) for p in paths) + "]"
 
 
+_SQL_TYPES = {"int64": "BIGINT", "double": "DOUBLE", "string": "VARCHAR"}
+
+
+def _signature(stats: Sequence[os.stat_result | None]) -> str:
+    """mtime and size of each run file: a rewritten or damaged-since run differs."""
+    return "/".join("-" if st is None else f"{st.st_mtime_ns}:{st.st_size}" for st in stats)
+
+
+def _read_only_connection() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection to an empty database opened read-only (only temporary views
+    and tables can be made); the file is removed once it is open."""
+    folder = tempfile.mkdtemp(prefix="twin-catalogue-")
+    try:
+        path = os.path.join(folder, "catalogue.duckdb")
+        duckdb.connect(path).close()
+        return duckdb.connect(path, read_only=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 class Catalogue:
     """DuckDB over a results store (and optionally sweep directories).
 
@@ -122,34 +162,28 @@ class Catalogue:
     sweep_dirs : sequence of path, optional
         Sweep directories (written by ``twin sweep``) whose runs and varied fields
         appear in ``sweep_runs`` and ``params``.
+
+    Attributes
+    ----------
+    damaged : dict
+        Folder name -> reason, for every folder of the store that is not a valid run
+        (left out of every view).
     """
 
     def __init__(self, store: str | Path, sweep_dirs: Sequence[str | Path] = ()) -> None:
         self.store = Path(store)
         self.sweep_dirs = [Path(p) for p in sweep_dirs]
-        self.con = duckdb.connect(":memory:")
-        self._define_views()
+        self.damaged: dict[str, str] = {}
+        self.con = _read_only_connection()
+        try:
+            self._define_views()
+            self.con.execute("SET enable_external_access = false")
+            self.con.execute("SET lock_configuration = true")
+        except BaseException:
+            self.con.close()
+            raise
 
     # -- views
-
-    def _glob(self, name: str) -> str:
-        return _sql_str(str(self.store.resolve() / "*" / name))
-
-    def _scan(self) -> dict[str, tuple[Path, int]]:
-        """Run id -> (folder, manifest mtime) of every complete run in the store."""
-        found: dict[str, tuple[Path, int]] = {}
-        if not self.store.is_dir():
-            return found
-        with os.scandir(self.store) as entries:
-            for entry in entries:
-                if entry.name.startswith(".") or not entry.is_dir():
-                    continue
-                try:
-                    stat = os.stat(os.path.join(entry.path, "manifest.json"))
-                except OSError:
-                    continue  # not a run (a run is written whole, manifest last)
-                found[entry.name] = (Path(entry.path), stat.st_mtime_ns)
-        return found
 
     def _index_schema(self) -> Any:
         import pyarrow as pa
@@ -158,7 +192,7 @@ class Catalogue:
             "VARCHAR": pa.string(), "UBIGINT": pa.uint64(), "BIGINT": pa.int64(),
             "DOUBLE": pa.float64(), "JSON": pa.string(),
         }
-        fields = [("run_id", pa.string()), ("mtime_ns", pa.int64())]
+        fields = [("run_id", pa.string()), ("signature", pa.string())]
         fields += [(k, arrow_types[t]) for k, t in _MANIFEST_COLUMNS.items() if k != "run_id"]
         fields += [
             ("kpi_names", pa.list_(pa.string())),
@@ -166,19 +200,14 @@ class Catalogue:
         ]
         return pa.schema(fields)
 
-    @staticmethod
-    def _parse_run(run_id: str, folder: Path, mtime: int) -> dict[str, Any] | None:
+    def _parse_run(self, run_id: str, folder: Path, signature: str) -> dict[str, Any] | None:
+        """The index row of a run, or None (and the run listed as damaged)."""
         try:
-            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-            kpis_path = folder / "kpis.json"
-            kpis = json.loads(kpis_path.read_text(encoding="utf-8")) if kpis_path.is_file() else {}
-        except (OSError, ValueError) as exc:
-            logger.warning("run %s skipped: unreadable manifest or KPIs (%s)", run_id, exc)
+            manifest, kpis = check_run(folder)
+        except ResultsError as exc:
+            self._skip(run_id, str(exc))
             return None
-        if not isinstance(manifest, dict) or not isinstance(kpis, dict):
-            logger.warning("run %s skipped: manifest or KPIs are not JSON objects", run_id)
-            return None
-        row: dict[str, Any] = {"run_id": run_id, "mtime_ns": mtime}
+        row: dict[str, Any] = {"run_id": run_id, "signature": signature}
         for key, sql_type in _MANIFEST_COLUMNS.items():
             if key == "run_id":
                 continue
@@ -186,7 +215,8 @@ class Catalogue:
             if sql_type == "JSON":
                 value = None if value is None else json.dumps(value)
             elif sql_type in ("UBIGINT", "BIGINT"):
-                value = value if isinstance(value, int) and not isinstance(value, bool) else None
+                fits = isinstance(value, int) and not isinstance(value, bool)
+                value = value if fits and 0 <= value < 2**63 else None
             elif sql_type == "DOUBLE":
                 value = _number(value)
             else:
@@ -196,21 +226,30 @@ class Catalogue:
         row["kpi_values"] = [_number(v) for v in kpis.values()]
         return row
 
-    def _load_index(self) -> Any:
-        """An Arrow table with one row per complete run: manifest fields and KPIs.
+    def _skip(self, name: str, reason: str) -> None:
+        self.damaged[name] = reason
+        logger.warning("run folder %s skipped: %s", name, reason)
 
-        Manifests and KPI files are small but many: parsing 1,000 of each costs about a
-        second, so what was parsed is kept in ``<store>/.catalogue/index.parquet`` and
-        only runs that are new (or rewritten) since are read again.
+    def _load_index(self) -> Any:
+        """An Arrow table with one row per valid run: manifest fields and KPIs.
+
+        Manifests and KPI files are small but many: parsing and checking 1,000 runs
+        costs about a second, so what was checked is kept in
+        ``<store>/.catalogue/index.parquet`` and only runs whose files changed since are
+        read again. Damaged runs are never cached: they are checked (and warned about)
+        at every open.
         """
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         schema = self._index_schema()
-        runs = self._scan()
+        scan = scan_store(self.store)
+        for name, reason in sorted(scan.damaged.items()):
+            self._skip(name, reason)
+        signatures = {run_id: _signature(stats) for run_id, stats in scan.stats.items()}
         index_path = self.store / _INDEX_DIR / _INDEX_FILE
         cached = schema.empty_table()
-        if index_path.is_file():
+        if is_regular_file(index_path):
             try:
                 cached = pq.read_table(index_path)
                 if cached.schema != schema:
@@ -219,16 +258,15 @@ class Catalogue:
                 logger.info("catalogue index %s not used (%s); rebuilding", index_path, exc)
                 cached = schema.empty_table()
         known = dict(
-            zip(cached.column("run_id").to_pylist(), cached.column("mtime_ns").to_pylist(),
+            zip(cached.column("run_id").to_pylist(), cached.column("signature").to_pylist(),
                 strict=True)
         )
-        keep = [known.get(run_id) == mtime for run_id, (_, mtime) in
-                ((r, runs.get(r, (None, None))) for r in known)]
+        keep = [signatures.get(run_id) == sig for run_id, sig in known.items()]
         fresh = [
             row
-            for run_id, (folder, mtime) in sorted(runs.items())
-            if known.get(run_id) != mtime
-            and (row := self._parse_run(run_id, folder, mtime)) is not None
+            for run_id, folder in sorted(scan.runs.items())
+            if known.get(run_id) != signatures[run_id]
+            and (row := self._parse_run(run_id, folder, signatures[run_id])) is not None
         ]
         table = cached.filter(pa.array(keep, pa.bool_())) if len(cached) else cached
         changed = bool(fresh) or len(table) != len(cached)
@@ -244,11 +282,30 @@ class Catalogue:
                 logger.info("catalogue index not saved (%s)", exc)
         return table
 
+    def _dataset(self, run_ids: Sequence[str], name: str, columns: Any) -> Any:
+        """An Arrow dataset over one run file of each run, with a ``run_id`` column."""
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+
+        root = str(self.store.resolve())
+        schema = pa.schema([("run_id", pa.string()), *columns])
+        return ds.dataset(
+            [f"{root}{os.sep}{run_id}{os.sep}{name}" for run_id in run_ids],
+            schema=schema,
+            format="parquet",
+            partitioning=ds.DirectoryPartitioning(
+                pa.schema([("run_id", pa.string())]), segment_encoding="none"
+            ),
+            partition_base_dir=root,
+        )
+
     def _define_views(self) -> None:
+        import pyarrow as pa
+
         con = self.con
         root = str(self.store.resolve())
         index = self._load_index()
-        rows = [(run_id,) for run_id in index.column("run_id").to_pylist()]
+        run_ids = index.column("run_id").to_pylist()
         # registered Arrow tables are scanned in place; JSON columns are cast only when a
         # query reads them
         self._arrow = index
@@ -258,11 +315,11 @@ class Catalogue:
             for k, t in _MANIFEST_COLUMNS.items()
         )
         con.execute(
-            f"CREATE VIEW runs AS SELECT {manifest_cols}, "
+            f"CREATE TEMP VIEW runs AS SELECT {manifest_cols}, "
             f"{_sql_str(root + os.sep)} || run_id AS path FROM _index"
         )
         con.execute(
-            "CREATE TABLE kpis_long AS SELECT run_id, kpi, value FROM "
+            "CREATE TEMP TABLE kpis_long AS SELECT run_id, kpi, value FROM "
             "(SELECT run_id, unnest(kpi_names) AS kpi, unnest(kpi_values) AS value "
             "FROM _index)"
         )
@@ -275,38 +332,27 @@ class Catalogue:
                 for n in names
             )
             con.execute(
-                f"CREATE TABLE kpis AS SELECT r.run_id, {pivot} FROM _index r "
+                f"CREATE TEMP TABLE kpis AS SELECT r.run_id, {pivot} FROM _index r "
                 "LEFT JOIN kpis_long k USING (run_id) GROUP BY r.run_id ORDER BY r.run_id"
             )
         else:
-            con.execute("CREATE TABLE kpis AS SELECT run_id FROM _index")
-        for view, name, empty in (
-            (
-                "timeseries",
-                "timeseries.parquet",
-                "NULL::BIGINT AS time_s, NULL::VARCHAR AS entity, NULL::VARCHAR AS "
-                "quantity, NULL::VARCHAR AS unit, NULL::DOUBLE AS value",
-            ),
-            (
-                "events",
-                "events.parquet",
-                "NULL::DOUBLE AS time_s, NULL::VARCHAR AS category, NULL::VARCHAR AS kind, "
-                "NULL::VARCHAR AS entity, NULL::VARCHAR AS message, NULL::VARCHAR AS data",
-            ),
+            con.execute("CREATE TEMP TABLE kpis AS SELECT run_id FROM _index")
+        text = pa.string()
+        for view, name, columns in (
+            ("timeseries", TIMESERIES, [("time_s", pa.int64()), ("entity", text),
+                                        ("quantity", text), ("unit", text),
+                                        ("value", pa.float64())]),
+            ("events", EVENTS, [("time_s", pa.float64()), ("category", text), ("kind", text),
+                                ("entity", text), ("message", text), ("data", text)]),
         ):
-            if any((self.store / r[0] / name).is_file() for r in rows):
-                # a glob binds on the first file only (the contract fixes the columns);
-                # folders being written (.tmp-*) are filtered out
-                con.execute(
-                    f"""CREATE VIEW {view} AS
-                    SELECT {_RUN_DIR} AS run_id, * EXCLUDE (filename)
-                    FROM read_parquet({_sql_str(str(Path(root) / "*" / name))},
-                                      filename = true)
-                    WHERE NOT regexp_matches(filename, '[/\\\\]\\.[^/\\\\]*[/\\\\][^/\\\\]+$')"""
-                )
+            if run_ids:
+                con.register(f"_{view}", self._dataset(run_ids, name, columns))
+                con.execute(f"CREATE TEMP VIEW {view} AS SELECT * FROM _{view}")
             else:
+                empty = ", ".join(f"NULL::{_SQL_TYPES[str(t)]} AS {c}" for c, t in columns)
                 con.execute(
-                    f"CREATE VIEW {view} AS SELECT NULL::VARCHAR AS run_id, {empty} WHERE false"
+                    f"CREATE TEMP VIEW {view} AS SELECT NULL::VARCHAR AS run_id, {empty} "
+                    "WHERE false"
                 )
         self._define_sweep_tables()
 
@@ -315,17 +361,17 @@ class Catalogue:
 
         con = self.con
         con.execute(
-            "CREATE TABLE sweep_runs (sweep VARCHAR, sweep_dir VARCHAR, run_id VARCHAR, "
+            "CREATE TEMP TABLE sweep_runs (sweep VARCHAR, sweep_dir VARCHAR, run_id VARCHAR, "
             "idx INTEGER, params JSON, status VARCHAR)"
         )
-        con.execute("CREATE TABLE params (sweep VARCHAR, run_id VARCHAR, path VARCHAR, value JSON)")
+        con.execute("CREATE TEMP TABLE params (sweep VARCHAR, run_id VARCHAR, path VARCHAR, value JSON)")
         rows, param_rows = [], []
         for folder in self.sweep_dirs:
             sweep = read_sweep_dir(folder)
             outcomes = latest_outcomes(folder)
             for run in sweep.runs:
                 status = outcomes.get(run.run_id, {}).get("status", "planned")
-                if (sweep.store / run.run_id / "manifest.json").is_file():
+                if is_complete(sweep.store / run.run_id):
                     status = "complete"
                 rows.append(
                     (sweep.spec.name, str(folder), run.run_id, run.index,

@@ -9,7 +9,7 @@ place only when it is complete, so a folder in the store is complete or damaged.
 Public names: :data:`MANIFEST`, :data:`KPIS`, :data:`TIMESERIES`, :data:`EVENTS`,
 :data:`RUN_FILES`, :data:`FORMAT_VERSION`, :data:`TIMESERIES_COLUMNS`,
 :data:`EVENTS_COLUMNS`, :func:`run_id_for`, :func:`scenario_run_id`,
-:func:`is_regular_file`, :func:`is_complete`, :func:`missing_files`,
+:func:`is_regular_file`, :func:`is_complete`, :func:`file_stats`, :func:`missing_files`,
 :class:`StoreScan`, :func:`scan_store`.
 """
 
@@ -68,19 +68,30 @@ def is_regular_file(path: str | Path) -> bool:
         return False
 
 
-def missing_files(folder: str | Path) -> list[str]:
-    """The :data:`RUN_FILES` that are not regular files in ``folder``, each with why."""
+def file_stats(folder: str | Path) -> tuple[os.stat_result | None, ...]:
+    """``lstat`` of each of :data:`RUN_FILES` in ``folder`` (None where absent)."""
     out = []
     for name in RUN_FILES:
-        path = os.path.join(folder, name)
         try:
-            mode = os.lstat(path).st_mode
+            out.append(os.lstat(os.path.join(folder, name)))
         except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+def _problems(stats: tuple[os.stat_result | None, ...]) -> list[str]:
+    out = []
+    for name, st in zip(RUN_FILES, stats, strict=True):
+        if st is None:
             out.append(f"{name} is missing")
-            continue
-        if not stat.S_ISREG(mode):
+        elif not stat.S_ISREG(st.st_mode):
             out.append(f"{name} is not a regular file")
     return out
+
+
+def missing_files(folder: str | Path) -> list[str]:
+    """The :data:`RUN_FILES` that are not regular files in ``folder``, each with why."""
+    return _problems(file_stats(folder))
 
 
 def is_complete(folder: str | Path) -> bool:
@@ -112,6 +123,8 @@ class StoreScan:
     runs: dict[str, Path] = field(default_factory=dict)
     incomplete: dict[str, str] = field(default_factory=dict)
     not_runs: dict[str, str] = field(default_factory=dict)
+    stats: dict[str, tuple[os.stat_result | None, ...]] = field(default_factory=dict)
+    """Run id -> :func:`file_stats` of each complete run (mtime and size tell a rewrite)."""
 
     @property
     def damaged(self) -> dict[str, str]:
@@ -132,11 +145,13 @@ def scan_store(store: str | Path) -> StoreScan:
         for entry in entries:
             if entry.name.startswith(".") or not entry.is_dir():
                 continue
-            problems = missing_files(entry.path)
-            if not os.path.lexists(os.path.join(entry.path, MANIFEST)):
+            stats = file_stats(entry.path)
+            problems = _problems(stats)
+            if stats[0] is None:
                 scan.not_runs[entry.name] = "no manifest.json: not a run folder"
             elif problems:
                 scan.incomplete[entry.name] = "; ".join(problems) + ": not a complete run"
             else:
                 scan.runs[entry.name] = Path(entry.path)
+                scan.stats[entry.name] = stats
     return scan

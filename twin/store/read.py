@@ -59,10 +59,6 @@ _SEED_LIMIT = 2**63
 _INT64_LIMIT = 2**63
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def read_json(path: Path) -> dict[str, Any]:
     """A JSON object from a regular file of at most :data:`MAX_JSON_BYTES`.
 
@@ -70,7 +66,8 @@ def read_json(path: Path) -> dict[str, Any]:
     ------
     ResultsError
         Naming the file: missing, not a regular file, too large, not JSON (``NaN`` and
-        ``Infinity`` included) or not an object.
+        ``Infinity`` are read as floats: the callers check their fields) or not an
+        object.
     """
     if not os.path.lexists(path):
         raise ResultsError(f"{path}: missing; the run folder is partial or not a run")
@@ -84,7 +81,7 @@ def read_json(path: Path) -> dict[str, Any]:
             )
         with open(path, "rb") as handle:
             text = handle.read(MAX_JSON_BYTES + 1).decode("utf-8")
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = json.loads(text)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ResultsError(f"{path}: corrupted ({exc})") from None
     if not isinstance(data, dict):
@@ -98,7 +95,8 @@ def _field(path: Path, manifest: dict[str, Any], key: str, kind: str) -> None:
         ok, expected = isinstance(value, str), "a string"
     elif kind == "number":
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        expected = "a number"
+        ok = ok and math.isfinite(value)
+        expected = "a finite number"
     else:
         ok = isinstance(value, int) and not isinstance(value, bool)
         low = 1 if kind == "positive" else 0
@@ -325,15 +323,15 @@ class RunSummary:
 
 
 def list_runs(store: str | Path = "runs") -> list[RunSummary]:
-    """Valid runs in a store, newest first. Dot-folders and plain files are skipped;
-    damaged folders with one warning each."""
+    """Valid runs in a store (:func:`check_run`), newest first. Dot-folders and plain
+    files are skipped; damaged folders with one warning each."""
     scan = scan_store(store)
     for name, reason in sorted(scan.damaged.items()):
         logger.warning("skipping %s: %s", Path(store) / name, reason)
     out: list[RunSummary] = []
     for run_id, folder in scan.runs.items():
         try:
-            m = read_manifest(folder)
+            m, _ = check_run(folder)
         except ResultsError as exc:
             logger.warning("skipping %s: %s", folder, exc)
             continue

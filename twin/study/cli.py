@@ -27,7 +27,7 @@ from twin.errors import ScenarioError, TwinError
 
 if TYPE_CHECKING:
     from twin.store.catalogue import QueryResult
-    from twin.study import RunOutcome, Sweep
+    from twin.study import Executor, RunOutcome, Sweep, SweepReport
 
 logger = logging.getLogger(__name__)
 
@@ -134,44 +134,71 @@ def sweep_command(
     ] = False,
 ) -> None:
     """Expand a sweep file and run the runs the store does not hold yet (resumable)."""
+    n_workers = workers if workers is not None else (os.cpu_count() or 1)
+    with _bad_input():
+        sweep, executor = _prepare_sweep(file, dry_run, dask, scheduler, n_workers,
+                                         connect_timeout, store)
+    if sweep is None:
+        return  # a dry run: listed, nothing ran
+    if executor is None:
+        executor = _local_executor(n_workers, len(sweep.runs))
+    typer.echo(f"sweep {sweep.spec.name}: {len(sweep.runs)} runs on {executor.description}",
+               err=True)
+    with _bad_input():
+        result = _run_with_progress(sweep, store, out, executor)
+    _finish_sweep(result, report)
+
+
+def _local_executor(n_workers: int, n_runs: int) -> Executor:
+    from twin.study import LocalExecutor
+
+    return LocalExecutor(min(n_workers, max(1, n_runs)))
+
+
+def _prepare_sweep(
+    file: Path, dry_run: bool, dask: bool, scheduler: str | None, n_workers: int,
+    connect_timeout: float, store: Path,
+) -> tuple[Sweep | None, Executor | None]:
+    """Check the options, load and preflight the sweep, connect to Dask when asked.
+
+    Returns (None, None) after a dry run; the executor is None for local workers.
+    """
     from twin.study import (
         DaskExecutor,
-        LocalExecutor,
         SweepInputError,
         connect_dask,
         load_sweep,
         preflight,
-        run_sweep,
     )
 
-    n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    with _bad_input():
-        if dask and scheduler:
-            raise SweepInputError.single("--scheduler", "", "give --dask or --scheduler, not both")
-        if n_workers < 1:
-            raise SweepInputError.single("--workers", "", f"{n_workers}; expected at least 1")
-        sweep = load_sweep(file)
-        if dry_run:
-            preflight(sweep)
-            _dry_run(sweep, store)
-            return
-        executor = None
-        if dask or scheduler:
-            _quiet_distributed()
-            client, cluster = connect_dask(
-                scheduler, workers=n_workers, timeout_s=connect_timeout
-            )
-            executor = DaskExecutor(client, cluster)
-        try:
-            preflight(sweep)
-        except BaseException:
-            if executor is not None:
-                executor.close()
-            raise
-    if executor is None:
-        executor = LocalExecutor(min(n_workers, max(1, len(sweep.runs))))
-    typer.echo(f"sweep {sweep.spec.name}: {len(sweep.runs)} runs on {executor.description}",
-               err=True)
+    if dask and scheduler:
+        raise SweepInputError.single("--scheduler", "", "give --dask or --scheduler, not both")
+    if n_workers < 1:
+        raise SweepInputError.single("--workers", "", f"{n_workers}; expected at least 1")
+    sweep = load_sweep(file)
+    if dry_run:
+        preflight(sweep)
+        _dry_run(sweep, store)
+        return None, None
+    executor = None
+    if dask or scheduler:
+        _quiet_distributed()
+        client, cluster = connect_dask(scheduler, workers=n_workers, timeout_s=connect_timeout)
+        executor = DaskExecutor(client, cluster)
+    try:
+        preflight(sweep)
+    except BaseException:
+        if executor is not None:
+            executor.close()
+        raise
+    return sweep, executor
+
+
+def _run_with_progress(sweep: Sweep, store: Path, out: Path | None,
+                       executor: Executor) -> SweepReport:
+    """Run the sweep with a progress display; exit 130 when interrupted."""
+    from twin.study import run_sweep
+
     stop = threading.Event()
     interrupted = False
     with _progress(len(sweep.runs)) as on_outcome:
@@ -187,6 +214,12 @@ def sweep_command(
             executor.close()
     if interrupted:
         _fail("interrupted: finished runs are in the store; rerun to complete the sweep", 130)
+    return result
+
+
+def _finish_sweep(result: SweepReport, report: bool) -> None:
+    """Print the sweep's tally and failures, write the report if asked, exit 1 on a
+    failed run."""
     typer.echo(
         f"{result.count('done')} run, {result.count('skipped')} already complete, "
         f"{result.count('failed')} failed, {result.count('cancelled')} cancelled "
@@ -277,15 +310,26 @@ def runs_command(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="Most rows.")] = 100,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    damaged: Annotated[
+        bool, typer.Option("--damaged", help="List the folders that are not valid runs "
+                           "(left out of every query), with the reason.")
+    ] = False,
 ) -> None:
     """List runs of the store with their KPIs; filter by scenario, sweep or SQL."""
-    from twin.store.catalogue import Catalogue
+    from twin.store.catalogue import Catalogue, QueryResult
 
     with _bad_input():
         if fmt not in ("table", "csv", "json"):
             _fail(f"--format: '{fmt}'; expected table, csv or json")
         sweeps = [sweep_dir] if sweep_dir else []
         with Catalogue(store, sweeps) as cat:
+            if damaged:
+                bad = QueryResult(("folder", "reason"), tuple(sorted(cat.damaged.items())))
+                if not bad.rows and fmt == "table":
+                    typer.echo(f"no damaged run folders in {store}")
+                else:
+                    _print_rows(bad, fmt, f"damaged run folders in {store}")
+                return
             names = cat.kpi_names()
             for name in kpi or []:
                 if name not in names:

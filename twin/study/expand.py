@@ -304,15 +304,10 @@ def known_kpis() -> frozenset[str] | None:
     return None
 
 
-def _validate_baselines_and_checks(
-    spec: SweepSpec,
-    label: str,
-    runs: Sequence[PlannedRun],
-    axes: list[list[tuple[str, list[Any]]]],
-    kpis: frozenset[str] | None,
-) -> None:
+def _baseline_problems(spec: SweepSpec, label: str,
+                       varied: dict[str, list[Any]]) -> list[Problem]:
+    """Baselines must name varied fields and values the sweep has."""
     problems: list[Problem] = []
-    varied = {path: values for axis in axes for path, values in axis}
     for name, fields in spec.baselines.items():
         if not fields:
             problems.append(Problem(label, f"baselines.{name}", "empty; expected field: value"))
@@ -333,16 +328,17 @@ def _validate_baselines_and_checks(
                         f"{value!r} is not among the varied values {varied[path]!r}",
                     )
                 )
+    return problems
+
+
+def _check_problems(spec: SweepSpec, label: str, varied: dict[str, list[Any]],
+                    kpis: frozenset[str] | None) -> list[Problem]:
+    """Checks must name known KPIs, defined baselines and varied fields and values."""
+    problems: list[Problem] = []
     for i, check in enumerate(spec.checks):
         where = f"checks.{i}"
         if kpis is not None and check.kpi not in kpis:
-            problems.append(
-                Problem(
-                    label,
-                    f"{where}.kpi",
-                    unknown_kpi(check.kpi, kpis),
-                )
-            )
+            problems.append(Problem(label, f"{where}.kpi", unknown_kpi(check.kpi, kpis)))
         if check.relative_to is not None and check.relative_to not in spec.baselines:
             problems.append(
                 Problem(
@@ -372,8 +368,13 @@ def _validate_baselines_and_checks(
                         f"{missing!r} not among the varied values {varied[path]!r}",
                     )
                 )
-    if problems:
-        raise SweepInputError(problems)
+    return problems
+
+
+def _baseline_run_problems(spec: SweepSpec, label: str, runs: Sequence[PlannedRun],
+                           axes: list[list[tuple[str, list[Any]]]]) -> list[Problem]:
+    """Every run a relative check selects must have its baseline run in the sweep."""
+    problems: list[Problem] = []
     axis_paths = [tuple(p for p, _ in axis) for axis in axes]
     for i, check in enumerate(spec.checks):
         if check.relative_to is None:
@@ -389,6 +390,23 @@ def _validate_baselines_and_checks(
                     )
                 )
                 break
+    return problems
+
+
+def _validate_baselines_and_checks(
+    spec: SweepSpec,
+    label: str,
+    runs: Sequence[PlannedRun],
+    axes: list[list[tuple[str, list[Any]]]],
+    kpis: frozenset[str] | None,
+) -> None:
+    varied = {path: values for axis in axes for path, values in axis}
+    problems = _baseline_problems(spec, label, varied) + _check_problems(
+        spec, label, varied, kpis
+    )
+    if problems:
+        raise SweepInputError(problems)
+    problems = _baseline_run_problems(spec, label, runs, axes)
     if problems:
         raise SweepInputError(problems)
 

@@ -111,16 +111,54 @@ def _finite(value: object) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _evaluate_one(
-    index: int,
+def _run_value(
+    spec: CheckSpec,
+    run: PlannedRun,
+    base: PlannedRun | None,
+    kpis: Kpis,
+    failures: Mapping[str, str],
+) -> CheckValue | list[str]:
+    """The checked value of one run (against its baseline run when given), or why it
+    cannot be evaluated."""
+    missing = [r for r in (run, base) if r is not None and r.run_id not in kpis]
+    if missing:
+        return [
+            f"run {r.run_id} ({r.label()}) is not complete: "
+            f"{failures.get(r.run_id, 'not run yet or interrupted')}"
+            for r in missing
+        ]
+    value = _finite(kpis[run.run_id].get(spec.kpi))
+    if value is None:
+        return [f"run {run.run_id}: {spec.kpi} is null or not a finite number"]
+    compared = value
+    base_value = None
+    if base is not None:
+        base_value = _finite(kpis[base.run_id].get(spec.kpi))
+        if base_value is None:
+            return [f"baseline run {base.run_id}: {spec.kpi} is null"]
+        if spec.compare == "ratio":
+            if base_value == 0:
+                return [
+                    f"baseline run {base.run_id}: {spec.kpi} is 0, a ratio is undefined;"
+                    " use compare: difference"
+                ]
+            compared = value / base_value
+        else:
+            compared = value - base_value
+    return CheckValue(
+        run.run_id, run.label(), compared, value, base_value, _within(spec, compared)
+    )
+
+
+def _check_values(
     spec: CheckSpec,
     runs: Sequence[PlannedRun],
     axes: Sequence[Sequence[str]],
     baselines: Mapping[str, Mapping[str, object]],
     kpis: Kpis,
     failures: Mapping[str, str],
-) -> CheckResult:
-    name = spec.label(index)
+) -> tuple[list[CheckValue], list[str]]:
+    """The values of the runs a check selects, and the errors of those it cannot use."""
     selected = select_runs(runs, spec.where)
     errors: list[str] = []
     values: list[CheckValue] = []
@@ -133,55 +171,32 @@ def _evaluate_one(
                 continue
             if base.run_id == run.run_id:
                 continue  # a baseline compared with itself says nothing
-        missing = [r for r in (run, base) if r is not None and r.run_id not in kpis]
-        if missing:
-            for r in missing:
-                why = failures.get(r.run_id, "not run yet or interrupted")
-                errors.append(f"run {r.run_id} ({r.label()}) is not complete: {why}")
-            continue
-        value = _finite(kpis[run.run_id].get(spec.kpi))
-        if value is None:
-            errors.append(f"run {run.run_id}: {spec.kpi} is null or not a finite number")
-            continue
-        compared = value
-        base_value = None
-        if base is not None:
-            base_value = _finite(kpis[base.run_id].get(spec.kpi))
-            if base_value is None:
-                errors.append(f"baseline run {base.run_id}: {spec.kpi} is null")
-                continue
-            if spec.compare == "ratio":
-                if base_value == 0:
-                    errors.append(
-                        f"baseline run {base.run_id}: {spec.kpi} is 0, a ratio is undefined;"
-                        " use compare: difference"
-                    )
-                    continue
-                compared = value / base_value
-            else:
-                compared = value - base_value
-        values.append(
-            CheckValue(
-                run.run_id, run.label(), compared, value, base_value, _within(spec, compared)
-            )
-        )
+        outcome = _run_value(spec, run, base, kpis, failures)
+        if isinstance(outcome, list):
+            errors.extend(outcome)
+        else:
+            values.append(outcome)
     if not selected:
         errors.append("selects no run of the sweep (check 'where')")
-    what = spec.kpi if spec.relative_to is None else f"{spec.kpi} {spec.compare} to {spec.relative_to}"
-    if errors:
-        more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
-        return CheckResult(name, spec, "error", "; ".join(errors[:3]) + more, tuple(values))
-    if not values:
-        return CheckResult(name, spec, "error", "no value to check", ())
-    if spec.aggregate != "each":
-        numbers = [v.value for v in values if v.value is not None]
-        agg = {"mean": sum(numbers) / len(numbers), "min": min(numbers), "max": max(numbers)}[
-            spec.aggregate
-        ]
-        ok = _within(spec, agg)
-        summary = CheckValue(f"{spec.aggregate} of {len(numbers)} runs", "", agg, passed=ok)
-        message = f"{spec.aggregate} {what} = {agg:.6g}, expected {_bounds_text(spec)}"
-        return CheckResult(name, spec, "passed" if ok else "failed", message, (summary, *values))
+    return values, errors
+
+
+def _aggregate_result(name: str, spec: CheckSpec, values: list[CheckValue],
+                      what: str) -> CheckResult:
+    """The verdict of a check with ``aggregate`` mean, min or max."""
+    numbers = [v.value for v in values if v.value is not None]
+    agg = {"mean": sum(numbers) / len(numbers), "min": min(numbers), "max": max(numbers)}[
+        spec.aggregate
+    ]
+    ok = _within(spec, agg)
+    summary = CheckValue(f"{spec.aggregate} of {len(numbers)} runs", "", agg, passed=ok)
+    message = f"{spec.aggregate} {what} = {agg:.6g}, expected {_bounds_text(spec)}"
+    return CheckResult(name, spec, "passed" if ok else "failed", message, (summary, *values))
+
+
+def _each_result(name: str, spec: CheckSpec, values: list[CheckValue],
+                 what: str) -> CheckResult:
+    """The verdict of a check every selected run must pass."""
     bad = [v for v in values if not v.passed]
     if bad:
         listed = "; ".join(f"{v.target} ({v.label}): {v.value:.6g}" for v in bad[:5])
@@ -199,6 +214,28 @@ def _evaluate_one(
         f"closest: {worst.value:.6g} in {worst.target}"
     )
     return CheckResult(name, spec, "passed", message, tuple(values))
+
+
+def _evaluate_one(
+    index: int,
+    spec: CheckSpec,
+    runs: Sequence[PlannedRun],
+    axes: Sequence[Sequence[str]],
+    baselines: Mapping[str, Mapping[str, object]],
+    kpis: Kpis,
+    failures: Mapping[str, str],
+) -> CheckResult:
+    name = spec.label(index)
+    values, errors = _check_values(spec, runs, axes, baselines, kpis, failures)
+    what = spec.kpi if spec.relative_to is None else f"{spec.kpi} {spec.compare} to {spec.relative_to}"
+    if errors:
+        more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+        return CheckResult(name, spec, "error", "; ".join(errors[:3]) + more, tuple(values))
+    if not values:
+        return CheckResult(name, spec, "error", "no value to check", ())
+    if spec.aggregate != "each":
+        return _aggregate_result(name, spec, values, what)
+    return _each_result(name, spec, values, what)
 
 
 def evaluate(
