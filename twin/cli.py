@@ -160,13 +160,14 @@ def run_command(
 def validate_command(
     files: Annotated[list[str], typer.Argument(help="Scenario YAML files.", show_default=False)],
     quick: Annotated[
-        bool, typer.Option("--quick", help="Schema and static checks only (no network load).")
+        bool, typer.Option("--quick", help="Schema and static checks only (nothing built).")
     ] = False,
 ) -> None:
-    """Check scenario files: schema, then checks against the network. Exit 2 on problems."""
+    """Check scenario files: schema, static checks, then everything `twin run` checks
+    before its first step (the simulation is built, not run). Exit 2 on problems."""
     from twin import checks
-    from twin.errors import Problem
-    from twin.grid import build_network, profile_library
+    from twin.engine import build
+    from twin.errors import PowerFlowError, Problem
     from twin.scenario import load_scenario
 
     problems: list[Problem] = []
@@ -175,14 +176,15 @@ def validate_command(
             scenario = load_scenario(file)
             found = checks.check_scenario(scenario)
             if not found and not quick:
-                net = build_network(scenario.grid)
-                code = checks.library_code(scenario)
-                library = profile_library(code) if code else None
-                found = checks.check_against_network(scenario, net, library)
+                # the run's own build: network, profiles, assets' files, comms, faults,
+                # controller; whatever it refuses, validate refuses (one validation path)
+                build(scenario, seed=scenario.seed)
         except ScenarioError as exc:
             found = list(exc.problems)
-        except TwinError as exc:
+        except PowerFlowError as exc:
             found = [Problem(file, "grid", str(exc))]
+        except TwinError as exc:
+            found = [Problem(file, "", str(exc))]
         if found:
             problems.extend(found)
         else:
