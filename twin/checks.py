@@ -108,6 +108,9 @@ def check_scenario(scenario: Scenario) -> list[Problem]:
     problems.extend(check_failure_budget(scenario))
     problems.extend(check_solvers(scenario))
     problems.extend(check_files(scenario))
+    from twin.control.loop import decision_loop_problems  # deadlines, fallbacks (#12)
+
+    problems.extend(Problem(file, path, msg) for path, msg in decision_loop_problems(scenario))
     return problems
 
 

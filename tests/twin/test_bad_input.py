@@ -42,6 +42,19 @@ CASES = {
         GOOD.replace("capacity_kwh: 10", "capacity_kwh: -1") + "colour: blue\n",
         [("assets.0.capacity_kwh", "greater than 0"), ("colour", "unknown key")],
     ),
+    "deadline_zero": (
+        GOOD + "comms: {enabled: true, deadline_s: 0}\n",
+        [("comms.deadline_s", "greater than 0")],
+    ),
+    "deadline_past_the_horizon": (
+        GOOD.replace("duration: 1d", "duration: 1h") + "comms: {enabled: true, deadline_s: 7200}\n",
+        [("comms.deadline_s", "longer than the run")],
+    ),
+    "chain_leaving_no_schedule": (
+        GOOD + "control: {mode: ems}\ncomms:\n  enabled: true\n  tasks:\n    dispatch:\n"
+        "      chain: [{solver: milp, route: local}, {fallback: last_good_schedule}]\n",
+        [("comms.tasks.dispatch.chain", "can leave no schedule")],
+    ),
     "empty_file": ("", [("", "empty")]),
     "not_yaml": ("name: [unclosed\n  grid: {{{\n", [("", "not valid YAML")]),
     "yaml_not_mapping": ("- just\n- a list\n", [("", "expected a YAML mapping")]),

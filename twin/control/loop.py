@@ -191,3 +191,34 @@ class DecisionLoop:
         for q in (50, 95, 99):
             out[f"decision_age_p{q}_s"] = float(np.percentile(ages, q)) if ages else None
         return out
+
+
+def decision_loop_problems(scenario: Any) -> list[tuple[str, str]]:
+    """Settings of a scenario under which the decision loop cannot keep every step under
+    a valid set point, as ``(field path, message)``:
+
+    - a ``dispatch`` chain of ``comms.tasks`` without a ``rule_based`` fallback (when
+      every solver fails before a first schedule exists, nothing would set the units);
+    - a deadline (``comms.deadline_s`` or a task's) longer than the run: an answer
+      could be awaited past the horizon (zero deadlines the schema refuses already).
+    """
+    comms = getattr(scenario, "comms", None)
+    if comms is None or not comms.enabled:
+        return []
+    out: list[tuple[str, str]] = []
+    horizon_s = float(scenario.time.duration_s)
+    task = comms.tasks.get("dispatch")
+    if task is not None and scenario.control.mode == "ems" and not any(
+            step.fallback == "rule_based" for step in task.chain):
+        out.append(("comms.tasks.dispatch.chain", "the chain can leave no schedule (no "
+                    "'rule_based' fallback: when every solver fails before a first plan, no "
+                    "step would have a set point); expected a last step {fallback: rule_based}"))
+    deadlines = [("comms.deadline_s", comms.deadline_s)]
+    deadlines += [(f"comms.tasks.{name}.deadline_s", t.deadline_s) for name, t in
+                  comms.tasks.items()]
+    for path, value in deadlines:
+        if float(value) > horizon_s:
+            out.append((path, f"a deadline of {value:g} s is longer than the run "
+                        f"({horizon_s:g} s): an answer could be awaited past the horizon; "
+                        "expected at most the run's duration"))
+    return out
