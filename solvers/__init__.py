@@ -28,7 +28,7 @@ solvers join through the entry-point group ``gridtwin.solvers``.
 Importing :mod:`solvers` is light: qiskit, qiskit-aer and dwave-samplers are
 imported inside the backends when they first solve.
 
-Public names: :class:`Problem`, :class:`ProblemBuilder`, :class:`VarBlock`,
+Public names: :class:`Problem`, :class:`ProblemBuilder`, :class:`VarBlock`, :class:`SparseTerm`,
 :class:`Result`, :class:`Status`, :class:`Sense`, :class:`VarKind`,
 :class:`ProblemError`, :class:`Solver`, :func:`register`, :func:`get_solver`,
 :func:`available_solvers`, :func:`registered_solvers`,
@@ -49,18 +49,10 @@ Examples
 
 from __future__ import annotations
 
+from solvers.builder import ProblemBuilder, SparseTerm, VarBlock
 from solvers.compare import approximation_ratio, compare
 from solvers.lpfile import read_lp, write_lp
-from solvers.problem import (
-    Problem,
-    ProblemBuilder,
-    ProblemError,
-    Result,
-    Sense,
-    Status,
-    VarBlock,
-    VarKind,
-)
+from solvers.problem import Problem, ProblemError, Sense, Status, VarKind
 from solvers.qubo import problem_from_quadratic_program, problem_to_quadratic_program
 from solvers.registry import (
     Solver,
@@ -73,6 +65,7 @@ from solvers.registry import (
     register,
     registered_solvers,
 )
+from solvers.result import Result
 
 __all__ = [
     "Problem",
@@ -84,6 +77,7 @@ __all__ = [
     "SolverInfo",
     "SolverOptionError",
     "SolverUnavailableError",
+    "SparseTerm",
     "Status",
     "UnknownSolverError",
     "VarBlock",

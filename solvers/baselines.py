@@ -41,16 +41,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from solvers.problem import (
-    Problem,
-    ProblemError,
-    Result,
-    Status,
-    VarKind,
-    result_from_x,
-)
+from solvers.problem import Problem, ProblemError, Status, VarKind
 from solvers.qubo import qubo_support, to_qubo
 from solvers.registry import register
+from solvers.result import Result, result_from_x
 from solvers.sampling import (
     SampleSet,
     evaluate_samples,

@@ -22,7 +22,8 @@ from solvers.problem import Sense, Status
 from solvers.registry import Solver, get_solver
 
 if TYPE_CHECKING:
-    from solvers.problem import Problem, Result
+    from solvers.problem import Problem
+    from solvers.result import Result
 
 __all__ = ["approximation_ratio", "compare"]
 

@@ -57,8 +57,9 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from solvers.problem import Problem, Result, Status, VarKind, result_from_x
+from solvers.problem import Problem, Status, VarKind
 from solvers.registry import get_solver, register
+from solvers.result import Result, result_from_x
 
 __all__ = ["HybridSolver"]
 

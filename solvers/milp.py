@@ -37,8 +37,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from solvers.problem import Problem, Result, Status, VarKind, result_from_x
+from solvers.problem import Problem, Status, VarKind
 from solvers.registry import register
+from solvers.result import Result, result_from_x
 
 if TYPE_CHECKING:
     import highspy

@@ -1,4 +1,4 @@
-"""The solver-neutral optimisation model: :class:`Problem` and :class:`Result`.
+"""The solver-neutral optimisation model: :class:`Problem` and its value types.
 
 A :class:`Problem` is a small MILP/QUBO model in array form: named variables with
 kinds (continuous, integer, binary) and bounds, a linear plus optional quadratic
@@ -6,39 +6,29 @@ objective with a sense, and linear constraints ``row_lower <= A x <= row_upper``
 held as a sparse matrix. It is frozen and validated on construction, so a solver
 never sees NaN coefficients, mismatched shapes or crossed bounds.
 
-A :class:`Result` carries the status, the objective value, the solution as an
-array in variable order (``result.x``) and by name (``result.values[name]``), the
-wall time and backend-specific diagnostics.
+Sub-domains live next to it: building problems from blocks of arrays in
+:mod:`solvers.builder` (:class:`~solvers.builder.ProblemBuilder`), the outcome of a
+solve in :mod:`solvers.result` (:class:`~solvers.result.Result`), converters as free
+functions in :mod:`solvers.lpfile` and :mod:`solvers.qubo`. The module is about 650
+lines because :class:`Problem`'s validation, evaluation and feasibility checks are
+one cohesive type.
 
-Public names: :class:`Problem`, :class:`ProblemBuilder`, :class:`VarBlock`,
-:class:`SparseTerm`, :class:`Result`, :class:`Status`, :class:`Sense`, :class:`VarKind`,
-:class:`ProblemError`, :func:`result_from_x`.
+Public names: :class:`Problem`, :class:`Status`, :class:`Sense`, :class:`VarKind`,
+:class:`ProblemError`, :data:`FEASIBILITY_TOL`.
 
 Examples
 --------
-Build a problem from blocks of arrays (the idiomatic way for schedules):
-
->>> import numpy as np
->>> b = ProblemBuilder("toy")
->>> p = b.add_variables("p_mw", 3, lower=0.0, upper=2.0, cost=[1.0, 2.0, 3.0])
->>> u = b.add_variables("u", 3, kind="binary", cost=0.5)
->>> b.add_constraints([(p, np.ones((1, 3)))], lower=2.5, name="demand")
-range(0, 1)
->>> b.add_constraints([(p, np.eye(3)), (u, -2.0 * np.eye(3))], upper=0.0, name="on")
-range(1, 4)
->>> problem = b.build()
->>> problem.num_variables, problem.num_constraints
-(6, 4)
->>> problem.names[:2]
-('p_mw[0]', 'p_mw[1]')
+>>> from solvers.problem import Problem
+>>> p = Problem(objective=[1.0, -1.0], kinds="binary", upper=1.0)
+>>> p.num_variables, p.evaluate([0.0, 1.0])
+(2, -1.0)
 """
 
 from __future__ import annotations
 
 import enum
-import functools
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,16 +39,13 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "FEASIBILITY_TOL",
     "Problem",
-    "ProblemBuilder",
     "ProblemError",
-    "Result",
     "Sense",
-    "SparseTerm",
     "Status",
-    "VarBlock",
     "VarKind",
-    "result_from_x",
+    "as_float_vector",
 ]
 
 #: Feasibility tolerance used by :meth:`Problem.is_feasible` (absolute). [-]
@@ -139,7 +126,11 @@ class Status(enum.Enum):
     FAILED = "failed"
 
 
-def _as_float_vector(value: ArrayLike, size: int, what: str) -> NDArray[np.float64]:
+def as_float_vector(value: ArrayLike, size: int, what: str) -> NDArray[np.float64]:
+    """``value`` (a scalar or ``size`` numbers) as a float64 vector of length ``size``.
+
+    Raises :class:`ProblemError` naming ``what`` when the length differs.
+    """
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim == 0:
         return np.full(size, float(arr))
@@ -305,8 +296,8 @@ class Problem:
         n = c.size
         _check_no_nan(c, "objective", allow_inf=False)
         kind_arr = self._parse_kinds(kinds, n)
-        lb = _as_float_vector(lower, n, "lower")
-        ub = _as_float_vector(upper, n, "upper")
+        lb = as_float_vector(lower, n, "lower")
+        ub = as_float_vector(upper, n, "upper")
         _check_variable_bounds(lb, ub, kind_arr, names)
         var_names = self._parse_names(names, n, "x", "variable")
         if not np.isfinite(constant):
@@ -323,8 +314,8 @@ class Problem:
             a.sort_indices()
             _check_no_nan(np.asarray(a.data), "constraints", allow_inf=False)
         m = a.shape[0]
-        rl = _as_float_vector(row_lower, m, "row_lower")
-        ru = _as_float_vector(row_upper, m, "row_upper")
+        rl = as_float_vector(row_lower, m, "row_lower")
+        ru = as_float_vector(row_upper, m, "row_upper")
         _check_row_bounds(rl, ru)
         r_names = self._parse_names(row_names, m, "c", "constraint")
         q = _canonical_quadratic(quadratic, n)
@@ -643,506 +634,3 @@ class Problem:
 
 
 # ---------------------------------------------------------------- builder
-@dataclass(frozen=True)
-class SparseTerm:
-    """A constraint term as plain COO triplets, ``matrix[row[k], col[k]] += val[k]``.
-
-    :meth:`ProblemBuilder.add_constraints` takes it like a scipy matrix, without a
-    scipy object per term (a builder of many small terms, such as a controller's
-    schedule of about 60 terms made thousands of times a run, saves scipy's
-    constructor cost of tens of microseconds a term). Explicit zeros are kept as
-    entries, as in a ``scipy.sparse.coo_array``.
-
-    Attributes
-    ----------
-    row, col : numpy.ndarray
-        Integer positions of the entries.
-    val : numpy.ndarray
-        ``float64`` values of the entries.
-    shape : tuple of int
-        ``(rows, columns)`` of the term.
-    """
-
-    row: NDArray[np.int64]
-    col: NDArray[np.int64]
-    val: NDArray[np.float64]
-    shape: tuple[int, int]
-
-    def __neg__(self) -> SparseTerm:
-        return SparseTerm(self.row, self.col, -self.val, self.shape)
-
-    def to_scipy(self) -> sp.coo_array:
-        """The same term as a scipy COO array."""
-        return sp.coo_array((self.val, (self.row, self.col)), shape=self.shape)
-
-
-@functools.lru_cache(maxsize=1024)
-def _block_names(prefix: str, shape: tuple[int, ...]) -> tuple[str, ...]:
-    """``prefix[i]`` (1-D) or ``prefix[i,j,...]`` names of a block, built once per
-    prefix and shape (a builder called for every plan of a run reuses them)."""
-    if len(shape) == 1:
-        return tuple(f"{prefix}[{i}]" for i in range(shape[0]))
-    return tuple(f"{prefix}[{','.join(map(str, idx))}]" for idx in np.ndindex(*shape))
-
-
-@functools.lru_cache(maxsize=1024)
-def _constant_values(size: int, value_hex: str) -> NDArray[np.float64]:
-    """``np.full(size, value)``, read-only and shared (keyed by the exact value: the hex
-    form tells -0.0 from 0.0); :meth:`ProblemBuilder.build` concatenates copies."""
-    out = np.full(size, float.fromhex(value_hex))
-    out.flags.writeable = False
-    return out
-
-
-@functools.lru_cache(maxsize=256)
-def _constant_codes(size: int, kind: int) -> NDArray[np.int8]:
-    """``np.full(size, kind, dtype=np.int8)``, read-only and shared."""
-    out = np.full(size, kind, dtype=np.int8)
-    out.flags.writeable = False
-    return out
-
-
-@dataclass(frozen=True)
-class VarBlock:
-    """A contiguous block of variables added by :meth:`ProblemBuilder.add_variables`.
-
-    Attributes
-    ----------
-    name : str
-        Block prefix; variables are named ``name[i]`` or ``name[i,j]``.
-    start : int
-        Position of the first variable of the block.
-    shape : tuple of int
-        Shape the block was declared with.
-    """
-
-    name: str
-    start: int
-    shape: tuple[int, ...]
-
-    @property
-    def size(self) -> int:
-        """Number of variables in the block."""
-        return math.prod(self.shape)
-
-    @property
-    def indices(self) -> NDArray[np.int64]:
-        """Variable positions, reshaped to the block's shape."""
-        return np.arange(self.start, self.start + self.size).reshape(self.shape)
-
-    def values(self, x: ArrayLike) -> NDArray[np.float64]:
-        """The block's values out of a full solution array, in the block's shape."""
-        xv = np.asarray(x, dtype=np.float64)
-        return xv[self.start : self.start + self.size].reshape(self.shape)
-
-
-class ProblemBuilder:
-    """Assemble a :class:`Problem` from blocks of numpy/scipy arrays.
-
-    Variables are added in blocks (one call per quantity: ``p_mw`` over
-    (steps, units), ``u`` binaries, ``soc_mwh`` ...); constraints in row blocks,
-    each a list of ``(block, matrix)`` terms whose matrices have one column per
-    variable of the block (dense or scipy sparse). Nothing is copied per element:
-    a 10,000-variable schedule builds in milliseconds.
-
-    Parameters
-    ----------
-    name : str
-        Problem name.
-    sense : Sense or str
-        Objective sense.
-    """
-
-    def __init__(self, name: str = "problem", sense: Sense | str = Sense.MINIMIZE) -> None:
-        self.name = name
-        self.sense = Sense.parse(sense)
-        self._blocks: list[VarBlock] = []
-        self._block_names: set[str] = set()
-        self._row_names: set[str] = set()
-        self._names: list[str] = []
-        self._cost: list[np.ndarray] = []
-        self._lower: list[np.ndarray] = []
-        self._upper: list[np.ndarray] = []
-        self._kinds: list[np.ndarray] = []
-        self._n = 0
-        self._rows: list[tuple[list[tuple[VarBlock, Any]], np.ndarray, np.ndarray, str, int]] = []
-        self._m = 0
-        self._quad: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.constant = 0.0
-
-    @property
-    def num_variables(self) -> int:
-        """Variables added so far."""
-        return self._n
-
-    def add_variables(
-        self,
-        name: str,
-        shape: int | tuple[int, ...],
-        *,
-        kind: VarKind | str = VarKind.CONTINUOUS,
-        lower: ArrayLike = 0.0,
-        upper: ArrayLike = math.inf,
-        cost: ArrayLike = 0.0,
-    ) -> VarBlock:
-        """Add a block of variables named ``name[i]`` (1-D) or ``name[i,j,...]``.
-
-        Parameters
-        ----------
-        name : str
-            Block prefix (unique).
-        shape : int or tuple of int
-            Block shape, e.g. ``(steps, units)``.
-        kind : VarKind or str
-            Kind of every variable of the block.
-        lower, upper, cost : array_like or float
-            Bounds and linear objective coefficients, broadcast to ``shape``.
-
-        Returns
-        -------
-        VarBlock
-            The block, to reference in constraints and to read results.
-        """
-        shp = (shape,) if isinstance(shape, int | np.integer) else tuple(int(s) for s in shape)
-        if any(s < 0 for s in shp):
-            raise ProblemError(f"variables {name!r}: negative shape {shp}")
-        if name in self._block_names:
-            raise ProblemError(f"variables {name!r}: a block with this name already exists")
-        k = VarKind.parse(kind)
-        size = math.prod(shp)
-        block = VarBlock(name, self._n, shp)
-
-        def bcast(v: ArrayLike, what: str) -> np.ndarray:
-            # the common cases (a number, an array of the block's shape) without
-            # np.broadcast_to's overhead: the same values
-            if isinstance(v, float | int) and not isinstance(v, bool):
-                return _constant_values(size, float(v).hex())
-            if isinstance(v, np.ndarray) and v.dtype == np.float64 and v.shape == shp:
-                return v.reshape(-1)
-            try:
-                return np.broadcast_to(np.asarray(v, dtype=np.float64), shp).reshape(-1)
-            except ValueError:
-                raise ProblemError(
-                    f"variables {name!r}: {what} of shape {np.shape(v)} does not fit {shp}"
-                ) from None
-
-        lb, ub = bcast(lower, "lower"), bcast(upper, "upper")
-        if k is VarKind.BINARY:
-            lb = np.maximum(lb, 0.0) if np.ndim(lower) == 0 and lower == 0.0 else lb
-            ub = np.minimum(ub, 1.0) if np.ndim(upper) == 0 and np.isinf(upper) else ub
-        self._cost.append(bcast(cost, "cost"))
-        self._lower.append(lb)
-        self._upper.append(ub)
-        self._kinds.append(_constant_codes(size, int(k)))
-        self._names.extend(_block_names(name, shp))
-        self._blocks.append(block)
-        self._block_names.add(name)
-        self._n += size
-        return block
-
-    def add_constraints(
-        self,
-        terms: Iterable[tuple[VarBlock, Any]] | Mapping[VarBlock, Any],
-        *,
-        lower: ArrayLike = -math.inf,
-        upper: ArrayLike = math.inf,
-        name: str = "c",
-    ) -> range:
-        """Add rows ``lower <= sum_k M_k x_{block_k} <= upper``.
-
-        Parameters
-        ----------
-        terms : iterable of (VarBlock, matrix) or mapping VarBlock -> matrix
-            Each matrix has shape (rows, block.size); dense, scipy sparse or a
-            :class:`SparseTerm`.
-        lower, upper : array_like or float
-            Row bounds, broadcast to (rows,). Equal values give equalities.
-        name : str
-            Row prefix; rows are named ``name[i]`` (unique per builder).
-
-        Returns
-        -------
-        range
-            Positions of the new rows.
-        """
-        pairs = list(terms.items()) if isinstance(terms, Mapping) else list(terms)
-        if not pairs:
-            raise ProblemError(f"constraints {name!r}: no terms given")
-        rows = None
-        for block, mat in pairs:
-            shape = mat.shape if hasattr(mat, "shape") else np.shape(mat)
-            if len(shape) != 2 or shape[1] != block.size:
-                raise ProblemError(
-                    f"constraints {name!r}: matrix for block {block.name!r} must have "
-                    f"{block.size} columns, got shape {shape}"
-                )
-            if rows is None:
-                rows = shape[0]
-            elif shape[0] != rows:
-                raise ProblemError(
-                    f"constraints {name!r}: matrices disagree on the number of rows "
-                    f"({rows} vs {shape[0]})"
-                )
-        assert rows is not None
-        if name in self._row_names:
-            raise ProblemError(f"constraints {name!r}: a row block with this name exists")
-        self._row_names.add(name)
-        lo = _as_float_vector(lower, rows, f"constraints {name!r} lower")
-        hi = _as_float_vector(upper, rows, f"constraints {name!r} upper")
-        self._rows.append((pairs, lo, hi, name, rows))
-        start = self._m
-        self._m += rows
-        return range(start, start + rows)
-
-    def add_quadratic(self, first: VarBlock, second: VarBlock, matrix: Any) -> None:
-        """Add objective terms ``x_first^T M x_second`` (M of shape (first.size, second.size))."""
-        coo = sp.coo_array(matrix)
-        if coo.shape != (first.size, second.size):
-            raise ProblemError(
-                f"quadratic {first.name!r} x {second.name!r}: expected shape "
-                f"({first.size}, {second.size}), got {coo.shape}"
-            )
-        rr, cc = coo.coords
-        self._quad.append((rr + first.start, cc + second.start, np.asarray(coo.data, float)))
-
-    def build(self) -> Problem:
-        """Validate and return the :class:`Problem`.
-
-        A linear problem goes through :meth:`Problem.from_trusted` (the builder makes
-        fresh arrays and unique ``block[i]`` names by construction; values, bounds and
-        sizes are still checked there), a quadratic one through ``Problem(...)``.
-        """
-        n = self._n
-        cat = np.concatenate
-        data, ri, ci, lo, hi, rnames = [], [], [], [], [], []
-        row_off, col_off, counts = [], [], []
-        offset = 0
-        for pairs, rl, ru, name, rows in self._rows:
-            for block, mat in pairs:
-                if isinstance(mat, SparseTerm):
-                    r, c, v = mat.row, mat.col, np.asarray(mat.val, dtype=np.float64)
-                else:
-                    coo = sp.coo_array(mat, dtype=np.float64)
-                    (r, c), v = coo.coords, np.asarray(coo.data, dtype=np.float64)
-                data.append(v)
-                ri.append(r)
-                ci.append(c)
-                row_off.append(offset)
-                col_off.append(block.start)
-                counts.append(v.size)
-            lo.append(rl)
-            hi.append(ru)
-            rnames.extend(_block_names(name, (rows,)))
-            offset += rows
-        a = None
-        if offset:
-            if data:
-                # each term's row and column offsets added once for all terms (the
-                # same integers as adding them term by term)
-                per_term = np.array(counts)
-                rows_all = cat(ri).astype(np.int64, copy=False)
-                cols_all = cat(ci).astype(np.int64, copy=False)
-                rows_all = rows_all + np.repeat(np.array(row_off, dtype=np.int64), per_term)
-                cols_all = cols_all + np.repeat(np.array(col_off, dtype=np.int64), per_term)
-                a = sp.csr_array((cat(data), (rows_all, cols_all)), shape=(offset, n))
-            else:
-                a = sp.csr_array(([], ([], [])), shape=(offset, n))
-        quad = None
-        if self._quad:
-            r = cat([q[0] for q in self._quad])
-            c = cat([q[1] for q in self._quad])
-            v = cat([q[2] for q in self._quad])
-            quad = sp.coo_array((v, (r, c)), shape=(n, n))
-        elif a is not None and self._cost:
-            return Problem.from_trusted(
-                objective=cat(self._cost), lower=cat(self._lower), upper=cat(self._upper),
-                kinds=cat(self._kinds), names=tuple(self._names), constraints=a,
-                row_lower=cat(lo), row_upper=cat(hi), row_names=tuple(rnames),
-                name=self.name, constant=self.constant, sense=self.sense,
-            )
-        return Problem(
-            objective=cat(self._cost) if self._cost else np.zeros(0),
-            lower=cat(self._lower) if self._lower else np.zeros(0),
-            upper=cat(self._upper) if self._upper else np.zeros(0),
-            kinds=cat(self._kinds) if self._kinds else np.zeros(0, dtype=np.int8),
-            names=self._names,
-            quadratic=quad,
-            constant=self.constant,
-            sense=self.sense,
-            constraints=a,
-            row_lower=cat(lo) if lo else np.zeros(0),
-            row_upper=cat(hi) if hi else np.zeros(0),
-            row_names=rnames,
-            name=self.name,
-        )
-
-
-# ----------------------------------------------------------------- result
-class _NamedValues(Mapping[str, float]):
-    """Read-only name -> value view over a solution array."""
-
-    __slots__ = ("_problem", "_x")
-
-    def __init__(self, problem_names: tuple[str, ...], index: Any, x: np.ndarray) -> None:
-        self._problem = (problem_names, index)
-        self._x = x
-
-    def __getitem__(self, key: str) -> float:
-        return float(self._x[self._problem[1](key)])
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._problem[0])
-
-    def __len__(self) -> int:
-        return len(self._problem[0])
-
-    def __repr__(self) -> str:
-        items = ", ".join(f"{k!r}: {self[k]:g}" for k in list(self)[:6])
-        more = ", ..." if len(self) > 6 else ""
-        return f"{{{items}{more}}}"
-
-
-@dataclass(frozen=True)
-class Result:
-    """Outcome of :meth:`Solver.solve`.
-
-    Attributes
-    ----------
-    status : Status
-        See :class:`Status`.
-    solver : str
-        Registered name of the solver that produced it.
-    objective : float or None
-        Objective value of ``x`` in the problem's own sense, or None.
-    x : numpy.ndarray or None
-        Solution in variable order (read-only), or None when there is none.
-    wall_time_s : float
-        Wall-clock time of the solve call. [s]
-    diagnostics : Mapping[str, Any]
-        Backend-specific values; keys are documented per solver.
-    message : str
-        Human-readable reason for UNSUPPORTED / FAILED / INFEASIBLE etc.
-    problem : Problem or None
-        The problem solved (gives names to ``x``).
-    """
-
-    status: Status
-    solver: str
-    objective: float | None = None
-    x: NDArray[np.float64] | None = None
-    wall_time_s: float = 0.0
-    diagnostics: Mapping[str, Any] = field(default_factory=dict)
-    message: str = ""
-    problem: Problem | None = field(default=None, repr=False)
-
-    @property
-    def has_solution(self) -> bool:
-        """True when ``x`` holds a feasible solution."""
-        return self.x is not None
-
-    @property
-    def ok(self) -> bool:
-        """True for OPTIMAL and FEASIBLE."""
-        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
-
-    @property
-    def values(self) -> Mapping[str, float]:
-        """Solution by variable name (empty mapping when there is no solution)."""
-        if self.x is None or self.problem is None:
-            return {}
-        return _NamedValues(self.problem.names, self.problem.index, self.x)
-
-    def value(self, name: str) -> float:
-        """Value of one variable by name."""
-        if self.x is None or self.problem is None:
-            raise KeyError(f"result of {self.solver!r} has no solution ({self.status.value})")
-        return float(self.x[self.problem.index(name)])
-
-    def to_dict(self, *, include_values: bool = True) -> dict[str, Any]:
-        """JSON-friendly dictionary (numpy values converted to Python types)."""
-        out: dict[str, Any] = {
-            "status": self.status.value,
-            "solver": self.solver,
-            "objective": self.objective,
-            "wall_time_s": self.wall_time_s,
-            "message": self.message,
-            "diagnostics": _jsonable(dict(self.diagnostics)),
-        }
-        if include_values:
-            out["values"] = dict(self.values.items()) if self.x is not None else None
-        return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
-
-
-def result_from_x(
-    problem: Problem,
-    solver: str,
-    x: ArrayLike | None,
-    *,
-    status: Status | None = None,
-    wall_time_s: float = 0.0,
-    diagnostics: Mapping[str, Any] | None = None,
-    message: str = "",
-    tol: float = FEASIBILITY_TOL,
-) -> Result:
-    """Build a :class:`Result`, checking feasibility of ``x`` honestly.
-
-    An assignment that violates a bound, integrality or constraint by more
-    than ``tol`` is never reported as a solution: the status becomes
-    INFEASIBLE (unless an explicit non-success status is given) and the
-    violation is recorded in ``diagnostics["max_violation"]``.
-    """
-    diag = dict(diagnostics or {})
-    if x is None:
-        return Result(
-            status=status or Status.FAILED,
-            solver=solver,
-            wall_time_s=wall_time_s,
-            diagnostics=diag,
-            message=message,
-            problem=problem,
-        )
-    xv = np.array(x, dtype=np.float64, copy=True).reshape(-1)
-    integral = problem.kinds != VarKind.CONTINUOUS
-    snapped = xv.copy()
-    snapped[integral] = np.round(snapped[integral])
-    viol = problem.violation(snapped)
-    diag["max_violation"] = viol
-    if viol > tol:
-        if status in (None, Status.OPTIMAL, Status.FEASIBLE):
-            status = Status.INFEASIBLE
-            message = message or f"best assignment violates the constraints by {viol:.3g}"
-        return Result(
-            status=status or Status.INFEASIBLE,
-            solver=solver,
-            wall_time_s=wall_time_s,
-            diagnostics=diag,
-            message=message,
-            problem=problem,
-        )
-    snapped.flags.writeable = False
-    return Result(
-        status=status or Status.FEASIBLE,
-        solver=solver,
-        objective=problem.evaluate(snapped),
-        x=snapped,
-        wall_time_s=wall_time_s,
-        diagnostics=diag,
-        message=message,
-        problem=problem,
-    )

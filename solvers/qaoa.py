@@ -31,12 +31,20 @@ The final angles then run as the real circuit (transpiled, parameters bound)
 on Qiskit Aer's ``SamplerV2`` with ``shots`` shots: the reported samples are
 Aer's, and ``diagnostics["qasm3"]`` is that circuit.
 
-With ``noise="<fake backend>"`` (e.g. ``"FakeTorino"`` or ``"torino"``) the
-circuit is transpiled to that device's basis and coupling map and every
-evaluation of the optimisation loop runs on ``AerSimulator.from_backend(fake)``
-(qiskit-ibm-runtime's offline calibration data): the ideal kernel gives the
+With ``noise="<fake backend>"`` (e.g. ``"FakeTorino"`` or ``"torino"``; valid
+names: :func:`solvers.noise.noise_models`) the circuit is transpiled to that
+device's basis and coupling map and every evaluation of the optimisation loop
+runs on the device's noise model (:class:`solvers.noise.NoisySetup`,
+qiskit-ibm-runtime's offline calibration data): the ideal kernel gives the
 starting angles, then ``noise_maxiter`` noisy evaluations refine them on the
-sampled mean cost. This is much slower (an Aer noisy run per evaluation).
+sampled mean cost. Every number reported in this mode comes from the noisy run:
+the final sampling job runs on a fresh seed stream, ``expected_objective`` is the
+mean penalised objective of its shots (``expected_objective_source`` says so),
+``best_probability`` the best sample's share of them, and the quality figures of
+:mod:`solvers.metrics` are computed from them; the ideal state's exact value at
+the same angles is given apart as ``ideal_expected_objective``. An unknown device
+name gives an UNSUPPORTED Result naming it (so do a non-finite ``penalty`` and a
+problem without binary or integer variables).
 
 Samples are mapped back to the problem's variables and checked against the
 original constraints (:mod:`solvers.sampling`); infeasible ones are repaired
@@ -47,31 +55,46 @@ qubits than ``max_qubits`` or than memory allows).
 
 Modelled QPU time
 -----------------
-``shots * (circuit duration + rep_delay) + job_overhead`` per job, with the
-circuit duration from the device target (noise mode) or from depth as
-``d2 * gate_2q_s + (depth - d2) * gate_1q_s + readout_s``. Defaults
-(:data:`QPU_TIMING`, overridable with ``qpu_timing={...}``): IBM Heron-like
-``gate_1q_s = 32e-9``, ``gate_2q_s = 68e-9``, ``readout_s = 1.56e-6``,
-``rep_delay_s = 250e-6`` (IBM default repetition delay), ``job_overhead_s =
-2.0`` (an assumption for queue-free job setup and transfer).
+The whole variational loop is billed by :mod:`solvers.qpu`: ``qpu_jobs`` (the
+optimiser's evaluations on the quantum state plus the final run; the p = 1
+closed-form grid is classical), ``qpu_loop_time_s = jobs * shots * (circuit
+duration + rep_delay)``, ``qpu_billed_time_s`` with the per-job or per-session
+overhead, ``qpu_cost`` and the constants used (``qpu_cost_model``; overridable
+with ``qpu_costs={...}``). The circuit duration comes from the device target's
+gate times in noise mode, else from depth as ``d2 * gate_2q_s + (depth - d2) *
+gate_1q_s + readout_s``. The older figures stay: ``modelled_qpu_time_s`` =
+``shots * (circuit duration + rep_delay) + job_overhead`` (the final job only)
+and ``modelled_qpu_time_loop_s`` (that job times the evaluations), with
+:data:`QPU_TIMING` (IBM Heron-like ``gate_1q_s = 32e-9``, ``gate_2q_s = 68e-9``,
+``readout_s = 1.56e-6``, ``rep_delay_s = 250e-6``, ``job_overhead_s = 2.0``,
+overridable with ``qpu_timing={...}``).
 
 Diagnostics keys
 ----------------
 ``qubits``, ``reps``, ``depth``, ``two_qubit_gates`` (after transpilation),
-``shots``, ``circuit_evaluations`` (kernel + closed-form-free Aer evaluations),
+``shots``, ``circuit_evaluations`` (kernel + Aer evaluations),
 ``closed_form_evaluations``, ``optimizer_iterations``, ``optimizer_settings``
 (method, maxiter and, for COBYLA, rhobeg and tol of the kernel refinement), ``final_angles``
 (gammas then betas, raw), ``normalised_angles``, ``angle_scale``,
-``initial_point``, ``expected_objective`` (exact expected QUBO objective of
-the final state in the problem's sense; equals the expected objective when
-there are no constraints), ``best_bitstring``, ``best_probability``,
-``qasm3``, ``modelled_qpu_time_s`` (final sampling job),
-``modelled_qpu_time_loop_s`` (if every evaluation were a QPU job),
-``penalty``, ``noise``, ``simulator_method``, ``seed``, plus the sampling keys
-of :func:`solvers.sampling.result_from_samples`.
+``initial_point``, ``expected_objective`` (expected QUBO objective of the final
+state in the problem's sense: exact when ideal, from the noisy shots in noise
+mode), ``expected_objective_source``, ``best_bitstring``, ``best_probability``,
+``qasm3``, ``circuit_duration_s``, the QPU keys above, ``penalty``,
+``inequality_penalty``, ``noise``, ``simulator_method``, ``seed``; in noise mode
+``device``, ``physical_qubits``, ``noisy_expected_qubo_cost`` (the refinement's
+best mean, biased low by selection), ``ideal_expected_objective``; the sampling
+keys of :func:`solvers.sampling.result_from_samples` and the quality keys of
+:mod:`solvers.metrics` (against ``reference_objective`` or ``reference_solver``).
+
+Why one module of about 860 lines: :class:`QaoaSolver`'s circuit building, angle
+search, final run and diagnostics share the solver's options and one flow; the
+device noise lives in :mod:`solvers.noise`, the QPU bill in :mod:`solvers.qpu`,
+the statevector kernel in :mod:`solvers.statevector` and the quality figures in
+:mod:`solvers.metrics`.
 
 Public names: :class:`QaoaSolver` (registered as ``qaoa``), :func:`expectation`,
-:func:`qaoa_circuit`, :data:`QPU_TIMING`.
+:func:`qaoa_circuit`, :data:`QPU_TIMING`; :func:`noise_models` and
+:func:`noise_model_reason` are re-exported from :mod:`solvers.noise`.
 
 References
 ----------
@@ -90,10 +113,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from solvers.problem import Problem, ProblemError, Result, Status, VarKind
+from solvers.noise import NoisySetup, fake_backend, noise_model_reason, noise_models
+from solvers.problem import Problem, ProblemError, Status, VarKind
 from solvers.qpu import circuit_duration_s, loop_cost, qpu_costs
 from solvers.qubo import Qubo, cost_vector, qubo_support, to_qubo
 from solvers.registry import register
+from solvers.result import Result
 from solvers.sampling import (
     derived_seed,
     evaluate_samples,
@@ -571,7 +596,11 @@ class QaoaSolver:
         """
         n = qubo.num_variables
         p = x_norm.size // 2
-        setup = _NoisySetup.build(self, qubo, p, seed)
+        circ = _parametric_circuit(qubo, p)
+        circ.measure_all()
+        setup = NoisySetup.build(self.noise, circ,  # type: ignore[arg-type]
+                                 optimization_level=int(self.optimization_level),
+                                 simulator_method=self.simulator_method, seed=seed)
         x_norm, extra, timed_out = self._noisy_refine(setup, cost, x_norm, scale, seed,
                                                       counters, deadline)
         gammas, betas = x_norm[:p] / scale, x_norm[p:]
@@ -593,7 +622,7 @@ class QaoaSolver:
             x_norm=np.array(x_norm), circuit=circuit, z=z, counts=counts, best_z=best_z,
             expected_objective=float(qubo.sign * float(cost[index] @ counts) / shots),
             best_probability=best_share, source="noisy samples of the final run",
-            target=_fake_backend(self.noise).target, extra=extra,  # type: ignore[arg-type]
+            target=fake_backend(self.noise).target, extra=extra,  # type: ignore[arg-type]
             timed_out=timed_out)
 
     def _diagnostics(self, qubo: Qubo, final: _FinalRun, scale: float, how: str,
@@ -750,11 +779,11 @@ class QaoaSolver:
 
     def _duration(self, circuit: QuantumCircuit, timing: Mapping[str, float]) -> float:
         """One shot of ``circuit``: the device target's gate times, else the depth model."""
-        target = _fake_backend(self.noise).target if self.noise is not None else None
+        target = fake_backend(self.noise).target if self.noise is not None else None
         return circuit_duration_s(circuit, target, timing)[0]
 
     def _noisy_refine(
-        self, setup: _NoisySetup, cost: np.ndarray, x_norm: np.ndarray, scale: float,
+        self, setup: NoisySetup, cost: np.ndarray, x_norm: np.ndarray, scale: float,
         seed: int | None, counters: dict[str, int], deadline: float | None,
     ) -> tuple[np.ndarray, dict[str, Any], bool]:
         """Refine the angles on the noisy simulator (sampled mean QUBO cost)."""
@@ -826,82 +855,6 @@ def _best_sample(qubo: Qubo, z: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return z[int(np.lexsort((-counts, sampled_cost))[0])]
 
 
-@dataclass(frozen=True)
-class _NoisySetup:
-    """A circuit transpiled to a device, and its compact noisy twin for Aer.
-
-    The device circuit spans all the device's qubits; Aer would carry the
-    whole device's noise model into every run (seconds each on a 133-qubit
-    device). The compact circuit keeps only the physical qubits the
-    transpiled circuit touches, renumbered, and the simulator carries only
-    those qubits' errors: the same noisy channel, much faster.
-    """
-
-    device_name: str
-    device_circuit: QuantumCircuit
-    compact_circuit: QuantumCircuit
-    simulator: Any
-    physical_qubits: list[int]
-
-    @classmethod
-    def build(cls, solver: QaoaSolver, qubo: Qubo, reps: int, seed: int | None) -> _NoisySetup:
-        from qiskit import QuantumCircuit
-        from qiskit.transpiler import generate_preset_pass_manager
-        from qiskit_aer import AerSimulator
-
-        fake = _fake_backend(solver.noise)  # type: ignore[arg-type]
-        circ = _parametric_circuit(qubo, reps)
-        circ.measure_all()
-        pm = generate_preset_pass_manager(optimization_level=solver.optimization_level,
-                                          backend=fake,
-                                          seed_transpiler=0 if seed is None else int(seed))
-        dev = pm.run(circ)
-        used = sorted({dev.find_bit(q).index for inst in dev.data for q in inst.qubits
-                       if inst.operation.name != "barrier"})
-        pos = {q: i for i, q in enumerate(used)}
-        compact = QuantumCircuit(len(used), name=dev.name)
-        for creg in dev.cregs:
-            compact.add_register(creg)
-        for inst in dev.data:
-            qubits = [pos[dev.find_bit(q).index] for q in inst.qubits
-                      if dev.find_bit(q).index in pos]
-            if inst.operation.name == "barrier":
-                if qubits:
-                    compact.barrier(qubits)
-                continue
-            clbits = [compact.clbits[dev.find_bit(c).index] for c in inst.clbits]
-            compact.append(inst.operation, [compact.qubits[i] for i in qubits], clbits)
-        noise = _compact_noise_model(solver.noise, used)  # type: ignore[arg-type]
-        opts: dict[str, Any] = {"method": solver.simulator_method, "noise_model": noise}
-        if seed is not None:
-            opts["seed_simulator"] = int(seed) % (2**31)
-        return cls(fake.name, dev, compact, AerSimulator(**opts), used)
-
-
-_NOISE_MODELS: dict[str, Any] = {}
-
-
-def _compact_noise_model(device: str, physical: Sequence[int]) -> Any:
-    """The device's Aer noise model restricted to ``physical`` qubits, renumbered 0..k-1."""
-    from qiskit_aer.noise import NoiseModel
-
-    fake = _fake_backend(device)
-    full = _NOISE_MODELS.get(fake.name)
-    if full is None:
-        full = NoiseModel.from_backend(fake)
-        _NOISE_MODELS[fake.name] = full
-    pos = {q: i for i, q in enumerate(physical)}
-    out = NoiseModel(basis_gates=full.basis_gates)
-    for gate, by_qubits in full._local_quantum_errors.items():
-        for qubits, error in by_qubits.items():
-            if all(q in pos for q in qubits):
-                out.add_quantum_error(error, gate, [pos[q] for q in qubits], warnings=False)
-    for qubits, error in full._local_readout_errors.items():
-        if all(q in pos for q in qubits):
-            out.add_readout_error(error, [pos[q] for q in qubits], warnings=False)
-    return out
-
-
 _PASS_MANAGERS: dict[tuple[int, int], Any] = {}
 
 
@@ -931,70 +884,3 @@ def _pad(x: np.ndarray, p: int) -> np.ndarray:
     g = np.concatenate([x[:q], np.zeros(p - q)])
     b = np.concatenate([x[q:], np.zeros(p - q)])
     return np.concatenate([g, b])
-
-
-def noise_models() -> tuple[str, ...]:
-    """Every valid ``noise=`` name: qiskit-ibm-runtime's offline fake backends.
-
-    Names are matched case-insensitively, with or without the ``Fake`` prefix and
-    the ``V2`` suffix (``"FakeTorino"``, ``"torino"``, ``"fake_manila_v2"``). Empty
-    when qiskit-ibm-runtime is not installed.
-    """
-    try:
-        import qiskit_ibm_runtime.fake_provider as fp
-    except ImportError:
-        return ()
-    return tuple(sorted(n for n in dir(fp) if n.startswith("Fake") and n[4:]
-                        and not n.startswith("FakeProvider")))
-
-
-def _noise_key(name: str) -> str:
-    key = str(name).strip().lower().replace("_", "").replace("-", "")
-    return key[4:] if key.startswith("fake") else key
-
-
-def _noise_class(name: str) -> str | None:
-    """The fake-backend class name ``name`` refers to, or None."""
-    choices = {n[4:].lower(): n for n in noise_models()}
-    key = _noise_key(name)
-    return choices.get(key) or choices.get(key + "v2")
-
-
-def noise_model_reason(name: str) -> str | None:
-    """None when ``name`` is a valid noise model, else why not (naming some valid ones).
-
-    Examples
-    --------
-    >>> noise_model_reason("FakeTorino") is None
-    True
-    >>> noise_model_reason("FakeNowhere").startswith("unknown noise model 'FakeNowhere'")
-    True
-    """
-    if _noise_class(name) is not None:
-        return None
-    names = noise_models()
-    if not names:
-        return (f"noise model {name!r} needs qiskit-ibm-runtime (its offline fake backends); "
-                "install with: pip install 'gridtwin[quantum]'")
-    known = ", ".join(n for n in names if not n.endswith("V2"))
-    return (f"unknown noise model {name!r}: not a qiskit-ibm-runtime fake backend; "
-            f"valid names: {known}")
-
-
-def _fake_backend(name: str) -> Any:
-    """The qiskit-ibm-runtime fake backend named ``name`` ("FakeTorino", "torino", ...)."""
-    cls_name = _noise_class(name)
-    if cls_name is None:
-        raise ValueError(noise_model_reason(name))
-    return _cached_fake(cls_name)
-
-
-_FAKES: dict[str, Any] = {}
-
-
-def _cached_fake(cls_name: str) -> Any:
-    if cls_name not in _FAKES:
-        import qiskit_ibm_runtime.fake_provider as fp
-
-        _FAKES[cls_name] = getattr(fp, cls_name)()
-    return _FAKES[cls_name]

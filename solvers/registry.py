@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from solvers.problem import Problem, Result
+    from solvers.problem import Problem
+    from solvers.result import Result
 
 __all__ = [
     "ENTRY_POINT_GROUP",

@@ -1,4 +1,4 @@
-"""From QUBO samples to an honest :class:`~solvers.problem.Result`.
+"""From QUBO samples to an honest :class:`~solvers.result.Result`.
 
 Samplers (QAOA shots, simulated annealing, tabu search) return assignments of
 QUBO binaries. This module maps them back to the problem's variables, checks
@@ -43,7 +43,8 @@ from solvers.metrics import (
     reference_optimum,
     sample_quality,
 )
-from solvers.problem import Result, Status, VarKind, result_from_x
+from solvers.problem import Status, VarKind
+from solvers.result import Result, result_from_x
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

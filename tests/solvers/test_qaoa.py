@@ -245,13 +245,17 @@ def test_compact_noise_model_matches_the_full_device() -> None:
     from qiskit_aer import AerSimulator
     from qiskit_aer.primitives import SamplerV2
 
-    from solvers.qaoa import QaoaSolver, _bind, _fake_backend, _NoisySetup
+    from solvers.noise import NoisySetup, fake_backend
+    from solvers.qaoa import _bind, _parametric_circuit
 
     problem = fi.ev_charging(1, 3, soft=True, seed=0)
     qubo = to_qubo(problem)
-    setup = _NoisySetup.build(QaoaSolver(noise="manila"), qubo, 1, seed=0)
+    circ = _parametric_circuit(qubo, 1)
+    circ.measure_all()
+    setup = NoisySetup.build("manila", circ, optimization_level=1, simulator_method="automatic",
+                             seed=0)
     shots = 8000
-    full = SamplerV2.from_backend(AerSimulator.from_backend(_fake_backend("manila")), seed=1)
+    full = SamplerV2.from_backend(AerSimulator.from_backend(fake_backend("manila")), seed=1)
     compact = SamplerV2.from_backend(setup.simulator, seed=2)
     dev = _bind(setup.device_circuit, [0.3], [0.4])
     cmp_ = _bind(setup.compact_circuit, [0.3], [0.4])
@@ -373,7 +377,7 @@ def test_noise_mode_reports_the_noisy_run() -> None:
     from qiskit import qasm3
     from qiskit_aer import AerSimulator
 
-    from solvers.qaoa import _fake_backend
+    from solvers.noise import fake_backend as _fake_backend
 
     problem = fi.ev_charging(1, 4, soft=True, seed=0)
     shots = 4096
@@ -425,7 +429,7 @@ def test_ideal_mode_bills_every_kernel_evaluation() -> None:
 
 
 def test_unknown_noise_model_is_unsupported_and_names_it() -> None:
-    from solvers.qaoa import noise_model_reason, noise_models
+    from solvers.noise import noise_model_reason, noise_models
 
     pytest.importorskip("qiskit_ibm_runtime")
     res = get_solver("qaoa", noise="FakeAtlantis").solve(fi.ev_charging(1, 3, soft=True))

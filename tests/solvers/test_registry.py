@@ -66,7 +66,7 @@ class _Greedy:
         return None
 
     def solve(self, problem: Problem, *, time_limit=None, seed=None) -> Result:
-        from solvers.problem import result_from_x
+        from solvers.result import result_from_x
 
         return result_from_x(problem, self.name, problem.lower)
 

@@ -1,5 +1,5 @@
 """The dispatch problem, built by :class:`solvers.ProblemBuilder` from
-:class:`solvers.problem.SparseTerm` triplets (names built once), is exactly the problem
+:class:`solvers.builder.SparseTerm` triplets (names built once), is exactly the problem
 the validating path makes from the same terms as scipy matrices: same names, bounds,
 costs and constraint matrix, bit for bit (so plans do not change with the fast path)."""
 
@@ -58,7 +58,7 @@ def test_sparse_terms_make_the_validated_problem(monkeypatch: pytest.MonkeyPatch
     field and bit for bit, the problem the same calls with every term as a scipy matrix
     make through the validating ``Problem(...)`` constructor."""
     from solvers import Problem, ProblemBuilder
-    from solvers.problem import SparseTerm
+    from solvers.builder import SparseTerm
     from twin.control import problems
 
     calls: list[tuple[str, tuple, dict]] = []

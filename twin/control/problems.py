@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from solvers import Problem, ProblemBuilder, Result, VarBlock
-from solvers.problem import SparseTerm
+from solvers.builder import SparseTerm
 
 
 @dataclass(frozen=True)
