@@ -148,6 +148,11 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, s
     add("threads_fraction",
         EMS.replace("{mode: ems}", "{mode: ems, ems: {dispatch: {options: {threads: 2.5}}}}"),
         "control.ems.dispatch.options", "whole number")
+    add("fault_mtbf_true",
+        GOOD + "faults: [{kind: battery_trip, asset: bat, mtbf_h: true, mttr_h: 1}]\n",
+        "faults.0.mtbf_h", "boolean")
+    add("comms_deadline_inf", GOOD + "comms: {enabled: true, deadline_s: .inf}\n",
+        "comms.deadline_s", "finite")
     add("mtbf_tiny",
         GOOD + "faults: [{kind: battery_trip, asset: bat, mtbf_h: 1.0e-6, mttr_h: 1.0e-6}]\n",
         "faults.0.mtbf_h", "stochastic failures expected")

@@ -62,6 +62,7 @@ from twin.comms.task import (
     SolverStep,
     Step,
 )
+from twin.limits import StrictNumbers
 from twin.simtime import parse_duration_s
 
 if TYPE_CHECKING:  # the runtime parts need simpy and networkx; the schema does not
@@ -85,8 +86,8 @@ __all__ = [
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Spec(StrictNumbers):  # no boolean as a number, no inf/nan (twin.limits)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # ----------------------------------------------------------------------- latency
