@@ -1,4 +1,4 @@
-"""Benchmark: how fast the Results page of a full-year run renders.
+"""Benchmark: how fast the landing page and the Results page of a full-year run render.
 
 Makes (or reuses) a real full-year run of the default scenario (2016-01-01, 366 days
 at 15 min: 35,136 steps) in a benchmark store, then renders the app's Results page
@@ -8,7 +8,11 @@ with Streamlit's AppTest in this process:
 - repeated loads (warm: the cached aggregates are reused), the number the issue's
   "< 3 s after the first load" is about;
 - a zoom to one week (a new window: a new DuckDB aggregation) and the same zoom again;
-- a move of the network map's time slider.
+- a move of the network map's time slider;
+- in Debian's chromium (Playwright), against a warm ``streamlit run`` server: the
+  landing page's first meaningful paint (its 4 KPI cards, network map and power
+  balance drawn) and the Results page's (cards and power balance of the year run),
+  median of ``--repeats`` fresh page loads (skipped without /usr/bin/chromium).
 
 Usage::
 
@@ -101,6 +105,7 @@ def main() -> None:
         n_series = con.execute("SELECT count(*) FROM (SELECT DISTINCT entity, quantity "
                                "FROM read_parquet(?))", [str(ts)]).fetchone()[0]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.switch_page("gui/pages/results.py")  # the landing page is "/"; Results is /results
 
     def render() -> None:
         at.run()
@@ -144,6 +149,78 @@ def main() -> None:
     print(f"| same week again, median / max | {statistics.median(zoom_again):.2f} s / "
           f"{max(zoom_again):.2f} s |")
     print(f"| move the network-map time slider | {map_s:.2f} s |")
+    for label, times_s in browser_paints(args.store, run_id, args.repeats).items():
+        print(f"| {label}, median / max of {len(times_s)} | "
+              f"{statistics.median(times_s):.2f} s / {max(times_s):.2f} s |")
+
+
+def browser_paints(store: Path, run_id: str, repeats: int) -> dict[str, list[float]]:
+    """Seconds from navigation to the first meaningful paint, per page, in chromium.
+
+    A ``streamlit run`` server on ``store`` is warmed by one load of each page; then each
+    page is loaded ``repeats`` times in a fresh tab and timed until its KPI cards and its
+    named charts hold data. The store's newest run is what /results opens on.
+    """
+    import socket
+    import urllib.request
+
+    chromium = Path("/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {}
+    if not chromium.exists():
+        return {}
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "GRIDTWIN_STORE": str(store), "GRIDTWIN_AUTORUN": "0",
+           "GRIDTWIN_SCENARIOS": str(ROOT / "scenarios")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+         "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    pages = {"landing page / (4 cards, map, power balance)":
+             ("/", ["Network at", "Power balance, first day"]),
+             "Results /results of the year run (cards, power balance)":
+             ("/results", ["Power balance"])}
+    script = """(titles) => titles.every(t => Array.from(
+        document.querySelectorAll('.js-plotly-plot')).some(el => el.data && el.data.length
+        && ((el.layout.title && (el.layout.title.text || el.layout.title)) || '')
+        .toString().includes(t))) && document.querySelectorAll(
+        '[data-testid=stMetric]').length >= 4"""
+    out: dict[str, list[float]] = {}
+    try:
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(chromium),
+                args=["--headless", "--no-sandbox", "--disable-gpu",
+                      "--disable-background-networking", "--disable-component-update",
+                      "--disable-sync"])
+            for label, (path, titles) in pages.items():
+                samples = []
+                for attempt in range(repeats + 1):  # the first load warms the server
+                    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    t0 = time.perf_counter()
+                    tab.goto(url + path, wait_until="commit")
+                    tab.wait_for_function(script, arg=titles, timeout=120_000)
+                    if attempt:
+                        samples.append(time.perf_counter() - t0)
+                    tab.close()
+                out[label] = samples
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    return out
 
 
 if __name__ == "__main__":

@@ -468,7 +468,7 @@ def voltage_heatmap(agg: pd.DataFrame, sim_start: str, band_pu: tuple[float, flo
     values = grid.to_numpy(dtype=float)
     observed = float(np.nanmax(np.abs(values - 1.0))) if np.isfinite(values).any() else 0.0
     span = max(abs(1 - low), abs(high - 1), observed) * 1.05
-    ticks = sorted({1 - span, low, 1.0, high, 1 + span})
+    ticks = sorted({low, 1.0, high})
     fig = go.Figure(go.Heatmap(
         z=values, x=times(grid.columns, sim_start), y=[f"bus {b}" for b in grid.index],
         colorscale="RdBu_r", zmid=1.0, zmin=1 - span, zmax=1 + span,
@@ -476,9 +476,11 @@ def voltage_heatmap(agg: pd.DataFrame, sim_start: str, band_pu: tuple[float, flo
                   "ticktext": [f"{t:.3f}" + (" (band)" if t in (low, high) else "")
                                for t in ticks]},
         hovertemplate="%{y}<br>%{x}<br>%{z:.4f} pu<extra></extra>"))
-    return _layout(fig, f"Bus voltage ({statistic} per time bucket; white = 1.0 pu, band "
-                   f"{low:g}-{high:g} pu marked on the scale)", "",
-                   height=max(300, min(900, 18 * len(grid) + 120)))
+    fig = _layout(fig, f"Bus voltage ({statistic} per time bucket; white = 1.0 pu, band "
+                  f"{low:g}-{high:g} pu marked on the scale; dark grey = not supplied)", "",
+                  height=max(300, min(900, 18 * len(grid) + 120)))
+    fig.update_layout(plot_bgcolor="#3a3a3a")  # NaN cells (no voltage) show the background
+    return fig
 
 
 def line_loading(agg: pd.DataFrame, sim_start: str, limit_percent: float,
@@ -1239,3 +1241,26 @@ def voltage_profile(agg: pd.DataFrame, layout: Any, band_pu: tuple[float, float]
                   "Voltage [pu]")
     fig.update_layout(hovermode="closest")
     return fig
+
+
+CATEGORICAL_PARAMETERS = ("seed", "mode", "solver", "pattern", "scope", "source", "kind",
+                          "route", "name", "code", "network", "profile", "backend")
+"""Parameter names whose values are labels, not quantities (a seed is not a number line)."""
+
+
+def is_categorical(parameter: str, values: pd.Series) -> bool:
+    """Whether a swept parameter is a category: its last name part is a label
+    (:data:`CATEGORICAL_PARAMETERS`, e.g. the seed) or its values are not all numbers.
+
+    Examples
+    --------
+    >>> is_categorical("seed", pd.Series([1, 2])), is_categorical("assets.0.peak_kw",
+    ...                                                             pd.Series([10, 20]))
+    (True, False)
+    """
+    last = parameter.split(".")[-1]
+    if last in CATEGORICAL_PARAMETERS or any(last.endswith(f"_{w}") for w in
+                                             CATEGORICAL_PARAMETERS):
+        return True
+    numbers = pd.to_numeric(values, errors="coerce")
+    return bool(numbers.isna().any()) or values.map(lambda v: isinstance(v, bool)).any()

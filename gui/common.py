@@ -142,10 +142,20 @@ def show_job(job: jobs.RunJob, *, cancel_key: str | None = None) -> None:
 
 
 def show_damaged(listing: store.StoreListing) -> None:
-    """One warning listing the damaged run folders of the store, if any."""
-    if listing.damaged:
-        lines = "\n".join(f"- `{name}`: {reason}" for name, reason in listing.damaged.items())
-        st.warning(f"{len(listing.damaged)} run folder(s) in the store are damaged and "
+    """Warnings for the store's run folders that cannot be shown: one for folders of
+    another results format version (naming the version and what to do), one for
+    damaged folders."""
+    versions = {n: r for n, r in listing.damaged.items() if "format_version" in r}
+    damaged = {n: r for n, r in listing.damaged.items() if n not in versions}
+    if versions:
+        lines = "\n".join(f"- `{name}`: {reason.rpartition('manifest.json: ')[2]}"
+                          for name, reason in versions.items())
+        st.warning(f"{len(versions)} run folder(s) were written in another results "
+                   f"format version and are not shown:\n{lines}",
+                   icon=":material/history:")
+    if damaged:
+        lines = "\n".join(f"- `{name}`: {reason}" for name, reason in damaged.items())
+        st.warning(f"{len(damaged)} run folder(s) in the store are damaged and "
                    f"are not shown:\n{lines}")
 
 

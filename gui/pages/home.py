@@ -38,6 +38,7 @@ if value_page is None:
                "Results page's Solvers tab shows QAOA against MILP per call.")
 
 listing = common.store_listing()
+common.show_damaged(listing)
 default_job = common.registry().get(common.default_job_key())
 meta = common.headline_run(listing, default_job)
 if meta is None:

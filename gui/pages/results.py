@@ -224,8 +224,9 @@ with tabs[6]:
                 chosen_problem = st.selectbox("Stored problem", [p.name for p in stored],
                                               key="results_qaoa_problem")
                 problem_file = meta.path / "problems" / chosen_problem
-            lp_upload = st.file_uploader("or upload a problem (.lp)", type=["lp"],
-                                         key="results_qaoa_upload", max_upload_size=1)
+            lp_upload = st.file_uploader(
+                f"or upload a problem (.lp, at most {settings.MAX_UPLOAD_BYTES // 1024} KiB)",
+                type=["lp"], key="results_qaoa_upload", max_upload_size=1)
             if st.button("Compute the landscape", key="results_qaoa_go"):
                 landscape, problem_msg = common.landscape_from(problem_file, lp_upload)
                 if landscape is None:

@@ -106,3 +106,27 @@ def test_corrupted_manifest_of_the_only_run_leaves_a_clear_message(app, app_env,
     assert not app.exception
     assert any("manifest.json: corrupted (expected a JSON object)" in w.value
                for w in app.warning)
+
+
+@pytest.mark.parametrize(("version", "words"), [(99, "format_version 99 is newer"),
+                                                (None, "written before format versions")])
+def test_a_run_of_another_format_version_is_named_not_crashed_on(app, app_env,
+                                                                 reference_store, version,
+                                                                 words):
+    import json
+
+    run = reference_store["runs"][1]
+    manifest_path = app_env["store"] / run.run_id / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    if version is None:
+        manifest.pop("format_version", None)
+    else:
+        manifest["format_version"] = version
+    manifest_path.write_text(json.dumps(manifest))
+    app.run()
+    assert not app.exception
+    warning = " ".join(w.value for w in app.warning)
+    assert "another results format version" in warning
+    assert words in warning
+    assert run.run_id in warning
+    assert run.run_id not in app.selectbox(key="results_run").options  # not shown

@@ -263,8 +263,7 @@ def test_compare_warns_on_mismatched_runs(page, served, browser_store):
     wait_chart(page, "Cost per query vs latency")  # calls next to a run without calls
     overlay = wait_chart(page, "")
     assert overlay
-    page.get_by_role("checkbox", name="Align by time since each run's start").click(
-        force=True)
+    page.get_by_text("Align by time since each run's start").first.click()
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(1000)
     assert_clean(page)
@@ -286,47 +285,40 @@ def test_sweeps_page_shows_runs_of_one_scenario(page, served):
     shoot(page, "sweeps")
 
 
-def test_new_user_sees_the_default_run_in_a_real_browser(tmp_path):
+def test_new_user_sees_the_default_run_in_a_real_browser(browser, tmp_path):
     """Empty store: the app runs the default scenario, Home shows it, Run runs it again."""
-    _chromium()
-    sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(exist_ok=True)
     store = tmp_path / "runs"
     server = serve(store, tmp_path / "streamlit.log", autorun=True)
     served_app = next(server)
+    tab = browser.new_page(viewport=VIEWPORT)
     try:
-        with sync_api.sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                  args=CHROMIUM_ARGS)
-            tab = chromium.new_page(viewport=VIEWPORT)
-            try:
-                tab.goto(served_app["url"], wait_until="domcontentloaded")
-                tab.get_by_test_id("stMetric").first.wait_for(timeout=120_000)
-                assert "Energy import" in cards(tab)[0]
-                wait_chart(tab, "Power balance")
-                assert_clean(tab)
-                runs = [p.name for p in store.iterdir() if (p / "manifest.json").exists()]
-                assert len(runs) == 1
-                assert runs[0].startswith("default-")
-                tab.goto(served_app["url"] + "/run", wait_until="domcontentloaded")
-                seed = tab.get_by_label("Seed")
-                seed.wait_for(timeout=30_000)
-                seed.fill("2")
-                seed.press("Enter")
-                tab.get_by_role("button", name="Run", exact=True).click()
-                tab.get_by_text("finished in").first.wait_for(timeout=120_000)
-                shoot(tab, "run")
-                runs = [p.name for p in store.iterdir() if (p / "manifest.json").exists()]
-                assert sorted(r[-3:] for r in runs) == ["-s1", "-s2"]
-                assert_clean(tab)
-            except Exception:
-                tab.screenshot(path=str(ARTIFACTS / "app_first_start_failure.png"))
-                log = served_app["log"].read_text()[-3000:]
-                raise AssertionError(f"browser test failed; screenshot in test-artifacts/; "
-                                     f"streamlit log tail:\n{log}") from None
-            finally:
-                chromium.close()
+        tab.goto(served_app["url"], wait_until="domcontentloaded")
+        tab.get_by_test_id("stMetric").first.wait_for(timeout=120_000)
+        assert "Energy import" in cards(tab)[0]
+        wait_chart(tab, "Power balance")
+        assert_clean(tab)
+        runs = [p.name for p in store.iterdir() if (p / "manifest.json").exists()]
+        assert len(runs) == 1
+        assert runs[0].startswith("default-")
+        tab.goto(served_app["url"] + "/run", wait_until="domcontentloaded")
+        seed = tab.get_by_label("Seed")
+        seed.wait_for(timeout=30_000)
+        seed.fill("2")
+        seed.press("Enter")
+        tab.get_by_role("button", name="Run", exact=True).click()
+        tab.get_by_text("finished in").first.wait_for(timeout=120_000)
+        shoot(tab, "run")
+        runs = [p.name for p in store.iterdir() if (p / "manifest.json").exists()]
+        assert sorted(r[-3:] for r in runs) == ["-s1", "-s2"]
+        assert_clean(tab)
+    except Exception:
+        tab.screenshot(path=str(ARTIFACTS / "app_first_start_failure.png"))
+        log = served_app["log"].read_text()[-3000:]
+        raise AssertionError(f"browser test failed; screenshot in test-artifacts/; "
+                             f"streamlit log tail:\n{log}") from None
     finally:
+        tab.close()
         server.close()
 
 

@@ -151,6 +151,29 @@ def test_sweeps_page_reads_a_recorded_sweep(app, sweep_dir, monkeypatch):
     mode, seed = heatmap["x"][0], int(heatmap["y"][0])
     kpis = json.loads((store / runs[(mode, seed)] / "kpis.json").read_text())
     assert _array(heatmap["z"])[0][0] == pytest.approx(kpis["energy_export_mwh"])
+    layout = next(json.loads(c.proto.spec) for c in app.get("plotly_chart")
+                  if '"heatmap"' in c.proto.spec)["layout"]
+    assert layout["yaxis"]["type"] == "category"  # the seed is a label, not a number line
+    # the gates, each with pass/fail, as twin check evaluates them
+    from twin.study.gates import evaluate_sweep_dir
+
+    gates = next(df.value for df in app.dataframe if "gate" in df.value.columns)
+    expected = {r.name: r.passed for r in evaluate_sweep_dir(
+        sweep_dir["root"] / "sweeps" / "ci_smoke")}
+    assert dict(zip(gates["gate"], gates["result"] == "pass", strict=True)) == expected
+    assert "the battery does not raise import" in expected
+
+
+def test_sweeps_never_average_runs_of_different_horizons(app, app_env, reference_store):
+    import twin
+    from twin.scenario import apply_overrides
+
+    short = apply_overrides(reference_store["default"], {"time.duration": "1d"})
+    twin.run(short, store=app_env["store"], seed=reference_store["default"].seed + 7)
+    _page(app, "sweeps")
+    assert any("different horizons" in w.value for w in app.warning)
+    table = app.dataframe[0].value
+    assert table["horizon [h]"].nunique() == 1
 
 
 def test_edited_scenario_that_fails_to_build_reports_why(app, app_env):

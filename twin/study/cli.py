@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from twin.errors import ScenarioError, TwinError
+from twin.tables import plural
 
 if TYPE_CHECKING:
     from twin.store.catalogue import QueryResult
@@ -221,7 +222,7 @@ def _finish_sweep(result: SweepReport, report: bool) -> None:
     """Print the sweep's tally and failures, write the report if asked, exit 1 on a
     failed run."""
     typer.echo(
-        f"{result.count('done')} run, {result.count('skipped')} already complete, "
+        f"{plural(result.count('done'), 'run')}, {result.count('skipped')} already complete, "
         f"{result.count('failed')} failed, {result.count('cancelled')} cancelled "
         f"in {result.wall_time_s:.1f} s; sweep recorded in {result.sweep_dir}",
         err=True,

@@ -185,7 +185,8 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         return f"<td class='{'num' if number else 'txt'}'>{html.escape(_fmt(value))}</td>"
 
     body = "".join("<tr>" + "".join(cell(c) for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{body}"
+            "</tbody></table></div>")
 
 
 def _figures(table: SweepTable, kpis: Sequence[str], include_plotlyjs: str | bool) -> list[str]:
@@ -209,14 +210,18 @@ def _figures(table: SweepTable, kpis: Sequence[str], include_plotlyjs: str | boo
                 texts.append(
                     row["run_id"] + "<br>" + "<br>".join(f"{p}={row.get(p)}" for p in others)
                 )
+            fewest = min(xs.count(x) for x in set(xs)) if xs else 0
+            few = fewest < 5  # a box of 2 points says nothing: show the points only
             fig = go.Figure(
                 go.Box(
                     x=xs, y=ys, boxpoints="all", jitter=0.3, pointpos=0, text=texts,
                     hovertemplate="%{x}: %{y}<br>%{text}<extra></extra>", name=kpi,
+                    **({"fillcolor": "rgba(0,0,0,0)", "line": {"width": 0}} if few else {}),
                 )
             )
             fig.update_layout(
-                title=f"{kpi} by {path}", xaxis_title=path, yaxis_title=kpi,
+                title=f"{kpi} by {path}" + (" (each point a run)" if few else ""),
+                xaxis_title=path, yaxis_title=kpi,
                 height=360, margin={"l": 60, "r": 20, "t": 50, "b": 50}, showlegend=False,
             )
             fig.update_xaxes(type="category")
@@ -261,6 +266,7 @@ def html_report(
     )
     style = (
         "body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}"
+        ".scroll{max-width:100%;overflow-x:auto;margin-bottom:1.5em}"
         "table{border-collapse:collapse;font-size:13px;margin-bottom:1.5em}"
         "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}"
         "th{background:#f3f3f3}td.num{text-align:right}"
