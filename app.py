@@ -15,9 +15,8 @@ from gui.common import ensure_default_run, value_page_path
 
 st.set_page_config(page_title="GridTwin", page_icon=":material/bolt:", layout="wide")
 # one upload limit, stated once: each uploader's label names gui.settings.MAX_UPLOAD_BYTES
-# (twin.limits.MAX_FILE_BYTES); Streamlit's own "Limit 1MB per file" line would be a second
-st.html("<style>[data-testid='stFileUploaderDropzoneInstructions'] small"
-        "{display: none}</style>")
+# (twin.limits.MAX_FILE_BYTES); Streamlit's own "1MB per file" line would be a second
+st.html("<style>[data-testid='stFileUploaderDropzoneInstructions']{display: none}</style>")
 
 PAGES = [
     st.Page("gui/pages/home.py", title="Home", icon=":material/home:", default=True),

@@ -273,6 +273,11 @@ def test_compare_warns_on_mismatched_runs(page, served, browser_store):
 def test_scenario_page_validates_the_default_file(page, served):
     open_page(page, served, "/scenario")
     page.get_by_text("Valid scenario").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    # the upload limit is one number, stated once (the uploader's label)
+    text = page.inner_text("body")
+    assert "at most 256 KiB" in text
+    assert "1MB per file" not in text
     assert_clean(page)
     shoot(page, "scenario")
 
