@@ -151,6 +151,68 @@ def check_solvers(scenario: Scenario) -> list[Problem]:
             except (UnknownSolverError, SolverUnavailableError) as exc:
                 problems.append(Problem(source, f"control.ems.{task_name}.{field}",
                                         str(exc).strip('"')))
+    problems += _check_decisions(scenario)
+    return problems
+
+
+_DECISION_NEEDS = {
+    "unit_commitment": ("generator", "generators"),
+    "ev_chargers": ("ev_fleet", "an ev_fleet"),
+    "deferrable_loads": ("building", "a building with deferrable loads"),
+    "battery_mode": ("battery", "batteries"),
+}
+
+
+def _check_decisions(scenario: Scenario) -> list[Problem]:
+    """``control.ems.decisions``: solvers and options, and that every decision type has
+    binaries to decide (the assets it needs are in the scenario)."""
+    from solvers import get_solver
+    from solvers.registry import (
+        SolverOptionError,
+        SolverUnavailableError,
+        UnknownSolverError,
+    )
+
+    spec = scenario.control.ems.decisions
+    if not spec.types:
+        return []
+    source = scenario.source
+    where = "control.ems.decisions"
+    problems: list[Problem] = []
+    pending = [(f"{where}.solver", f"{where}.options", spec.solver, spec.options)]
+    if spec.fallback is not None:
+        pending.append((f"{where}.fallback", f"{where}.fallback", spec.fallback, {}))
+    for label, entry in spec.compare.items():
+        pending.append((f"{where}.compare.{label}.solver", f"{where}.compare.{label}.options",
+                        entry.solver, entry.options))
+    from solvers.qaoa import noise_model_reason
+
+    for name_field, option_field, name, options in pending:
+        noise = dict(options).get("noise")
+        if name == "qaoa" and noise is not None:
+            reason = noise_model_reason(str(noise))
+            if reason is not None:
+                problems.append(Problem(source, f"{option_field}.noise", reason))
+                continue
+        try:
+            get_solver(name, **dict(options))
+        except SolverOptionError as exc:
+            problems.append(Problem(source, option_field, str(exc)))
+        except (UnknownSolverError, SolverUnavailableError) as exc:
+            problems.append(Problem(source, name_field, str(exc).strip('"')))
+        except ValueError as exc:  # e.g. a noise model name that does not exist
+            problems.append(Problem(source, option_field, str(exc)))
+    kinds = {a.kind: a for a in scenario.assets}
+    for i, kind in enumerate(spec.types):
+        family, text = _DECISION_NEEDS[kind]
+        have = family in kinds
+        if kind == "deferrable_loads":
+            have = any(getattr(a, "deferrable", None) for a in scenario.assets
+                       if a.kind == "building")
+        if not have:
+            problems.append(Problem(source, f"{where}.types.{i}",
+                                    f"'{kind}' has no binaries to decide: the scenario has no "
+                                    f"{text}; expected one, or remove the type"))
     return problems
 
 

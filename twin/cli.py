@@ -235,6 +235,27 @@ def show_command(
     _print_table(f"KPIs of {data.run_id}", ["kpi", "value", "unit"], _kpi_rows(data.kpis))
 
 
+@app.command("value")
+def value_command(
+    run: Annotated[str, typer.Argument(help="Run folder or run id.", show_default=False)],
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="Classical baseline run (folder or id).")
+    ] = None,
+    store: Annotated[Path, typer.Option("--store", help="Store to look run ids up in.")] = Path(
+        "runs"
+    ),
+) -> None:
+    """Quantum value report of a run (twin.value): writes value.md and value.json into it."""
+    from twin.value import render_markdown, write_report
+
+    with _errors():
+        folder = _resolve_run(run, store)
+        base = _resolve_run(baseline, store) if baseline is not None else None
+        report = write_report(folder, base)
+    typer.echo(render_markdown(report))
+    typer.echo(f"written: {folder / 'value.md'}, {folder / 'value.json'}")
+
+
 @app.command("compare")
 def compare_command(
     run_a: Annotated[str, typer.Argument(help="First run folder or id.", show_default=False)],

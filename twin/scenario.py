@@ -467,6 +467,72 @@ class EmsTaskSpec(_Spec):
     )
 
 
+class DecisionCompareSpec(_Spec):
+    """One solver that also solves every decision sub-problem (for the comparison)."""
+
+    solver: str = Field(description="Registered solver name (qaoa, annealing, tabu, milp, ...).")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Options passed to the solver (see `twin solvers`)."
+    )
+    max_calls: int | None = Field(
+        None, ge=0, le=1_000_000, description="Solve only the first this many sub-problems "
+        "of the run (a slow solver, e.g. QAOA under a device noise model); none: all."
+    )
+
+
+class DecisionsSpec(_Spec):
+    """QUBO-sized binary decisions the EMS routes to a solver before each dispatch
+    (twin.control.formulations); the decided binaries are fixed in the dispatch MILP,
+    whose continuous part HiGHS solves."""
+
+    types: list[Literal["unit_commitment", "ev_chargers", "deferrable_loads",
+                        "battery_mode"]] = Field(
+        default_factory=list, max_length=4,
+        description="Decision types to route (none: the dispatch MILP decides everything).",
+    )
+    solver: str = Field("qaoa", description="Solver of the decision sub-problems.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Options of that solver.")
+    fallback: str | None = Field(
+        "milp", description="Solver used when the named one refuses a sub-problem or "
+        "returns no solution (counted under the fallback, never the named solver)."
+    )
+    reference: bool = Field(
+        True, description="Solve every sub-problem and every full decision problem with "
+        "milp too (the optimum the ratios and gaps are measured against)."
+    )
+    time_limit_s: float | None = Field(None, gt=0, le=3600,
+                                       description="Solver time limit per call. [s]")
+    max_qubits: int = Field(24, ge=1, le=32, description="Qubit budget of one sub-problem "
+                            "(its QUBO, slack binaries included). [-]")
+    decompose: bool = Field(
+        True, description="Split a decision into time windows and asset clusters that fit "
+        "max_qubits; off: each decision is one problem (a solver refuses what does not fit)."
+    )
+    window_slots: int | None = Field(
+        None, ge=1, le=400, description="Largest time window of a sub-problem. [slots]"
+    )
+    penalty: float | None = Field(
+        None, gt=0, le=1e9, description="QUBO penalty of the constraints (none: "
+        "qiskit-optimization's automatic rule). [objective units]"
+    )
+    ev_chargers: int = Field(4, ge=1, le=1000,
+                             description="Shared chargers of the EV decision. [-]")
+    deferrable_peak_kw: float | None = Field(
+        None, gt=0, le=MAX_POWER_KW, description="Peak limit of the deferrable loads "
+        "(none: the PCC headroom over the forecast base load). [kW]"
+    )
+    switch_cost_eur: float = Field(
+        0.5, ge=0, le=1e4, description="Cost of a battery change of direction. [EUR]"
+    )
+    compare: dict[str, DecisionCompareSpec] = Field(
+        default_factory=dict, max_length=12,
+        description="Label -> solver: each also solves every sub-problem (events "
+        "'solver_compare'; uniform random sampling is always added as 'random').",
+    )
+    random_shots: int = Field(512, ge=1, le=1_000_000,
+                              description="Shots of the uniform random baseline. [-]")
+
+
 class EmsSpec(_Spec):
     """The rolling-horizon energy-management controller (``control.mode: ems``)."""
 
@@ -507,6 +573,10 @@ class EmsSpec(_Spec):
     )
     battery_cycle_cost_eur_per_kwh: float = Field(
         0.01, ge=0, le=10, description="Wear cost of battery throughput. [EUR/kWh]"
+    )
+    decisions: DecisionsSpec = Field(
+        default_factory=DecisionsSpec, description="Binary decisions routed to a solver "
+        "(QAOA and its baselines) before each dispatch."
     )
 
     _check = field_validator("plan_step", "horizon", "replan_every", "ev_departure_margin")(

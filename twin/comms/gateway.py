@@ -383,6 +383,11 @@ class CommsGateway:
         )
 
     # ------------------------------------------------------------------ KPIs
+    @property
+    def solver_errors(self) -> int:
+        """Solves in which a registry solver raised (FAILED results). [-]"""
+        return int(self._pool.solver_errors)
+
     def kpis(self) -> dict[str, float | None]:
         """Per-call KPIs (``comms.`` prefix) and service totals of the run so far."""
         out = {f"comms.{k}": v for k, v in call_kpis(self.rows).items()}

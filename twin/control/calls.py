@@ -370,6 +370,8 @@ class SolverPool:
         self._reference_cache: dict[int, tuple[float | None, float]] = {}
         self.last_cpu_s = 0.0
         """CPU time of the last :meth:`solve`. [s]"""
+        self.solver_errors = 0
+        """Solves in which the solver raised (answered as FAILED results). [-]"""
 
     def get(self, name: str, options: Mapping[str, Any] | None = None) -> Solver:
         """The registered solver ``name`` with ``options`` (made on first use)."""
@@ -406,6 +408,7 @@ class SolverPool:
                 result = backend.solve(problem, time_limit=time_limit_s, seed=seed)
         except Exception as exc:  # a solver that raises must not end the run
             logger.warning("solver %s raised %s: %s", solver, type(exc).__name__, exc)
+            self.solver_errors += 1
             result = Result(Status.FAILED, solver, message=f"{type(exc).__name__}: {exc}",
                             problem=problem)
         self.last_cpu_s = time.process_time() - cpu_begin

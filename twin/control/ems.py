@@ -192,6 +192,13 @@ class EmsController:
         process while the last schedule runs (:class:`twin.control.loop.DecisionLoop`)."""
         self.loop = DecisionLoop(ctx.recorder, self.step_s, **_loop_settings(ctx.scenario))
         self._expired_told = False
+        # binary decisions routed to a solver before each dispatch (twin.control.formulations)
+        self.decisions = None
+        if spec.decisions.types:
+            from twin.control.formulations import DecisionRouter
+
+            self.decisions = DecisionRouter(spec.decisions, self.gateway, ctx.recorder,
+                                            ctx.scenario.seed)
 
     def _check_solvers(self) -> None:
         """Refuse unknown solvers and options up front, naming the field.
@@ -261,6 +268,8 @@ class EmsController:
         self.plan_build_s += time.perf_counter() - t0
         self.plan_build_cpu_s += time.process_time() - c0
         task = self.spec.dispatch
+        if self.decisions is not None:  # fix the routed decisions' binaries first
+            problem = yield from self.decisions.decide(env, k, inputs, problem, layout)
         record = yield from self.gateway.call(
             env, "dispatch", problem, solver=task.solver, options=task.options,
             reference=task.reference, time_limit_s=task.time_limit_s, fallback=task.fallback,
@@ -395,6 +404,8 @@ class EmsController:
                         "differ run to run (events.parquet and kpis.json do not)",
                 "totals_s": self.timings(),
                 "calls": self.gateway.log.timing_rows()}
+        if self.decisions is not None:
+            wall["compare_solves"] = self.decisions.timing_rows
         files["wall_clock.json"] = (json.dumps(wall, indent=1, sort_keys=True) + "\n").encode()
         if not self.stored_problems:
             return files
@@ -584,4 +595,10 @@ class EmsController:
         out["ems_approximation_ratio_min"] = float(np.min(ratios)) if ratios else None
         out["ems_fallback_calls"] = float(sum(r.fallback is not None for r in records))
         out.update(self.loop.kpis(self.ctx.n_steps))
+        # solvers that raised (their answers were FAILED results, then the fallback)
+        errors = float(getattr(self.gateway, "solver_errors", 0))
+        if self.decisions is not None:
+            out.update(self.decisions.kpis())
+            errors += out["decision_compare_errors"] or 0.0
+        out["solver_errors"] = errors
         return out

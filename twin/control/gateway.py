@@ -62,6 +62,11 @@ class DirectGateway:
         self.reference_solver = reference_solver
         self.pool = SolverPool(reference_solver)
 
+    @property
+    def solver_errors(self) -> int:
+        """Solves in which a solver raised (FAILED results, then the fallback). [-]"""
+        return int(self.pool.solver_errors)
+
     def call(
         self,
         env: simpy.Environment,

@@ -1,0 +1,331 @@
+"""The quantum value report of a run: ``twin value RUN [--baseline RUN]``.
+
+It answers the planner's question for one run (whose EMS routed binary decisions to a
+solver, ``control.ems.decisions``) against a baseline run of the same scenario and seed
+solved classically (the decisions by ``milp``):
+
+- per decision type: how many sub-problems, their size distribution (qubits, slack
+  binaries included, and binaries), the recombined decisions' gap to the full ``milp``
+  optimum;
+- per solver on the same sub-problems (events ``solver_compare``): mean result ratio
+  (the project's convention, :func:`solvers.metrics.approximation_ratio`: 1 optimal),
+  mean expected-objective ratio, probability of sampling an optimum, feasible-sample
+  share, TTS99 (modelled QPU time for QAOA; this machine's wall clock for every solver,
+  from ``wall_clock.json``), modelled QPU time and cost, statuses;
+- the routed calls: who answered (fallback answers counted under the solver that
+  produced them), deadline misses, solver errors;
+- system KPI deltas against the baseline (cost, unmet EV energy, comfort violations,
+  unserved energy, voltage and loading violations);
+- plain statements where quantum adds nothing, and break-even figures (see
+  :func:`break_even`).
+
+Written as ``value.md`` and ``value.json`` into the run folder.
+
+Public names: :func:`value_report`, :func:`render_markdown`, :func:`write_report`,
+:func:`break_even`, :data:`SYSTEM_KPIS`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SYSTEM_KPIS", "break_even", "render_markdown", "value_report", "write_report"]
+
+SYSTEM_KPIS: tuple[tuple[str, str], ...] = (
+    ("energy_cost_eur", "cost [EUR]"),
+    ("ev_unmet_at_departure_mwh", "unmet EV energy [MWh]"),
+    ("building_comfort_violation_kh", "comfort violations [Kh]"),
+    ("unserved_energy_kwh", "unserved energy [kWh]"),
+    ("voltage_violation_bus_steps", "voltage violations [bus-steps]"),
+    ("line_overload_steps", "line overloads [steps]"),
+    ("trafo_overload_steps", "trafo overloads [steps]"),
+)
+"""System KPIs compared with the baseline (name, label); missing ones are skipped."""
+
+
+def _read_run(path: Path) -> tuple[dict[str, Any], pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    from twin.store import open_run
+
+    data = open_run(path)
+    events = data.events
+    wall_file = data.path / "wall_clock.json"
+    wall = json.loads(wall_file.read_text()) if wall_file.is_file() else {}
+    return data.kpis, events, wall, data.manifest
+
+
+def _rows(events: pd.DataFrame, kind: str) -> pd.DataFrame:
+    mask = events["kind"].astype(str) == kind
+    rows = [json.loads(d) for d in events.loc[mask, "data"]]
+    return pd.DataFrame(rows)
+
+
+def _dist(values: pd.Series) -> dict[str, float | None]:
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    if v.empty:
+        return {"n": 0, "min": None, "median": None, "max": None}
+    return {"n": int(v.size), "min": float(v.min()), "median": float(v.median()),
+            "max": float(v.max())}
+
+
+def _mean(frame: pd.DataFrame, column: str) -> float | None:
+    if column not in frame:
+        return None
+    v = pd.to_numeric(frame[column], errors="coerce").dropna()
+    return float(v.mean()) if not v.empty else None
+
+
+def _median_finite(values: list[float]) -> float | None:
+    v = [x for x in values if x is not None and math.isfinite(x)]
+    return float(np.median(v)) if v else None
+
+
+def value_report(run: str | Path, baseline: str | Path | None = None) -> dict[str, Any]:
+    """The report as a JSON-safe mapping (see the module notes).
+
+    Raises
+    ------
+    twin.errors.ResultsError
+        When a folder is not a run, or the run has no routed decisions (no
+        ``solver_compare`` events).
+    """
+    kpis, events, wall, manifest = _read_run(Path(run))
+    compare = _rows(events, "solver_compare")
+    if compare.empty:
+        from twin.errors import ResultsError
+
+        raise ResultsError(f"{run}: the run has no routed decisions (control.ems.decisions); "
+                          "expected a run of a scenario with decisions.types")
+    decomposition = _rows(events, "decomposition")
+    timing = pd.DataFrame(wall.get("compare_solves", []))
+    called_solver = manifest.get("scenario", {}).get("control", {}).get("ems", {}).get(
+        "decisions", {}).get("solver", "qaoa")
+    report: dict[str, Any] = {"run": manifest.get("run_id"), "scenario":
+                              manifest.get("scenario_name"), "routed_solver": called_solver,
+                              "decisions": {}, "system": {}, "statements": []}
+    for kind, group in compare.groupby("decision"):
+        first = group.drop_duplicates("call_id")
+        entry: dict[str, Any] = {
+            "subproblems": int(first.shape[0]),
+            "qubits": _dist(first["qubits"]),
+            "binaries": _dist(first["n_binary"]),
+            "solvers": {},
+        }
+        if not decomposition.empty:
+            dec = decomposition[decomposition["decision"] == kind]
+            entry["gap_to_full_milp"] = _dist(dec["gap"]) if "gap" in dec else None
+            entry["recombined_infeasible"] = int((~dec["feasible"].astype(bool)).sum())
+        called = group[group["solver"] == "called"]
+        entry["answered_by"] = {str(k): int(v) for k, v in
+                                called["solver_name"].value_counts().sort_index().items()}
+        for label, rows in group.groupby("solver"):
+            name = f"{called_solver} (routed)" if label == "called" else str(label)
+            tts_wall = []
+            if not timing.empty and label != "called":
+                t = timing[(timing["solver"] == label) & (timing["decision"] == kind)]
+                tts_wall = [float(x) if x is not None else math.inf for x in t["tts99_wall_s"]]
+            statuses = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
+            entry["solvers"][name] = {
+                "n": int(rows.shape[0]),
+                "statuses": statuses,
+                "result_ratio_mean": _mean(rows, "ratio"),
+                "expected_ratio_mean": _mean(rows, "expected_ratio"),
+                "p_optimal_mean": _mean(rows, "p_optimal"),
+                "feasible_share_mean": _mean(rows, "feasible_share"),
+                "tts99_qpu_s_median": _median_finite(
+                    [float(x) for x in rows["tts99_qpu_s"]] if "tts99_qpu_s" in rows else []),
+                "tts99_wall_s_median": _median_finite(tts_wall),
+                "qpu_billed_time_s_total": float(pd.to_numeric(
+                    rows.get("qpu_billed_time_s", pd.Series(dtype=float)),
+                    errors="coerce").fillna(0).sum()),
+                "qpu_cost_total": float(pd.to_numeric(
+                    rows.get("qpu_cost", pd.Series(dtype=float)), errors="coerce").fillna(0).sum()),
+            }
+        report["decisions"][str(kind)] = entry
+    from twin.control.calls import calls_table
+
+    calls = calls_table(events)
+    routed = calls[calls["task"].isin(list(report["decisions"]))]
+    deadline = routed.get("x_deadline_met")
+    report["calls"] = {
+        "n": int(routed.shape[0]),
+        "answered_by": {str(k): int(v) for k, v in
+                        routed["solver_used"].fillna("none").value_counts().items()},
+        "fallbacks": int(routed["fallback"].notna().sum()),
+        "deadline_misses": int((deadline == False).sum()) if deadline is not None else 0,  # noqa: E712
+        "solver_errors": kpis.get("solver_errors"),
+    }
+    if baseline is not None:
+        base_kpis, _e, _w, base_manifest = _read_run(Path(baseline))
+        report["baseline"] = base_manifest.get("run_id")
+        for key, label in SYSTEM_KPIS:
+            a, b = kpis.get(key), base_kpis.get(key)
+            if isinstance(a, int | float) and isinstance(b, int | float):
+                report["system"][key] = {"label": label, "run": a, "baseline": b,
+                                         "delta": float(a) - float(b)}
+    report["break_even"] = break_even(report)
+    report["statements"] = _statements(report)
+    return report
+
+
+def break_even(report: dict[str, Any]) -> dict[str, Any]:
+    """Break-even figures of the routed QAOA against ``milp`` on this run, and how.
+
+    - cost per job: the system cost QAOA's decisions saved against the baseline (a
+      saving is a negative cost delta) divided by the billed QPU jobs; 0 when they saved
+      nothing (no price makes a solver that does not improve the KPIs worth paying);
+    - QPU latency: QAOA matches ``milp`` on latency when its modelled QPU time per call
+      is at most ``milp``'s wall time per call; the ratio of the two is given (the QPU
+      time model's constants are solvers.qpu's, overridable with ``qpu_costs``);
+    - two-qubit error rate: the noisy runs' result ratio against the ideal ones on the
+      same sub-problems; a break-even error rate needs those ratios at several noise
+      scales, which ``scenarios/sweeps/quantum_noise_service.yaml`` varies (device
+      models), so a single run reports the gap only.
+    """
+    out: dict[str, Any] = {}
+    cost = report.get("system", {}).get("energy_cost_eur")
+    qaoa_time = milp_time = 0.0
+    n_qaoa = n_milp = 0
+    jobs = 0.0
+    noisy, ideal = [], []
+    for entry in report["decisions"].values():
+        for name, s in entry["solvers"].items():
+            if name.endswith("(routed)"):
+                qaoa_time += s["qpu_billed_time_s_total"]
+                n_qaoa += s["n"]
+                ideal.append(s["result_ratio_mean"])
+            elif name == "milp" and s["tts99_wall_s_median"] is not None:
+                milp_time += s["tts99_wall_s_median"] * s["n"]
+                n_milp += s["n"]
+            elif "noisy" in name:
+                noisy.append(s["result_ratio_mean"])
+        jobs += entry["subproblems"]
+    saving = -cost["delta"] if cost is not None else None
+    out["cost_per_job_eur"] = (max(saving, 0.0) / jobs + 0.0 if saving is not None and jobs
+                               else None)
+    out["qpu_time_per_call_s"] = qaoa_time / n_qaoa if n_qaoa else None
+    out["milp_wall_per_call_s"] = milp_time / n_milp if n_milp else None
+    if out["qpu_time_per_call_s"] and out["milp_wall_per_call_s"]:
+        out["qpu_latency_factor_needed"] = out["milp_wall_per_call_s"] / out["qpu_time_per_call_s"]
+    ideal_v = [x for x in ideal if x is not None]
+    noisy_v = [x for x in noisy if x is not None]
+    out["ideal_ratio_mean"] = float(np.mean(ideal_v)) if ideal_v else None
+    out["noisy_ratio_mean"] = float(np.mean(noisy_v)) if noisy_v else None
+    out["method"] = break_even.__doc__.split("\n\n", 1)[1].strip() if break_even.__doc__ else ""
+    return out
+
+
+def _statements(report: dict[str, Any]) -> list[str]:
+    out = []
+    for kind, entry in report["decisions"].items():
+        solvers = entry["solvers"]
+        routed = next((s for n, s in solvers.items() if n.endswith("(routed)")), None)
+        if routed is None:
+            continue
+        best_classical = max((s["result_ratio_mean"] or 0.0 for n, s in solvers.items()
+                              if not n.endswith("(routed)") and "qaoa" not in n), default=0.0)
+        rnd = solvers.get("random", {}).get("result_ratio_mean")
+        if (routed["result_ratio_mean"] or 0.0) <= best_classical + 1e-9:
+            out.append(f"{kind}: quantum adds nothing here: the routed QAOA's mean ratio "
+                       f"{routed['result_ratio_mean']:.3f} is matched by a classical solver "
+                       f"({best_classical:.3f})"
+                       + (f"; uniform random sampling at equal shots reaches {rnd:.3f}"
+                          if rnd is not None else "") + ".")
+    for s in report.get("system", {}).values():
+        if abs(s["delta"]) <= 1e-9:
+            out.append(f"{s['label']}: identical to the classical baseline.")
+        elif s["delta"] > 0:
+            out.append(f"{s['label']}: worse than the classical baseline by {s['delta']:.4g}.")
+        else:
+            out.append(f"{s['label']}: better than the classical baseline by {-s['delta']:.4g}.")
+    be = report.get("break_even", {})
+    if be.get("cost_per_job_eur") == 0.0:
+        out.append("Break-even cost per QPU job: 0 (the decisions saved nothing against the "
+                   "baseline, so any price per job is a loss).")
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown (``value.md``)."""
+    lines = [f"# Quantum value report: {report['scenario']}", "",
+             f"Run `{report['run']}`" + (f", baseline `{report['baseline']}`"
+                                          if report.get("baseline") else ", no baseline") + ".",
+             ""]
+    for kind, entry in report["decisions"].items():
+        q, b = entry["qubits"], entry["binaries"]
+        lines += [f"## {kind}", "",
+                  f"{entry['subproblems']} sub-problems; qubits min/median/max "
+                  f"{_fmt(q['min'])}/{_fmt(q['median'])}/{_fmt(q['max'])}; binaries "
+                  f"{_fmt(b['min'])}/{_fmt(b['median'])}/{_fmt(b['max'])}; answered by "
+                  f"{entry['answered_by']}.", ""]
+        gap = entry.get("gap_to_full_milp")
+        if gap:
+            lines += [f"Recombined decisions: gap to the full milp optimum median "
+                      f"{_fmt(gap['median'])}, max {_fmt(gap['max'])}; infeasible "
+                      f"{entry.get('recombined_infeasible', 0)}.", ""]
+        lines += ["| solver | n | result ratio | expected ratio | P(opt) | feasible share | "
+                  "TTS99 QPU [s] | TTS99 wall [s] | QPU time [s] | QPU cost | statuses |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for name, s in entry["solvers"].items():
+            lines.append(
+                f"| {name} | {s['n']} | {_fmt(s['result_ratio_mean'])} | "
+                f"{_fmt(s['expected_ratio_mean'])} | {_fmt(s['p_optimal_mean'])} | "
+                f"{_fmt(s['feasible_share_mean'])} | {_fmt(s['tts99_qpu_s_median'])} | "
+                f"{_fmt(s['tts99_wall_s_median'])} | {_fmt(s['qpu_billed_time_s_total'])} | "
+                f"{_fmt(s['qpu_cost_total'])} | {s['statuses']} |")
+        lines.append("")
+    c = report["calls"]
+    lines += ["## Routed calls", "",
+              f"{c['n']} calls, answered by {c['answered_by']}; fallbacks {c['fallbacks']}, "
+              f"deadline misses {c['deadline_misses']}, solver errors "
+              f"{_fmt(c['solver_errors'])}.", ""]
+    if report["system"]:
+        lines += ["## System KPIs against the classical baseline", "",
+                  "| KPI | run | baseline | delta |", "|---|---|---|---|"]
+        for s in report["system"].values():
+            lines.append(f"| {s['label']} | {_fmt(s['run'])} | {_fmt(s['baseline'])} | "
+                         f"{_fmt(s['delta'])} |")
+        lines.append("")
+    be = report["break_even"]
+    lines += ["## Break-even", "",
+              f"- cost per QPU job at which QAOA would match milp: {_fmt(be['cost_per_job_eur'])} "
+              "EUR",
+              f"- modelled QPU time per call {_fmt(be['qpu_time_per_call_s'])} s against milp's "
+              f"{_fmt(be['milp_wall_per_call_s'])} s wall: the QPU would need to be "
+              f"{_fmt(be.get('qpu_latency_factor_needed'))} x its modelled time",
+              f"- ideal QAOA ratio {_fmt(be['ideal_ratio_mean'])}, noisy "
+              f"{_fmt(be['noisy_ratio_mean'])}",
+              "", "How: " + " ".join(be["method"].split()), "", "## In plain words", ""]
+    lines += [f"- {s}" for s in report["statements"]] or ["- (nothing to state)"]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(run: str | Path, baseline: str | Path | None = None) -> dict[str, Any]:
+    """Compute the report and write ``value.md`` and ``value.json`` into the run folder."""
+    report = value_report(run, baseline)
+    folder = Path(run)
+    (folder / "value.json").write_text(json.dumps(report, indent=1, sort_keys=True,
+                                                  default=_json) + "\n")
+    (folder / "value.md").write_text(render_markdown(report))
+    return report
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
