@@ -185,7 +185,7 @@ def _check_decisions(scenario: Scenario) -> list[Problem]:
     for label, entry in spec.compare.items():
         pending.append((f"{where}.compare.{label}.solver", f"{where}.compare.{label}.options",
                         entry.solver, entry.options))
-    from solvers.qaoa import noise_model_reason
+    from solvers.noise import noise_model_reason
 
     for name_field, option_field, name, options in pending:
         noise = dict(options).get("noise")
