@@ -128,6 +128,10 @@ def test_run_equals_golden(
         f"no golden run for {case}: run pytest {__file__} --update-golden"
     )
     want_kpis = json.loads((golden / "kpis.json").read_text())
+    assert set(kpis) == set(want_kpis), (
+        f"{case}: KPI names changed: new {sorted(set(kpis) - set(want_kpis))}, "
+        f"gone {sorted(set(want_kpis) - set(kpis))}"
+    )
     changed = {
         k: (want_kpis.get(k), kpis.get(k))
         for k in sorted(set(want_kpis) | set(kpis))
