@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-AREAS = ("twin", "solvers", "smart", "comms", "app", "sweeps")
+AREAS = ("twin", "solvers", "smart", "comms", "app", "sweeps", "quantum")
 
 
 def main() -> None:
