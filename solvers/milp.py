@@ -311,7 +311,6 @@ class MilpSolver:
         self, problem: Problem, *, time_limit: float | None = None, seed: int | None = None
     ) -> Result:
         """Solve with HiGHS; never raises for infeasible/unsupported problems."""
-        import highspy
 
         t0 = time.perf_counter()
         limit = time_limit if time_limit is not None else self.time_limit
@@ -325,6 +324,15 @@ class MilpSolver:
             return Result(Status.FAILED, self.name, message=str(exc),
                           wall_time_s=time.perf_counter() - t0, problem=problem)
         build_s = time.perf_counter() - t0
+        self._configure(h, seed, limit, build_s)
+        model_status = self._run(h, limit, t0)
+        diag = self._diagnostics(h, problem, model_status, products, build_s,
+                                 time.perf_counter() - t0 - build_s, seed)
+        return self._interpret(h, problem, model_status, diag, limit, t0)
+
+    def _configure(self, h: highspy.Highs, seed: int | None, limit: float | None,
+                   build_s: float) -> None:
+        """The solver options: gap, presolve, tolerance, threads, seed, time left."""
         h.setOptionValue("mip_rel_gap", float(self.mip_rel_gap))
         h.setOptionValue("presolve", "on" if self.presolve else "off")
         h.setOptionValue("primal_feasibility_tolerance", float(self.primal_feasibility_tolerance))
@@ -334,22 +342,29 @@ class MilpSolver:
         if seed is not None:
             h.setOptionValue("random_seed", int(seed) % (2**31 - 1))
         if limit is not None:
-            remaining = max(float(limit) - build_s, 1e-3)
-            h.setOptionValue("time_limit", remaining)
+            h.setOptionValue("time_limit", max(float(limit) - build_s, 1e-3))
+
+    def _run(self, h: highspy.Highs, limit: float | None, t0: float) -> Any:
+        """Run HiGHS; again without presolve when presolve cannot tell infeasible/unbounded."""
+        import highspy
+
         h.run()
         model_status = h.getModelStatus()
         if model_status == highspy.HighsModelStatus.kUnboundedOrInfeasible and self.presolve:
-            # Presolve could not tell: solve again without it to find out which.
             h.setOptionValue("presolve", "off")
             if limit is not None:
                 h.setOptionValue("time_limit", max(float(limit) - (time.perf_counter() - t0), 1e-3))
             h.run()
             model_status = h.getModelStatus()
-        solve_s = time.perf_counter() - t0 - build_s
+        return model_status
+
+    def _diagnostics(self, h: highspy.Highs, problem: Problem, model_status: Any, products: int,
+                     build_s: float, solve_s: float, seed: int | None) -> dict[str, Any]:
+        """The diagnostics keys of the module docstring."""
         info = h.getInfo()
         mip = bool((problem.kinds != VarKind.CONTINUOUS).any() or products) and not self.relax
         sign = problem.sense.sign
-        diag: dict[str, Any] = {
+        return {
             "highs_status": h.modelStatusToString(model_status),
             "relaxation": bool(self.relax),
             "linearised_products": int(products),
@@ -363,6 +378,13 @@ class MilpSolver:
             "dual_bound": (sign * float(info.mip_dual_bound)
                            if mip and math.isfinite(info.mip_dual_bound) else None),
         }
+
+    def _interpret(self, h: highspy.Highs, problem: Problem, model_status: Any,
+                   diag: dict[str, Any], limit: float | None, t0: float) -> Result:
+        """HiGHS's model status and solution as a :class:`Result` (checked honestly)."""
+        import highspy
+
+        info = h.getInfo()
         has_x = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
         x = None
         if has_x and problem.num_variables:
@@ -379,7 +401,7 @@ class MilpSolver:
                 # The relaxation solved is the LP of the McCormick linearisation, whose
                 # value is the bound; the original quadratic at the fractional x is not
                 # (x_i x_j != y_ij and x_i^2 != x_i there) and can lie above the optimum.
-                bound = sign * float(info.objective_function_value)
+                bound = problem.sense.sign * float(info.objective_function_value)
                 result = dataclasses.replace(result, objective=bound, diagnostics={
                     **result.diagnostics, "objective_at_x": result.objective})
             return result

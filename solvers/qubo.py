@@ -122,13 +122,39 @@ def problem_from_quadratic_program(qp: QuadraticProgram) -> Problem:
     ProblemError
         If ``qp`` has quadratic constraints or invalid data.
     """
-    from qiskit_optimization.problems import Constraint, Variable
-
     if qp.quadratic_constraints:
         raise ProblemError(
             f"QuadraticProgram {qp.name!r} has quadratic constraints "
             f"({qp.quadratic_constraints[0].name!r}); only linear constraints are supported"
         )
+    n = qp.get_num_vars()
+    kinds, lower, upper = _qp_variables(qp)
+    obj = qp.objective
+    linear = np.asarray(obj.linear.to_array(), dtype=np.float64) if n else np.zeros(0)
+    quad = sp.coo_array(obj.quadratic.coefficients) if obj.quadratic.coefficients.nnz else None
+    sense = Sense.MINIMIZE if obj.sense == obj.sense.MINIMIZE else Sense.MAXIMIZE
+    matrix, row_lower, row_upper, row_names = _qp_rows(qp, n)
+    return Problem(
+        objective=linear,
+        lower=lower,
+        upper=upper,
+        kinds=kinds,
+        names=[v.name for v in qp.variables],
+        quadratic=quad,
+        constant=float(obj.constant),
+        sense=sense,
+        constraints=matrix,
+        row_lower=np.asarray(row_lower),
+        row_upper=np.asarray(row_upper),
+        row_names=row_names,
+        name=qp.name or "problem",
+    )
+
+
+def _qp_variables(qp: QuadraticProgram) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Kinds and bounds of a ``QuadraticProgram``'s variables (infinite bounds restored)."""
+    from qiskit_optimization.problems import Variable
+
     n = qp.get_num_vars()
     kinds = np.empty(n, dtype=np.int8)
     lower = np.empty(n)
@@ -142,10 +168,14 @@ def problem_from_quadratic_program(qp: QuadraticProgram) -> Problem:
         kinds[i] = kind_of[var.vartype]
         lower[i] = _from_qp_bound(var.lowerbound)
         upper[i] = _from_qp_bound(var.upperbound)
-    obj = qp.objective
-    linear = np.asarray(obj.linear.to_array(), dtype=np.float64) if n else np.zeros(0)
-    quad = sp.coo_array(obj.quadratic.coefficients) if obj.quadratic.coefficients.nnz else None
-    sense = Sense.MINIMIZE if obj.sense == obj.sense.MINIMIZE else Sense.MAXIMIZE
+    return kinds, lower, upper
+
+
+def _qp_rows(qp: QuadraticProgram, n: int
+             ) -> tuple[sp.csr_array | None, list[float], list[float], list[str]]:
+    """Linear constraints as rows with bounds; ``<row>@lo``/``@hi`` pairs merged again."""
+    from qiskit_optimization.problems import Constraint
+
     rows: list[Any] = []
     row_lower: list[float] = []
     row_upper: list[float] = []
@@ -168,8 +198,7 @@ def problem_from_quadratic_program(qp: QuadraticProgram) -> Problem:
                 base = name[: -len(suffix)]
         if base != name and base in pending:
             k = pending.pop(base)
-            same = (rows[k] != coeffs).nnz == 0
-            if same:
+            if (rows[k] != coeffs).nnz == 0:
                 row_lower[k] = max(row_lower[k], lo)
                 row_upper[k] = min(row_upper[k], hi)
                 continue
@@ -180,21 +209,7 @@ def problem_from_quadratic_program(qp: QuadraticProgram) -> Problem:
         row_upper.append(hi)
         row_names.append(base)
     matrix = sp.vstack(rows).tocsr() if rows else None
-    return Problem(
-        objective=linear,
-        lower=lower,
-        upper=upper,
-        kinds=kinds,
-        names=[v.name for v in qp.variables],
-        quadratic=quad,
-        constant=float(obj.constant),
-        sense=sense,
-        constraints=matrix,
-        row_lower=np.asarray(row_lower),
-        row_upper=np.asarray(row_upper),
-        row_names=row_names,
-        name=qp.name or "problem",
-    )
+    return matrix, row_lower, row_upper, row_names
 
 
 def qubo_support(problem: Problem) -> str | None:
