@@ -25,7 +25,7 @@ module re-exports their public names (``build_network``, ``simbench_codes``,
 ``cache_dir``, ``ProfileLibrary``, ``profile_library``, ``simbench_element_profiles``,
 ``resample_rows``, ``SIMBENCH_STEP_S``, ``SIMBENCH_YEAR``) for existing callers.
 
-Size: about 940 lines, one class. :class:`PowerFlowModel` holds the internal model, the
+Size: over 900 lines, one class. :class:`PowerFlowModel` holds the internal model, the
 stepping, topology changes (branch outages, islands) and the derivation from voltages
 in one place because they share the same internal-index arrays; the event-time
 islanding work (owned by the events engineer) is still landing in it, so it is not
