@@ -165,22 +165,11 @@ class HybridSolver:
             return done(Status.TIME_LIMIT if timed_out else Status.INFEASIBLE,
                         "no sample satisfies the discrete-only constraints; "
                         "infeasibility is not proven", diag)
-        best_x, best_val, objs = None, math.inf, []
-        sign = problem.sense.sign
-        tried = 0
-        for xd in cands:
-            if limit is not None and time.perf_counter() - t0 > limit:
-                timed_out = True
-                break
-            tried += 1
-            x = self._complete(problem, disc, cont, xd, left(), seed)
-            if x is None:
-                objs.append(None)
-                continue
-            val = problem.evaluate(x)
-            objs.append(val)
-            if sign * val < best_val:
-                best_val, best_x = sign * val, x
+        deadline = None if limit is None else t0 + limit
+        best_x, objs, cut = self._best_completion(problem, disc, cont, cands, deadline, left,
+                                                  seed)
+        timed_out = timed_out or cut
+        tried = len(objs)
         diag.update({"candidates_tried": tried,
                      "candidates_feasible": sum(o is not None for o in objs),
                      "candidate_objectives": objs})
@@ -189,15 +178,31 @@ class HybridSolver:
             return done(Status.TIME_LIMIT if timed_out else Status.INFEASIBLE,
                         f"none of the {tried} sampled discrete assignments has a feasible "
                         "continuous completion; infeasibility is not proven", diag)
-        only_d = np.zeros(problem.num_variables)
-        only_d[disc] = best_x[disc]
-        diag["discrete_objective"] = problem.evaluate(only_d) - problem.constant
-        diag["continuous_objective"] = problem.evaluate(best_x) - diag["discrete_objective"]
-        diag["discrete_values"] = {problem.names[i]: float(best_x[i]) for i in disc}
+        diag.update(_objective_parts(problem, disc, best_x))
         return result_from_x(problem, self.name, best_x,
                              status=Status.TIME_LIMIT if timed_out else Status.FEASIBLE,
                              wall_time_s=time.perf_counter() - t0, diagnostics=diag,
                              message="time limit reached" if timed_out else "")
+
+    def _best_completion(
+        self, problem: Problem, disc: np.ndarray, cont: np.ndarray, cands: np.ndarray,
+        deadline: float | None, left: Any, seed: int | None,
+    ) -> tuple[np.ndarray | None, list[float | None], bool]:
+        """HiGHS completion of each candidate: the best one, every objective, time cut."""
+        best_x, best_val, objs = None, math.inf, []
+        sign = problem.sense.sign
+        for xd in cands:
+            if deadline is not None and time.perf_counter() > deadline:
+                return best_x, objs, True
+            x = self._complete(problem, disc, cont, xd, left(), seed)
+            if x is None:
+                objs.append(None)
+                continue
+            val = problem.evaluate(x)
+            objs.append(val)
+            if sign * val < best_val:
+                best_val, best_x = sign * val, x
+        return best_x, objs, False
 
     def _surrogate(
         self, problem: Problem, disc: np.ndarray, xbar: np.ndarray | None
@@ -293,3 +298,13 @@ def _top_up(surrogate: Problem, cands: np.ndarray, want: int) -> tuple[np.ndarra
     order = np.argsort(surrogate.sense.sign * surrogate.evaluate_many(ys), kind="stable")
     extra = ys[order][: want - cands.shape[0]]
     return np.vstack([cands, extra]), int(extra.shape[0])
+
+
+def _objective_parts(problem: Problem, disc: np.ndarray, x: np.ndarray) -> dict[str, Any]:
+    """The objective split into its discrete and continuous parts, and the discrete values."""
+    only_d = np.zeros(problem.num_variables)
+    only_d[disc] = x[disc]
+    discrete = problem.evaluate(only_d) - problem.constant
+    return {"discrete_objective": discrete,
+            "continuous_objective": problem.evaluate(x) - discrete,
+            "discrete_values": {problem.names[i]: float(x[i]) for i in disc}}
