@@ -25,7 +25,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -166,6 +166,51 @@ def read_lp(path: str | os.PathLike[str]) -> Problem:
     import highspy
 
     source = Path(path)
+    model = _parse(source)
+    lp = model.lp_
+    n, m = int(lp.num_col_), int(lp.num_row_)
+    lower = np.asarray(lp.col_lower_, dtype=np.float64)
+    upper = np.asarray(lp.col_upper_, dtype=np.float64)
+    kinds = _kinds(lp, lower, upper)
+    a = lp.a_matrix_
+    if a.format_ == highspy.MatrixFormat.kRowwise:
+        mat = sp.csr_array((np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)),
+                           shape=(m, n))
+    else:
+        mat = sp.csc_array((np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)),
+                           shape=(m, n)).tocsr()
+    names = list(lp.col_names_) or [f"x{i}" for i in range(n)]
+    row_names = list(lp.row_names_) or [f"c{i}" for i in range(m)]
+    mat, row_lower, row_upper, row_names = _merge_ranged_rows(
+        mat, np.asarray(lp.row_lower_, dtype=np.float64),
+        np.asarray(lp.row_upper_, dtype=np.float64), row_names)
+    with source.open() as fh:
+        first = fh.readline().strip()
+    if first == _NAMES_MARKER:
+        names = [s.replace("(", "[").replace(")", "]") for s in names]
+        row_names = [s.replace("(", "[").replace(")", "]") for s in row_names]
+    sense = Sense.MAXIMIZE if lp.sense_ == highspy.ObjSense.kMaximize else Sense.MINIMIZE
+    return Problem(
+        objective=np.asarray(lp.col_cost_, dtype=np.float64),
+        lower=lower,
+        upper=upper,
+        kinds=kinds,
+        names=names,
+        quadratic=_quadratic(model, n),
+        constant=float(lp.offset_),
+        sense=sense,
+        constraints=mat,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        row_names=row_names,
+        name=source.stem,
+    )
+
+
+def _parse(source: Path) -> Any:
+    """HiGHS's model of the LP file (ProblemError quoting HiGHS's errors when it fails)."""
+    import highspy
+
     if not source.is_file():
         raise ProblemError(f"{source}: no such LP file")
     if source.suffix.lower() != ".lp":
@@ -180,37 +225,39 @@ def read_lp(path: str | os.PathLike[str]) -> Problem:
         lines = [ln.strip() for ln in log.splitlines() if "ERROR" in ln or "rror" in ln]
         detail = "; ".join(lines[:3]) or "HiGHS could not parse it"
         raise ProblemError(f"{source}: malformed LP file: {detail}")
-    model = h.getModel()
-    lp = model.lp_
-    n, m = int(lp.num_col_), int(lp.num_row_)
-    lower = np.asarray(lp.col_lower_, dtype=np.float64)
-    upper = np.asarray(lp.col_upper_, dtype=np.float64)
-    kinds = np.zeros(n, dtype=np.int8)
+    return h.getModel()
+
+
+def _kinds(lp: Any, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Variable kinds from HiGHS's integrality (integers within [0, 1] are binary)."""
+    import highspy
+
+    kinds = np.zeros(int(lp.num_col_), dtype=np.int8)
     integrality = list(lp.integrality_)
     if integrality:
         is_int = np.array([v == highspy.HighsVarType.kInteger for v in integrality], dtype=bool)
         kinds[is_int] = VarKind.INTEGER
         kinds[is_int & (lower >= 0) & (upper <= 1)] = VarKind.BINARY
-    a = lp.a_matrix_
-    if a.format_ == highspy.MatrixFormat.kRowwise:
-        mat = sp.csr_array((np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)),
-                           shape=(m, n))
-    else:
-        mat = sp.csc_array((np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_)),
-                           shape=(m, n)).tocsr()
-    names = list(lp.col_names_) or [f"x{i}" for i in range(n)]
-    row_names = list(lp.row_names_) or [f"c{i}" for i in range(m)]
-    row_lower = np.asarray(lp.row_lower_, dtype=np.float64)
-    row_upper = np.asarray(lp.row_upper_, dtype=np.float64)
-    quadratic = None
+    return kinds
+
+
+def _quadratic(model: Any, n: int) -> sp.csr_array | None:
+    """HiGHS's Hessian (lower triangle, column-wise) as our upper-triangular objective part."""
     hess = model.hessian_
-    if int(hess.dim_) > 0 and len(hess.value_):
-        hm = sp.csc_array((np.asarray(hess.value_), np.asarray(hess.index_),
-                           np.asarray(hess.start_)), shape=(n, n))
-        # lower triangle column-wise -> our upper triangle (transpose), diagonal halved
-        q = sp.csr_array(hm.T)
-        quadratic = q - sp.diags_array(q.diagonal() / 2.0)
-    # merge HiGHS's split ranged rows "<name>lo" / "<name>up"
+    if not (int(hess.dim_) > 0 and len(hess.value_)):
+        return None
+    hm = sp.csc_array((np.asarray(hess.value_), np.asarray(hess.index_),
+                       np.asarray(hess.start_)), shape=(n, n))
+    # lower triangle column-wise -> our upper triangle (transpose), diagonal halved
+    q = sp.csr_array(hm.T)
+    return q - sp.diags_array(q.diagonal() / 2.0)
+
+
+def _merge_ranged_rows(mat: sp.csr_array, row_lower: np.ndarray, row_upper: np.ndarray,
+                       row_names: list[str]) -> tuple[sp.csr_array, np.ndarray, np.ndarray,
+                                                      list[str]]:
+    """Merge HiGHS's split ranged rows ``<name>lo`` / ``<name>up`` back into one row."""
+    m = len(row_names)
     keep = np.ones(m, dtype=bool)
     index = {s: i for i, s in enumerate(row_names)}
     for i, s in enumerate(row_names):
@@ -228,24 +275,4 @@ def read_lp(path: str | os.PathLike[str]) -> Problem:
         mat = mat[np.flatnonzero(keep)]
         row_lower, row_upper = row_lower[keep], row_upper[keep]
         row_names = [s for s, k in zip(row_names, keep, strict=True) if k]
-    with source.open() as fh:
-        first = fh.readline().strip()
-    if first == _NAMES_MARKER:
-        names = [s.replace("(", "[").replace(")", "]") for s in names]
-        row_names = [s.replace("(", "[").replace(")", "]") for s in row_names]
-    sense = Sense.MAXIMIZE if lp.sense_ == highspy.ObjSense.kMaximize else Sense.MINIMIZE
-    return Problem(
-        objective=np.asarray(lp.col_cost_, dtype=np.float64),
-        lower=lower,
-        upper=upper,
-        kinds=kinds,
-        names=names,
-        quadratic=quadratic,
-        constant=float(lp.offset_),
-        sense=sense,
-        constraints=mat,
-        row_lower=row_lower,
-        row_upper=row_upper,
-        row_names=row_names,
-        name=source.stem,
-    )
+    return mat, row_lower, row_upper, row_names

@@ -217,6 +217,39 @@ def _canonical_quadratic(q: Any, n: int) -> sp.csr_array | None:
     return upper
 
 
+def _check_trusted_shapes(
+    objective: NDArray[np.float64], lower: NDArray[np.float64], upper: NDArray[np.float64],
+    kinds: NDArray[np.int8], names: tuple[str, ...], constraints: sp.csr_array,
+    row_lower: NDArray[np.float64], row_upper: NDArray[np.float64],
+    row_names: tuple[str, ...],
+) -> None:
+    """Dtypes, dimensions and name counts of :meth:`Problem.from_trusted`'s arguments."""
+    n = objective.size
+    m = row_lower.size
+    for what, arr, size, dtype in (
+        ("objective", objective, n, np.float64), ("lower", lower, n, np.float64),
+        ("upper", upper, n, np.float64), ("kinds", kinds, n, np.int8),
+        ("row_lower", row_lower, m, np.float64), ("row_upper", row_upper, m, np.float64),
+    ):
+        if arr.dtype != dtype or arr.shape != (size,):
+            raise ProblemError(
+                f"{what}: expected {size} values of {np.dtype(dtype).name}, got shape "
+                f"{arr.shape} of {arr.dtype}"
+            )
+    if not (isinstance(names, tuple) and isinstance(row_names, tuple)):
+        raise ProblemError("names, row_names: expected tuples of str")
+    if len(names) != n or len(row_names) != m:
+        raise ProblemError(
+            f"names: expected {n} variable and {m} constraint names, got "
+            f"{len(names)} and {len(row_names)}"
+        )
+    if constraints.format != "csr" or constraints.shape != (m, n):
+        raise ProblemError(
+            f"constraints: expected a CSR matrix of shape ({m}, {n}), got "
+            f"{constraints.format} of shape {constraints.shape}"
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class Problem:
     r"""A validated, immutable optimisation problem in array form.
@@ -415,30 +448,8 @@ class Problem:
             As ``Problem()`` for the checks it still makes; also for arrays of the
             wrong dtype or dimension.
         """
-        n = objective.size
-        m = row_lower.size
-        for what, arr, size, dtype in (
-            ("objective", objective, n, np.float64), ("lower", lower, n, np.float64),
-            ("upper", upper, n, np.float64), ("kinds", kinds, n, np.int8),
-            ("row_lower", row_lower, m, np.float64), ("row_upper", row_upper, m, np.float64),
-        ):
-            if arr.dtype != dtype or arr.shape != (size,):
-                raise ProblemError(
-                    f"{what}: expected {size} values of {np.dtype(dtype).name}, got shape "
-                    f"{arr.shape} of {arr.dtype}"
-                )
-        if not (isinstance(names, tuple) and isinstance(row_names, tuple)):
-            raise ProblemError("names, row_names: expected tuples of str")
-        if len(names) != n or len(row_names) != m:
-            raise ProblemError(
-                f"names: expected {n} variable and {m} constraint names, got "
-                f"{len(names)} and {len(row_names)}"
-            )
-        if constraints.format != "csr" or constraints.shape != (m, n):
-            raise ProblemError(
-                f"constraints: expected a CSR matrix of shape ({m}, {n}), got "
-                f"{constraints.format} of shape {constraints.shape}"
-            )
+        _check_trusted_shapes(objective, lower, upper, kinds, names, constraints, row_lower,
+                              row_upper, row_names)
         _check_no_nan(objective, "objective", allow_inf=False)
         if kinds.size and (kinds.min() < 0 or kinds.max() > 2):
             raise ProblemError("kinds: integer codes must be 0, 1 or 2")
