@@ -17,8 +17,9 @@ A store is a folder (default ``runs/``); a run is ``<store>/<run_id>/`` holding
 - :mod:`twin.store.catalogue`: DuckDB over a store (imported on its own: it loads DuckDB).
 
 Imports: the standard library, :mod:`twin.errors`, pyarrow (lazily, where files are
-read or written) and, for :func:`scenario_run_id` only, :mod:`twin.scenario`. The store
-never imports the engine, the grid, assets, control or solvers.
+read or written) and, for :func:`scenario_run_id` only, :mod:`twin.scenario`; the
+catalogue also reads sweep directories through :mod:`twin.study.sweepdir` (data, no
+runs). The store never imports the engine, the grid, assets, control or solvers.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ KPI ``checks``, absolute or relative to a named ``baselines`` run of the same sw
 What lives where:
 
 - :mod:`twin.study.schema`: the sweep file's pydantic models and :class:`SweepInputError`;
-- :mod:`twin.study.expand`: validation and expansion into planned runs, the preflight;
+- :mod:`twin.study.expand`: validation and expansion into planned runs;
+- :mod:`twin.study.preflight`: one-step runs that refuse what the schema cannot see;
 - :mod:`twin.study.executors`: local worker processes and Dask;
 - :mod:`twin.study.sweepdir`: the sweep directory (``sweep.json``, ``outcomes.jsonl``);
 - :mod:`twin.study.sweep`: :func:`run_sweep` (lock, resume, record);
@@ -52,7 +53,8 @@ from twin.study.executors import (
     RunOutcome,
     connect_dask,
 )
-from twin.study.expand import PlannedRun, Sweep, expand, load_sweep, preflight
+from twin.study.expand import PlannedRun, Sweep, expand, load_sweep
+from twin.study.preflight import preflight
 from twin.study.schema import CheckSpec, SweepInputError, SweepSpec, VarySpec
 from twin.study.sweep import SweepReport, is_complete, run_sweep
 from twin.study.sweepdir import SweepDir, latest_outcomes, read_sweep_dir

@@ -3,20 +3,20 @@
 :func:`load_sweep` validates the file and expands it into :class:`PlannedRun` s, each a
 fully resolved scenario with its run id (the store's rule,
 :func:`twin.store.run_id_for`), so nothing starts unless every run is valid;
-:func:`preflight` runs a few of them for one step to refuse what the schema cannot see.
+:func:`twin.study.preflight.preflight` then runs a few of them for one step to refuse
+what the schema cannot see.
 Field paths are dotted, as in :func:`twin.scenario.apply_overrides`; a list item is
 addressed by index or by its ``name`` (``assets.bat1.power_kw``), ``seed`` is a field
 like any other.
 
 Public names: :class:`PlannedRun`, :class:`Sweep`, :func:`load_sweep`, :func:`expand`,
-:func:`apply_overrides_probe`, :func:`known_kpis`, :func:`unknown_kpi`, :func:`select_runs`,
-:func:`baseline_run`, :func:`preflight`.
+:func:`apply_overrides_probe`, :func:`unknown_kpi`, :func:`select_runs`,
+:func:`baseline_run`.
 """
 
 from __future__ import annotations
 
 import itertools
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +30,6 @@ from twin.scenario import (
     Scenario,
     apply_overrides,
     load_scenario,
-    scenario_from_dict,
     scenario_hash,
 )
 from twin.store import scenario_run_id
@@ -284,26 +283,6 @@ def unknown_kpi(name: str, known: Iterable[str]) -> str:
     return f"unknown KPI '{name}'{hint}; expected one of: {', '.join(names)}"
 
 
-def known_kpis() -> frozenset[str] | None:
-    """KPI names the twin declares statically (``twin.metrics``), or None.
-
-    Not every KPI is static (comms KPIs depend on the patterns a scenario uses), so this
-    list alone never refuses a check: :func:`preflight` adds what real runs report.
-    """
-    try:
-        from twin import metrics  # optional until the spine lands
-    except ImportError:
-        return None
-    for attr in ("KPI_DESCRIPTIONS", "KPI_NAMES", "KPIS", "KPI_DEFINITIONS"):
-        names = getattr(metrics, attr, None)
-        if names:
-            return frozenset(names)
-    func = getattr(metrics, "kpi_names", None)
-    if callable(func):
-        return frozenset(func())
-    return None
-
-
 def _baseline_problems(spec: SweepSpec, label: str,
                        varied: dict[str, list[Any]]) -> list[Problem]:
     """Baselines must name varied fields and values the sweep has."""
@@ -456,7 +435,8 @@ def load_sweep(path: str | Path, *, kpis: frozenset[str] | None = None) -> Sweep
         The sweep YAML file.
     kpis : frozenset of str, optional
         KPI names checks may use. When not given, KPI names are checked by
-        :func:`preflight` (which runs a few one-step runs) or against finished runs.
+        :func:`twin.study.preflight.preflight` (which runs a few one-step runs) or
+        against finished runs.
 
     Returns
     -------
@@ -543,100 +523,6 @@ def expand(spec: SweepSpec, file: str | Path, *, kpis: frozenset[str] | None = N
         runs=tuple(runs),
         axes=tuple(tuple(p for p, _ in axis) for axis in axes),
     )
-
-
-def _preflight_runs(sweep: Sweep, limit: int) -> list[PlannedRun]:
-    """A few runs that together cover every value of every varied field (greedy)."""
-    chosen: list[PlannedRun] = []
-    uncovered = {
-        (path, _fmt({path: value}))
-        for run in sweep.runs
-        for path, value in run.params.items()
-        if path != "seed"
-    }
-    for run in sweep.runs:
-        if len(chosen) >= limit:
-            break
-        keys = {(p, _fmt({p: v})) for p, v in run.params.items() if p != "seed"}
-        if not chosen or keys & uncovered:
-            chosen.append(run)
-            uncovered -= keys
-    return chosen
-
-
-def preflight(sweep: Sweep, *, limit: int = 12) -> frozenset[str]:
-    """Build and run a few runs of the sweep for one step each, in a temporary store.
-
-    This is how a sweep refuses bad input before anything starts: semantic problems the
-    schema cannot see (a bus the network lacks, an unknown profile or solver) and checks
-    on KPIs no run reports. The runs chosen cover every value of every varied field
-    (at most ``limit`` runs).
-
-    Parameters
-    ----------
-    sweep : Sweep
-        From :func:`load_sweep`.
-    limit : int
-        Most runs to try.
-
-    Returns
-    -------
-    frozenset of str
-        KPI names the runs report, plus those the twin declares.
-
-    Raises
-    ------
-    SweepInputError
-        For a run that cannot be built, or a check on a KPI no run reports.
-    """
-    import twin  # heavy
-
-    names: set[str] = set(known_kpis() or ())
-    problems: list[Problem] = []
-    with tempfile.TemporaryDirectory(prefix="twin-preflight-") as tmp:
-        for run in _preflight_runs(sweep, limit):
-            scenario = scenario_from_dict(run.scenario, run.source)
-            step = scenario.time.step
-            try:
-                short = apply_overrides(scenario, {"time.duration": step})
-            except ScenarioError:
-                short = None  # the scenario needs its horizon; check it as is below
-            try:
-                if short is None:
-                    from twin.engine import build
-
-                    build(scenario, seed=run.seed)
-                    continue
-                result = twin.run(short, store=tmp, seed=run.seed)
-            except ScenarioError as exc:
-                for p in exc.problems:
-                    problems.append(
-                        Problem(sweep.file, p.path or "scenario",
-                                f"run {run.index} ({run.label()}): {p.message}")
-                    )
-                continue
-            except Exception as exc:  # reported as bad input
-                problems.append(
-                    Problem(sweep.file, "scenario",
-                            f"run {run.index} ({run.label()}) cannot run: "
-                            f"{type(exc).__name__}: {exc}")
-                )
-                continue
-            names.update(result.kpis)
-    if problems:
-        raise SweepInputError(problems)
-    unknown = [
-        Problem(
-            sweep.file,
-            f"checks.{i}.kpi",
-            unknown_kpi(check.kpi, names),
-        )
-        for i, check in enumerate(sweep.spec.checks)
-        if check.kpi not in names
-    ]
-    if unknown:
-        raise SweepInputError(unknown)
-    return frozenset(names)
 
 
 def _fmt(params: dict[str, Any]) -> str:
