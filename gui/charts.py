@@ -306,9 +306,11 @@ def balance_terms(agg: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
 def power_balance(agg: pd.DataFrame, kinds: dict[str, str], sim_start: str,
                   intervals: pd.DataFrame | None = None, title: str = "Power balance"
                   ) -> go.Figure | None:
-    """Stacked power balance: sources above zero, sinks below, net import as a line. [MW]
+    """Stacked power balance: sources above zero, sinks below, net import as a line. [kW]
 
-    Terms from :func:`balance_terms`, one colour per kind (:data:`KIND_COLOURS`);
+    Terms from :func:`balance_terms` (bucket means), one colour per kind
+    (:data:`KIND_COLOURS`); when a bucket spans several steps (a year view) the net
+    import's lowest and highest step are shaded around its line, so peaks stay visible;
     islands, outages and faults shaded when ``intervals`` (:func:`event_intervals`) is
     given.
     """
@@ -340,6 +342,18 @@ def power_balance(agg: pd.DataFrame, kinds: dict[str, str], sim_start: str,
             fillcolor=colour, opacity=0.9,
             hovertemplate=f"{term}: %{{y:.1f}} kW<extra></extra>"))
     net = agg[(family(agg) == "grid") & (agg["quantity"] == "import_p_mw")]
+    if not net.empty and not (net["min"] == net["max"]).all():  # buckets of many steps
+        low = net.groupby("t_s")["min"].sum() * 1000.0
+        high = net.groupby("t_s")["max"].sum() * 1000.0
+        fig.add_trace(go.Scatter(x=times(low.index, sim_start), y=low.to_numpy(),
+                                 mode="lines", line={"width": 0}, showlegend=False,
+                                 hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=times(high.index, sim_start), y=high.to_numpy(),
+                                 mode="lines", line={"width": 0}, fill="tonexty",
+                                 fillcolor="rgba(0,0,0,0.12)",
+                                 name="Net import, lowest-highest step in the bucket",
+                                 hovertemplate="net import up to %{y:.1f} kW"
+                                 "<extra></extra>"))
     if not net.empty:
         line = net.groupby("t_s")["mean"].sum()
         fig.add_trace(go.Scatter(x=times(line.index, sim_start), y=line.to_numpy() * 1000.0,
