@@ -212,8 +212,8 @@ def test_home_explains_and_shows_the_default_run_headline(page, served):
     assert_clean(page)
     shoot(page, "home")
     page.get_by_role("link", name="Compare runs").first.click()
-    page.get_by_text("Compare runs").first.wait_for(timeout=30_000)
-    assert page.url.endswith("/compare")
+    page.wait_for_url("**/compare", timeout=30_000)
+    page.get_by_role("heading", name="Compare runs").first.wait_for(timeout=30_000)
 
 
 def test_results_by_url_draws_every_tab(page, served, browser_store):
