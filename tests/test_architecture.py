@@ -74,7 +74,7 @@ RULES = (
     Rule(("twin/assets/",), ("twin.control", "twin.engine", "twin.run")),
     Rule(("twin/comms/", "twin/faults"), ("twin.engine", "twin.run")),
     Rule(
-        ("twin/store/", "twin/results.py", "twin/catalogue.py"),
+        ("twin/store/",),
         ("twin.engine", "twin.run"),
     ),
 )
