@@ -3,7 +3,10 @@
 :func:`build` turns a validated :class:`~twin.scenario.Scenario` into a ready
 :class:`Simulation`: the network (with one element row per scenario asset), the
 power-flow model, one SimPy process per asset family, the controller process and the
-grid process, all stepping through :class:`~twin.clock.StepClock`'s phases. One seeded
+grid process, all stepping through :class:`~twin.clock.StepClock`'s phases. The grid
+process (:class:`GridSolver`) solves at each step's SOLVE and again at every change of
+the network inside a step (faults, trips, the PCC opening and closing), so energies and
+costs integrate over intervals of constant state (:class:`twin.recorder.Intervals`). One seeded
 ``numpy.random.Generator`` is created here and passed down explicitly.
 
 :func:`simulate` runs it and returns a :class:`SimulationOutput` (recording, derived
@@ -11,7 +14,7 @@ grid results, KPIs) without writing anything; :func:`run` also writes the run fo
 into the results store (atomically) and returns a :class:`RunResult`.
 
 Public names: :func:`build`, :func:`simulate`, :func:`run`, :class:`Simulation`,
-:class:`SimulationOutput`, :class:`RunResult`, :func:`timeseries_series`.
+:class:`SimulationOutput`, :class:`RunResult`, :class:`GridSolver`, :func:`timeseries_series`.
 """
 
 from __future__ import annotations
