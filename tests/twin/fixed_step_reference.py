@@ -10,7 +10,9 @@ A scenario in which nothing changes the network inside a step and no solver call
 simulated time must still give exactly these: the same rows, the same events and every
 KPI that existed then with the same value (KPIs added since, e.g. ``uncontrolled_s``,
 are new names, not changed values). :data:`MOVED` lists the scenarios that are meant to
-differ, with the reason.
+differ, with the reason. ``python tests/twin/fixed_step_reference.py`` re-fingerprints the
+reference from the golden files as they are (after a deliberate change of a fixed-step
+scenario).
 """
 
 from __future__ import annotations
@@ -67,3 +69,21 @@ def differences(case: str, timeseries: pd.DataFrame, events: pd.DataFrame,
         if kpis.get(key) != value:
             out.append(f"kpi {key}: {value} -> {kpis.get(key)}")
     return out
+
+
+def fingerprint(golden: Path) -> dict[str, dict[str, object]]:
+    """The reference entries of every case in a golden folder (``tests/data/golden``)."""
+    out: dict[str, dict[str, object]] = {}
+    for case in sorted(p.name for p in golden.iterdir() if p.is_dir()):
+        folder = golden / case
+        out[case] = {
+            "kpis": json.loads((folder / "kpis.json").read_text()),
+            "timeseries_sha256": table_digest(pd.read_parquet(folder / "timeseries.parquet")),
+            "events_sha256": table_digest(pd.read_parquet(folder / "events.parquet")),
+        }
+    return out
+
+
+if __name__ == "__main__":  # re-fingerprint from the golden files as they are now
+    REFERENCE.write_text(json.dumps(fingerprint(REFERENCE.parent / "golden"), indent=1,
+                                    sort_keys=True))
