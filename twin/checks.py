@@ -188,6 +188,10 @@ def _check_decisions(scenario: Scenario) -> list[Problem]:
     from solvers.noise import noise_model_reason
 
     for name_field, option_field, name, options in pending:
+        typed = _option_type_problems(name, dict(options))
+        if typed:
+            problems.extend(Problem(source, f"{option_field}.{key}", msg) for key, msg in typed)
+            continue
         noise = dict(options).get("noise")
         if name == "qaoa" and noise is not None:
             reason = noise_model_reason(str(noise))
@@ -219,10 +223,12 @@ def _check_decisions(scenario: Scenario) -> list[Problem]:
 def _option_type_problems(solver: str, options: dict[str, Any]) -> list[tuple[str, str]]:
     """``(option, message)`` for option values of the wrong kind: a boolean where the
     solver's default is a number (``num_reads: true`` is not 1 read), a fraction where it
-    is an integer, or a number that is not finite."""
+    is an integer, a number that is not finite, or one outside its range in
+    :data:`twin.limits.SOLVER_OPTION_RANGES`."""
     import math
 
     from solvers.registry import registered_solvers
+    from twin.limits import SOLVER_OPTION_RANGES
 
     info = registered_solvers().get(solver)
     if info is None:
@@ -238,6 +244,10 @@ def _option_type_problems(solver: str, options: dict[str, Any]) -> list[tuple[st
             found.append((key, f"expected a finite number, got {value}"))
         elif isinstance(default, int) and isinstance(value, float) and value != int(value):
             found.append((key, f"expected a whole number, got {value}"))
+        elif key in SOLVER_OPTION_RANGES and isinstance(value, int | float):
+            low, high = SOLVER_OPTION_RANGES[key]
+            if not low <= value <= high:
+                found.append((key, f"expected a number from {low:g} to {high:g}, got {value:g}"))
     return found
 
 

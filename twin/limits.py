@@ -61,6 +61,30 @@ MAX_SWEEP_RUNS = 10_000
 MAX_EXPECTED_FAILURES = 20_000
 """Most stochastic failures (faults and comms outages) a run may expect over its horizon."""
 
+SOLVER_OPTION_RANGES: dict[str, tuple[float, float]] = {
+    "num_reads": (1, 100_000),
+    "num_sweeps": (1, 10_000_000),
+    "num_restarts": (0, 10_000),
+    "timeout_ms": (1, 3_600_000),
+    "max_variables": (1, 100_000),
+    "candidates": (1, 10_000),
+    "fix_fraction": (0.0, 1.0),
+    "max_backtracks": (0, 10_000),
+    "mip_rel_gap": (0.0, 1.0),
+    "primal_feasibility_tolerance": (1e-12, 0.1),
+    "reps": (1, 50),
+    "maxiter": (0, 10_000),
+    "noise_maxiter": (0, 10_000),
+    "shots": (1, 10_000_000),
+    "max_qubits": (1, 32),
+    "optimization_level": (0, 3),
+    "threads": (1, 256),
+}
+"""Inclusive range of every numeric solver option a scenario may set: what a run can
+carry out in bounded time and memory (``num_reads: 1e12`` or ``reps: 10000`` would not
+finish; ``max_qubits`` above 32 cannot be simulated in 24 GiB)."""
+
+
 
 class InputRefused(ValueError):
     """A file or value refused by a limit: ``field`` is the dotted path ("" for the file)."""

@@ -145,6 +145,15 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, s
     add("solver_option_bool", EMS.replace(
         "{mode: ems}", "{mode: ems, ems: {dispatch: {solver: annealing, options: "
         "{num_reads: true}}}}"), "control.ems.dispatch.options.num_reads", "boolean")
+    add("annealing_reads_1e12", EMS.replace(
+        "{mode: ems}", "{mode: ems, ems: {dispatch: {solver: annealing, options: "
+        "{num_reads: 1000000000000}}}}"), "control.ems.dispatch.options.num_reads", "from 1 to")
+    add("qaoa_reps_10000", EMS.replace(
+        "{mode: ems}", "{mode: ems, ems: {ev_assignment: {solver: qaoa, options: "
+        "{reps: 10000}}}}"), "control.ems.ev_assignment.options.reps", "from 1 to 50")
+    add("tabu_negative_timeout", EMS.replace(
+        "{mode: ems}", "{mode: ems, ems: {dispatch: {solver: tabu, options: "
+        "{timeout_ms: -5}}}}"), "control.ems.dispatch.options.timeout_ms", "from 1 to")
     add("threads_fraction",
         EMS.replace("{mode: ems}", "{mode: ems, ems: {dispatch: {options: {threads: 2.5}}}}"),
         "control.ems.dispatch.options", "whole number")
