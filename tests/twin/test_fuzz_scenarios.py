@@ -31,7 +31,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p.name for p in (ROOT / "scenarios").glob("*.yaml"))
 FAST_TO_RUN = ("default.yaml", "cigre_lv_week.yaml", "microgrid_island_day.yaml",
                "patterns_storm_day.yaml", "ev_depot_week.yaml")
-MEMORY_LIMIT_BYTES = 1536 * 1024 * 1024
+# Address space, not resident memory: a short run maps pandapower, lightsim2grid, HiGHS and
+# BLAS thread buffers (well over 1.5 GiB of address space once an EMS scenario ran), and a
+# native allocation refused by RLIMIT_AS aborts the worker instead of raising MemoryError.
+# 4 GiB still stops any input that allocates without bound.
+MEMORY_LIMIT_BYTES = 4 * 1024 * 1024 * 1024
 CASE_SECONDS = 60
 VALIDATE_EXAMPLES = int(os.environ.get("GRIDTWIN_FUZZ_EXAMPLES", "60"))
 RUN_EXAMPLES = max(1, VALIDATE_EXAMPLES // 12)
