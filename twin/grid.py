@@ -515,10 +515,30 @@ class PowerFlowModel:
             With the ``pandapower`` backend (it rebuilds its own model from the net; this
             method supports the ``lightsim2grid`` backend).
         """
-        from pandapower.pypower.idx_brch import BR_STATUS
-        from pandapower.pypower.makeYbus import makeYbus
-        from scipy.sparse.csgraph import connected_components
+        pos, mapping, valid = self._branch_position(table, index)
+        frame = self.net[table]
+        frame.loc[index, "in_service"] = bool(in_service)
+        if not valid[pos]:
+            logger.warning("%s %s is not in the power-flow model; nothing to switch", table, index)
+            return self.bus_index[~self._energised_pd()]
+        self._keep_base_model()
+        branch_pos = int(mapping[pos])
+        if in_service:
+            self._branch_out.discard(branch_pos)
+        else:
+            self._branch_out.add(branch_pos)
+        branch = self._rebuild_admittances()
+        self._label_islands(branch)
+        self._replan_supply()
+        if self.backend == "lightsim2grid":
+            self._solver.reset()
+        self._segments.append((self._n_solves, self.yf, self.yt, self.ybus))
+        self._changed(f"{table}/{index} {'in' if in_service else 'out of'} service")
+        return self.bus_index[~self._energised_pd()]
 
+    def _branch_position(self, table: str, index: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """Check a branch switch request; return the branch's row in its table and that
+        table's internal-branch mapping and validity arrays."""
         if table not in ("line", "trafo"):
             raise ValueError(f"table must be 'line' or 'trafo', got {table!r}")
         frame = self.net[table]
@@ -527,24 +547,26 @@ class PowerFlowModel:
         if self.backend != "lightsim2grid":
             raise PowerFlowError("branch outages need grid.backend 'lightsim2grid'")
         pos = int(np.flatnonzero(frame.index.to_numpy() == index)[0])
-        mapping, valid = (
-            (self._line_branch, self._line_valid) if table == "line"
-            else (self._trafo_branch, self._trafo_valid)
-        )
-        frame.loc[index, "in_service"] = bool(in_service)
-        if not valid[pos]:
-            logger.warning("%s %s is not in the power-flow model; nothing to switch", table, index)
-            return self.bus_index[~self._energised_pd()]
-        if not self._segments:
-            internal = self.net._ppc["internal"]
-            self._base_bus = np.array(internal["bus"], copy=True)
-            self._base_branch = np.array(internal["branch"], copy=True)
-            self._segments.append((0, self.yf, self.yt, self.ybus))
-        branch_pos = int(mapping[pos])
-        if in_service:
-            self._branch_out.discard(branch_pos)
-        else:
-            self._branch_out.add(branch_pos)
+        if table == "line":
+            return pos, self._line_branch, self._line_valid
+        return pos, self._trafo_branch, self._trafo_valid
+
+    def _keep_base_model(self) -> None:
+        """Before the first switch: keep the internal bus/branch arrays as built and open
+        the first matrix segment (step 0, the matrices of the intact network)."""
+        if self._segments:
+            return
+        internal = self.net._ppc["internal"]
+        self._base_bus = np.array(internal["bus"], copy=True)
+        self._base_branch = np.array(internal["branch"], copy=True)
+        self._segments.append((0, self.yf, self.yt, self.ybus))
+
+    def _rebuild_admittances(self) -> np.ndarray:
+        """Rebuild Ybus/Yf/Yt with every branch in ``_branch_out`` switched off
+        (pandapower's ``makeYbus``); return the internal branch array used."""
+        from pandapower.pypower.idx_brch import BR_STATUS
+        from pandapower.pypower.makeYbus import makeYbus
+
         branch = self._base_branch.copy()
         if self._branch_out:
             branch[sorted(self._branch_out), BR_STATUS] = 0
@@ -553,6 +575,14 @@ class PowerFlowModel:
         self.ybus.sum_duplicates()
         self.yf = sp.csr_matrix(yf)
         self.yt = sp.csr_matrix(yt)
+        return branch
+
+    def _label_islands(self, branch: np.ndarray) -> None:
+        """Label each internal bus with its connected component over the branches in
+        service in ``branch``."""
+        from pandapower.pypower.idx_brch import BR_STATUS
+        from scipy.sparse.csgraph import connected_components
+
         on = branch[:, BR_STATUS].real > 0
         n = self.n_bus_internal
         adjacency = sp.coo_matrix(
@@ -560,12 +590,6 @@ class PowerFlowModel:
         )
         _count, labels = connected_components(adjacency, directed=False)
         self._labels = labels
-        self._replan_supply()
-        if self.backend == "lightsim2grid":
-            self._solver.reset()
-        self._segments.append((self._n_solves, self.yf, self.yt, self.ybus))
-        self._changed(f"{table}/{index} {'in' if in_service else 'out of'} service")
-        return self.bus_index[~self._energised_pd()]
 
     # ---- islands ------------------------------------------------------------------
 
