@@ -129,3 +129,33 @@ def test_replayed_sessions_kpis(tmp_path: Path, tiny_grid: Path) -> None:
     assert k["ev_unmet_at_departure_mwh"] * 1000 == pytest.approx(16 - 11 * 0.92, abs=1e-6)
     assert k["ev_energy_delivered_mwh"] * 1000 == pytest.approx(24 / 0.92 + 11.0, abs=1e-6)
     assert k["ev_peak_charging_mw"] * 1000 == pytest.approx(22.0)
+
+
+def test_fleet_state_of_charge_channels_add_up(tmp_path: Path, tiny_grid: Path) -> None:
+    """The recorded fleet channels agree with the sessions and the KPIs: state of charge
+    is stored energy over the plugged vehicles' capacity (NaN with nobody plugged), the
+    energy requested is each session's target minus its arrival energy, and what is still
+    missing at the end (requested - charged) is exactly the unmet energy of the sessions
+    that left plus the need of those still plugged."""
+    from twin.engine import build, simulate
+    from twin.scenario import load_scenario
+
+    # car 0: 0.3 -> 0.9 of 40 kWh (24 kWh) in 8 h: served; car 1: 0.5 -> 0.9 (16 kWh)
+    # in 1 h: 5.88 kWh unmet; car 1 again at 22 h with 0.2 (28 kWh in 2 h): short at the end
+    file = _write(tmp_path, tiny_grid, "0,8h,16h,0.3\n1,8h,9h,0.5\n1,22h,30h,0.2\n")
+    out = simulate(build(load_scenario(file), seed=0))
+    ch = {c.quantity: c.values[:, 0] for c in out.recording.channels
+          if c.entities == ("asset/fleet",)}
+    assert {"soc_frac", "e_kwh", "need_kwh", "requested_kwh", "charged_kwh"} <= set(ch)
+    plugged = ch["plugged_count"]
+    assert np.isnan(ch["soc_frac"][plugged == 0]).all()
+    both = plugged == 2
+    assert both.any()
+    np.testing.assert_allclose(ch["soc_frac"][both], ch["e_kwh"][both] / 80.0)
+    assert np.nanmax(ch["soc_frac"]) <= 0.9 + 1e-9
+    assert ch["requested_kwh"][-1] == pytest.approx(24 + 16 + 0.7 * 40)
+    unmet_kwh = out.kpis["ev_unmet_at_departure_mwh"] * 1000
+    assert ch["requested_kwh"][-1] - ch["charged_kwh"][-1] == pytest.approx(
+        unmet_kwh + ch["need_kwh"][-1], abs=1e-9)
+    assert ch["need_kwh"][-1] == pytest.approx(28 - 2 * 11 * 0.92)  # still charging
+    assert np.all(np.diff(ch["charged_kwh"]) >= -1e-12)  # no V2G: never discharged

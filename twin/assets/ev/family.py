@@ -102,6 +102,12 @@ class EvFleetFamily:
         self.state = EvFleetState(np.zeros(n, bool), np.zeros(n), np.full(n, -1), np.zeros(n))
         self.fleet_p_mw = np.zeros(len(specs))
         self.fleet_plugged = np.zeros(len(specs))
+        # recorded per fleet after ACT (see :meth:`channels`)
+        self.fleet_soc_frac = np.full(len(specs), np.nan)
+        self.fleet_e_kwh = np.zeros(len(specs))
+        self.fleet_need_kwh = np.zeros(len(specs))
+        self.fleet_requested_kwh = np.zeros(len(specs))
+        self.fleet_charged_kwh = np.zeros(len(specs))
         self._command: np.ndarray | None = None
         self._expected: tuple[np.ndarray | None, np.ndarray, np.ndarray] | None = None
         """(command or None for plug and charge, p, e_new) of the last
@@ -218,6 +224,7 @@ class EvFleetFamily:
                 self._leave_k[v] = self._k_out[i]
                 self._target_kwh[v] = self.target_frac[v] * self.capacity_kwh[v]
                 self._requested_kwh[v] = max(0.0, self._target_kwh[v] - s.e_kwh[v])
+                self.fleet_requested_kwh[self.fleet[v]] += self._requested_kwh[v]
             self._next_session += 1
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
@@ -268,8 +275,19 @@ class EvFleetFamily:
         """Take the step's power and energy (from :func:`ev_step`) and write injections."""
         self._expected = None
         s = self.state
+        n_fleets = len(self.specs)
+        self.fleet_charged_kwh += np.bincount(self.fleet, e_new - s.e_kwh, n_fleets)
         s.p_kw = p
         s.e_kwh = e_new
+        plugged = s.plugged
+        stored = np.bincount(self.fleet, np.where(plugged, e_new, 0.0), n_fleets)
+        capacity = np.bincount(self.fleet, np.where(plugged, self.capacity_kwh, 0.0), n_fleets)
+        self.fleet_e_kwh[:] = stored
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.fleet_soc_frac[:] = np.where(capacity > 0, stored / capacity, np.nan)
+        self.fleet_need_kwh[:] = np.bincount(
+            self.fleet, np.where(plugged, np.maximum(self._target_kwh - e_new, 0.0), 0.0),
+            n_fleets)
         dt_h = self.step_s / 3600.0
         # np.clip(p, 0, None) and np.clip(p, None, 0) are these ufuncs in numpy
         self.delivered_kwh += float(np.maximum(p, 0).sum() * dt_h)
@@ -289,11 +307,26 @@ class EvFleetFamily:
         )
 
     def channels(self) -> list[Channel]:
-        """Net charging power and plugged vehicles per fleet. [MW, -]"""
+        """Per fleet: net charging power [MW], plugged vehicles [-], and over the plugged
+        vehicles their state of charge (stored over battery size; NaN when none is
+        plugged) [1], stored energy [kWh] and energy still missing to their departure
+        targets [kWh]; and since the start, the energy requested by the sessions that
+        arrived (target minus arrival energy) [kWh] and the net energy put into the
+        batteries (battery side, discharge counted negative) [kWh].
+
+        ``requested_kwh - charged_kwh`` is the energy still missing to the targets of the
+        sessions so far: ``need_kwh`` plus the unmet energy of the sessions that left
+        (while no vehicle is charged above its target).
+        """
         entities = tuple(f"asset/{n}" for n in self.names)
         return [
             Channel("asset", "p_mw", "MW", entities, self.fleet_p_mw),
             Channel("asset", "plugged_count", "-", entities, self.fleet_plugged),
+            Channel("asset", "soc_frac", "1", entities, self.fleet_soc_frac),
+            Channel("asset", "e_kwh", "kWh", entities, self.fleet_e_kwh),
+            Channel("asset", "need_kwh", "kWh", entities, self.fleet_need_kwh),
+            Channel("asset", "requested_kwh", "kWh", entities, self.fleet_requested_kwh),
+            Channel("asset", "charged_kwh", "kWh", entities, self.fleet_charged_kwh),
         ]
 
     def session_kpis(self) -> dict[str, float]:
