@@ -1,23 +1,16 @@
-"""Problem builders of the EMS: twin state and forecasts -> ``solvers.Problem`` -> plan.
+"""The dispatch task: :func:`build_dispatch` (one MILP over the horizon: unit commitment,
+batteries, EV charging, HVAC inside comfort bands, deferrable loads, the PCC and its limit)
+and :func:`interpret_dispatch` (the result as a per-slot :class:`DispatchPlan`).
 
-Each control task is a to-problem / interpret pair:
+One function adds each family's variables and rows (PyPSA style) and returns its terms of
+the PCC balance; :func:`build_dispatch` adds the balance last.
 
-- ``dispatch``: :func:`build_dispatch` / :func:`interpret_dispatch`, the joint schedule
-  over the horizon (unit commitment, batteries, EV charging, HVAC pre-heating or
-  pre-cooling inside comfort bands, deferrable loads, the PCC and its limit) as a MILP;
-- ``ev_assignment``: :func:`build_ev_assignment` / :func:`interpret_ev_assignment`, which
-  vehicles charge at full power in the coming slot, a small binary quadratic problem (a
-  QUBO) that fits a qubit budget; :func:`split_vehicles` decomposes larger fleets.
-
-Public names: :class:`DispatchInputs`, :class:`BatteryInputs`, :class:`GeneratorInputs`,
-:class:`EvInputs`, :class:`BuildingInputs`, :class:`RunInputs`, :class:`DispatchPlan`,
-:func:`build_dispatch`, :func:`interpret_dispatch`,
-:func:`build_ev_assignment`, :func:`interpret_ev_assignment`, :func:`split_vehicles`.
+Public names: :func:`build_dispatch`, :func:`interpret_dispatch`, :class:`DispatchPlan`,
+:class:`DispatchLayout`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 
@@ -25,138 +18,26 @@ import numpy as np
 
 from solvers import Problem, ProblemBuilder, Result, VarBlock
 from solvers.builder import SparseTerm
-
-
-@dataclass(frozen=True)
-class BatteryInputs:
-    """Batteries for the plan (kW, kWh). Arrays of shape (B,)."""
-
-    e0_kwh: np.ndarray
-    e_min_kwh: np.ndarray
-    e_max_kwh: np.ndarray
-    p_max_kw: np.ndarray
-    eta_charge: np.ndarray
-    eta_discharge: np.ndarray
-
-
-@dataclass(frozen=True)
-class GeneratorInputs:
-    """Generators for the plan; arrays of shape (G,). Up/down times in slots."""
-
-    on0: np.ndarray
-    slots_in_state0: np.ndarray
-    p_min_kw: np.ndarray
-    p_max_kw: np.ndarray
-    min_up_slots: np.ndarray
-    min_down_slots: np.ndarray
-    startup_cost_eur: np.ndarray
-    fuel_cost_eur_per_kwh: np.ndarray
-
-
-@dataclass(frozen=True)
-class EvInputs:
-    """Plugged vehicles for the plan; arrays of shape (V,), ``available`` (T, V).
-
-    ``available[t, v]`` is the share of slot ``t`` the vehicle is plugged in (0 after its
-    departure); ``need_kwh`` is what it still needs by departure (0 if departure lies
-    beyond the horizon: no requirement yet); ``room_kwh`` the free battery capacity.
-    """
-
-    available: np.ndarray
-    p_max_kw: np.ndarray
-    efficiency: np.ndarray
-    need_kwh: np.ndarray
-    room_kwh: np.ndarray
-    e0_kwh: np.ndarray
-    v2g: np.ndarray
-    degradation_eur_per_kwh: np.ndarray
-
-
-@dataclass(frozen=True)
-class BuildingInputs:
-    """Zones for the plan, as the exact discrete model at the slot length.
-
-    ``a`` (N, 2, 2), ``b`` (N, 2): state transition and HVAC heat input of
-    ``x = (T_air, T_mass)``; ``drive`` (T, N, 2): the disturbances' contribution
-    ``E d_t`` per slot (forecast weather and internal gains); ``x0`` (N, 2) the state
-    now; ``cop``/``eer`` (T, N); ``lower``/``upper`` (T, N) comfort bounds on the air
-    temperature at slot ends; ``p_max_kw`` (N,).
-    """
-
-    a: np.ndarray
-    b: np.ndarray
-    drive: np.ndarray
-    x0: np.ndarray
-    cop: np.ndarray
-    eer: np.ndarray
-    lower_c: np.ndarray
-    upper_c: np.ndarray
-    p_max_kw: np.ndarray
-
-    def air_temperature_c(self, heat_kw: np.ndarray, cool_kw: np.ndarray) -> np.ndarray:
-        """Air temperature at slot ends for HVAC powers (T, N) (the plan's model). [degC]"""
-        x = self.x0.copy()
-        out = np.empty(heat_kw.shape)
-        for t in range(heat_kw.shape[0]):
-            q = self.cop[t] * heat_kw[t] - self.eer[t] * cool_kw[t]
-            x = np.einsum("nij,nj->ni", self.a, x) + self.b * q[:, None] + self.drive[t]
-            out[t] = x[:, 0]
-        return out
-
-
-@dataclass(frozen=True)
-class RunInputs:
-    """Deferrable runs not yet started: ``allowed`` (R, T) start slots, ``must`` (R,)
-    whether the run has to start inside the horizon, ``duration_slots`` (R,), power (R,)."""
-
-    allowed: np.ndarray
-    must: np.ndarray
-    duration_slots: np.ndarray
-    p_kw: np.ndarray
-
-
-@dataclass(frozen=True)
-class DispatchInputs:
-    """Everything the dispatch problem needs, in kW / kWh / EUR per slot.
-
-    Attributes
-    ----------
-    dt_h : float
-        Slot length. [h]
-    base_kw : numpy.ndarray
-        Forecast uncontrolled net demand per slot (loads minus PV). [kW]
-    import_eur_per_kwh : numpy.ndarray
-        Import price per slot. [EUR/kWh]
-    export_eur_per_kwh : float
-        Export price. [EUR/kWh]
-    pcc_limit_kw : float or numpy.ndarray
-        PCC limit, per slot or for all (inf for none). [kW]
-    comfort_penalty_eur_per_kh, unmet_ev_penalty_eur_per_kwh, cycle_cost_eur_per_kwh : float
-        Priced penalties. [EUR/Kh, EUR/kWh, EUR/kWh]
-    """
-
-    dt_h: float
-    base_kw: np.ndarray
-    import_eur_per_kwh: np.ndarray
-    export_eur_per_kwh: float
-    pcc_limit_kw: float | np.ndarray = math.inf
-    comfort_penalty_eur_per_kh: float = 2.0
-    unmet_ev_penalty_eur_per_kwh: float = 2.0
-    cycle_cost_eur_per_kwh: float = 0.01
-    battery: BatteryInputs | None = None
-    generator: GeneratorInputs | None = None
-    ev: EvInputs | None = None
-    building: BuildingInputs | None = None
-    runs: RunInputs | None = None
-
-    @property
-    def n_slots(self) -> int:
-        """Number of plan slots T."""
-        return int(self.base_kw.size)
+from twin.control.problems.inputs import DispatchInputs, GeneratorInputs
+from twin.control.problems.terms import (
+    dense,
+    diagonal,
+    identity,
+    index_range,
+    slot_sum,
+    step_back,
+    storage_shift,
+    subtract,
+    zone_model_terms,
+)
 
 
 @dataclass
-class _Layout:
+class DispatchLayout:
+    """Where the dispatch problem's variable blocks lie: the PCC import and export and,
+    by name (``bat_charge``, ``gen_on``, ``ev_charge``, ``hvac_heat``, ``run_start``, ...),
+    each family's blocks."""
+
     imp: VarBlock
     exp: VarBlock
     blocks: dict[str, VarBlock] = field(default_factory=dict)
@@ -187,86 +68,6 @@ class DispatchPlan:
         return self.import_kw - self.export_kw
 
 
-def _sub(a: SparseTerm, b: SparseTerm) -> SparseTerm:
-    """``a - b`` for terms with disjoint entries, zeros dropped (as CSR subtraction)."""
-    val = np.concatenate([a.val, -b.val])
-    keep = val != 0.0
-    return SparseTerm(np.concatenate([a.row, b.row])[keep], np.concatenate([a.col, b.col])[keep],
-                val[keep], a.shape)
-
-
-def _dense(mat: np.ndarray) -> SparseTerm:
-    """Non-zero entries of a dense matrix (as ``scipy.sparse.csr_array(mat)``)."""
-    mat = np.asarray(mat, dtype=float)
-    row, col = np.nonzero(mat)
-    return SparseTerm(row, col, mat[row, col], (int(mat.shape[0]), int(mat.shape[1])))
-
-
-@functools.lru_cache(maxsize=256)
-def _range(size: int) -> np.ndarray:
-    out = np.arange(size)
-    out.flags.writeable = False
-    return out
-
-
-def _diag(values: np.ndarray) -> SparseTerm:
-    """Square diagonal matrix."""
-    values = np.asarray(values, dtype=float)
-    idx = _range(values.size)
-    return SparseTerm(idx, idx, values, (values.size, values.size))
-
-
-def _frozen(term: SparseTerm) -> SparseTerm:
-    """``term`` with read-only arrays (for terms cached and shared between plans)."""
-    for arr in (term.row, term.col, term.val):
-        arr.flags.writeable = False
-    return term
-
-
-@functools.lru_cache(maxsize=256)
-def _eye(size: int) -> SparseTerm:
-    """Identity (cached: the same for every plan of a size)."""
-    return _frozen(_diag(np.ones(size)))
-
-
-def _step_back(t_len: int, n: int, values: np.ndarray | float = 1.0) -> SparseTerm:
-    """Matrix picking unit ``j`` of slot ``t-1`` into row ``(t, j)``, scaled per column
-    by ``values`` (order (t, unit), shape (t_len * n, t_len * n))."""
-    size = t_len * n
-    rows = _range(size)[n:]
-    cols = _range(size)[: size - n]
-    data = np.broadcast_to(np.asarray(values, dtype=float), (size,))[cols]
-    return SparseTerm(rows, cols, data, (size, size))
-
-
-@functools.lru_cache(maxsize=256)
-def _slot_sum(t_len: int, n: int, sign: float) -> SparseTerm:
-    """Row ``t`` sums the ``n`` units of slot ``t`` (times ``sign``; cached)."""
-    cols = _range(t_len * n)
-    return _frozen(SparseTerm(cols // n, cols, np.full(cols.size, sign), (t_len, t_len * n)))
-
-
-@functools.lru_cache(maxsize=64)
-def _storage_shift(t_len: int, n: int) -> SparseTerm:
-    """``e_t - e_{t-1}`` rows of a storage balance (cached)."""
-    return _frozen(_sub(_eye(t_len * n), _step_back(t_len, n)))
-
-
-@functools.lru_cache(maxsize=16)
-def _zone_terms(t_len: int, a_bytes: bytes, nz: int) -> tuple[tuple[SparseTerm, SparseTerm], ...]:
-    """Per state row (air, mass) of the zone model: the ``x_t - a_self x_{t-1}`` term of
-    its own state and the ``-a_other x_{t-1}`` term of the other (cached per model)."""
-    a = np.frombuffer(a_bytes, dtype=np.float64).reshape(nz, 2, 2)
-    big = _eye(t_len * nz)
-    out = []
-    for row in (0, 1):
-        a_self = np.tile(a[:, row, row], t_len)
-        a_other = np.tile(a[:, row, 1 - row], t_len)
-        out.append((_frozen(_sub(big, _step_back(t_len, nz, a_self))),
-                    _frozen(_step_back(t_len, nz, -a_other))))
-    return tuple(out)
-
-
 def _add_storage_rows(
     b: ProblemBuilder, name: str, energy: VarBlock, charge: VarBlock, discharge: VarBlock,
     t_len: int, n: int, gain_in: np.ndarray, gain_out: np.ndarray, e0: np.ndarray,
@@ -276,14 +77,14 @@ def _add_storage_rows(
     rhs = np.zeros(size)
     rhs[:n] = e0
     b.add_constraints(
-        [(energy, _storage_shift(t_len, n)),
-         (charge, _diag(-np.tile(gain_in, t_len))),
-         (discharge, _diag(np.tile(gain_out, t_len)))],
+        [(energy, storage_shift(t_len, n)),
+         (charge, diagonal(-np.tile(gain_in, t_len))),
+         (discharge, diagonal(np.tile(gain_out, t_len)))],
         lower=rhs, upper=rhs, name=name,
     )
 
 
-def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
+def build_dispatch(inp: DispatchInputs) -> tuple[Problem, DispatchLayout]:
     """The joint dispatch MILP.
 
     Notes
@@ -314,8 +115,8 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
                           cost=inp.import_eur_per_kwh * dt)
     exp = b.add_variables("export_kw", t_len, lower=0.0, upper=lim,
                           cost=-inp.export_eur_per_kwh * dt)
-    layout = _Layout(imp, exp)
-    eye = _eye(t_len)
+    layout = DispatchLayout(imp, exp)
+    eye = identity(t_len)
     # balance terms: sum of terms == base
     balance: list[tuple[VarBlock, SparseTerm]] = [(imp, eye), (exp, -eye)]
     for add in (_add_batteries, _add_generators, _add_evs, _add_zones, _add_runs):
@@ -324,7 +125,7 @@ def build_dispatch(inp: DispatchInputs) -> tuple[Problem, _Layout]:
     return b.build(), layout
 
 
-def _add_batteries(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
+def _add_batteries(b: ProblemBuilder, inp: DispatchInputs, layout: DispatchLayout
                    ) -> list[tuple[VarBlock, SparseTerm]]:
     """Battery charge, discharge and stored energy (state variables), with the storage
     balance rows; the end of the horizon holds at least the energy now. Returns the
@@ -339,7 +140,7 @@ def _add_batteries(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
                          cost=inp.cycle_cost_eur_per_kwh * dt)
     dis = b.add_variables("bat_discharge_kw", t_len * nb, upper=np.tile(bat.p_max_kw, t_len),
                           cost=inp.cycle_cost_eur_per_kwh * dt)
-    terms += [(ch, _slot_sum(t_len, nb, -1.0)), (dis, _slot_sum(t_len, nb, 1.0))]
+    terms += [(ch, slot_sum(t_len, nb, -1.0)), (dis, slot_sum(t_len, nb, 1.0))]
     # stored energy as state variables: e_t = e_{t-1} + (eta_c c - d / eta_d) dt
     e_lo = np.minimum(bat.e_min_kwh, bat.e0_kwh)
     e_hi = np.maximum(bat.e_max_kwh, bat.e0_kwh)
@@ -353,7 +154,7 @@ def _add_batteries(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
     return terms
 
 
-def _add_generators(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
+def _add_generators(b: ProblemBuilder, inp: DispatchInputs, layout: DispatchLayout
                     ) -> list[tuple[VarBlock, SparseTerm]]:
     """Generator commitment, start-up and output with the output limits, start-up rows and
     minimum up and down times (:func:`_add_min_up_down_rows`). Returns the PCC balance
@@ -379,19 +180,19 @@ def _add_generators(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
                         cost=np.tile(gen.startup_cost_eur, t_len))
     p = b.add_variables("gen_kw", t_len * ng, upper=np.tile(gen.p_max_kw, t_len),
                         cost=np.tile(gen.fuel_cost_eur_per_kwh * dt, t_len))
-    big = _eye(t_len * ng)
-    b.add_constraints([(p, big), (u, _diag(-np.tile(gen.p_max_kw, t_len)))], upper=0.0,
+    big = identity(t_len * ng)
+    b.add_constraints([(p, big), (u, diagonal(-np.tile(gen.p_max_kw, t_len)))], upper=0.0,
                       name="gen_max")
-    b.add_constraints([(p, big), (u, _diag(-np.tile(gen.p_min_kw, t_len)))], lower=0.0,
+    b.add_constraints([(p, big), (u, diagonal(-np.tile(gen.p_min_kw, t_len)))], lower=0.0,
                       name="gen_min")
     # s_t - u_t + u_{t-1} >= 0 ; u_{-1} = on0
-    shift = _step_back(t_len, ng)
+    shift = step_back(t_len, ng)
     start_rhs = np.zeros(t_len * ng)
     start_rhs[:ng] = -gen.on0.astype(float)
-    b.add_constraints([(s, big), (u, _sub(shift, big))], lower=start_rhs,
+    b.add_constraints([(s, big), (u, subtract(shift, big))], lower=start_rhs,
                       name="gen_startup")
     _add_min_up_down_rows(b, gen, u, s, t_len)
-    terms.append((p, _slot_sum(t_len, ng, 1.0)))
+    terms.append((p, slot_sum(t_len, ng, 1.0)))
     layout.blocks.update(gen_on=u, gen_start=s, gen_kw=p)
     return terms
 
@@ -420,13 +221,13 @@ def _add_min_up_down_rows(b: ProblemBuilder, gen: GeneratorInputs, u: VarBlock, 
     for name, rows in (("gen_min_up", up_rows), ("gen_min_down", dn_rows)):
         if rows:
             b.add_constraints(
-                [(s, _dense(np.array([r[0] for r in rows]))),
-                 (u, _dense(np.array([r[1] for r in rows])))],
+                [(s, dense(np.array([r[0] for r in rows]))),
+                 (u, dense(np.array([r[1] for r in rows])))],
                 upper=np.array([r[2] for r in rows]), name=name,
             )
 
 
-def _add_evs(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
+def _add_evs(b: ProblemBuilder, inp: DispatchInputs, layout: DispatchLayout
              ) -> list[tuple[VarBlock, SparseTerm]]:
     """Plugged vehicles' charging, V2G discharge, energy and unmet energy, with the storage
     rows and the need-by-departure rows. Returns the PCC balance terms."""
@@ -447,16 +248,16 @@ def _add_evs(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
                              upper=np.tile(ev.e0_kwh + ev.room_kwh, t_len))
     _add_storage_rows(b, "ev_energy", energy, c, d, t_len, nv, ev.efficiency * dt,
                       dt / ev.efficiency, ev.e0_kwh)
-    last = SparseTerm(_range(nv), np.arange((t_len - 1) * nv, t_len * nv), np.ones(nv),
+    last = SparseTerm(index_range(nv), np.arange((t_len - 1) * nv, t_len * nv), np.ones(nv),
                 (nv, t_len * nv))
-    b.add_constraints([(energy, last), (unmet, _eye(nv))],
+    b.add_constraints([(energy, last), (unmet, identity(nv))],
                       lower=ev.e0_kwh + ev.need_kwh, name="ev_need")
-    terms += [(c, _slot_sum(t_len, nv, -1.0)), (d, _slot_sum(t_len, nv, 1.0))]
+    terms += [(c, slot_sum(t_len, nv, -1.0)), (d, slot_sum(t_len, nv, 1.0))]
     layout.blocks.update(ev_charge=c, ev_discharge=d, ev_unmet=unmet)
     return terms
 
 
-def _add_zones(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
+def _add_zones(b: ProblemBuilder, inp: DispatchInputs, layout: DispatchLayout
                ) -> list[tuple[VarBlock, SparseTerm]]:
     """HVAC heating and cooling, zone temperatures (the exact discrete model as rows) and
     comfort slacks, with the HVAC limit and the comfort rows. Returns the PCC balance
@@ -477,11 +278,11 @@ def _add_zones(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
     pen = inp.comfort_penalty_eur_per_kh * dt
     s_lo = b.add_variables("comfort_below_k", size, cost=pen)
     s_hi = b.add_variables("comfort_above_k", size, cost=pen)
-    big = _eye(size)
+    big = identity(size)
     b.add_constraints([(h, big), (k, big)], upper=np.tile(bl.p_max_kw, t_len), name="hvac_max")
     # x[t] = A x[t-1] + B (COP h[t] - EER k[t]) + drive[t], x[-1] = x0
     cop, eer = bl.cop.reshape(-1), bl.eer.reshape(-1)
-    zone_terms = _zone_terms(t_len, np.ascontiguousarray(bl.a, dtype=np.float64).tobytes(), nz)
+    zone_terms = zone_model_terms(t_len, np.ascontiguousarray(bl.a, dtype=np.float64).tobytes(), nz)
     for row, name in ((0, "air"), (1, "mass")):
         own_term, other_term = zone_terms[row]
         gain = np.tile(bl.b[:, row], t_len)
@@ -490,19 +291,19 @@ def _add_zones(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
         own, other = (ta, tm) if row == 0 else (tm, ta)
         b.add_constraints(
             [(own, own_term), (other, other_term),
-             (h, _diag(-gain * cop)), (k, _diag(gain * eer))],
+             (h, diagonal(-gain * cop)), (k, diagonal(gain * eer))],
             lower=rhs, upper=rhs, name=f"zone_{name}",
         )
     b.add_constraints([(ta, big), (s_lo, big)], lower=bl.lower_c.reshape(-1), name="comfort_lower")
     b.add_constraints([(ta, big), (s_hi, -big)], upper=bl.upper_c.reshape(-1), name="comfort_upper")
-    per_slot = _slot_sum(t_len, nz, -1.0)
+    per_slot = slot_sum(t_len, nz, -1.0)
     terms += [(h, per_slot), (k, per_slot)]
     layout.blocks.update(hvac_heat=h, hvac_cool=k, comfort_below=s_lo, comfort_above=s_hi,
                          t_air=ta)
     return terms
 
 
-def _add_runs(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
+def _add_runs(b: ProblemBuilder, inp: DispatchInputs, layout: DispatchLayout
               ) -> list[tuple[VarBlock, SparseTerm]]:
     """Deferrable run starts (once, exactly once when due) and their power in each slot.
     Returns the PCC balance terms."""
@@ -514,20 +315,20 @@ def _add_runs(b: ProblemBuilder, inp: DispatchInputs, layout: _Layout
     nr = runs.p_kw.size
     y = b.add_variables("run_start", nr * t_len, kind="binary",
                         upper=runs.allowed.astype(float).reshape(-1))
-    rows = _slot_sum(nr, t_len, 1.0)
+    rows = slot_sum(nr, t_len, 1.0)
     b.add_constraints([(y, rows)], lower=runs.must.astype(float), upper=1.0, name="run_once")
     # power in slot t: sum_r P_r sum_{tau in (t-D_r, t]} y[r, tau]  -> (t, (r, tau))
     # entry (t, (r, tau)) is -P_r where tau <= t < tau + D_r (vectorised assignment)
-    lag = _range(t_len)[:, None] - _range(t_len)[None, :]  # t - tau
+    lag = index_range(t_len)[:, None] - index_range(t_len)[None, :]  # t - tau
     dur = runs.duration_slots.astype(np.int64)
     on = (lag[None, :, :] >= 0) & (lag[None, :, :] < dur[:, None, None])  # (r, t, tau)
     mat = np.where(on, -np.asarray(runs.p_kw, dtype=float)[:, None, None], 0.0)
-    terms.append((y, _dense(mat.transpose(1, 0, 2).reshape(t_len, nr * t_len))))
+    terms.append((y, dense(mat.transpose(1, 0, 2).reshape(t_len, nr * t_len))))
     layout.blocks["run_start"] = y
     return terms
 
 
-def interpret_dispatch(result: Result, layout: _Layout, inp: DispatchInputs) -> DispatchPlan:
+def interpret_dispatch(result: Result, layout: DispatchLayout, inp: DispatchInputs) -> DispatchPlan:
     """Turn a dispatch result into a :class:`DispatchPlan` (per slot, kW)."""
     x = result.x
     assert x is not None
@@ -557,57 +358,3 @@ def interpret_dispatch(result: Result, layout: _Layout, inp: DispatchInputs) -> 
         base_kw=inp.base_kw,
         objective_eur=float(result.objective or 0.0),
     )
-
-
-# --------------------------------------------------------------------- EV assignment
-
-
-def split_vehicles(order: np.ndarray, max_binaries: int) -> list[np.ndarray]:
-    """Split vehicle indices (most urgent first) into groups of at most ``max_binaries``."""
-    return [order[i : i + max_binaries] for i in range(0, len(order), max_binaries)]
-
-
-def build_ev_assignment(
-    p_kw: np.ndarray, weight: np.ndarray, target_kw: float, penalty_per_kw2: float
-) -> Problem:
-    """Which vehicles charge at full power in the coming slot: a QUBO.
-
-    Parameters
-    ----------
-    p_kw : numpy.ndarray
-        Power each vehicle would draw if chosen, shape (V,). [kW]
-    weight : numpy.ndarray
-        Value of charging each vehicle now (urgency and the dispatch plan's share),
-        shape (V,), >= 0. [-]
-    target_kw : float
-        Power the dispatch plan gives this group of vehicles in the slot. [kW]
-    penalty_per_kw2 : float
-        Weight of the squared deviation from ``target_kw``. [1/kW2]
-
-    Returns
-    -------
-    solvers.Problem
-        Binary, unconstrained, quadratic:
-
-        .. math:: \\min_x \\sum_v w_v (1 - x_v) + \\lambda (\\sum_v P_v x_v - P^*)^2
-
-        (non-negative, 0 only when every weighted vehicle charges at exactly the target).
-    """
-    v = p_kw.size
-    lam = penalty_per_kw2
-    linear = -weight + lam * (p_kw**2 - 2.0 * target_kw * p_kw)
-    quad = np.zeros((v, v))
-    iu = np.triu_indices(v, 1)
-    quad[iu] = 2.0 * lam * np.outer(p_kw, p_kw)[iu]
-    constant = float(weight.sum() + lam * target_kw**2)
-    return Problem(objective=linear, kinds="binary", upper=1.0, quadratic=quad,
-                   constant=constant, names=[f"charge[{i}]" for i in range(v)],
-                   name="ev_assignment")
-
-
-def interpret_ev_assignment(result: Result) -> np.ndarray:
-    """Boolean choice per vehicle of the group (all False without a solution)."""
-    if result.x is None:
-        n = result.problem.num_variables if result.problem is not None else 0
-        return np.zeros(n, bool)
-    return np.asarray(result.x) > 0.5
