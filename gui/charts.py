@@ -1119,40 +1119,62 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def state_of_charge(rows: pd.DataFrame, sim_start: str) -> go.Figure | None:
-    """State of charge of each battery (and any asset recording ``soc_frac``) with the
-    bucket's min/max envelope. [%]"""
+def state_of_charge(rows: pd.DataFrame, sim_start: str,
+                    kinds: dict[str, str] | None = None) -> go.Figure | None:
+    """State of charge of each battery and EV fleet (any asset recording ``soc_frac``)
+    with the bucket's min/max envelope. An EV fleet's state of charge is over the
+    vehicles plugged in (gaps while none is). [%]"""
     rows = rows[rows["quantity"].str.contains("soc")] if not rows.empty else rows
     if rows.empty:
         return None
+    kinds = kinds or {}
     fig = go.Figure()
-    for i, (entity, part) in enumerate(rows.groupby("entity", sort=True)):
-        colour = (KIND_COLOURS["Battery"], "#264653", "#e9c46a", "#8e44ad")[i % 4]
-        x = times(part["t_s"], sim_start)
+    n_ev = n_other = 0
+    for entity, part in rows.groupby("entity", sort=True):
         name = entity.partition("/")[2]
+        is_ev = kinds.get(name, "") in {"ev", "ev_fleet"}
+        if is_ev:
+            colour = ("#8e44ad", "#c39bd3", "#5b2c6f")[n_ev % 3]
+            label, n_ev = f"{name} (EV fleet, plugged vehicles)", n_ev + 1
+        else:
+            colour = (KIND_COLOURS["Battery"], "#264653", "#e9c46a", "#1b4332")[n_other % 4]
+            label, n_other = name, n_other + 1
+        x = times(part["t_s"], sim_start)
         if not (part["min"] == part["max"]).all():
             fig.add_trace(go.Scatter(x=x, y=part["min"] * 100, mode="lines",
-                                     line={"width": 0}, showlegend=False, hoverinfo="skip"))
+                                     line={"width": 0}, showlegend=False, hoverinfo="skip",
+                                     legendgroup=entity))
             fig.add_trace(go.Scatter(x=x, y=part["max"] * 100, mode="lines",
                                      line={"width": 0}, fill="tonexty",
-                                     fillcolor=_rgba(colour, 0.2),
+                                     fillcolor=_rgba(colour, 0.2), legendgroup=entity,
                                      name=f"{name}: min-max per bucket", hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=x, y=part["mean"] * 100, mode="lines", name=name,
-                                 line={"color": colour, "width": 2},
+        fig.add_trace(go.Scatter(x=x, y=part["mean"] * 100, mode="lines", name=label,
+                                 line={"color": colour, "width": 2,
+                                       "dash": "dot" if is_ev else "solid"},
+                                 legendgroup=entity,
                                  hovertemplate=f"{name}: %{{y:.1f}} %<extra></extra>"))
     fig.update_yaxes(range=[0, 100])
-    return _layout(fig, "Battery state of charge", "State of charge [%]")
+    title = ("Battery and EV state of charge" if n_ev and n_other else
+             "EV state of charge" if n_ev else "Battery state of charge")
+    return _layout(fig, title, "State of charge [%]")
+
+
+def _fleet_series(part: pd.DataFrame, quantity: str, statistic: str = "mean") -> pd.Series:
+    return part[part["quantity"] == quantity].set_index("t_s")[statistic]
 
 
 def ev_charging(agg: pd.DataFrame, kinds: dict[str, str], kpis: dict[str, Any],
                 sim_start: str, step_s: int) -> go.Figure | None:
-    """EV fleets: charging power, energy delivered so far, and the energy requested.
+    """EV fleets: charging power and vehicles plugged in; energy delivered vs requested.
 
     Charging power is each fleet's ``p_mw`` (bucket mean; discharging to the grid is
-    negative); energy delivered is its running integral; the dashed line is the energy
-    the sessions requested (delivered plus ``ev_unmet_at_departure_mwh``), so the gap at
-    the end is the energy still missing when vehicles left. Plugged-in vehicles on the
-    right axis. [kW], [kWh]
+    negative). Where the run recorded the fleets' running ``requested_kwh`` (each
+    session's target minus its arrival energy, counted when it arrives) and
+    ``charged_kwh`` (net energy into the batteries), both are drawn per fleet (bucket
+    end values) and the gap is the energy still missing to the targets. Runs recorded
+    before those channels existed get the integral of the charging power and one dashed
+    line for the whole run's request (delivered plus ``ev_unmet_at_departure_mwh``).
+    Plugged-in vehicles on the right axis. [kW], [kWh]
     """
     fleets = [e for e in agg["entity"].unique() if e.startswith("asset/")
               and kinds.get(e.partition("/")[2], "") in {"ev", "ev_fleet"}]
@@ -1163,27 +1185,45 @@ def ev_charging(agg: pd.DataFrame, kinds: dict[str, str], kpis: dict[str, Any],
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         specs=[[{"secondary_y": True}], [{}]],
                         subplot_titles=["Charging power and vehicles plugged in",
-                                        "Energy delivered vs requested"])
+                                        "Energy delivered vs requested (since the start)"])
     total = None
+    recorded = False
     for i, entity in enumerate(sorted(fleets)):
         colour = ("#8e44ad", "#c39bd3", "#5b2c6f")[i % 3]
         name = entity.partition("/")[2]
         part = agg[(agg["entity"] == entity)]
-        power = part[part["quantity"] == "p_mw"].set_index("t_s")["mean"]
+        power = _fleet_series(part, "p_mw")
         if not power.empty:
             x = times(power.index, sim_start)
             fig.add_trace(go.Scatter(x=x, y=power.to_numpy() * 1000, mode="lines",
                                      name=f"{name}: charging power [kW]",
-                                     line={"color": colour, "width": 2}), row=1, col=1)
+                                     line={"color": colour, "width": 2},
+                                     hovertemplate="%{y:,.1f} kW"), row=1, col=1)
+        requested = _fleet_series(part, "requested_kwh", "max")
+        charged = _fleet_series(part, "charged_kwh", "max")
+        if not requested.empty and not charged.empty:
+            recorded = True
+            fig.add_trace(go.Scatter(x=times(requested.index, sim_start),
+                                     y=requested.to_numpy(), mode="lines",
+                                     name=f"{name}: energy requested [kWh]",
+                                     line={"color": "#c1121f", "dash": "dash",
+                                           "shape": "hv"},
+                                     hovertemplate="requested %{y:,.1f} kWh"), row=2, col=1)
+            fig.add_trace(go.Scatter(x=times(charged.index, sim_start),
+                                     y=charged.to_numpy(), mode="lines",
+                                     name=f"{name}: energy delivered to batteries [kWh]",
+                                     line={"color": colour, "width": 2},
+                                     hovertemplate="delivered %{y:,.1f} kWh"), row=2, col=1)
+        elif not power.empty:
             widths = np.diff(np.append(power.index.to_numpy(dtype=float),
                                        power.index[-1] + (power.index[-1] - power.index[-2]
                                                           if len(power) > 1 else step_s)))
             energy = np.cumsum(power.clip(lower=0).to_numpy() * 1000 * widths / 3600.0)
             total = energy if total is None else total + energy
-            fig.add_trace(go.Scatter(x=x, y=energy, mode="lines",
-                                     name=f"{name}: energy delivered [kWh]",
+            fig.add_trace(go.Scatter(x=times(power.index, sim_start), y=energy,
+                                     mode="lines", name=f"{name}: energy delivered [kWh]",
                                      line={"color": colour, "width": 2}), row=2, col=1)
-        plugged = part[part["quantity"] == "plugged_count"].set_index("t_s")["mean"]
+        plugged = _fleet_series(part, "plugged_count")
         if not plugged.empty:
             fig.add_trace(go.Scatter(x=times(plugged.index, sim_start), y=plugged.to_numpy(),
                                      mode="lines", name=f"{name}: plugged in [vehicles]",
@@ -1191,13 +1231,18 @@ def ev_charging(agg: pd.DataFrame, kinds: dict[str, str], kpis: dict[str, Any],
                           row=1, col=1, secondary_y=True)
     delivered = kpis.get("ev_energy_delivered_mwh")
     unmet = kpis.get("ev_unmet_at_departure_mwh")
-    if isinstance(delivered, int | float) and isinstance(unmet, int | float) \
-            and total is not None:
+    if not recorded and isinstance(delivered, int | float) \
+            and isinstance(unmet, int | float) and total is not None:
         requested_kwh = (float(delivered) + float(unmet)) * 1000.0
         fig.add_hline(y=requested_kwh, line_dash="dash", line_color="#c1121f", row=2, col=1,
                       annotation_text=f"requested {requested_kwh:,.0f} kWh (delivered "
                       f"{float(delivered) * 1000:,.0f}, unmet {float(unmet) * 1000:,.0f})",
                       annotation_position="top left")
+    if recorded and isinstance(unmet, int | float):
+        fig.add_annotation(text="unmet when vehicles left (whole run): "
+                           f"{float(unmet) * 1000:,.1f} kWh",
+                           xref="x2 domain", yref="y3 domain", x=0.01, y=0.98,
+                           showarrow=False, xanchor="left", yanchor="top")
     fig.update_yaxes(title_text="kW", row=1, col=1)
     fig.update_yaxes(title_text="vehicles", row=1, col=1, secondary_y=True)
     fig.update_yaxes(title_text="kWh", row=2, col=1)

@@ -135,8 +135,8 @@ with tabs[0]:
 assets = agg[charts.family(agg) == "asset"]
 with tabs[1]:
     soc = charts.select_series(assets, quantity_contains=("soc",))
-    _show(charts.state_of_charge(soc, sim_start), "chart_soc",
-          "This run has no battery state of charge (no battery assets).")
+    _show(charts.state_of_charge(soc, sim_start, kinds), "chart_soc",
+          "This run has no battery or EV state of charge (no battery or EV assets).")
     _show(charts.ev_charging(assets, kinds, kpis, sim_start, meta.step_s), "chart_ev",
           "This run has no EV fleet series.")
 with tabs[2]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from gui.charts import headline_cards
 
 
@@ -138,3 +140,63 @@ def test_storm_day_unserved_energy_card_is_the_reliability_ens(tmp_path, monkeyp
     assert ens_kwh > 1
     card = next(m.value for m in at.metric if m.label == "Unserved energy")
     assert card == f"{ens_kwh:.3g} kWh"
+
+
+def _spec(app, title: str) -> dict:
+    found = [json.loads(c.proto.spec) for c in app.get("plotly_chart")
+             if title in json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")]
+    assert len(found) == 1, title
+    return found[0]
+
+
+def _ys(trace: dict) -> list[float]:
+    raw = trace["y"]
+    if isinstance(raw, dict):  # plotly's binary encoding of a numpy array
+        import base64
+
+        import numpy as np
+
+        raw = np.frombuffer(base64.b64decode(raw["bdata"]), dtype=raw["dtype"]).tolist()
+    return [v for v in raw if v is not None and v == v]
+
+
+def test_storage_tab_charts_battery_and_ev_state_of_charge_and_energy(app, calls_store,
+                                                                     app_env):
+    """A run with a battery and an EV fleet: both states of charge are drawn (in %, the
+    fleet's over its plugged vehicles), and the energy requested and delivered per fleet
+    end where the run's own channels and its unmet-energy KPI say."""
+    import shutil
+
+    import pandas as pd
+
+    run = calls_store["run"]
+    shutil.copytree(run.path, app_env["store"] / run.run_id)
+    app.run()
+    app.selectbox(key="results_run").set_value(run.run_id).run()
+    assert not app.exception
+    soc = _spec(app, "Battery and EV state of charge")
+    lines = {t["name"]: _ys(t) for t in soc["data"] if t.get("mode") == "lines"
+             and "min-max" not in t.get("name", "") and t.get("showlegend") is not False}
+    ev_names = [n for n in lines if "EV fleet" in n]
+    assert ev_names
+    assert len(lines) > len(ev_names)
+    assert all(lines[n] and min(lines[n]) >= 0 and max(lines[n]) <= 100 for n in lines)
+
+    ev = _spec(app, "EV charging")
+    traces = {t["name"]: _ys(t) for t in ev["data"]}
+    requested = {n: v for n, v in traces.items() if "energy requested" in n}
+    delivered = {n: v for n, v in traces.items() if "delivered to batteries" in n}
+    assert requested
+    assert delivered
+    assert any("charging power" in n for n in traces)
+    table = pd.read_parquet(run.path / "timeseries.parquet")
+    last = table[table["time_s"] == table["time_s"].max()].set_index(
+        ["entity", "quantity"])["value"]
+    for name, values in requested.items():
+        fleet = "asset/" + name.split(":")[0]
+        assert values[-1] == last[(fleet, "requested_kwh")]
+    gap = sum(last[("asset/" + n.split(":")[0], "requested_kwh")]
+              - last[("asset/" + n.split(":")[0], "charged_kwh")] for n in requested)
+    need = sum(last[("asset/" + n.split(":")[0], "need_kwh")] for n in requested)
+    unmet = _kpis(app_env["store"], run.run_id)["ev_unmet_at_departure_mwh"] * 1000
+    assert gap == pytest.approx(unmet + need, abs=1e-6)
