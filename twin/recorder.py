@@ -330,6 +330,12 @@ class Recorder:
         for channel, data in zip(self._channels, self._channel_data, strict=True):
             data[k] = channel.source
 
+    def refresh_channels(self, k: int) -> None:
+        """Copy the channels of step ``k`` again: families changed them after the
+        step's solve (set points applied inside the step, see :mod:`twin.assets.base`)."""
+        for channel, data in zip(self._channels, self._channel_data, strict=True):
+            data[k] = channel.source
+
     def event(
         self,
         time_s: float,

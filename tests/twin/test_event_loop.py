@@ -203,6 +203,61 @@ def test_an_answer_with_7_minutes_latency_is_applied_at_minute_7(tiny_grid: Path
     assert (bat.values[:7, 0] == 0.0).all()  # no schedule yet: the battery idles
 
 
+def test_a_7_minute_answer_inside_a_15_minute_step_applies_at_minute_7(tiny_grid: Path) -> None:
+    """15-minute steps, re-plans every 15 min, every answer takes exactly 7 min: each
+    step is split at minute 7 into two power flows; before it the previous schedule
+    holds (step 0: none yet, the battery idles), after it the new one. With lossless
+    cells the stored energy after each step is the old power x 7 min plus the new power
+    x 8 min, the power channel is the step's mean, the energy KPIs and the metered
+    import integrate both intervals, and each decision is 420 s old when applied."""
+    from twin.scenario import scenario_from_dict
+
+    scenario = scenario_from_dict({
+        "name": "tiny_loop_15",
+        "time": {"start": "2016-06-01T08:00:00", "duration": "1h", "step": "15min"},
+        "grid": {"source": "file", "path": str(tiny_grid)},
+        "profiles": {"source": "constant", "library": "1-LV-rural1--0-sw"},
+        "assets": [{"kind": "battery", "name": "bat", "bus": 2, "capacity_kwh": 20,
+                    "power_kw": 5, "charge_efficiency": 1.0, "discharge_efficiency": 1.0,
+                    "self_discharge_frac_per_day": 0.0, "soc_initial_frac": 0.5}],
+        "pcc": {"tariff": [{"from_h": 0, "import_eur_per_kwh": 0.1},
+                           {"from_h": 8.25, "import_eur_per_kwh": 0.5},
+                           {"from_h": 8.75, "import_eur_per_kwh": 0.05}]},
+        "control": {"mode": "ems", "ems": {"plan_step": "15min", "horizon": "1h",
+                                           "replan_every": "15min"}},
+    })
+    sim, out = _delayed_run(scenario, 420.0, 600.0)
+    iv = out.recording.intervals
+    assert iv.start_s.tolist() == [t + d for t in (0.0, 900.0, 1800.0, 2700.0)
+                                   for d in (0.0, 420.0)]
+    assert iv.duration_s.tolist() == [420.0, 480.0] * 4
+    storage = iv.p_mw[:, sim.model.element_slices["storage"]][:, 0]
+    old, new = storage[0::2], storage[1::2]
+    assert old[0] == 0.0  # before the first answer: no schedule, the battery idles
+    assert (old != new).any()  # the answers changed the set points mid-step
+    channels = {s.quantity: s.values[:, 0] for s in out.recording.channels
+                if s.entities == ("asset/bat",)}
+    e_mwh = 0.010 + np.cumsum(old * 420.0 + new * 480.0) / 3600.0
+    np.testing.assert_allclose(channels["soc_frac"], e_mwh / 0.020, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(channels["p_mw"], (old * 7 + new * 8) / 15, rtol=0, atol=1e-15)
+    k = out.kpis
+    assert k["battery_charge_mwh"] == pytest.approx(
+        float((old.clip(0) * 420 + new.clip(0) * 480).sum() / 3600), abs=1e-15)
+    assert k["battery_discharge_mwh"] == pytest.approx(
+        float(-(old.clip(None, 0) * 420 + new.clip(None, 0) * 480).sum() / 3600), abs=1e-15)
+    flow = out.derived_intervals.slack_p_mw.sum(axis=1)
+    assert k["pcc_import_mwh"] == pytest.approx(
+        float((flow.clip(0) * iv.duration_s).sum() / 3600), abs=1e-12)
+    assert k["energy_import_mwh"] == pytest.approx(k["pcc_import_mwh"], abs=1e-12)
+    assert np.abs(interval_balance(sim, out)).max() < 1e-6
+    applied = _events(out, "decision_applied")
+    assert [(e["data"]["request_s"], e["data"]["applied_s"]) for e in applied] == [
+        (t, t + 420.0) for t in (0.0, 900.0, 1800.0, 2700.0)]
+    assert k["decision_age_p50_s"] == k["decision_age_p99_s"] == 420.0
+    assert k["stale_schedule_share"] == pytest.approx(4 * 420.0 / 3600.0)
+    assert k["uncontrolled_s"] == 0.0
+
+
 @pytest.mark.parametrize("rule", ["drop", "apply_if_valid"])
 def test_an_answer_past_its_deadline_is_late_and_not_applied(tiny_grid: Path, rule: str) -> None:
     """Deadline 5 min, answers after 7 min: every answer is counted late; with 'drop'

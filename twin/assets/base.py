@@ -19,6 +19,19 @@ horizon (``forecast_p_mw``, ``forecast_available_p_mw``, ``forecast_plug_load_kw
 the flexible share a balancer may cut (``scale_flexible``). No other module reads a
 family's underscore names.
 
+Partial steps: a family integrates its state over the whole step at ACT. When set
+points change inside a step whose ACT already ran (a controller's answer arriving at
+``t``), the controller commands the family again and calls its partial-step hook
+``act_from(offset_s)`` (offset of ``t`` from the step start): the family integrates
+its state from the step start up to ``t`` with the set points in force so far, applies
+the new commands from ``t`` to the step end, and writes its new injections (the power
+it draws from ``t`` on); the engine then solves a new power-flow interval from ``t``.
+Its per-step power channel becomes the step's time-weighted mean (mean x step is the
+step's energy) and its energy KPIs integrate every segment. While a step runs past
+such an instant, ``snapshot()`` reports the state at the present instant and the
+limits over the rest of the step. Families with the hook: battery, generator (output
+of running units; commitment stays per step), ev_fleet (:data:`PARTIAL_STEP_KINDS`).
+
 Public names: :class:`InjectionBuffer`, :class:`FamilyContext`, :class:`Channel`,
 :class:`AssetFamily`, :func:`add_element_rows`.
 """
@@ -41,6 +54,37 @@ if TYPE_CHECKING:
     from twin.scenario import Scenario
 
 ProcessGen = Generator[Any, Any, None]
+
+PARTIAL_STEP_KINDS = frozenset({"battery", "generator", "ev_fleet"})
+"""Families that take new set points inside a step (``act_from``, see the module
+notes); the others take them at the next step's ACT."""
+
+
+class StepPosition:
+    """Where a family is inside the current step: given the run's clock at ``run``,
+    it tells how far into the step ACT-applied set points have run.
+
+    ``offset_s()`` is the time since the step start when this step's ACT already ran
+    and the present lies strictly inside the step, else None (before ACT, or at the
+    step's own instant: the whole-step integration is the state).
+    """
+
+    def __init__(self) -> None:
+        self._env: Any = None
+        self._clock: Any = None
+        self.acted_step = -1
+
+    def start(self, env: Any, clock: Any) -> None:
+        """Take the run's environment and clock (from the family's ``run``)."""
+        self._env, self._clock = env, clock
+
+    def offset_s(self) -> float | None:
+        """Seconds since the step start, past this step's ACT; None otherwise."""
+        clock = self._clock
+        if clock is None or self.acted_step != clock.step:
+            return None
+        offset = float(self._env.now) - clock.step_start_s
+        return offset if 0.0 < offset < clock.step_s else None
 
 ELEMENT_CREATORS = {"load": "create_load", "sgen": "create_sgen", "storage": "create_storage"}
 """Element table -> the pandapower create function that adds one of its rows."""

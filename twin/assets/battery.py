@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from twin.assets.base import Channel, FamilyContext, ProcessGen, add_element_rows
+from twin.assets.base import (
+    Channel,
+    FamilyContext,
+    ProcessGen,
+    StepPosition,
+    add_element_rows,
+)
 from twin.clock import Phase
 
 if TYPE_CHECKING:
@@ -215,6 +221,16 @@ class BatteryFamily:
         """Per battery: tripped by a fault (no power exchanged, only self-discharge)."""
         self._limits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         """This step's :func:`_step_limits` from :meth:`snapshot` (None after ACT)."""
+        self.position = StepPosition()
+        # partial steps (act_from): the running segment's start offset [s], stored
+        # energy there [MWh] and power [MW]; MW s of the step's finished segments (net,
+        # charging, discharging); KPI corrections of steps split by new set points [MWh]
+        self._fresh = False
+        self._seg_off = 0.0
+        self._seg_e0 = self.energy_mwh.copy()
+        self._seg_p = np.zeros(n)
+        self._done_ms = np.zeros((3, n))
+        self._kpi_corr: dict[int, tuple[float, float]] = {}
 
     @classmethod
     def add_to_network(cls, specs: list[BatteryAssetSpec], net: Any) -> BatteryFamily:
@@ -241,8 +257,10 @@ class BatteryFamily:
         self._p_view, self._q_view = ctx.injections.rows("storage", *self.rows)
 
     def command(self, p_mw: np.ndarray) -> None:
-        """Set this step's grid-side power, positive when charging. [MW]"""
+        """Set this step's grid-side power, positive when charging (inside a step whose
+        ACT ran: from :meth:`act_from` on). [MW]"""
         np.copyto(self._setpoint_mw, np.asarray(p_mw, dtype=float))
+        self._fresh = True
 
     def commanded_p_mw(self) -> np.ndarray:
         """This step's setpoint per battery as commanded so far (0 without a command;
@@ -260,8 +278,14 @@ class BatteryFamily:
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """ACT: apply the setpoint within limits, integrate the stored energy."""
+        self.position.start(env, clock)
         while True:
-            yield clock.wait(Phase.ACT)
+            k = yield clock.wait(Phase.ACT)
+            self.position.acted_step = k
+            self._fresh = False
+            self._seg_off = 0.0
+            np.copyto(self._seg_e0, self.energy_mwh)
+            self._done_ms[:] = 0.0
             if self.tripped.any():
                 self._setpoint_mw[self.tripped] = 0.0
             # the limits of this step's snapshot, if a controller took one: the energy has
@@ -270,6 +294,7 @@ class BatteryFamily:
                                      limits=self._limits)
             self._limits = None
             self.p_mw[:] = p
+            self._seg_p[:] = p
             self.energy_mwh[:] = energy
             np.divide(self.energy_mwh, self.params.capacity_mwh, out=self.soc_frac)
             # E <= capacity * soc_max holds exactly; the division may round one ulp above
@@ -278,8 +303,51 @@ class BatteryFamily:
             self._setpoint_mw[:] = 0.0
             self._p_view[:] = self.p_mw
 
+    def _energy_now(self, offset_s: float) -> np.ndarray:
+        """Stored energy ``offset_s`` into the step: the running segment integrated
+        from its start. [MWh]"""
+        dt = offset_s - self._seg_off
+        if dt <= 0.0:
+            return self._seg_e0.copy()
+        return battery_step(self._seg_e0, self._seg_p, self.params, dt)[1]
+
+    def act_from(self, offset_s: float) -> None:
+        """Partial-step hook (:mod:`twin.assets.base`): the batteries ran their
+        set points up to ``offset_s`` into the step; the power commanded since applies
+        from there to the step end, within the limits over that rest. The power channel
+        becomes the step's mean. Without a command since ACT nothing changes."""
+        if not self._fresh:
+            return
+        self._fresh = False
+        step_s = float(self._step_s)
+        e_now = self._energy_now(offset_s)
+        ran = offset_s - self._seg_off
+        self._done_ms += np.stack([self._seg_p, self._seg_p.clip(0.0, None),
+                                   -self._seg_p.clip(None, 0.0)]) * ran
+        if self.tripped.any():
+            self._setpoint_mw[self.tripped] = 0.0
+        rest = step_s - offset_s
+        p, energy = battery_step(e_now, self._setpoint_mw, self.params, rest)
+        self._setpoint_mw[:] = 0.0
+        self._seg_off, self._seg_p[:] = float(offset_s), p
+        np.copyto(self._seg_e0, e_now)
+        self.energy_mwh[:] = energy
+        np.divide(self.energy_mwh, self.params.capacity_mwh, out=self.soc_frac)
+        self.soc_frac.clip(self.params.soc_min_frac, self.params.soc_max_frac, out=self.soc_frac)
+        mean = (self._done_ms[0] + p * rest) / step_s
+        self.p_mw[:] = mean
+        self._p_view[:] = p
+        # exact charge / discharge energy of the step against what the mean gives
+        charge = (self._done_ms[1] + p.clip(0.0, None) * rest).sum() / 3600.0
+        discharge = (self._done_ms[2] - p.clip(None, 0.0) * rest).sum() / 3600.0
+        step_h = step_s / 3600.0
+        self._kpi_corr[self.position.acted_step] = (
+            float(charge - mean.clip(0.0, None).sum() * step_h),
+            float(discharge + mean.clip(None, 0.0).sum() * step_h))
+
     def channels(self) -> list[Channel]:
-        """Grid-side power [MW] and state of charge at the end of the step [-]."""
+        """Grid-side power (the step's mean when set points changed inside it) [MW]
+        and state of charge at the end of the step [-]."""
         entities = tuple(f"asset/{n}" for n in self.names)
         return [
             Channel("asset", "p_mw", "MW", entities, self.p_mw),
@@ -287,7 +355,19 @@ class BatteryFamily:
         ]
 
     def snapshot(self) -> BatterySnapshot:
-        """State of charge and feasible power for the coming step."""
+        """State of charge and feasible power for the coming step (inside a step whose
+        ACT ran: now, and over the rest of the step)."""
+        offset = self.position.offset_s()
+        if offset is not None:
+            now = self._energy_now(offset)
+            _e, charge, discharge = _step_limits(now, self.params, self._step_s - offset)
+            if self.tripped.any():
+                charge[self.tripped] = 0.0
+                discharge[self.tripped] = 0.0
+            soc = (now / self.params.capacity_mwh).clip(self.params.soc_min_frac,
+                                                         self.params.soc_max_frac)
+            return BatterySnapshot(self.names, self.bus, self.params.power_mw, soc, charge,
+                                   discharge)
         e, charge, discharge = _step_limits(self.energy_mwh, self.params, self._step_s)
         self._limits = (e, charge.copy(), discharge.copy())
         if self.tripped.any():
@@ -303,6 +383,9 @@ class BatteryFamily:
         step_h = step_s / 3600.0
         charge = float(np.clip(p, 0, None).sum() * step_h)
         discharge = float(-np.clip(p, None, 0).sum() * step_h)
+        if self._kpi_corr:  # steps split by set points arriving inside them
+            charge += sum(c for c, _d in self._kpi_corr.values())
+            discharge += sum(d for _c, d in self._kpi_corr.values())
         return {
             "battery_charge_mwh": charge,
             "battery_discharge_mwh": discharge,

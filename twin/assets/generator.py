@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from twin.assets.base import Channel, FamilyContext, ProcessGen, add_element_rows
+from twin.assets.base import (
+    Channel,
+    FamilyContext,
+    ProcessGen,
+    StepPosition,
+    add_element_rows,
+)
 from twin.clock import Phase
 from twin.simtime import parse_duration_s
 
@@ -148,6 +154,13 @@ class GeneratorFamily:
         self._want_on: np.ndarray | None = None
         self._p_request: np.ndarray | None = None
         self.step_s = 900
+        self.position = StepPosition()
+        # partial steps (act_from): the running segment's start offset [s] and output
+        # [kW]; kW s of the step's finished segments
+        self._fresh = False
+        self._seg_off = 0.0
+        self._seg_p = np.zeros(n)
+        self._done_kws = np.zeros(n)
 
     @classmethod
     def add_to_network(cls, specs: list[GeneratorAssetSpec], net: Any) -> GeneratorFamily:
@@ -170,6 +183,7 @@ class GeneratorFamily:
         """Commitment and output requests until the next command (None: keep state)."""
         self._want_on = None if want_on is None else np.asarray(want_on, bool).copy()
         self._p_request = None if p_kw is None else np.asarray(p_kw, float).copy()
+        self._fresh = True
 
     def requested_p_kw(self) -> np.ndarray:
         """The output request in force per unit: the last command's, else the minimum
@@ -221,10 +235,38 @@ class GeneratorFamily:
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """ACT: commit and dispatch (keep state and minimum output without a command)."""
+        self.position.start(env, clock)
         while True:
-            yield clock.wait(Phase.ACT)
+            k = yield clock.wait(Phase.ACT)
+            self.position.acted_step = k
+            self._fresh = False
             want = self.state.on if self._want_on is None else self._want_on
-            self.dispatch(want, self.requested_p_kw())
+            self._seg_p = self.dispatch(want, self.requested_p_kw())
+            self._seg_off = 0.0
+            self._done_kws[:] = 0.0
+
+    def act_from(self, offset_s: float) -> None:
+        """Partial-step hook (:mod:`twin.assets.base`): running units produced their
+        step's output up to ``offset_s``; the output requested since applies from there
+        to the step end (within ``[p_min, p_max]``). Commitment (starts, stops, minimum
+        up and down times) stays at step resolution: a unit starts or stops at the next
+        step's ACT. Energy and fuel integrate both parts; the power channel becomes the
+        step's mean. Without a command since ACT nothing changes."""
+        if not self._fresh:
+            return
+        self._fresh = False
+        on = self.state.on & ~self.tripped
+        p = np.where(on, np.clip(np.nan_to_num(np.asarray(self.requested_p_kw(), float)),
+                                 self.p_min_kw, self.p_max_kw), 0.0)
+        self._done_kws += self._seg_p * (offset_s - self._seg_off)
+        rest_h = (self.step_s - offset_s) / 3600.0  # the old output was booked to the step end
+        delta = p - self._seg_p
+        self.energy_kwh += float(delta.sum() * rest_h)
+        self.fuel_cost_eur += float((delta * self.fuel_cost_eur_per_kwh).sum() * rest_h)
+        self._seg_off, self._seg_p = float(offset_s), p
+        self.state.p_kw = p
+        self.p_mw[:] = (self._done_kws + p * (self.step_s - offset_s)) / self.step_s / 1000.0
+        self._p_view[:] = p / 1000.0
 
     def snapshot(self) -> GeneratorSnapshot:
         """Commitment state and parameters."""

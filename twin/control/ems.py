@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from twin.assets.base import PARTIAL_STEP_KINDS
 from twin.assets.building.thermostat import ideal_hvac_kw
 from twin.clock import Phase
 from twin.control.calls import SolverGateway
@@ -192,6 +193,9 @@ class EmsController:
         process while the last schedule runs (:class:`twin.control.loop.DecisionLoop`)."""
         self.loop = DecisionLoop(ctx.recorder, self.step_s, **_loop_settings(ctx.scenario))
         self._expired_told = False
+        self._clock: StepClock | None = None
+        self._controlled_k = -1
+        """Last step whose CONTROL ran (set points of that step are in force)."""
         # binary decisions routed to a solver before each dispatch (twin.control.formulations)
         self.decisions = None
         if spec.decisions.types:
@@ -288,6 +292,7 @@ class EmsController:
             self.plan_ev_idx = self._ev_plugged_idx.copy()
             self.plan_ev_avail = inputs.ev.available if inputs.ev is not None else None
             self.plan_run_idx = self._run_idx.copy()
+            self.apply_on_arrival(env)
         else:
             self.failed_plans += 1
             kept = "keeps the last good plan" if self.plan is not None else "uses rule-based defaults"
@@ -296,6 +301,7 @@ class EmsController:
                                     {"step": k, "status": record.status})
         if self.plan is not None and self.spec.ev_charging == "slot_assignment":
             yield from self._assign_evs(env, k)
+            self.apply_on_arrival(env)  # the vehicles' assignment, on its arrival
 
     def _assign_evs(self, env: simpy.Environment, k: int) -> ProcessGen:
         evf = self.ctx.families.get("ev_fleet")
@@ -421,8 +427,40 @@ class EmsController:
         return files
 
     # ----------------------------------------------------------------- applying
-    def apply(self, k: int) -> None:
-        """Setpoints of the current slot, then the fast balancing step."""
+    def apply_on_arrival(self, env: simpy.Environment) -> None:
+        """An answer arrived now: inside a step whose CONTROL ran, apply it at once.
+
+        Adopted decisions are booked applied now; the current slot's set points go to
+        the families that take set points inside a step
+        (:data:`twin.assets.base.PARTIAL_STEP_KINDS`: old set points up to now, new ones
+        to the step end, through their ``act_from``), the recorder copies their channels
+        again and the power flow starts a new interval now. At a step's own instant
+        (the next CONTROL applies it), while the network is islanded (the island
+        balancer works per step) or with calls that take no time, nothing happens here:
+        the controller's next step applies it."""
+        clock = self._clock
+        if clock is None or self._controlled_k != clock.step:
+            return
+        offset = float(env.now) - clock.step_start_s
+        if not 0.0 < offset < self.step_s or self.ctx.model.pcc_open:
+            return
+        k = clock.step
+        self.loop.apply_pending(env.now, k)
+        self.apply(k, rest_s=self.step_s - offset)
+        fams = self.ctx.families
+        for kind in sorted(PARTIAL_STEP_KINDS):
+            family = fams.get(kind)
+            if family is not None:
+                family.act_from(offset)
+        self.ctx.recorder.refresh_channels(k)
+        clock.notify_change("setpoints")
+
+    def apply(self, k: int, *, rest_s: float | None = None) -> None:
+        """Setpoints of the current slot, then the fast balancing step.
+
+        ``rest_s``: applied inside step ``k`` with that much of it left (on an answer's
+        arrival); only the families of :data:`twin.assets.base.PARTIAL_STEP_KINDS` are
+        commanded then (buildings take the slot's set points at the next step). [s]"""
         fams = self.ctx.families
         plan = self.plan
         if plan is None:
@@ -444,7 +482,8 @@ class EmsController:
                 snap = evf.snapshot()
                 sel = self.ev_choice_idx
                 need = np.maximum(snap.target_kwh[sel] - snap.e_kwh[sel], 0.0)
-                top_up = need / (snap.efficiency[sel] * self.step_s / 3600.0)
+                dt_s = self.step_s if rest_s is None else rest_s
+                top_up = need / (snap.efficiency[sel] * dt_s / 3600.0)
                 request[sel] = np.where(self.ev_choice, np.minimum(snap.charger_kw[sel], top_up), 0.0)
             elif self.plan_ev_idx.size:
                 # a slot's energy is delivered in the part of the slot the vehicle is
@@ -463,7 +502,7 @@ class EmsController:
             ev_extra_kw = float(evf.expected_p_kw().sum() - plan.ev_kw[slot].sum())
         else:
             ev_extra_kw = 0.0
-        bld = fams.get("building")
+        bld = fams.get("building") if rest_s is None else None
         if bld is not None:
             starts = None
             if self.plan_run_idx.size:
@@ -561,6 +600,7 @@ class EmsController:
         no step is left without set points; with zero-time calls it runs inline (the
         fixed-step special case)."""
         loop = self.loop
+        self._clock = clock
         while True:
             k = yield clock.wait(Phase.CONTROL)
             due = k % self.replan_steps == 0 or (self.plan is None and k % self.per == 0)
@@ -571,6 +611,7 @@ class EmsController:
                     yield from self.replan(env, k)
             loop.control_step(env.now, k, has_schedule=self._valid_plan(k))
             self.apply(k)
+            self._controlled_k = k
             self.microgrid.balance(k, env.now)
             if not self.timed:
                 yield clock.wait(Phase.AFTER)

@@ -12,10 +12,14 @@ that loop for it:
 - the answer *arrives* at ``t + latency`` (:meth:`DecisionLoop.arrive`); past its
   deadline it is recorded as late and not applied, unless the scenario says
   ``late_answers: apply_if_valid`` and its schedule still covers the present;
-- it is *applied* at the controller's next step, which is when the families take new
-  set points (:meth:`DecisionLoop.control_step`); request, arrival and application times
-  and the time the schedule in force meanwhile was applied go into a
-  ``control/decision_applied`` event.
+- it is *applied* on arrival: inside a step the families that take set points inside
+  a step (:data:`twin.assets.base.PARTIAL_STEP_KINDS`) run the old set points up to
+  the arrival instant and the new ones from there, and the power flow starts a new
+  interval (:meth:`DecisionLoop.apply_pending`); an answer arriving at a step's own
+  instant, or while the network is islanded (the island balancer works per step), is
+  applied at the controller's next step (:meth:`DecisionLoop.control_step`). Request,
+  arrival and application times and the time the schedule in force meanwhile was
+  applied go into a ``control/decision_applied`` event.
 
 With a gateway whose calls take no simulated time the request, arrival and application
 coincide: the fixed-step loop is the special case.
@@ -146,10 +150,12 @@ class DecisionLoop:
         if self.pending is decision:
             self.pending = None
 
-    def control_step(self, now: float, step: int, *, has_schedule: bool) -> None:
-        """The controller's step ``step`` at ``now``: adopted answers are applied now;
-        the step's time counts as stale (an answer pending) or uncontrolled (no valid
-        schedule and no fallback)."""
+    def apply_pending(self, now: float, step: int) -> bool:
+        """Adopted answers are applied now (at the controller's step, or on arrival
+        inside a step: :meth:`twin.control.ems.EmsController.apply_on_arrival`); each
+        gets a ``decision_applied`` event unless it took no time. Returns whether any
+        was applied."""
+        applied = bool(self._to_apply)
         for decision in self._to_apply:
             decision.applied_s = float(now)
             self.applied_answers += 1
@@ -168,6 +174,13 @@ class DecisionLoop:
             )
             self.schedule_since_s = float(now)
         self._to_apply = []
+        return applied
+
+    def control_step(self, now: float, step: int, *, has_schedule: bool) -> None:
+        """The controller's step ``step`` at ``now``: adopted answers not yet applied
+        are applied now; the step's time counts as stale (an answer pending) or
+        uncontrolled (no valid schedule and no fallback)."""
+        self.apply_pending(now, step)
         self._controlled_steps += 1
         if not has_schedule and not self.fallback:
             self.uncontrolled_s += self.step_s

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from twin.assets.base import Channel, FamilyContext, ProcessGen, add_element_rows
+from twin.assets.base import (
+    Channel,
+    FamilyContext,
+    ProcessGen,
+    StepPosition,
+    add_element_rows,
+)
 from twin.assets.ev.charging import EvFleetState, ev_step
 from twin.assets.ev.sessions import draw_sessions, read_sessions
 from twin.clock import Phase
@@ -119,6 +125,14 @@ class EvFleetFamily:
         self.discharged_kwh = 0.0
         self.session_unmet_kwh: list[float] = []
         self.session_requested_kwh: list[float] = []
+        self.position = StepPosition()
+        # partial steps (act_from): the running segment's start offset [s], vehicle
+        # energy there [kWh] and power [kW]; kW s of the step's finished segments per fleet
+        self._fresh = False
+        self._seg_off = 0.0
+        self._seg_e0 = np.zeros(n)
+        self._seg_p = np.zeros(n)
+        self._done_kws = np.zeros(len(specs))
 
     @classmethod
     def add_to_network(cls, specs: list[EvFleetAssetSpec], net: Any) -> EvFleetFamily:
@@ -179,6 +193,7 @@ class EvFleetFamily:
         None for plug and charge. Applied within limits at ACT. [kW]"""
         self._command = None if p_kw is None else np.asarray(p_kw, dtype=float).copy()
         self._expected = None
+        self._fresh = True
 
     def requested_p_kw(self) -> np.ndarray:
         """Per-vehicle request in force: the standing command, else plug and charge
@@ -194,8 +209,14 @@ class EvFleetFamily:
         self.command(np.where(in_buses, base * share, base))
 
     def default_request_kw(self) -> np.ndarray:
-        """Plug and charge: full power while below target. [kW]"""
+        """Plug and charge: full power while below target (inside a step whose ACT ran:
+        to reach it by the step end from the energy now). [kW]"""
         s = self.state
+        offset = self.position.offset_s()
+        if offset is not None:
+            need = np.maximum(self._target_kwh - self._energy_now(offset), 0.0)
+            dt_h = (self.step_s - offset) / 3600.0
+            return np.minimum(self.charger_kw, need / (self.efficiency * dt_h))
         need = np.maximum(self._target_kwh - s.e_kwh, 0.0)
         dt_h = self.step_s / 3600.0
         return np.minimum(self.charger_kw, need / (self.efficiency * dt_h))
@@ -234,6 +255,7 @@ class EvFleetFamily:
         self._leave_k = np.full(n, np.iinfo(np.int64).max)
         self._requested_kwh = np.zeros(n)
         n_fleets = len(self.specs)
+        self.position.start(env, clock)
         while True:
             k = yield clock.wait(Phase.SENSE)
             self._arrive_and_leave(k)
@@ -241,6 +263,11 @@ class EvFleetFamily:
             # what the standing command (or plug and charge) will draw: controllers read it
             self._p_view[:] = self.expected_p_kw() / 1000.0
             yield clock.wait(Phase.ACT)
+            self.position.acted_step = k
+            self._fresh = False
+            self._seg_off = 0.0
+            np.copyto(self._seg_e0, self.state.e_kwh)
+            self._done_kws[:] = 0.0
             expected = self._expected
             if expected is not None and expected[0] is self._command:
                 # the standing command's step was already computed this step (by a
@@ -251,7 +278,15 @@ class EvFleetFamily:
 
     def expected_p_kw(self) -> np.ndarray:
         """Per-fleet power the current command (or plug and charge) will draw this step,
-        within the limits (what :meth:`apply` will do at ACT). [kW]"""
+        within the limits (what :meth:`apply` will do at ACT; inside a step whose ACT
+        ran, what :meth:`act_from` would draw over the rest of it). [kW]"""
+        offset = self.position.offset_s()
+        if offset is not None:
+            s = self.state
+            p, _e = ev_step(self.requested_p_kw(), s.plugged, self._energy_now(offset),
+                            self.capacity_kwh, self.charger_kw, self.efficiency, self.v2g,
+                            self.step_s - offset)
+            return np.bincount(self.fleet, p, len(self.specs))
         expected = self._expected
         if expected is not None and expected[0] is self._command:
             p = expected[1]
@@ -278,6 +313,7 @@ class EvFleetFamily:
         n_fleets = len(self.specs)
         self.fleet_charged_kwh += np.bincount(self.fleet, e_new - s.e_kwh, n_fleets)
         s.p_kw = p
+        self._seg_p = p
         s.e_kwh = e_new
         plugged = s.plugged
         stored = np.bincount(self.fleet, np.where(plugged, e_new, 0.0), n_fleets)
@@ -295,12 +331,54 @@ class EvFleetFamily:
         self.fleet_p_mw[:] = np.bincount(self.fleet, p, len(self.specs)) / 1000.0
         self._p_view[:] = self.fleet_p_mw
 
-    def snapshot(self) -> EvSnapshot:
-        """Per-vehicle state (valid from CONTROL on)."""
+    def _energy_now(self, offset_s: float) -> np.ndarray:
+        """Vehicle energy ``offset_s`` into the step (the running segment integrated
+        from its start). [kWh]"""
+        dt = offset_s - self._seg_off
+        if dt <= 0.0:
+            return self._seg_e0.copy()
         s = self.state
+        return ev_step(self._seg_p, s.plugged, self._seg_e0, self.capacity_kwh, self.charger_kw,
+                       self.efficiency, self.v2g, dt)[1]
+
+    def act_from(self, offset_s: float) -> None:
+        """Partial-step hook (:mod:`twin.assets.base`): the vehicles charged at their
+        step's power up to ``offset_s``; the request commanded since applies from there
+        to the step end (within the limits over that rest). The power channel becomes
+        the step's mean; delivered and discharged energy integrate both parts. Without a
+        command since ACT nothing changes."""
+        if not self._fresh:
+            return
+        self._fresh = False
+        s = self.state
+        e_now = self._energy_now(offset_s)
+        n_fleets = len(self.specs)
+        self._done_kws += np.bincount(self.fleet, self._seg_p, n_fleets) * (offset_s - self._seg_off)
+        rest = float(self.step_s) - offset_s
+        p, e_new = ev_step(self.requested_p_kw(), s.plugged, e_now, self.capacity_kwh,
+                           self.charger_kw, self.efficiency, self.v2g, rest)
+        rest_h = rest / 3600.0  # the old power was booked to the step end at ACT
+        self.delivered_kwh += float((np.maximum(p, 0).sum() - np.maximum(self._seg_p, 0).sum())
+                                    * rest_h)
+        self.discharged_kwh += float((np.minimum(self._seg_p, 0).sum() - np.minimum(p, 0).sum())
+                                     * rest_h)
+        self._expected = None
+        self._seg_off, self._seg_p = float(offset_s), p
+        self._seg_e0 = e_now
+        s.p_kw = p
+        s.e_kwh = e_new
+        fleet_now = np.bincount(self.fleet, p, n_fleets)
+        self.fleet_p_mw[:] = (self._done_kws + fleet_now * rest) / float(self.step_s) / 1000.0
+        self._p_view[:] = fleet_now / 1000.0
+
+    def snapshot(self) -> EvSnapshot:
+        """Per-vehicle state (valid from CONTROL on; inside a step whose ACT ran, the
+        energy now)."""
+        s = self.state
+        offset = self.position.offset_s()
         return EvSnapshot(
             fleet=self.fleet, names=self.names, bus=self.bus, plugged=s.plugged.copy(),
-            e_kwh=s.e_kwh.copy(), capacity_kwh=self.capacity_kwh.copy(),
+            e_kwh=s.e_kwh.copy() if offset is None else self._energy_now(offset), capacity_kwh=self.capacity_kwh.copy(),
             target_kwh=self._target_kwh.copy(), departure_s=self._departure_s.copy(),
             charger_kw=self.charger_kw, efficiency=self.efficiency, v2g=self.v2g,
             degradation_eur_per_kwh=self.degradation_eur_per_kwh,
