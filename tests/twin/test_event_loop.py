@@ -258,6 +258,64 @@ def test_a_7_minute_answer_inside_a_15_minute_step_applies_at_minute_7(tiny_grid
     assert k["uncontrolled_s"] == 0.0
 
 
+@pytest.mark.parametrize("latency_s", [420.0, 61.5])
+def test_family_energy_kpis_integrate_their_injections_over_split_steps(
+        tiny_grid: Path, latency_s: float) -> None:
+    """A day with a battery, a diesel and six home EVs under the EMS whose answers
+    arrive inside steps: every family's energy KPI equals the integral of its own
+    power-flow injection over the intervals (both parts of every split step), and the
+    per-step power channels are the steps' means."""
+    from twin.scenario import scenario_from_dict
+
+    scenario = scenario_from_dict({
+        "name": "tiny_split_families",
+        "time": {"start": "2016-06-01T00:00:00", "duration": "1d", "step": "15min"},
+        "grid": {"source": "file", "path": str(tiny_grid)},
+        "profiles": {"source": "constant", "library": "1-LV-rural1--0-sw"},
+        "assets": [
+            {"kind": "battery", "name": "bat", "bus": 2, "capacity_kwh": 40, "power_kw": 15},
+            {"kind": "generator", "name": "diesel", "bus": 1, "p_min_kw": 2, "p_max_kw": 10,
+             "fuel_cost_eur_per_kwh": 0.05},
+            {"kind": "ev_fleet", "name": "evs", "bus": 2, "site": "home", "vehicles": 6,
+             "charger_kw": 11},
+        ],
+        "pcc": {"tariff": [{"from_h": 0, "import_eur_per_kwh": 0.1},
+                           {"from_h": 17, "import_eur_per_kwh": 0.6},
+                           {"from_h": 21, "import_eur_per_kwh": 0.1}]},
+        "control": {"mode": "ems", "ems": {"horizon": "6h"}},
+    })
+    sim, out = _delayed_run(scenario, latency_s, 600.0)
+    iv = out.recording.intervals
+    assert iv.n > out.recording.n_steps  # answers split steps
+    hours = iv.duration_s / 3600.0
+    flows = sim.model.injection_weight * iv.p_mw  # + into the grid
+    sl = sim.model.element_slices
+    k = out.kpis
+    storage = -flows[:, sl["storage"]][:, 0]
+    assert k["battery_charge_mwh"] - k["battery_discharge_mwh"] == pytest.approx(
+        float((storage * hours).sum()), abs=1e-12)
+    assert k["battery_charge_mwh"] == pytest.approx(
+        float((storage.clip(0) * hours).sum()), abs=1e-12)
+    gen_row = sl["sgen"].start + sim.families["generator"].rows[0]
+    assert k["generator_energy_mwh"] == pytest.approx(
+        float((flows[:, gen_row] * hours).sum()), abs=1e-12)
+    ev_row = sl["load"].start + sim.families["ev_fleet"].rows[0]
+    assert k["ev_energy_delivered_mwh"] - k["ev_energy_discharged_mwh"] == pytest.approx(
+        float((-flows[:, ev_row] * hours).sum()), abs=1e-12)
+    assert k["ev_energy_delivered_mwh"] > 0 and k["generator_energy_mwh"] > 0
+    split = iv.step[np.flatnonzero(np.diff(iv.step) == 0)]  # steps with a second interval
+    for row in (sl["storage"].start, ev_row):  # both changed inside steps
+        firsts = iv.p_mw[iv.first[split], row]
+        assert (iv.p_mw[iv.first[split] + 1, row] != firsts).any()
+    # the per-step power channels are the steps' means: x step = the step's energy
+    channels = {(s.entities, s.quantity): s.values[:, 0] for s in out.recording.channels}
+    step_h = out.recording.step_s / 3600.0
+    assert float(channels[(("asset/bat",), "p_mw")].sum() * step_h) == pytest.approx(
+        float((storage * hours).sum()), abs=1e-12)
+    assert float(channels[(("asset/evs",), "p_mw")].sum() * step_h) == pytest.approx(
+        float((-flows[:, ev_row] * hours).sum()), abs=1e-12)
+
+
 @pytest.mark.parametrize("rule", ["drop", "apply_if_valid"])
 def test_an_answer_past_its_deadline_is_late_and_not_applied(tiny_grid: Path, rule: str) -> None:
     """Deadline 5 min, answers after 7 min: every answer is counted late; with 'drop'

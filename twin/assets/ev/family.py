@@ -315,7 +315,19 @@ class EvFleetFamily:
         s.p_kw = p
         self._seg_p = p
         s.e_kwh = e_new
-        plugged = s.plugged
+        self._state_channels(e_new)
+        dt_h = self.step_s / 3600.0
+        # np.clip(p, 0, None) and np.clip(p, None, 0) are these ufuncs in numpy
+        self.delivered_kwh += float(np.maximum(p, 0).sum() * dt_h)
+        self.discharged_kwh += float(-np.minimum(p, 0).sum() * dt_h)
+        self.fleet_p_mw[:] = np.bincount(self.fleet, p, len(self.specs)) / 1000.0
+        self._p_view[:] = self.fleet_p_mw
+
+    def _state_channels(self, e_new: np.ndarray) -> None:
+        """Per fleet: stored energy, state of charge and need of the plugged vehicles
+        at the step end."""
+        n_fleets = len(self.specs)
+        plugged = self.state.plugged
         stored = np.bincount(self.fleet, np.where(plugged, e_new, 0.0), n_fleets)
         capacity = np.bincount(self.fleet, np.where(plugged, self.capacity_kwh, 0.0), n_fleets)
         self.fleet_e_kwh[:] = stored
@@ -324,12 +336,6 @@ class EvFleetFamily:
         self.fleet_need_kwh[:] = np.bincount(
             self.fleet, np.where(plugged, np.maximum(self._target_kwh - e_new, 0.0), 0.0),
             n_fleets)
-        dt_h = self.step_s / 3600.0
-        # np.clip(p, 0, None) and np.clip(p, None, 0) are these ufuncs in numpy
-        self.delivered_kwh += float(np.maximum(p, 0).sum() * dt_h)
-        self.discharged_kwh += float(-np.minimum(p, 0).sum() * dt_h)
-        self.fleet_p_mw[:] = np.bincount(self.fleet, p, len(self.specs)) / 1000.0
-        self._p_view[:] = self.fleet_p_mw
 
     def _energy_now(self, offset_s: float) -> np.ndarray:
         """Vehicle energy ``offset_s`` into the step (the running segment integrated
@@ -365,8 +371,10 @@ class EvFleetFamily:
         self._expected = None
         self._seg_off, self._seg_p = float(offset_s), p
         self._seg_e0 = e_now
+        self.fleet_charged_kwh += np.bincount(self.fleet, e_new - s.e_kwh, n_fleets)
         s.p_kw = p
         s.e_kwh = e_new
+        self._state_channels(e_new)
         fleet_now = np.bincount(self.fleet, p, n_fleets)
         self.fleet_p_mw[:] = (self._done_kws + fleet_now * rest) / float(self.step_s) / 1000.0
         self._p_view[:] = fleet_now / 1000.0
