@@ -302,7 +302,8 @@ def test_family_energy_kpis_integrate_their_injections_over_split_steps(
     ev_row = sl["load"].start + sim.families["ev_fleet"].rows[0]
     assert k["ev_energy_delivered_mwh"] - k["ev_energy_discharged_mwh"] == pytest.approx(
         float((-flows[:, ev_row] * hours).sum()), abs=1e-12)
-    assert k["ev_energy_delivered_mwh"] > 0 and k["generator_energy_mwh"] > 0
+    assert k["ev_energy_delivered_mwh"] > 0
+    assert k["generator_energy_mwh"] > 0
     split = iv.step[np.flatnonzero(np.diff(iv.step) == 0)]  # steps with a second interval
     for row in (sl["storage"].start, ev_row):  # both changed inside steps
         firsts = iv.p_mw[iv.first[split], row]
