@@ -69,79 +69,55 @@ def write_lp(problem: Problem, path: str | os.PathLike[str]) -> None:
     """
     import highspy
 
-    from solvers.milp import new_highs
+    from solvers.milp import highs_hessian, new_highs, new_highs_lp, pass_to_highs
 
     target = Path(path)
+    bracketed = _checked_lp_names(problem, target)
+
+    def lp_name(s: str) -> str:
+        return s.replace("[", "(").replace("]", ")") if bracketed else s
+
+    h = new_highs()
+    lp = new_highs_lp(
+        cost=problem.objective, lower=problem.lower, upper=problem.upper,
+        row_lower=problem.row_lower, row_upper=problem.row_upper,
+        matrix=sp.csc_array(problem.constraints),
+        integrality=problem.kinds != VarKind.CONTINUOUS, offset=problem.constant,
+        maximize=problem.sense is not Sense.MINIMIZE,
+    )
+    lp.col_names_ = [lp_name(s) for s in problem.names]
+    lp.row_names_ = [lp_name(s) for s in problem.row_names]
+    hessian = highs_hessian(problem.quadratic) if problem.quadratic is not None else None
+    if pass_to_highs(h, lp, hessian) == highspy.HighsStatus.kError:
+        raise ProblemError(f"{target}: HiGHS rejected the model")
+    text = _highs_lp_text(h, target)
+    if bracketed:
+        text = f"{_NAMES_MARKER}\n{text}"
+    target.write_text(text)
+
+
+def _checked_lp_names(problem: Problem, target: Path) -> bool:
+    """Refuse a file name without ``.lp`` and names an LP file cannot hold (empty or
+    with white space); return whether brackets must be written as parentheses."""
     if target.suffix.lower() != ".lp":
         raise ProblemError(f"{target}: an LP file name must end in '.lp'")
     for label, names in (("variable", problem.names), ("constraint", problem.row_names)):
         bad = next((s for s in names if not s or any(ch.isspace() for ch in s)), None)
         if bad is not None:
             raise ProblemError(f"{label} name {bad!r} cannot be written to an LP file")
-    bracketed = any("[" in s or "]" in s for s in (*problem.names, *problem.row_names))
+    return any("[" in s or "]" in s for s in (*problem.names, *problem.row_names))
 
-    def lp_name(s: str) -> str:
-        return s.replace("[", "(").replace("]", ")") if bracketed else s
 
-    h = new_highs()
-    lp = highspy.HighsLp()
-    n, m = problem.num_variables, problem.num_constraints
-    lp.num_col_ = n
-    lp.num_row_ = m
-    lp.col_cost_ = np.asarray(problem.objective, dtype=np.float64)
-    lp.col_lower_ = np.asarray(problem.lower, dtype=np.float64)
-    lp.col_upper_ = np.asarray(problem.upper, dtype=np.float64)
-    lp.row_lower_ = np.asarray(problem.row_lower, dtype=np.float64)
-    lp.row_upper_ = np.asarray(problem.row_upper, dtype=np.float64)
-    lp.offset_ = float(problem.constant)
-    lp.sense_ = (
-        highspy.ObjSense.kMinimize if problem.sense is Sense.MINIMIZE else highspy.ObjSense.kMaximize
-    )
-    mat = sp.csc_array(problem.constraints)
-    mat.sort_indices()
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = mat.indices.astype(np.int32)
-    lp.a_matrix_.value_ = np.asarray(mat.data, dtype=np.float64)
-    lp.a_matrix_.num_col_ = n
-    lp.a_matrix_.num_row_ = m
-    if (problem.kinds != VarKind.CONTINUOUS).any():
-        lp.integrality_ = [
-            highspy.HighsVarType.kContinuous if k == VarKind.CONTINUOUS
-            else highspy.HighsVarType.kInteger
-            for k in problem.kinds
-        ]
-    lp.col_names_ = [lp_name(s) for s in problem.names]
-    lp.row_names_ = [lp_name(s) for s in problem.row_names]
-    if problem.quadratic is not None:
-        # HiGHS: 0.5 x^T H x, lower triangle column-wise == our upper triangle row-wise,
-        # with the diagonal doubled.
-        q = problem.quadratic
-        hess_mat = sp.csr_array(q + sp.diags_array(q.diagonal()))
-        hess_mat.sort_indices()
-        model = highspy.HighsModel()
-        model.lp_ = lp
-        hess = highspy.HighsHessian()
-        hess.dim_ = n
-        hess.format_ = highspy.HessianFormat.kTriangular
-        hess.start_ = hess_mat.indptr.astype(np.int32)
-        hess.index_ = hess_mat.indices.astype(np.int32)
-        hess.value_ = np.asarray(hess_mat.data, dtype=np.float64)
-        model.hessian_ = hess
-        status = h.passModel(model)
-    else:
-        status = h.passModel(lp)
-    if status == highspy.HighsStatus.kError:
-        raise ProblemError(f"{target}: HiGHS rejected the model")
+def _highs_lp_text(h: highspy.Highs, target: Path) -> str:
+    """The loaded model as HiGHS writes it in LP format (through a temporary file)."""
+    import highspy
+
     with tempfile.TemporaryDirectory() as tmp:
         tmp_lp = str(Path(tmp) / "model.lp")
         status = h.writeModel(tmp_lp)
         if status == highspy.HighsStatus.kError:
             raise ProblemError(f"{target}: HiGHS could not write the LP file")
-        text = Path(tmp_lp).read_text()
-    if bracketed:
-        text = f"{_NAMES_MARKER}\n{text}"
-    target.write_text(text)
+        return Path(tmp_lp).read_text()
 
 
 def read_lp(path: str | os.PathLike[str]) -> Problem:

@@ -9,7 +9,8 @@ Purely continuous problems with a quadratic objective go to HiGHS's QP solver
 (convex minimisation / concave maximisation only).
 
 Public names: :class:`MilpSolver` (registered as ``milp``), :func:`highs_model`,
-:func:`new_highs` (the public HiGHS factory, also used by :mod:`solvers.lpfile`).
+:func:`new_highs` (the public HiGHS factory), :func:`new_highs_lp`, :func:`highs_hessian`
+and :func:`pass_to_highs` (arrays into HiGHS; :mod:`solvers.lpfile` writes through them).
 
 Diagnostics keys
 ----------------
@@ -44,7 +45,14 @@ from solvers.result import Result, result_from_x
 if TYPE_CHECKING:
     import highspy
 
-__all__ = ["MilpSolver", "highs_model", "new_highs"]
+__all__ = [
+    "MilpSolver",
+    "highs_hessian",
+    "highs_model",
+    "new_highs",
+    "new_highs_lp",
+    "pass_to_highs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -136,37 +144,18 @@ def _linearise(problem: Problem, relax: bool) -> _Linearised | str:
             diag = r == c
             np.add.at(cost, r[diag], v[diag])  # x_i^2 = x_i for binaries
             r, c, v = r[~diag], c[~diag], v[~diag]
-            k = r.size
-            products = k
-            if k:
-                # y_k for x_r * x_c: y <= x_r, y <= x_c, y >= x_r + x_c - 1
-                y = n + np.arange(k)
-                rows = np.arange(3 * k)
-                ri = np.concatenate([rows[:k], rows[:k], rows[k : 2 * k], rows[k : 2 * k],
-                                     rows[2 * k :], rows[2 * k :], rows[2 * k :]])
-                ci = np.concatenate([y, r, y, c, y, r, c])
-                vals = np.concatenate([np.ones(k), -np.ones(k), np.ones(k), -np.ones(k),
-                                       np.ones(k), -np.ones(k), -np.ones(k)])
-                extra = sp.csr_array((vals, (ri, ci)), shape=(3 * k, n + k))
-                a = sp.vstack([sp.hstack([a, sp.csr_array((a.shape[0], k))]), extra]).tocsr()
-                rl = np.concatenate([rl, np.full(2 * k, -math.inf), np.full(k, -1.0)])
-                ru = np.concatenate([ru, np.zeros(2 * k), np.full(k, math.inf)])
-                cost = np.concatenate([cost, v])
-                lb = np.concatenate([lb, np.zeros(k)])
-                ub = np.concatenate([ub, np.ones(k)])
-                integral = np.concatenate([integral, np.zeros(k, dtype=bool)])
+            products = r.size
+            if products:
+                a, rl, ru, cost, lb, ub, integral = _mccormick(
+                    r, c, v, n, a, rl, ru, cost, lb, ub, integral
+                )
         elif integral.any() and not relax:
             return (
                 "HiGHS cannot solve a quadratic objective over integer variables unless "
                 "every quadratic term is a product of binaries"
             )
         else:
-            # HiGHS QP: 0.5 x^T H x with H given as its lower triangle column-wise,
-            # which is our upper triangle row-wise; diagonal doubled.
-            h = sp.csr_array((v, (r, c)), shape=(n, n))
-            h = h + sp.diags_array(h.diagonal())  # doubles the diagonal
-            hessian = sp.csr_array(h)
-            hessian.sort_indices()
+            hessian = highs_hessian(sp.csr_array((v, (r, c)), shape=(n, n)))
     if relax:
         integral = np.zeros_like(integral)
     return _Linearised(
@@ -180,6 +169,103 @@ def _linearise(problem: Problem, relax: bool) -> _Linearised | str:
         hessian=hessian,
         products=products,
     )
+
+
+def _mccormick(
+    r: np.ndarray, c: np.ndarray, v: np.ndarray, n: int, a: sp.csr_array,
+    rl: np.ndarray, ru: np.ndarray, cost: np.ndarray, lb: np.ndarray, ub: np.ndarray,
+    integral: np.ndarray,
+) -> tuple[sp.csr_array, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+           np.ndarray]:
+    """The problem's arrays with one continuous ``y_k`` in [0, 1] per binary product
+    ``x_r x_c`` (objective coefficient ``v_k``) and its McCormick rows ``y <= x_r``,
+    ``y <= x_c``, ``y >= x_r + x_c - 1``: (matrix, row lower, row upper, cost, lower,
+    upper, integrality)."""
+    k = r.size
+    y = n + np.arange(k)
+    rows = np.arange(3 * k)
+    ri = np.concatenate([rows[:k], rows[:k], rows[k : 2 * k], rows[k : 2 * k],
+                         rows[2 * k :], rows[2 * k :], rows[2 * k :]])
+    ci = np.concatenate([y, r, y, c, y, r, c])
+    vals = np.concatenate([np.ones(k), -np.ones(k), np.ones(k), -np.ones(k),
+                           np.ones(k), -np.ones(k), -np.ones(k)])
+    extra = sp.csr_array((vals, (ri, ci)), shape=(3 * k, n + k))
+    a = sp.vstack([sp.hstack([a, sp.csr_array((a.shape[0], k))]), extra]).tocsr()
+    rl = np.concatenate([rl, np.full(2 * k, -math.inf), np.full(k, -1.0)])
+    ru = np.concatenate([ru, np.zeros(2 * k), np.full(k, math.inf)])
+    cost = np.concatenate([cost, v])
+    lb = np.concatenate([lb, np.zeros(k)])
+    ub = np.concatenate([ub, np.ones(k)])
+    integral = np.concatenate([integral, np.zeros(k, dtype=bool)])
+    return a, rl, ru, cost, lb, ub, integral
+
+
+def highs_hessian(q: sp.sparray) -> sp.csr_array:
+    """HiGHS's Hessian of the objective term ``x^T q x`` for an upper-triangular ``q``.
+
+    HiGHS takes ``0.5 x^T H x`` with ``H`` as its lower triangle column-wise, which is
+    our upper triangle row-wise with the diagonal doubled; indices sorted.
+    """
+    hessian = sp.csr_array(q + sp.diags_array(q.diagonal()))
+    hessian.sort_indices()
+    return hessian
+
+
+def new_highs_lp(
+    *, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, row_lower: np.ndarray,
+    row_upper: np.ndarray, matrix: sp.csc_array, integrality: np.ndarray, offset: float,
+    maximize: bool = False,
+) -> highspy.HighsLp:
+    """A ``highspy.HighsLp`` from arrays: the column-wise matrix (indices sorted in
+    place), bounds, costs, offset and sense; integrality only when some column is
+    integral (``integrality`` true)."""
+    import highspy
+
+    ncol, nrow = int(np.asarray(cost).size), int(np.asarray(row_lower).size)
+    lp = highspy.HighsLp()
+    lp.num_col_ = ncol
+    lp.num_row_ = nrow
+    lp.col_cost_ = np.asarray(cost, dtype=np.float64)
+    lp.col_lower_ = np.asarray(lower, dtype=np.float64)
+    lp.col_upper_ = np.asarray(upper, dtype=np.float64)
+    lp.row_lower_ = np.asarray(row_lower, dtype=np.float64)
+    lp.row_upper_ = np.asarray(row_upper, dtype=np.float64)
+    lp.offset_ = float(offset)
+    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    matrix.sort_indices()
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+    lp.a_matrix_.value_ = np.asarray(matrix.data, dtype=np.float64)
+    lp.a_matrix_.num_col_ = ncol
+    lp.a_matrix_.num_row_ = nrow
+    if integrality.any():
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
+            for flag in integrality
+        ]
+    return lp
+
+
+def pass_to_highs(
+    h: highspy.Highs, lp: highspy.HighsLp, hessian: sp.csr_array | None
+) -> highspy.HighsStatus:
+    """Load ``lp`` (and, for a QP, the Hessian from :func:`highs_hessian`) into ``h``;
+    returns HiGHS's status of ``passModel``."""
+    import highspy
+
+    if hessian is None:
+        return h.passModel(lp)
+    model = highspy.HighsModel()
+    model.lp_ = lp
+    hess = highspy.HighsHessian()
+    hess.dim_ = lp.num_col_
+    hess.format_ = highspy.HessianFormat.kTriangular
+    hess.start_ = hessian.indptr.astype(np.int32)
+    hess.index_ = hessian.indices.astype(np.int32)
+    hess.value_ = np.asarray(hessian.data, dtype=np.float64)
+    model.hessian_ = hess
+    return h.passModel(model)
 
 
 def highs_model(problem: Problem, *, relax: bool = False) -> tuple[highspy.Highs, int]:
@@ -208,42 +294,12 @@ def highs_model(problem: Problem, *, relax: bool = False) -> tuple[highspy.Highs
     if isinstance(lin, str):
         raise ValueError(lin)
     h = new_highs()
-    lp = highspy.HighsLp()
-    ncol = lin.cost.size
-    lp.num_col_ = ncol
-    lp.num_row_ = lin.row_lower.size
-    lp.col_cost_ = lin.cost
-    lp.col_lower_ = lin.lower
-    lp.col_upper_ = lin.upper
-    lp.row_lower_ = lin.row_lower
-    lp.row_upper_ = lin.row_upper
-    lp.offset_ = problem.sense.sign * problem.constant
-    mat = lin.matrix
-    mat.sort_indices()
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = mat.indices.astype(np.int32)
-    lp.a_matrix_.value_ = np.asarray(mat.data, dtype=np.float64)
-    lp.a_matrix_.num_col_ = ncol
-    lp.a_matrix_.num_row_ = lin.row_lower.size
-    if lin.integrality.any():
-        lp.integrality_ = [
-            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
-            for flag in lin.integrality
-        ]
-    if lin.hessian is not None:
-        model = highspy.HighsModel()
-        model.lp_ = lp
-        hess = highspy.HighsHessian()
-        hess.dim_ = ncol
-        hess.format_ = highspy.HessianFormat.kTriangular
-        hess.start_ = lin.hessian.indptr.astype(np.int32)
-        hess.index_ = lin.hessian.indices.astype(np.int32)
-        hess.value_ = np.asarray(lin.hessian.data, dtype=np.float64)
-        model.hessian_ = hess
-        status = h.passModel(model)
-    else:
-        status = h.passModel(lp)
+    lp = new_highs_lp(
+        cost=lin.cost, lower=lin.lower, upper=lin.upper, row_lower=lin.row_lower,
+        row_upper=lin.row_upper, matrix=lin.matrix, integrality=lin.integrality,
+        offset=problem.sense.sign * problem.constant,
+    )
+    status = pass_to_highs(h, lp, lin.hessian)
     if status == highspy.HighsStatus.kError:
         raise ValueError("HiGHS rejected the model (passModel returned an error)")
     return h, lin.products
