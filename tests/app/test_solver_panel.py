@@ -44,7 +44,8 @@ def test_solver_panel_events_and_ev_charts_show_what_the_run_recorded(calls_app,
     ev = specs[titles.index("EV charging")]
     ev_names = {trace["name"] for trace in ev["data"]}
     assert any(n.endswith("charging power [kW]") for n in ev_names)
-    assert any(n.endswith("energy delivered [kWh]") for n in ev_names)
+    assert any(n.endswith("energy delivered to batteries [kWh]") for n in ev_names)
+    assert any(n.endswith("energy requested [kWh]") for n in ev_names)
     power = specs[titles.index("Power balance")]
     names = {trace["name"] for trace in power["data"]}
     assert {"Generator", "Battery discharging", "PV", "EV"} <= names
