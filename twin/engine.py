@@ -47,7 +47,7 @@ from twin.grid import (
 )
 from twin.layout import run_files as run_layout_files
 from twin.metrics import grid_kpis, merge_kpis
-from twin.recorder import Recorder, Recording, Series, events_table, timeseries_table
+from twin.recorder import Recorder, Recording, Series, events_table, write_timeseries
 from twin.scenario import Scenario, canonical_json, scenario_hash
 from twin.store import run_id_for, write_run
 from twin.store.manifest import provenance
@@ -627,10 +627,11 @@ def run(
     run_id = run_id_for(scenario.name, digest, seed)
     resolved = scenario.model_copy(update={"seed": seed})
     recording = out.recording
-    if scenario.outputs.timeseries:
-        ts = timeseries_table(recording.time_s, timeseries_series(sim, out))
-    else:
-        ts = timeseries_table(recording.time_s, [])
+    blocks = timeseries_series(sim, out) if scenario.outputs.timeseries else []
+
+    def ts(path: Path) -> None:  # streamed one row group at a time, not built whole
+        write_timeseries(path, recording.time_s, blocks)
+
     events = events_table(recording.events)
     wall = time.perf_counter() - t0
     import json

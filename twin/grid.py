@@ -89,6 +89,9 @@ ELEMENT_TABLES: tuple[tuple[str, float], ...] = (("load", -1.0), ("sgen", 1.0), 
 """Element tables the twin drives, with the sign that turns their ``p_mw`` into a bus
 injection (generation positive)."""
 
+DERIVE_CHUNK_BYTES = 4 * 1024 * 1024
+"""Complex branch currents :meth:`PowerFlowModel.derive` holds at once (its other
+temporaries are a small multiple of them). [bytes]"""
 MIN_PLAUSIBLE_VM_PU = 0.3
 """Lowest bus voltage of a solution the twin accepts as an operating point. [pu]
 Newton-Raphson can also converge to the lower (unstable) branch of the PV curve past
@@ -844,39 +847,50 @@ class PowerFlowModel:
 
         Rows are steps from step 0. After topology changes
         (:meth:`set_branch_in_service`) each run of steps is derived with the
-        admittance matrices in force then; otherwise see :meth:`_derive_fixed`.
+        admittance matrices in force then; otherwise see :meth:`_derive_fixed`. Rows
+        go through in chunks of :meth:`derive_chunk_rows` into arrays allocated once,
+        so the branch-flow temporaries stay bounded whatever the horizon (each row's
+        results do not depend on the chunking).
         """
         v = np.atleast_2d(v)
-        if len(self._segments) < 2 or v.shape[0] < 2:
-            out = self._derive_fixed(v, p_mw, q_mvar)
-            dark = out.vm_pu == 0.0  # not energised (a dark island): no voltage
-            if dark.any():
-                out.vm_pu[dark] = np.nan
-                out.va_degree[dark] = np.nan
-            return out
         p_mw, q_mvar = np.atleast_2d(p_mw), np.atleast_2d(q_mvar)
         n = v.shape[0]
+        if len(self._segments) < 2 or n < 2:
+            segments = [(0, n, self.yf, self.yt, self.ybus)]
+        else:
+            starts = [s[0] for s in self._segments] + [n]
+            segments = [(min(start, n), min(stop, n), yf, yt, ybus)
+                        for (start, yf, yt, ybus), stop
+                        in zip(self._segments, starts[1:], strict=True)]
+        chunk = self.derive_chunk_rows()
         current = (self.yf, self.yt, self.ybus)
-        parts: list[DerivedResults] = []
-        starts = [s[0] for s in self._segments] + [n]
+        fields: dict[str, np.ndarray] = {}
         try:
-            for (start, yf, yt, ybus), stop in zip(self._segments, starts[1:], strict=True):
-                start, stop = min(start, n), min(stop, n)
-                if stop <= start:
-                    continue
+            for start, stop, yf, yt, ybus in segments:
                 self.yf, self.yt, self.ybus = yf, yt, ybus
-                parts.append(self._derive_fixed(v[start:stop], p_mw[start:stop],
-                                                q_mvar[start:stop]))
+                for a in range(start, stop, chunk):
+                    b = min(stop, a + chunk)
+                    part = self._derive_fixed(v[a:b], p_mw[a:b], q_mvar[a:b])
+                    for name in DerivedResults.__dataclass_fields__:
+                        values = getattr(part, name)
+                        if name not in fields:
+                            fields[name] = np.empty((n, *values.shape[1:]), values.dtype)
+                        fields[name][a:b] = values
         finally:
             self.yf, self.yt, self.ybus = current
-        fields = {
-            name: np.concatenate([getattr(part, name) for part in parts], axis=0)
-            for name in DerivedResults.__dataclass_fields__
-        }
-        dark = fields["vm_pu"] == 0.0  # not energised: no voltage, as pandapower's NaN
-        fields["vm_pu"] = np.where(dark, np.nan, fields["vm_pu"])
-        fields["va_degree"] = np.where(dark, np.nan, fields["va_degree"])
+        if not fields:  # no rows
+            return self._derive_fixed(v, p_mw, q_mvar)
+        dark = fields["vm_pu"] == 0.0  # not energised (a dark island): no voltage
+        if dark.any():
+            fields["vm_pu"][dark] = np.nan
+            fields["va_degree"][dark] = np.nan
         return DerivedResults(**fields)
+
+    def derive_chunk_rows(self) -> int:
+        """Rows :meth:`derive` takes at once: about :data:`DERIVE_CHUNK_BYTES` of
+        complex branch currents."""
+        per_row = 16 * max(1, self.yf.shape[0] + self.v.size)
+        return max(1, DERIVE_CHUNK_BYTES // per_row)
 
     def _derive_fixed(
         self, v: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray

@@ -3,7 +3,8 @@
 :class:`NetworkFamily` owns the element rows that came with the network (scenario assets
 add rows after them). With ``profiles.source: simbench`` each element follows the
 absolute one-year profile simbench computes for it (``get_absolute_values``), exactly
-what pandapower's ``run_timeseries`` would be fed; with ``constant`` the stored values
+what pandapower's ``run_timeseries`` would be fed, read for the simulated window only
+(:func:`twin.profiles.simbench_element_window`); with ``constant`` the stored values
 hold. ``load_scale``/``sgen_scale`` multiply, and ``load_noise_frac`` adds a seeded
 multiplicative Gaussian noise to every load and step.
 
@@ -20,7 +21,8 @@ import numpy as np
 from twin.assets.base import Channel, FamilyContext, ProcessGen
 from twin.clock import Phase
 from twin.grid import ELEMENT_TABLES
-from twin.profiles import resample_rows, simbench_element_profiles
+from twin.networks import cached_network
+from twin.profiles import ELEMENT_PROFILE_COLUMNS, simbench_element_window
 
 if TYPE_CHECKING:
     import simpy
@@ -69,14 +71,21 @@ class NetworkFamily:
         scenario = ctx.scenario
         spec = scenario.profiles
         absolute: dict[tuple[str, str], np.ndarray] = {}
-        if spec.source == "simbench":
-            absolute = simbench_element_profiles(scenario.grid.code)
-            gen = absolute.get(("gen", "p_mw"))
-            if gen is not None and gen.ndim == 2 and gen.shape[1]:
+        if spec.source == "simbench":  # the simulated window only, already on the steps
+            code = scenario.grid.code
+            for table, column in ELEMENT_PROFILE_COLUMNS:
+                if table == "gen" or not self.n_rows.get(table):
+                    continue
+                values = simbench_element_window(code, table, column, ctx.profile_offset_rows,
+                                                 ctx.n_steps, ctx.step_s)
+                if values is not None:
+                    absolute[(table, column)] = values
+            n_gen = len(cached_network(("simbench", code)).gen)
+            if n_gen:
                 logger.warning(
                     "%s: the network's %d voltage-controlled generators (gen) keep their "
                     "stored set points; their SimBench profiles are not applied",
-                    scenario.grid.code, gen.shape[1],
+                    code, n_gen,
                 )
         for table, _sign in ELEMENT_TABLES:
             n = self.n_rows[table]
@@ -117,7 +126,7 @@ class NetworkFamily:
         values = absolute.get((table, column))
         if values is None or values.ndim != 2 or values.shape[1] != len(constant):
             return np.broadcast_to(constant, (ctx.n_steps, len(constant))).copy()
-        return resample_rows(values, ctx.profile_offset_rows, ctx.n_steps, ctx.step_s)
+        return values
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """Each step, at SENSE, write the step's element injections."""

@@ -304,7 +304,7 @@ def write_run(
     *,
     manifest: dict[str, Any],
     kpis: dict[str, Any],
-    timeseries: pa.Table,
+    timeseries: pa.Table | Callable[[Path], object],
     events: pa.Table,
     extra_files: dict[str, bytes] | None = None,
 ) -> Path:
@@ -321,7 +321,11 @@ def write_run(
     manifest, kpis : dict
         Written as JSON (``manifest.json`` last, with ``format_version`` set to
         :data:`~twin.store.layout.FORMAT_VERSION`; non-finite KPIs as null).
-    timeseries, events : pyarrow.Table
+    timeseries : pyarrow.Table or callable
+        Written as Parquet (zstd); or ``timeseries(path)`` writes ``timeseries.parquet``
+        itself into the temporary folder (the run streams it one row group at a time,
+        :func:`twin.recorder.write_timeseries`).
+    events : pyarrow.Table
         Written as Parquet (zstd).
     extra_files : dict, optional
         Relative path -> content (e.g. ``circuits/call-3.qasm``).
@@ -329,7 +333,10 @@ def write_run(
     import pyarrow.parquet as pq
 
     def fill(folder: Path) -> None:
-        pq.write_table(timeseries, folder / TIMESERIES, compression="zstd")
+        if callable(timeseries):
+            timeseries(folder / TIMESERIES)
+        else:
+            pq.write_table(timeseries, folder / TIMESERIES, compression="zstd")
         pq.write_table(events, folder / EVENTS, compression="zstd")
         for rel, content in (extra_files or {}).items():
             target = folder / rel
