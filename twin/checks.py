@@ -347,6 +347,15 @@ def check_against_network(
     from twin.faults import check_grid_elements
 
     problems.extend(check_grid_elements(scenario.faults, net, file))
+    load_assets = {a.name for a in scenario.assets if a.kind in ("ev_fleet", "building", "load")}
+    for key in scenario.pcc.shed_priority:
+        index = key.removeprefix("load/")
+        if key.startswith("load/") and index.isdigit() and int(index) in net.load.index:
+            continue
+        if key not in load_assets:
+            problems.append(Problem(file, f"pcc.shed_priority.{key}", "not a load: expected "
+                                    "'load/<index>' of the network or the name of an EV fleet, "
+                                    "building or load asset"))
     return problems
 
 

@@ -366,6 +366,7 @@ class GridSolver:
         self.stop_on_failure = scenario.grid.on_nonconvergence == "stop"
         self.solved_step = -1
         self._pending_at: float | None = None
+        self._carrying = False
         self._load = np.zeros(model.n_injections, dtype=bool)
         self._load[model.element_slices["load"]] = True
         self._load_weight = np.where(self._load, -np.asarray(model.injection_weight, float), 0.0)
@@ -411,6 +412,15 @@ class GridSolver:
             unserved = float((self._load_weight[dark] * p[dark]).sum())
             p = np.where(dark, 0.0, p)
             q = np.where(dark, 0.0, q)
+        if model.island_dp_mw is not None:  # islands: the forming units carry the slack
+            p = p + model.island_dp_mw  # on their own element; shed load is unserved
+            q = q + model.island_dq_mvar
+            unserved += model.island_shed_mw
+        if model.island_carriers and (model.island_dp_mw is not None or self._carrying):
+            remaining_s = (k + 1) * self.clock.step_s - float(self.env.now)
+            for carry in model.island_carriers:  # state of charge, fuel until step end
+                carry(model.island_dp_mw, remaining_s)
+            self._carrying = model.island_dp_mw is not None
         state = {"unserved_mw": unserved, "pcc_open": model.pcc_open,
                  "island_p_mw": model.island_p_mw if outcome.converged else 0.0}
         if step_start:
@@ -465,7 +475,7 @@ def simulate(sim: Simulation) -> SimulationOutput:
     microgrid = getattr(sim.controller, "microgrid", None)
     if microgrid is not None:  # PCC billing from the same power flows as the grid KPIs
         microgrid.meter_intervals(iv.step, iv.duration_s, derived_iv.slack_p_mw, iv.pcc_open,
-                                  iv.island_p_mw)
+                                  iv.island_p_mw, iv.unserved_mw)
     kpis = grid_kpis(
         recording,
         derived_iv,
@@ -512,15 +522,15 @@ def _rows(derived: DerivedResults, rows: np.ndarray) -> DerivedResults:
 
 
 def _one_unserved_figure(kpis: dict[str, Any]) -> dict[str, Any]:
-    """One unserved-energy figure: load on buses without supply (from the power flows)
-    plus load the island balancer shed, in ``unserved_energy_kwh`` and, with reliability
-    indices, in ``reliability_energy_not_supplied_mwh``."""
+    """One unserved-energy figure: load on buses without supply plus load shed in
+    islands (both per interval, from the power flows: ``load_unserved_mwh``), in
+    ``unserved_energy_kwh`` and, with reliability indices, in
+    ``reliability_energy_not_supplied_mwh``."""
     dark_mwh = float(kpis.get("load_unserved_mwh") or 0.0)
     if dark_mwh == 0.0 and "reliability_energy_not_supplied_mwh" not in kpis:
         return kpis  # nothing went dark and no reliability indices: figures as they are
     out = dict(kpis)
-    shed_kwh = float(kpis.get("unserved_energy_kwh") or 0.0)  # the balancer's shedding
-    total_kwh = shed_kwh + dark_mwh * 1000.0
+    total_kwh = dark_mwh * 1000.0
     out["unserved_energy_kwh"] = total_kwh
     if "reliability_energy_not_supplied_mwh" in out:
         out["reliability_energy_not_supplied_mwh"] = total_kwh / 1000.0
@@ -572,10 +582,6 @@ def timeseries_series(sim: Simulation, out: SimulationOutput) -> list[Series]:
             "generation_p_mw": flows[:, sl["sgen"]].sum(axis=1),
             "storage_p_mw": -flows[:, sl["storage"]].sum(axis=1),
         }
-        if iv is not None and (iv.pcc_open.any() or iv.island_p_mw.any()):
-            # runs with islands: what the grid-forming units supplied as island slacks
-            totals["island_p_mw"] = iv.island_p_mw if out.derived_intervals is not None \
-                else iv.island_p_mw[iv.first]
         for quantity, values in totals.items():
             values = _step_means(out, values)
             blocks.append(Series("grid", quantity, "MW", ("grid/total",), values[:, None]))

@@ -48,6 +48,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from twin.errors import PowerFlowError
+from twin.island_flow import (
+    LIMIT_TOLERANCE_MW,
+    MAX_PASSES,
+    IslandCapability,
+    curtail,
+    former_limits_injection,
+    shed_by_rank,
+)
 from twin.networks import (
     build_network,
     cache_dir,
@@ -210,7 +218,30 @@ class PowerFlowModel:
         """Active power the grid-forming units supplied, as island slacks, beyond their
         own set points in the last solve (losses and mismatch of islands). [MW]"""
         self._former_buses = np.zeros(0, dtype=np.int64)
-        self._islands: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._former_at: dict[int, tuple[int, ...]] = {}
+        """Internal bus of the grid formers -> their driven elements there, in the order
+        given (the first is the reference; they share the slack within their limits)."""
+        self._islands: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                  np.ndarray]] = []
+        is_load = np.zeros(self.n_injections, dtype=bool)
+        is_load[self.element_slices["load"]] = True
+        is_sgen = np.zeros(self.n_injections, dtype=bool)
+        is_sgen[self.element_slices["sgen"]] = True
+        self.island_capability = IslandCapability.unlimited(self.n_injections, is_load, is_sgen)
+        """What the islands' forming units can carry and what may be shed or curtailed
+        (:mod:`twin.island_flow`); set by the microgrid."""
+        self.island_dp_mw: np.ndarray | None = None
+        """Per driven element, after a solve with islands: what the grid carried beyond
+        the given injections (the forming units' slack on their own element, load shed
+        and generation curtailed as negative changes); None without islands. [MW]"""
+        self.island_dq_mvar: np.ndarray | None = None
+        """The same for reactive power. [Mvar]"""
+        self.island_shed_mw = 0.0
+        """Load shed in the islands in the last solve (consumption, >= 0). [MW]"""
+        self.island_carriers: list[Any] = []
+        """``carrier(dp_mw, remaining_s)`` called by the engine after every solve with
+        islands (and the first solve after): the forming units' families book the
+        power they carried until the step's end (state of charge, fuel)."""
         self._labels: np.ndarray | None = None
         self._base_pv_all, self._base_pq_all = self.pv.copy(), self.pq.copy()
 
@@ -616,10 +647,16 @@ class PowerFlowModel:
         cut off from the external grids, or all of it while the PCC is open) with one is
         solved with the first such unit's bus as its slack; an island without one is
         dark (nothing flows, its load is unserved)."""
-        buses = np.unique(self._inj_bus[np.asarray(positions, dtype=np.int64)])
-        if np.array_equal(buses, self._former_buses):
+        positions = np.asarray(positions, dtype=np.int64)
+        buses = np.unique(self._inj_bus[positions])
+        grouped: dict[int, list[int]] = {}
+        for pos in positions.tolist():
+            grouped.setdefault(int(self._inj_bus[pos]), []).append(int(pos))
+        at = {bus: tuple(group) for bus, group in grouped.items()}
+        if np.array_equal(buses, self._former_buses) and at == self._former_at:
             return
         self._former_buses = buses
+        self._former_at = at
         if self.pcc_open or self.isolated.size or self._islands:
             self._replan_supply()
             self._changed("grid formers changed")
@@ -652,7 +689,9 @@ class PowerFlowModel:
             pv = self._base_pv_all[in_island[self._base_pv_all]]
             pv = np.searchsorted(members, pv[pv != bus]).astype(np.int32)
             others = np.setdiff1d(np.arange(members.size), np.append(pv, local_ref))
-            islands.append((local_ref, members, pv, others.astype(np.int32)))
+            elements = np.flatnonzero(in_island[self._inj_bus] & (self._inj_weight != 0.0))
+            islands.append((local_ref, members, pv, others.astype(np.int32),
+                            np.array(self._former_at.get(bus, ()), dtype=np.int64), elements))
             live[members] = True
         self._islands = islands
         self.pv = self._base_pv_all[main[self._base_pv_all]].astype(np.int32)
@@ -664,40 +703,131 @@ class PowerFlowModel:
         self.v = v
         self.isolated = np.flatnonzero(~live)
 
-    def _solve_islands(self, s_bus: np.ndarray) -> tuple[bool, int]:
+    def _solve_islands(self, s_bus: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray
+                       ) -> tuple[bool, int]:
         """Solve each formed island with its grid-forming unit's bus as slack (1 pu at
-        its last angle);
-        sets :attr:`island_p_mw`. Returns (converged, iterations)."""
-        from lightsim2grid.algorithm import NRSing_KLU
-
+        its last angle), the unit within its capability (:mod:`twin.island_flow`):
+        beyond it load is shed or generation curtailed and the island solved again, or
+        the island goes dark (until the network or its formers change). Sets
+        :attr:`island_p_mw`, :attr:`island_dp_mw`, :attr:`island_dq_mvar` and
+        :attr:`island_shed_mw`. Returns (converged, iterations)."""
         iterations = 0
         extra = 0.0
         v = self.v.copy()
-        for local_ref, members, pv, pq in self._islands:
-            y = self.ybus[members][:, members].tocsc()
-            start = v[members].copy()
-            start[np.abs(start) == 0.0] = self.v_start[members][np.abs(start) == 0.0]
-            # the forming unit holds 1 pu at the angle it had (transformer phase shifts
-            # stay where they were; a flat angle would start NR far from the solution)
-            start[local_ref] = np.exp(1j * np.angle(start[local_ref]))
-            weights = np.zeros(members.size)
-            weights[local_ref] = 1.0
+        dp = np.zeros(self.n_injections)
+        dq = np.zeros(self.n_injections)
+        p_now, q_now = p_mw.copy(), q_mvar.copy()
+        dark: list[int] = []
+        for i, island in enumerate(self._islands):
+            ok, its, sol, slack = self._solve_one_island(island, v, s_bus, p_now, q_now)
+            iterations += its
+            if not ok:
+                return False, iterations
+            members, formers, elements = island[1], island[4], island[5]
+            if sol is None:  # its units cannot carry it: the island goes dark
+                dark.append(i)
+                p_now[elements] = p_mw[elements]
+                q_now[elements] = q_mvar[elements]
+                v[members] = 0.0
+                continue
+            v[members] = sol
+            extra += slack.real
+            if formers.size:
+                dp[formers] += self._share_slack(formers, p_now, slack.real)
+                dq[formers[0]] += slack.imag / self._inj_weight[formers[0]]
+        if dark:
+            gone = np.concatenate([self._islands[i][1] for i in dark])
+            self._islands = [isl for i, isl in enumerate(self._islands) if i not in dark]
+            self.isolated = np.union1d(self.isolated, gone)
+        self.v = v
+        self.island_p_mw = extra
+        cut = p_now - p_mw
+        self.island_shed_mw = float((self._inj_weight * cut)[self._inj_weight < 0].sum())
+        self.island_dp_mw = dp + cut
+        self.island_dq_mvar = dq + (q_now - q_mvar)
+        return True, iterations
+
+    def _share_slack(self, formers: np.ndarray, p_mw: np.ndarray, slack_mw: float
+                     ) -> np.ndarray:
+        """The slack ``slack_mw`` shared by the forming units of one bus: in their
+        order, each up to its limit; what is left (round-off) on the first. Returns
+        each unit's change of its own power (element convention). [MW]"""
+        cap = self.island_capability
+        weight = self._inj_weight[formers]
+        unit = weight * p_mw[formers]
+        lo, hi = former_limits_injection(weight, cap.p_min_mw[formers], cap.p_max_mw[formers])
+        room = (hi - unit) if slack_mw > 0 else (unit - lo)
+        room = np.clip(np.nan_to_num(room, posinf=np.inf), 0.0, None)
+        take = np.zeros(formers.size)
+        left = abs(slack_mw)
+        for j in range(formers.size):
+            take[j] = min(left, room[j])
+            left -= take[j]
+        take[0] += left
+        return np.sign(slack_mw) * take / weight
+
+    def _solve_one_island(
+        self, island: tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        v: np.ndarray, s_bus: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray,
+    ) -> tuple[bool, int, np.ndarray | None, complex]:
+        """One island within its forming unit's capability; ``p_mw`` and ``q_mvar``
+        are cut in place (load shed, generation curtailed). Returns (converged,
+        iterations, the island's voltages or None when it goes dark, the unit's slack
+        power [MW + j Mvar])."""
+        from lightsim2grid.algorithm import NRSing_KLU
+
+        local_ref, members, pv, pq, formers, elements = island
+        cap = self.island_capability
+        y = self.ybus[members][:, members].tocsc()
+        start = v[members].copy()
+        start[np.abs(start) == 0.0] = self.v_start[members][np.abs(start) == 0.0]
+        # the forming unit holds 1 pu at the angle it had (transformer phase shifts
+        # stay where they were; a flat angle would start NR far from the solution)
+        start[local_ref] = np.exp(1j * np.angle(start[local_ref]))
+        weights = np.zeros(members.size)
+        weights[local_ref] = 1.0
+        s_island = s_bus[members].copy()
+        weight = self._inj_weight
+        local = np.searchsorted(members, self._inj_bus[elements])
+        unit_lo, unit_hi = former_limits_injection(weight[formers], cap.p_min_mw[formers],
+                                                   cap.p_max_mw[formers])
+        lo, hi = float(np.sum(unit_lo)), float(np.sum(unit_hi))  # the units of the bus
+        iterations = 0
+        sol, slack = start, 0j
+        for _pass in range(MAX_PASSES):
             solver = NRSing_KLU()
-            solver.solve(y, start, s_bus[members], np.array([local_ref], dtype=np.int32),
+            solver.solve(y, start, s_island, np.array([local_ref], dtype=np.int32),
                          weights, pv, pq, self.max_iteration, self.tolerance_mva)
             iterations += solver.get_nb_iter()
             if not solver.converged():
-                return False, iterations
-            sol = solver.get_V()
+                return False, iterations, None, 0j
+            sol = solver.get_V().copy()  # a view of the solver's memory otherwise
             vm = np.abs(sol)
             if not np.isfinite(vm).all() or float(vm.min()) < MIN_PLAUSIBLE_VM_PU:
-                return False, iterations
-            v[members] = sol
+                return False, iterations, None, 0j
             s_calc = sol[local_ref] * np.conj((y @ sol)[local_ref])
-            extra += float((s_calc - s_bus[members][local_ref]).real) * self.sn_mva
-        self.v = v
-        self.island_p_mw = extra
-        return True, iterations
+            slack = complex(s_calc - s_island[local_ref]) * self.sn_mva
+            unit = float((weight[formers] * p_mw[formers]).sum()) + slack.real
+            if lo - LIMIT_TOLERANCE_MW <= unit <= hi + LIMIT_TOLERANCE_MW:
+                break
+            if cap.go_dark:
+                return True, iterations, None, 0j
+            before_p, before_q = p_mw[elements], q_mvar[elements]
+            if unit > hi:
+                need = unit - hi
+                done = shed_by_rank(p_mw, q_mvar, weight, cap.shed_rank, elements, cap.ranks,
+                                    need)
+            else:
+                need = lo - unit
+                done = curtail(p_mw, q_mvar, weight, cap.curtailable, elements, need)
+            if done < need - LIMIT_TOLERANCE_MW:  # nothing left to cut: dark
+                return True, iterations, None, 0j
+            change = weight[elements] * ((p_mw[elements] - before_p)
+                                         + 1j * (q_mvar[elements] - before_q)) / self.sn_mva
+            s_island = s_island + (np.bincount(local, change.real, members.size)
+                                   + 1j * np.bincount(local, change.imag, members.size))
+            start = sol
+        return True, iterations, sol, slack
 
     def _changed(self, reason: str) -> None:
         for listener in self.change_listeners:
@@ -738,6 +868,8 @@ class PowerFlowModel:
         """
         self._n_solves += 1
         self.island_p_mw = 0.0
+        self.island_dp_mw = self.island_dq_mvar = None
+        self.island_shed_mw = 0.0
         if self.tripped.any():
             p_mw[self.tripped] = 0.0
             q_mvar[self.tripped] = 0.0
@@ -751,7 +883,7 @@ class PowerFlowModel:
                 + 1j * np.bincount(self._inj_bus, w * q_mvar, n)
             )
             if self.pcc_open or self._islands:
-                return self._solve_with_islands(s_bus)
+                return self._solve_with_islands(s_bus, p_mw, q_mvar)
             solver = self._solver
             iterations = 0
             # warm start from the last step; after a failure, once more from the set-up
@@ -773,7 +905,8 @@ class PowerFlowModel:
             return SolveOutcome(False, iterations)
         return self._solve_pandapower(p_mw, q_mvar)
 
-    def _solve_with_islands(self, s_bus: np.ndarray) -> SolveOutcome:
+    def _solve_with_islands(self, s_bus: np.ndarray, p_mw: np.ndarray, q_mvar: np.ndarray
+                            ) -> SolveOutcome:
         """The part the external grids supply (none while the PCC is open), then each
         formed island with its grid-forming unit as slack."""
         iterations = 0
@@ -787,7 +920,7 @@ class PowerFlowModel:
                 solver.reset()
                 return SolveOutcome(False, iterations)
             self.v = solver.get_V()
-        ok, more = self._solve_islands(s_bus)
+        ok, more = self._solve_islands(s_bus, p_mw, q_mvar)
         return SolveOutcome(ok, iterations + more)
 
     def _solve_pandapower(self, p_mw: np.ndarray, q_mvar: np.ndarray) -> SolveOutcome:

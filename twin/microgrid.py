@@ -4,8 +4,8 @@ When the upstream grid is lost (``pcc.outages``) the network behind the PCC isla
 islands are found from the topology with ``pandapower.topology`` (networkx): buses that
 can still reach an external grid stay supplied, the others form islands. In each island
 the grid-forming units (batteries, grid-forming generators) must balance demand and
-supply; flexible loads (EV charging, HVAC) are cut first, and what is still missing is
-shed from the other loads and counted as unserved energy. Surplus is absorbed by
+supply; flexible loads (EV charging, HVAC) are deferred first; what is still missing is
+shed by the power flow at the forming units' limits (below). Surplus is absorbed by
 batteries, then generators go to their minimum, then PV is curtailed.
 
 Islands are power flows: while the PCC is open (``pcc.outages``, opened and closed at
@@ -14,8 +14,13 @@ their exact times by the engine) the external grids are no slack and exchange no
 not tripped, or a running grid-forming generator; :meth:`Microgrid.grid_formers`) as
 its slack bus at 1 pu, and an island without one is dark (its load unserved). The
 balancer matches the island's injections at each step, so the forming unit's slack
-carries the island's losses (and any mismatch inside a step), recorded per interval as
-``island_p_mw``; ``island_slack_max_kw`` is the largest such power.
+carries the island's losses (and any mismatch inside a step, or a whole island cut off
+by a branch fault). The slack is the forming units' own power (:meth:`Microgrid.carry`:
+their state of charge and fuel follow it), within the capability this module gives the
+power flow each step (:meth:`Microgrid._former_limits`); beyond it the power flow sheds
+load in the order of ``pcc.shed_priority`` or the island goes dark
+(:mod:`twin.island_flow`), and the shed load is unserved energy, interval by interval.
+``island_slack_max_kw`` is the largest slack.
 
 Public names: :func:`tariff_series`, :func:`outage_mask`, :func:`supplied_buses`,
 :func:`island_balance`, :class:`IslandDispatch`, :class:`Microgrid`.
@@ -127,6 +132,32 @@ class IslandDispatch:
     curtailed_kw: float
 
 
+def _shift_within(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, amount: float) -> float:
+    """Shift ``values`` by ``amount`` in total within [lo, hi], in proportion to each
+    one's room (in place); returns what could not be shifted."""
+    room = (hi - values) if amount > 0 else (values - lo)
+    total = room.sum()
+    if total <= 0 or amount == 0:
+        return amount
+    take = min(abs(amount), total)
+    values += np.sign(amount) * room * (take / total)
+    return amount - np.sign(amount) * take
+
+
+def _units_follow(mismatch: float, bat: np.ndarray, ch_max: np.ndarray, dis_max: np.ndarray,
+                  gen: np.ndarray, g_min: np.ndarray, g_max: np.ndarray) -> float:
+    """Move ``mismatch`` (short positive) onto the units in place: when short the
+    batteries (no fuel) discharge first, then generators rise; in surplus generators
+    fall first, then batteries charge. Returns what is left."""
+    if mismatch > 0:
+        mismatch = -_shift_within(bat, -dis_max, ch_max, -mismatch)
+        mismatch = _shift_within(gen, g_min, g_max, mismatch)
+    elif mismatch < 0:
+        mismatch = _shift_within(gen, g_min, g_max, mismatch)
+        mismatch = -_shift_within(bat, -dis_max, ch_max, -mismatch)
+    return mismatch
+
+
 def island_balance(
     fixed_demand_kw: float,
     flexible_demand_kw: float,
@@ -163,38 +194,19 @@ def island_balance(
     -----
     With ``B`` the batteries' and ``G`` the generators' feasible range, the mismatch
     ``m = demand - pv + sum(battery) - sum(generator)`` is moved onto the units
-    (batteries first, then generators within [min, max], when short; generators down
-    first, then batteries charging, when in surplus). What remains short is cut from flexible, then
-    fixed demand; what remains in surplus is curtailed from PV. Hence the shed load is
+    (:func:`_units_follow`). What remains short is cut from flexible, then fixed
+    demand; what remains in surplus is curtailed from PV. Hence the shed load is
     exactly ``max(0, fixed + flexible - pv - sum(discharge_max) - sum(gen_max))`` minus
     the flexible part: nothing that could have been served is shed.
     """
-    bat = np.asarray(battery_kw, float).copy()
-    gen = np.asarray(generator_kw, float).copy()
     ch_max = np.asarray(battery_charge_max_kw, float)
     dis_max = np.asarray(battery_discharge_max_kw, float)
     g_min = np.asarray(generator_min_kw, float)
     g_max = np.asarray(generator_max_kw, float)
-    bat = np.clip(bat, -dis_max, ch_max)
-    gen = np.clip(gen, g_min, g_max)
+    bat = np.clip(np.asarray(battery_kw, float), -dis_max, ch_max)
+    gen = np.clip(np.asarray(generator_kw, float), g_min, g_max)
     mismatch = fixed_demand_kw + flexible_demand_kw - pv_kw + bat.sum() - gen.sum()
-
-    def move(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, amount: float) -> float:
-        """Shift ``values`` by ``amount`` in total within [lo, hi], proportionally to room."""
-        room = (hi - values) if amount > 0 else (values - lo)
-        total = room.sum()
-        if total <= 0 or amount == 0:
-            return amount
-        take = min(abs(amount), total)
-        values += np.sign(amount) * room * (take / total)
-        return amount - np.sign(amount) * take
-
-    if mismatch > 0:  # short: batteries (no fuel) first, then more generation
-        mismatch = -move(bat, -dis_max, ch_max, -mismatch)
-        mismatch = move(gen, g_min, g_max, mismatch)
-    elif mismatch < 0:  # surplus: generators down first, then more charging
-        mismatch = move(gen, g_min, g_max, mismatch)
-        mismatch = -move(bat, -dis_max, ch_max, -mismatch)
+    mismatch = _units_follow(mismatch, bat, ch_max, dis_max, gen, g_min, g_max)
     flexible_cut = shed = curtailed = 0.0
     if mismatch > 1e-9:
         flexible_cut = min(mismatch, flexible_demand_kw)
@@ -202,6 +214,22 @@ def island_balance(
     elif mismatch < -1e-9:
         curtailed = min(-mismatch, pv_kw)
     return IslandDispatch(bat, gen, float(flexible_cut), float(shed), float(curtailed))
+
+
+@dataclass(frozen=True)
+class _IslandView:
+    """One island's demand, supply and units as the balancer sees them (kW)."""
+
+    buses: list[int]
+    in_island: np.ndarray
+    fixed_kw: float
+    flexible_kw: float
+    pv_kw: float
+    bat_in: np.ndarray
+    ch_max_kw: np.ndarray
+    dis_max_kw: np.ndarray
+    bat_plan_kw: np.ndarray
+    battery_forms: bool
 
 
 class Microgrid:
@@ -264,6 +292,11 @@ class Microgrid:
         self.island_slack_max_kw = 0.0
         self._islanded_now = False
         self._islands: list[set[int]] | None = None
+        cap = model.island_capability  # what islands may shed and curtail
+        cap.set_ranks(self._shed_ranks(scenario))
+        cap.curtailable = self._is_sgen & ~self._is_gen
+        cap.go_dark = pcc.island_overload == "dark"
+        model.island_carriers.append(self.carry)
 
     def islanded(self, k: int) -> bool:
         """Whether step ``k`` is in an upstream outage."""
@@ -277,11 +310,13 @@ class Microgrid:
     def balance(self, k: int, env_now: float) -> None:
         """At CONTROL, after the controller's commands: balance islands for step ``k``
         (while the PCC is open, :attr:`twin.grid.PowerFlowModel.pcc_open`), and tell the
-        power-flow model which units can form an island (:meth:`grid_formers`)."""
+        power-flow model which units can form an island (:meth:`grid_formers`) and
+        what they can carry this step (:meth:`_former_limits`)."""
         try:
             self._balance(k, env_now)
         finally:
             self.ctx.model.set_grid_formers(self.grid_formers())
+            self._former_limits()
 
     def grid_formers(self) -> np.ndarray:
         """Driven-element positions of the units that can form an island now: batteries
@@ -299,7 +334,62 @@ class Microgrid:
                                              & np.asarray(gen.state.on, bool)))
         return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
+    def _former_limits(self) -> None:
+        """The forming units' capability this step (element convention, MW): a
+        battery's charge and discharge limits (its energy included; 0 when tripped),
+        a running generator's ``[p_min, p_max]`` (0 when stopped)."""
+        cap = self.ctx.model.island_capability
+        bat = self.families.get("battery")
+        if bat is not None:
+            rows = slice(self._slices["storage"].start + bat.rows[0],
+                         self._slices["storage"].start + bat.rows[1])
+            snap = bat.snapshot()
+            cap.p_min_mw[rows] = -snap.p_discharge_max_mw
+            cap.p_max_mw[rows] = snap.p_charge_max_mw
+        gen = self.families.get("generator")
+        if gen is not None:
+            rows = slice(self._slices["sgen"].start + gen.rows[0],
+                         self._slices["sgen"].start + gen.rows[1])
+            on = np.asarray(gen.state.on, bool)
+            cap.p_min_mw[rows] = np.where(on, gen.p_min_kw, 0.0) / 1000.0
+            cap.p_max_mw[rows] = np.where(on, gen.p_max_kw, 0.0) / 1000.0
+
+    def _shed_ranks(self, scenario: Scenario) -> np.ndarray:
+        """Per driven element: the order an island sheds it in (``pcc.shed_priority``;
+        flexible loads first at -1, loads by priority, ``inf`` for non-loads)."""
+        model = self.ctx.model
+        rank = np.full(model.n_injections, np.inf)
+        loads = self._slices["load"]
+        rank[loads] = 0.0
+        names = model.net.load["name"].astype(str).tolist() if "name" in model.net.load else []
+        index = model.element_index["load"].tolist()
+        priority = dict(scenario.pcc.shed_priority)
+        for j, (idx, name) in enumerate(zip(index, names or [""] * len(index), strict=True)):
+            asset = name.removeprefix("asset/") if name.startswith("asset/") else None
+            value = priority.get(f"load/{idx}", priority.get(asset, 0) if asset else 0)
+            rank[loads.start + j] = float(value)
+        rank[self._flexible] = -1.0
+        return rank
+
+    def carry(self, dp_mw: np.ndarray | None, remaining_s: float) -> None:
+        """After a solve with islands (:attr:`twin.grid.PowerFlowModel.island_carriers`):
+        the forming units book the slack they carry until the step's end (state of
+        charge, fuel); ``None``: nothing carried any more."""
+        slices = self._slices
+        bat = self.families.get("battery")
+        if bat is not None:
+            a = slices["storage"].start + bat.rows[0]
+            b = slices["storage"].start + bat.rows[1]
+            bat.carry_island_power(np.zeros(b - a) if dp_mw is None else dp_mw[a:b], remaining_s)
+        gen = self.families.get("generator")
+        if gen is not None:
+            a = slices["sgen"].start + gen.rows[0]
+            b = slices["sgen"].start + gen.rows[1]
+            gen.carry_island_power(np.zeros(b - a) if dp_mw is None else dp_mw[a:b] * 1000.0,
+                                   remaining_s)
+
     def _balance(self, k: int, env_now: float) -> bool:
+        """Balance every island of an open PCC for step ``k``; False when connected."""
         islanded = bool(self.ctx.model.pcc_open)
         if islanded != self._islanded_now:
             self._islanded_now = islanded
@@ -312,94 +402,119 @@ class Microgrid:
         self.island_steps += 1
         if self._islands is None:
             _, self._islands = supplied_buses(self.ctx.model.net, upstream=False)
-        inj = self.ctx.injections
-        bat = self.families.get("battery")
-        gen = self.families.get("generator")
-        ev = self.families.get("ev_fleet")
-        bld = self.families.get("building")
-        dt_h = self.step_s / 3600.0
+        consumption_kw = self._consumption_kw()
         for island in self._islands:
-            in_island = np.isin(self._bus, list(island))
-            consumption_kw = -self._weight * inj.p_mw * 1000.0  # load positive
-            base = self._slices["load"].start
-            for fam in (ev, bld):  # flexible rows: what their commands will draw
-                if fam is not None:
-                    consumption_kw[base + fam.rows[0] : base + fam.rows[1]] = fam.expected_p_kw()
-            fixed = float(consumption_kw[in_island & self._is_load & ~self._flexible].sum())
-            flexible = float(consumption_kw[in_island & self._flexible].sum())
-            pv = float(-consumption_kw[in_island & self._is_sgen & ~self._is_gen].sum())
-            if bat is not None:
-                b_in = np.isin(bat.bus, list(island))
-                snap = bat.snapshot()
-                ch_max = np.where(b_in, snap.p_charge_max_mw * 1000.0, 0.0)
-                dis_max = np.where(b_in, snap.p_discharge_max_mw * 1000.0, 0.0)
-                b_plan = np.where(b_in, bat.commanded_p_mw() * 1000.0, 0.0)
-                battery_forms = bool((b_in & ~bat.tripped).any())  # a tripped one cannot
-            else:
-                ch_max = dis_max = b_plan = np.zeros(0)
-                battery_forms = False
-            if gen is not None:
-                g_in = np.isin(gen.bus, list(island)) & gen.grid_forming
-                running = gen.state.on & g_in
-                running_max = float(gen.p_max_kw[running].sum())
-                short = fixed + flexible - pv - float(dis_max.sum()) - running_max
-                if short > 0 or not (running.any() or battery_forms):
-                    gen.start_for_island(g_in & (gen.p_max_kw > 0))
-                on = gen.state.on & g_in
-                g_min = np.where(on, gen.p_min_kw, 0.0)
-                g_max = np.where(on, gen.p_max_kw, 0.0)
-                g_plan = np.where(on, gen.requested_p_kw(), 0.0)
-            else:
-                g_min = g_max = g_plan = np.zeros(0)
-                on = np.zeros(0, dtype=bool)
-            has_former = battery_forms or bool(on.any())
-            if has_former:
-                result = island_balance(fixed, flexible, pv, b_plan, ch_max, dis_max, g_plan,
-                                        g_min, g_max)
-            else:  # nothing can form the island: it goes dark
-                result = IslandDispatch(b_plan, g_plan, flexible, fixed, pv)
-            if bat is not None:
-                b_new = np.where(np.isin(bat.bus, list(island)), result.battery_kw / 1000.0,
-                                 bat.commanded_p_mw())
-                bat.command(b_new)
-            if gen is not None:
-                gen.command(gen.state.on, np.where(on, result.generator_kw, gen.p_min_kw))
-            if result.flexible_cut_kw > 0:
-                share = 1.0 - result.flexible_cut_kw / max(flexible, 1e-12)
-                self._scale_flexible(ev, bld, island, share)
-            if result.shed_kw > 0:
-                rows = in_island & self._is_load & ~self._flexible
-                factor = 1.0 - result.shed_kw / max(fixed, 1e-12)
-                inj.p_mw[rows] *= factor
-                inj.q_mvar[rows] *= factor
-                self.unserved_kwh += result.shed_kw * dt_h
-                self.ctx.recorder.event(env_now, "grid", "load_shed", "pcc",
-                                        f"island short of {result.shed_kw:.1f} kW: load shed",
-                                        {"step": k, "shed_kw": result.shed_kw})
-            if result.curtailed_kw > 0:
-                pv_rows = in_island & self._is_sgen & ~self._is_gen
-                total = float((inj.p_mw[pv_rows]).sum())
-                if total > 0:
-                    inj.p_mw[pv_rows] *= 1.0 - result.curtailed_kw / 1000.0 / total
-                pvf = self.families.get("pv")
-                if pvf is not None:
-                    snap = pvf.snapshot()
-                    frac = 1.0 - result.curtailed_kw / max(pv, 1e-12)
-                    pvf.command(snap.available_p_mw * max(frac, 0.0))
-                self.island_curtailed_kwh += result.curtailed_kw * dt_h
-            self.flexible_cut_kwh += result.flexible_cut_kw * dt_h
+            view = self._island_view(sorted(island), consumption_kw)
+            on, g_min, g_max, g_plan = self._island_generators(view)
+            if view.battery_forms or bool(on.any()):
+                result = island_balance(view.fixed_kw, view.flexible_kw, view.pv_kw,
+                                        view.bat_plan_kw, view.ch_max_kw, view.dis_max_kw,
+                                        g_plan, g_min, g_max)
+            else:  # nothing can form the island: it goes dark (the power flow says so)
+                result = IslandDispatch(view.bat_plan_kw, g_plan, 0.0, 0.0, 0.0)
+            self._apply_dispatch(view, result, on, k, env_now)
         return True
 
-    def _scale_flexible(self, ev: Any, bld: Any, island: set[int], share: float) -> None:
+    def _consumption_kw(self) -> np.ndarray:
+        """Per driven element: what it will consume this step (load positive); the
+        flexible rows at what their commands will draw. [kW]"""
+        consumption_kw = -self._weight * self.ctx.injections.p_mw * 1000.0
+        base = self._slices["load"].start
+        for kind in ("ev_fleet", "building"):
+            fam = self.families.get(kind)
+            if fam is not None:
+                consumption_kw[base + fam.rows[0] : base + fam.rows[1]] = fam.expected_p_kw()
+        return consumption_kw
+
+    def _island_view(self, buses: list[int], consumption_kw: np.ndarray) -> _IslandView:
+        """Demand, PV and the batteries' range in one island."""
+        in_island = np.isin(self._bus, buses)
+        fixed = float(consumption_kw[in_island & self._is_load & ~self._flexible].sum())
+        flexible = float(consumption_kw[in_island & self._flexible].sum())
+        pv = float(-consumption_kw[in_island & self._is_sgen & ~self._is_gen].sum())
+        bat = self.families.get("battery")
+        if bat is None:
+            empty = np.zeros(0)
+            return _IslandView(buses, in_island, fixed, flexible, pv, np.zeros(0, bool),
+                               empty, empty, empty, False)
+        b_in = np.isin(bat.bus, buses)
+        snap = bat.snapshot()
+        return _IslandView(
+            buses, in_island, fixed, flexible, pv, b_in,
+            np.where(b_in, snap.p_charge_max_mw * 1000.0, 0.0),
+            np.where(b_in, snap.p_discharge_max_mw * 1000.0, 0.0),
+            np.where(b_in, bat.commanded_p_mw() * 1000.0, 0.0),
+            bool((b_in & ~bat.tripped).any()),  # a tripped battery cannot form it
+        )
+
+    def _island_generators(self, view: _IslandView
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The island's grid-forming generators: start stopped ones when the running
+        units and batteries fall short or nothing forms the island; returns which run
+        and their minimum, maximum and planned output. [-, kW, kW, kW]"""
+        gen = self.families.get("generator")
+        if gen is None:
+            empty = np.zeros(0)
+            return np.zeros(0, dtype=bool), empty, empty, empty
+        g_in = np.isin(gen.bus, view.buses) & gen.grid_forming
+        running = gen.state.on & g_in
+        short = (view.fixed_kw + view.flexible_kw - view.pv_kw - float(view.dis_max_kw.sum())
+                 - float(gen.p_max_kw[running].sum()))
+        if short > 0 or not (running.any() or view.battery_forms):
+            gen.start_for_island(g_in & (gen.p_max_kw > 0))
+        on = gen.state.on & g_in
+        return (on, np.where(on, gen.p_min_kw, 0.0), np.where(on, gen.p_max_kw, 0.0),
+                np.where(on, gen.requested_p_kw(), 0.0))
+
+    def _apply_dispatch(self, view: _IslandView, result: IslandDispatch, on: np.ndarray,
+                        k: int, env_now: float) -> None:
+        """Command the island's units, defer flexible load and curtail PV; fixed load
+        the units cannot serve is left to the power flow, which sheds it by priority
+        at the forming units' limits (:mod:`twin.island_flow`)."""
+        bat = self.families.get("battery")
+        gen = self.families.get("generator")
+        dt_h = self.step_s / 3600.0
+        if bat is not None:
+            bat.command(np.where(view.bat_in, result.battery_kw / 1000.0, bat.commanded_p_mw()))
+        if gen is not None:
+            gen.command(gen.state.on, np.where(on, result.generator_kw, gen.p_min_kw))
+        if result.flexible_cut_kw > 0:
+            share = 1.0 - result.flexible_cut_kw / max(view.flexible_kw, 1e-12)
+            self._scale_flexible(set(view.buses), share)
+        if result.shed_kw > 0:
+            self.ctx.recorder.event(env_now, "grid", "load_shed", "pcc",
+                                    f"island short of {result.shed_kw:.1f} kW: load shed",
+                                    {"step": k, "shed_kw": result.shed_kw})
+        if result.curtailed_kw > 0:
+            self._curtail_pv(view, result.curtailed_kw)
+            self.island_curtailed_kwh += result.curtailed_kw * dt_h
+        self.flexible_cut_kwh += result.flexible_cut_kw * dt_h
+
+    def _curtail_pv(self, view: _IslandView, curtailed_kw: float) -> None:
+        """Curtail ``curtailed_kw`` of the island's PV this step. [kW]"""
+        inj = self.ctx.injections
+        pv_rows = view.in_island & self._is_sgen & ~self._is_gen
+        total = float((inj.p_mw[pv_rows]).sum())
+        if total > 0:
+            inj.p_mw[pv_rows] *= 1.0 - curtailed_kw / 1000.0 / total
+        pvf = self.families.get("pv")
+        if pvf is not None:
+            snap = pvf.snapshot()
+            frac = 1.0 - curtailed_kw / max(view.pv_kw, 1e-12)
+            pvf.command(snap.available_p_mw * max(frac, 0.0))
+
+    def _scale_flexible(self, island: set[int], share: float) -> None:
         """Flexible families in ``island`` serve only ``share`` of their request."""
         share = max(share, 0.0)
-        for fam in (ev, bld):
+        for kind in ("ev_fleet", "building"):
+            fam = self.families.get(kind)
             if fam is not None:
                 fam.scale_flexible(island, share)
 
     def meter_intervals(self, steps: np.ndarray, duration_s: np.ndarray,
                         slack_p_mw: np.ndarray, pcc_open: np.ndarray,
-                        island_p_mw: np.ndarray | None = None) -> None:
+                        island_p_mw: np.ndarray | None = None,
+                        unserved_mw: np.ndarray | None = None) -> None:
         """Bill the PCC from the run's power flows: every interval of constant network
         state (:class:`twin.recorder.Intervals`), its exchange with the upstream grid
         (``slack_p_mw``, per external grid, import positive) over its duration, at the
@@ -413,7 +528,11 @@ class Microgrid:
         steps, duration_s, pcc_open : numpy.ndarray
             Per interval: its step, length [s] and whether the PCC was open.
         island_p_mw : numpy.ndarray, optional
-            Per interval: power the grid-forming units supplied as island slacks. [MW]
+            Per interval: power the grid-forming units supplied as island slacks
+            (part of their own recorded power). [MW]
+        unserved_mw : numpy.ndarray, optional
+            Per interval: load not served (dark buses, load shed in islands); its
+            integral is ``unserved_energy_kwh``. [MW]
         slack_p_mw : numpy.ndarray
             ``(n_intervals, n_ext_grid)`` exchange per external grid; NaN rows (power
             flow not converged) count as zero. [MW]
@@ -421,6 +540,8 @@ class Microgrid:
         export_price = self.export_price
         limit = self.limit_kw
         island = np.zeros(len(steps)) if island_p_mw is None else island_p_mw
+        if unserved_mw is not None:
+            self.unserved_kwh = float((unserved_mw * duration_s).sum()) / 3.6
         self.island_slack_max_kw = max(self.island_slack_max_kw,
                                        float(np.abs(island).max(initial=0.0)) * 1000.0)
         for k, dur, row, is_open in zip(steps.tolist(), duration_s.tolist(), slack_p_mw,

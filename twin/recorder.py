@@ -105,7 +105,8 @@ class Intervals:
         external grids' exchange is zero then.
     island_p_mw : numpy.ndarray
         ``(n,)`` power the grid-forming units supplied as island slacks beyond their
-        own set points (the islands' losses and mismatch). [MW]
+        own set points (the islands' losses and mismatch); already part of the forming
+        units' rows of ``p_mw``, not a separate term of the balance. [MW]
     first : numpy.ndarray
         ``(n_steps,)`` row of each step's first interval.
     """

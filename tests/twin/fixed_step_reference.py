@@ -33,6 +33,8 @@ MOVED: dict[str, str] = {
     "patterns_storm_day": "comms: the EMS runs every step (as above)",
     "quantum_microgrid_day": "added after the event loop (routed decisions, #13): it has no "
     "fixed-step run to match",
+    "microgrid_island_day": "islands (#12): the grid-forming unit carries the island's "
+    "slack as its own power (its state of charge and fuel move), within its limits",
     "qaoa_vs_milp_ev": "zero-time calls no longer yield to the clock: every EV assignment of "
     "a re-plan is applied in its own step",
 }

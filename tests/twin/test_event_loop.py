@@ -36,7 +36,7 @@ def interval_balance(sim, out) -> np.ndarray:
     d = out.derived_intervals
     flows = sim.model.injection_weight * iv.p_mw
     sl = sim.model.element_slices
-    imp = np.nansum(d.slack_p_mw, axis=1) + iv.island_p_mw  # + grid-forming units of islands
+    imp = np.nansum(d.slack_p_mw, axis=1)  # island slack: on the forming units' own rows
     gen = flows[:, sl["sgen"]].sum(axis=1)
     load = -flows[:, sl["load"]].sum(axis=1)
     storage = -flows[:, sl["storage"]].sum(axis=1)

@@ -231,6 +231,10 @@ class BatteryFamily:
         self._seg_p = np.zeros(n)
         self._done_ms = np.zeros((3, n))
         self._kpi_corr: dict[int, tuple[float, float]] = {}
+        self._carried_mw = np.zeros(n)
+        """Island slack carried on top of the running segment's power (:meth:`carry_island_power`). [MW]"""
+        self._slack_e_mwh = np.zeros(n)
+        """Stored-energy change booked for the island slack this step (to its end). [MWh]"""
 
     @classmethod
     def add_to_network(cls, specs: list[BatteryAssetSpec], net: Any) -> BatteryFamily:
@@ -295,6 +299,8 @@ class BatteryFamily:
             self._limits = None
             self.p_mw[:] = p
             self._seg_p[:] = p
+            self._carried_mw[:] = 0.0
+            self._slack_e_mwh[:] = 0.0
             self.energy_mwh[:] = energy
             np.divide(self.energy_mwh, self.params.capacity_mwh, out=self.soc_frac)
             # E <= capacity * soc_max holds exactly; the division may round one ulp above
@@ -331,7 +337,8 @@ class BatteryFamily:
         self._setpoint_mw[:] = 0.0
         self._seg_off, self._seg_p[:] = float(offset_s), p
         np.copyto(self._seg_e0, e_now)
-        self.energy_mwh[:] = energy
+        self.energy_mwh[:] = (energy + self._slack_e_mwh).clip(  # island slack booked (islands)
+            np.minimum(energy, self.params.e_min_mwh), np.maximum(energy, self.params.e_max_mwh))
         np.divide(self.energy_mwh, self.params.capacity_mwh, out=self.soc_frac)
         self.soc_frac.clip(self.params.soc_min_frac, self.params.soc_max_frac, out=self.soc_frac)
         mean = (self._done_ms[0] + p * rest) / step_s
@@ -344,6 +351,32 @@ class BatteryFamily:
         self._kpi_corr[self.position.acted_step] = (
             float(charge - mean.clip(0.0, None).sum() * step_h),
             float(discharge + mean.clip(None, 0.0).sum() * step_h))
+
+    def carry_island_power(self, extra_mw: np.ndarray, remaining_s: float) -> None:
+        """As an island's grid-forming unit, carry ``extra_mw`` (the island's slack) on
+        top of the running segment's power from now to the step's end: the stored energy
+        moves by the change against what was carried before, through the efficiencies
+        (the microgrid keeps the total within the step's limits, so the state of
+        charge stays in its bounds). The injection buffer keeps the set point; the
+        power channel shows the total. [MW, s]"""
+        extra = np.asarray(extra_mw, dtype=float)
+        if np.array_equal(extra, self._carried_mw):
+            return
+        prm = self.params
+
+        def cell(p: np.ndarray) -> np.ndarray:
+            return np.where(p > 0, p * prm.charge_efficiency, p / prm.discharge_efficiency)
+
+        new = self._seg_p + extra
+        change = (cell(new) - cell(self._seg_p + self._carried_mw)) * (remaining_s / 3600.0)
+        e = self.energy_mwh + change
+        self._slack_e_mwh += change
+        self.energy_mwh[:] = e.clip(np.minimum(self.energy_mwh, prm.e_min_mwh),
+                                    np.maximum(self.energy_mwh, prm.e_max_mwh))
+        self.p_mw[:] = new
+        self._carried_mw[:] = extra
+        np.divide(self.energy_mwh, prm.capacity_mwh, out=self.soc_frac)
+        self.soc_frac.clip(prm.soc_min_frac, prm.soc_max_frac, out=self.soc_frac)
 
     def channels(self) -> list[Channel]:
         """Grid-side power (the step's mean when set points changed inside it) [MW]

@@ -161,6 +161,8 @@ class GeneratorFamily:
         self._seg_off = 0.0
         self._seg_p = np.zeros(n)
         self._done_kws = np.zeros(n)
+        self._carried_kw = np.zeros(n)
+        """Island slack carried on top of this step's output from the last solve on. [kW]"""
 
     @classmethod
     def add_to_network(cls, specs: list[GeneratorAssetSpec], net: Any) -> GeneratorFamily:
@@ -207,6 +209,21 @@ class GeneratorFamily:
         self.p_mw[:] = p / 1000.0
         self.on_frac[:] = self.state.on
         self._p_view[:] = self.p_mw
+        self._carried_kw[:] = 0.0
+
+    def carry_island_power(self, extra_kw: np.ndarray, remaining_s: float) -> None:
+        """As an island's grid-forming unit, carry ``extra_kw`` (the island's slack) on
+        top of this step's output from now to the step's end: energy and fuel move by
+        the change against what was carried before (the microgrid keeps the total
+        within ``[p_min, p_max]``). The power channel shows the total. [kW, s]"""
+        extra = np.asarray(extra_kw, dtype=float)
+        if np.array_equal(extra, self._carried_kw):
+            return
+        change_kwh = (extra - self._carried_kw) * (remaining_s / 3600.0)
+        self.energy_kwh += float(change_kwh.sum())
+        self.fuel_cost_eur += float((change_kwh * self.fuel_cost_eur_per_kwh).sum())
+        self.p_mw[:] = (self.state.p_kw + extra) / 1000.0
+        self._carried_kw[:] = extra
 
     def set_tripped(self, name: str, tripped: bool) -> None:
         """A fault trips unit ``name`` (or restores it). A tripped unit stops at once

@@ -6,6 +6,8 @@ Public names: :class:`PccSpec`, :class:`TariffPeriodSpec`, :class:`OutageSpec`.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from twin.scenario.fields import MAX_POWER_KW, SpecModel, check_duration
@@ -48,3 +50,25 @@ class PccSpec(SpecModel):
     outages: tuple[OutageSpec, ...] = Field(
         (), description="Upstream grid outages: the network islands."
     )
+    shed_priority: dict[str, int] = Field(
+        default_factory=dict,
+        description="Which loads an island keeps longest when its grid-forming units "
+        "cannot carry it (islands of pcc.outages and of branch faults alike): key "
+        "'load/<pandapower index>' or an asset name (EV fleet, building, load), value "
+        "0-1000, higher is kept longer; unlisted loads 0. Flexible loads (EV charging, "
+        "HVAC) are cut first, then loads by increasing priority, in proportion within "
+        "one priority.",
+    )
+    island_overload: Literal["shed", "dark"] = Field(
+        "shed", description="What an island does when its grid-forming units cannot "
+        "carry it: 'shed' load by shed_priority, 'dark' (no load shedding scheme: the "
+        "island collapses and stays dark until the network or its formers change).",
+    )
+
+    @field_validator("shed_priority")
+    @classmethod
+    def _priorities(cls, value: dict[str, int]) -> dict[str, int]:
+        for key, priority in value.items():
+            if not 0 <= priority <= 1000:
+                raise ValueError(f"priority of {key!r} must be 0-1000, got {priority}")
+        return value
