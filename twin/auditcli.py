@@ -17,8 +17,10 @@ call_objectives
     Per-call rows (matching key, objective) of a run, for :func:`quality_lost`.
 baseline_mismatches
     Why a baseline run is not the same scenario (grid, start, horizon, step, seed).
+audit_command, quality_command
+    The ``twin audit`` and ``twin quality`` commands.
 register
-    Adds the ``audit`` command to the ``twin`` CLI.
+    Adds both commands to the ``twin`` CLI.
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ import typer
 
 from twin.tables import clock_time, format_number, plural, print_table
 
-__all__ = ["audit_rows", "baseline_mismatches", "call_objectives", "register"]
+__all__ = [
+    "audit_command",
+    "audit_rows",
+    "baseline_mismatches",
+    "call_objectives",
+    "quality_command",
+    "register",
+]
 
 COLUMNS = ("time_s", "kind", "task", "call_id", "solver", "route", "status", "detail",
            "run_id")
@@ -89,48 +98,64 @@ def audit_rows(
     for record in events.sort_values("time_s", kind="stable").to_dict("records"):
         data = _data(record["data"])
         if record["category"] == "call" and record["kind"] == "solver_call":
-            used = data.get("solver_used") or data.get("fallback")
-            row = {
-                "time_s": float(record["time_s"]),
-                "kind": "solver_call",
-                "task": data.get("task"),
-                "call_id": data.get("call_id"),
-                "solver": used or "none",
-                "route": data.get("x_route"),
-                "status": data.get("status"),
-                "detail": data.get("fallback_reason") or "",
-                "run_id": run_id,
-                "_requested": data.get("solver_requested"),
-                "_fallback": data.get("fallback"),
-            }
+            row = _call_row(record, data, run_id)
         elif record["category"] == "control":
-            entity = str(record["entity"])
-            row = {
-                "time_s": float(record["time_s"]),
-                "kind": str(record["kind"]),
-                "task": entity.split("/", 1)[1] if entity.startswith("task/") else None,
-                "call_id": data.get("call_id"),
-                "solver": None,
-                "route": None,
-                "status": data.get("status") or data.get("quality"),
-                "detail": str(record["message"]),
-                "run_id": run_id,
-                "_requested": None,
-                "_fallback": None,
-            }
+            row = _control_row(record, data, run_id)
         else:
             continue
-        if task is not None and row["task"] != task:
-            continue
-        if solver is not None and solver not in (row["solver"], row["_requested"]):
-            continue
-        if route is not None and row["route"] != route:
-            continue
-        if fell_back and not (row["kind"] == "solver_call" and (
-                row["_fallback"] is not None or row["solver"] == "none")):
-            continue
-        rows.append({k: row[k] for k in COLUMNS})
+        if _kept(row, task=task, solver=solver, route=route, fell_back=fell_back):
+            rows.append({k: row[k] for k in COLUMNS})
     return rows
+
+
+def _call_row(record: dict[str, Any], data: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """The audit row of a ``solver_call`` event (with the requested and fallback solver
+    under private keys, for the filters)."""
+    used = data.get("solver_used") or data.get("fallback")
+    return {
+        "time_s": float(record["time_s"]),
+        "kind": "solver_call",
+        "task": data.get("task"),
+        "call_id": data.get("call_id"),
+        "solver": used or "none",
+        "route": data.get("x_route"),
+        "status": data.get("status"),
+        "detail": data.get("fallback_reason") or "",
+        "run_id": run_id,
+        "_requested": data.get("solver_requested"),
+        "_fallback": data.get("fallback"),
+    }
+
+
+def _control_row(record: dict[str, Any], data: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """The audit row of a control reaction (a failed plan, a substituted measurement)."""
+    entity = str(record["entity"])
+    return {
+        "time_s": float(record["time_s"]),
+        "kind": str(record["kind"]),
+        "task": entity.split("/", 1)[1] if entity.startswith("task/") else None,
+        "call_id": data.get("call_id"),
+        "solver": None,
+        "route": None,
+        "status": data.get("status") or data.get("quality"),
+        "detail": str(record["message"]),
+        "run_id": run_id,
+        "_requested": None,
+        "_fallback": None,
+    }
+
+
+def _kept(row: dict[str, Any], *, task: str | None, solver: str | None, route: str | None,
+          fell_back: bool) -> bool:
+    """Whether ``row`` passes the filters of :func:`audit_rows`."""
+    if task is not None and row["task"] != task:
+        return False
+    if solver is not None and solver not in (row["solver"], row["_requested"]):
+        return False
+    if route is not None and row["route"] != route:
+        return False
+    return not fell_back or (row["kind"] == "solver_call" and (
+        row["_fallback"] is not None or row["solver"] == "none"))
 
 
 def call_objectives(events: Any, step_s: float) -> list[dict[str, Any]]:
@@ -193,90 +218,103 @@ def baseline_mismatches(run: dict[str, Any], baseline: dict[str, Any]) -> list[s
 
 
 def register(app: Any) -> None:
-    """Add ``twin audit`` to the CLI."""
+    """Add ``twin audit`` and ``twin quality`` to the CLI."""
+    app.command("audit")(audit_command)
+    app.command("quality")(quality_command)
 
-    @app.command("audit")
-    def audit_command(
-        run: Annotated[str, typer.Argument(help="Run folder or run id.", show_default=False)],
-        store: Annotated[Path, typer.Option("--store", help="Store of run ids.")] = Path("runs"),
-        task: Annotated[str | None, typer.Option("--task", help="Only this task.")] = None,
-        solver: Annotated[str | None, typer.Option("--solver", help="Only this solver.")] = None,
-        route: Annotated[str | None, typer.Option("--route", help="Only this route.")] = None,
-        fell_back: Annotated[bool, typer.Option("--fell-back", help="Only calls whose "
-                                                "requested solver did not answer.")] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
-    ) -> None:
-        """List a run's decisions with their provenance (task, call, solver, route, run)."""
-        from twin.errors import ResultsError
-        from twin.store import open_run
 
-        path = Path(run) if Path(run).is_dir() else store / run
-        try:
-            data = open_run(path)
-            rows = audit_rows(data.events, data.run_id, task=task, solver=solver,
-                              route=route, fell_back=fell_back)
-        except ResultsError as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(2) from None
-        if as_json:
-            for row in rows:
-                typer.echo(json.dumps(row, sort_keys=True))
-            return
-        start = data.manifest.get("sim_start")
-        typer.echo(f"run {data.run_id}: {plural(len(rows), 'decision')}")
-        if not rows:
-            return
-        print_table(
-            f"decisions of {data.run_id}",
-            ["time", "sim [s]", "kind", "task", "call", "solver", "route", "status",
-             "detail"],
-            [[clock_time(row["time_s"], start) or "-", format_number(row["time_s"]),
-              row["kind"], row["task"] or "-", row["call_id"] or "-", row["solver"] or "-",
-              row["route"] or "-", row["status"] or "-", row["detail"] or ""]
-             for row in rows],
-            right={1},
-        )
+def _run_path(ref: str, store: Path) -> Path:
+    """A run folder given as a folder or as a run id in ``store``."""
+    return Path(ref) if Path(ref).is_dir() else store / ref
 
-    @app.command("quality")
-    def quality_command(
-        run: Annotated[str, typer.Argument(help="Run with faults (folder or id).",
-                                           show_default=False)],
-        baseline: Annotated[str, typer.Option("--baseline", help="The same scenario run "
-                                              "without the faults (folder or id).")],
-        store: Annotated[Path, typer.Option("--store", help="Store of run ids.")] = Path("runs"),
-        sense: Annotated[str, typer.Option("--sense", help="min or max.")] = "min",
-    ) -> None:
-        """Solution quality a run lost to faults and fallbacks, call by call, per task."""
-        from twin.comms.kpi import quality_lost
-        from twin.errors import ResultsError
-        from twin.store import open_run
 
-        try:
-            runs, manifests = [], []
-            for ref in (run, baseline):
-                path = Path(ref) if Path(ref).is_dir() else store / ref
-                data = open_run(path)
-                manifests.append(data.manifest)
-                runs.append(call_objectives(data.events, float(data.manifest.get("step_s", 900))))
-        except ResultsError as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(2) from None
-        if sense not in ("min", "max"):
-            typer.echo(f"--sense: expected min or max, got {sense!r}", err=True)
-            raise typer.Exit(2)
-        for problem in baseline_mismatches(*manifests):
-            typer.echo(f"warning: {problem}", err=True)
-        tasks = sorted({r["task"] for r in runs[0]} | {r["task"] for r in runs[1]})
-        table = []
-        for task in [None, *tasks]:
-            mine = [r for r in runs[0] if task is None or r["task"] == task]
-            base = [r for r in runs[1] if task is None or r["task"] == task]
-            q = quality_lost(mine, base, sense=sense)
-            frac = q["quality_loss_mean_frac"]
-            table.append([task or "all tasks", format_number(q["quality_calls_compared"]),
-                          format_number(q["quality_loss_total"]),
-                          "-" if frac is None else f"{100 * frac:.3f}",
-                          format_number(q["quality_calls_unanswered"])])
-        print_table("solution quality lost against the baseline",
-                    ["task", "calls compared", "loss total [objective]",
-                     "mean loss [% of baseline]", "unanswered"], table)
+def audit_command(
+    run: Annotated[str, typer.Argument(help="Run folder or run id.", show_default=False)],
+    store: Annotated[Path, typer.Option("--store", help="Store of run ids.")] = Path("runs"),
+    task: Annotated[str | None, typer.Option("--task", help="Only this task.")] = None,
+    solver: Annotated[str | None, typer.Option("--solver", help="Only this solver.")] = None,
+    route: Annotated[str | None, typer.Option("--route", help="Only this route.")] = None,
+    fell_back: Annotated[bool, typer.Option("--fell-back", help="Only calls whose "
+                                            "requested solver did not answer.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
+) -> None:
+    """List a run's decisions with their provenance (task, call, solver, route, run)."""
+    from twin.errors import ResultsError
+    from twin.store import open_run
+
+    try:
+        data = open_run(_run_path(run, store))
+        rows = audit_rows(data.events, data.run_id, task=task, solver=solver,
+                          route=route, fell_back=fell_back)
+    except ResultsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row, sort_keys=True))
+        return
+    start = data.manifest.get("sim_start")
+    typer.echo(f"run {data.run_id}: {plural(len(rows), 'decision')}")
+    if not rows:
+        return
+    print_table(
+        f"decisions of {data.run_id}",
+        ["time", "sim [s]", "kind", "task", "call", "solver", "route", "status",
+         "detail"],
+        [[clock_time(row["time_s"], start) or "-", format_number(row["time_s"]),
+          row["kind"], row["task"] or "-", row["call_id"] or "-", row["solver"] or "-",
+          row["route"] or "-", row["status"] or "-", row["detail"] or ""]
+         for row in rows],
+        right={1},
+    )
+
+
+def quality_command(
+    run: Annotated[str, typer.Argument(help="Run with faults (folder or id).",
+                                       show_default=False)],
+    baseline: Annotated[str, typer.Option("--baseline", help="The same scenario run "
+                                          "without the faults (folder or id).")],
+    store: Annotated[Path, typer.Option("--store", help="Store of run ids.")] = Path("runs"),
+    sense: Annotated[str, typer.Option("--sense", help="min or max.")] = "min",
+) -> None:
+    """Solution quality a run lost to faults and fallbacks, call by call, per task."""
+    from twin.errors import ResultsError
+    from twin.store import open_run
+
+    try:
+        runs, manifests = [], []
+        for ref in (run, baseline):
+            data = open_run(_run_path(ref, store))
+            manifests.append(data.manifest)
+            runs.append(call_objectives(data.events, float(data.manifest.get("step_s", 900))))
+    except ResultsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    if sense not in ("min", "max"):
+        typer.echo(f"--sense: expected min or max, got {sense!r}", err=True)
+        raise typer.Exit(2)
+    for problem in baseline_mismatches(*manifests):
+        typer.echo(f"warning: {problem}", err=True)
+    print_table("solution quality lost against the baseline",
+                ["task", "calls compared", "loss total [objective]",
+                 "mean loss [% of baseline]", "unanswered"],
+                _quality_rows(runs[0], runs[1], sense))
+
+
+def _quality_rows(mine_all: list[dict[str, Any]], base_all: list[dict[str, Any]],
+                  sense: str) -> list[list[str]]:
+    """One table row of quality lost for all tasks, then one per task."""
+    from twin.comms.kpi import quality_lost
+
+    tasks = sorted({r["task"] for r in mine_all} | {r["task"] for r in base_all})
+    table = []
+    for task in [None, *tasks]:
+        mine = [r for r in mine_all if task is None or r["task"] == task]
+        base = [r for r in base_all if task is None or r["task"] == task]
+        q = quality_lost(mine, base, sense=sense)
+        frac = q["quality_loss_mean_frac"]
+        table.append([task or "all tasks", format_number(q["quality_calls_compared"]),
+                      format_number(q["quality_loss_total"]),
+                      "-" if frac is None else f"{100 * frac:.3f}",
+                      format_number(q["quality_calls_unanswered"])])
+    return table
