@@ -271,12 +271,7 @@ class BuildingFleet:
         """
         heat, cool = limit_hvac_kw(p_heat_el_kw, p_cool_el_kw, self.can_heat, self.can_cool,
                                    self.p_el_max_kw)
-        if cop_eer is None:
-            t_out = np.broadcast_to(np.asarray(t_out_c, dtype=float), (self.n,))
-            cop, eer = self.cop_eer(t_out[None, :])
-            cop, eer = cop[0], eer[0]
-        else:
-            cop, eer = cop_eer
+        cop, eer = cop_eer if cop_eer is not None else self.step_cop_eer(t_out_c)
         q_hvac = cop * heat - eer * cool
         q_int = self.internal_gains_kw(np.asarray(occupied, dtype=bool))
         state.t_air_c, state.t_mass_c = rc_step(self.model(step_s), state.t_air_c,
@@ -294,6 +289,12 @@ class BuildingFleet:
             q_internal_kw=q_int,
             t_air_c=state.t_air_c.copy(),
         )
+
+    def step_cop_eer(self, t_out_c: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """COP and EER per zone, shape (N,), at one step's outdoor temperature(s)."""
+        t_out = np.broadcast_to(np.asarray(t_out_c, dtype=float), (self.n,))
+        cop, eer = self.cop_eer(t_out[None, :])
+        return cop[0], eer[0]
 
     def stored_heat_kwh(self, state: BuildingState) -> np.ndarray:
         """Heat stored relative to 0 degC, ``C_a T_a + C_m T_m``, per zone. [kWh]"""

@@ -23,11 +23,33 @@ if TYPE_CHECKING:
     from twin.assets.building.fleet import BuildingFleet, BuildingState
 
 ThermostatKind = Literal["ideal", "hysteresis", "proportional"]
-"""Thermostat kinds (see :func:`thermostat_setpoints`)."""
+"""Thermostat kinds (their rules: :class:`ThermostatParams`)."""
 
 @dataclass(frozen=True, slots=True)
 class ThermostatParams:
-    """Rule-based thermostat acting on the air temperature (no look-ahead)."""
+    r"""Rule-based thermostat acting on the air temperature (no look-ahead).
+
+    Notes
+    -----
+    The comfort band in force now is :math:`[T_{lo}, T_{hi}]` and :math:`m` the margin.
+
+    - Ideal (default): the heat that brings the air temperature at the end of the step
+      exactly to :math:`T_{lo} + m` if it would otherwise end below it, or to
+      :math:`T_{hi} - m` if above, from the exact discrete model
+      (:math:`T_a^{+} = (A_d x)_0 + (E_d d)_0 + B_{d,0} \\Phi`), converted to
+      electrical power with the step's COP/EER and clipped by :meth:`BuildingFleet.step`.
+      This is the "ideal heating/cooling" of ISO 13790 and stands for a modulating
+      unit whose fast inner loop holds the setpoint. It does not look ahead, so it
+      misses the band when it jumps (set-back recovery) or capacity runs out: that is
+      what an optimising controller can improve on by pre-heating or pre-cooling.
+    - Hysteresis: heating switches on when :math:`T_a < T_{lo} + m` and off when
+      :math:`T_a > T_{lo} + m + \delta`; cooling on when :math:`T_a > T_{hi} - m`,
+      off when :math:`T_a < T_{hi} - m - \delta`; running units draw
+      ``p_el_max_kw``. At steps of several minutes and more this overshoots.
+    - Proportional: heating power
+      ``p_max * clip((T_lo + m + delta - T_a) / delta, 0, 1)`` and symmetrically for
+      cooling.
+    """
 
     kind: ThermostatKind = "ideal"
     """``"ideal"`` (modulating unit holding the band edge, ISO 13790 style),
@@ -100,41 +122,16 @@ def thermostat_setpoints(
 
     Notes
     -----
-    The comfort band in force now is :math:`[T_{lo}, T_{hi}]` and :math:`m` the margin.
-
-    - Ideal (default): the heat that brings the air temperature at the end of the step
-      exactly to :math:`T_{lo} + m` if it would otherwise end below it, or to
-      :math:`T_{hi} - m` if above, from the exact discrete model
-      (:math:`T_a^{+} = (A_d x)_0 + (E_d d)_0 + B_{d,0} \\Phi`), converted to
-      electrical power with the step's COP/EER and clipped by :meth:`BuildingFleet.step`.
-      This is the "ideal heating/cooling" of ISO 13790 and stands for a modulating
-      unit whose fast inner loop holds the setpoint. It does not look ahead, so it
-      misses the band when it jumps (set-back recovery) or capacity runs out: that is
-      what an optimising controller can improve on by pre-heating or pre-cooling.
-    - Hysteresis: heating switches on when :math:`T_a < T_{lo} + m` and off when
-      :math:`T_a > T_{lo} + m + \delta`; cooling on when :math:`T_a > T_{hi} - m`,
-      off when :math:`T_a < T_{hi} - m - \delta`; running units draw
-      ``p_el_max_kw``. At steps of several minutes and more this overshoots.
-    - Proportional: heating power
-      ``p_max * clip((T_lo + m + delta - T_a) / delta, 0, 1)`` and symmetrically for
-      cooling.
-
-    Heating wins if both would run.
+    The three kinds' rules are in :class:`ThermostatParams`. Heating wins if both would
+    run.
     """
     p = params or ThermostatParams()
     occ = np.asarray(occupied, dtype=bool)
     lower, upper = fleet.comfort_bounds(occ)
     t = building_state.t_air_c
     if p.kind == "ideal":
-        t_out = np.broadcast_to(np.asarray(t_out_c, dtype=float), (fleet.n,))
-        ghi = np.broadcast_to(np.asarray(ghi_w_per_m2, dtype=float), (fleet.n,))
-        model = fleet.model(step_s)
-        free = free_air_temperature_c(model.a, model.e, t, building_state.t_mass_c, t_out, ghi,
-                                      fleet.internal_gains_kw(occ))
-        cop, eer = fleet.cop_eer(t_out[None, :])
-        heat, cool = ideal_hvac_kw(free, model.b[:, 0], lower + p.margin_k, upper - p.margin_k,
-                                   cop[0], eer[0], fleet.can_heat, fleet.can_cool,
-                                   fleet.p_el_max_kw)
+        heat, cool = _ideal_request_kw(fleet, building_state, occ, lower + p.margin_k,
+                                       upper - p.margin_k, t_out_c, ghi_w_per_m2, step_s)
     elif p.kind == "hysteresis":
         heat, cool = hysteresis_hvac_kw(t, lower, upper, thermostat_state.heating_on,
                                         thermostat_state.cooling_on, p.margin_k, p.deadband_k,
@@ -145,6 +142,25 @@ def thermostat_setpoints(
     thermostat_state.heating_on = heat > 0
     thermostat_state.cooling_on = cool > 0
     return heat, cool
+
+
+def _ideal_request_kw(
+    fleet: BuildingFleet, building_state: BuildingState, occ: np.ndarray,
+    target_low_c: np.ndarray, target_high_c: np.ndarray, t_out_c: float | np.ndarray,
+    ghi_w_per_m2: float | np.ndarray, step_s: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ideal thermostat's electrical requests: the free-running air temperature at
+    the end of the step from the exact discrete model, then :func:`ideal_hvac_kw` with
+    the step's COP/EER. [kW]"""
+    t_out = np.broadcast_to(np.asarray(t_out_c, dtype=float), (fleet.n,))
+    ghi = np.broadcast_to(np.asarray(ghi_w_per_m2, dtype=float), (fleet.n,))
+    model = fleet.model(step_s)
+    free = free_air_temperature_c(model.a, model.e, building_state.t_air_c,
+                                  building_state.t_mass_c, t_out, ghi,
+                                  fleet.internal_gains_kw(occ))
+    cop, eer = fleet.step_cop_eer(t_out)
+    return ideal_hvac_kw(free, model.b[:, 0], target_low_c, target_high_c, cop, eer,
+                         fleet.can_heat, fleet.can_cool, fleet.p_el_max_kw)
 
 
 def free_air_temperature_c(
