@@ -131,49 +131,20 @@ class ExactSolver:
         reason = self.supports(problem)
         if reason is not None:
             return _unsupported(self.name, problem, reason, t0)
-        n = problem.num_variables
-        sign = problem.sense.sign
-        lo_bits = min(n, _EXACT_BLOCK_BITS)
-        hi_bits = n - lo_bits
-        idx = np.arange(1 << lo_bits, dtype=np.int64)
-        zl = ((idx[:, None] >> np.arange(lo_bits)) & 1).astype(np.float64)
-        c = sign * problem.objective
-        q = sign * problem.quadratic_dense()
-        lo, hi = slice(0, lo_bits), slice(lo_bits, n)
-        base = sign * problem.constant + zl @ c[lo] + np.einsum("si,ij,sj->s", zl, q[lo, lo], zl)
-        cross = q[lo, hi] + q[hi, lo].T  # (lo_bits, hi_bits)
-        a = problem.constraints.toarray()
-        act_l = zl @ a[:, lo].T if problem.num_constraints else None
-        fixed_lb = problem.lower == problem.upper
-        tol = 1e-9
+        tables = _enumeration_tables(problem)
         best_val, best_x = math.inf, None
         timed_out = False
-        blocks = 1 << hi_bits
+        blocks = 1 << tables.hi_bits
         for h in range(blocks):
-            zh = ((h >> np.arange(hi_bits)) & 1).astype(np.float64)
-            vals = base + (c[hi] @ zh + zh @ q[hi, hi] @ zh) + zl @ (cross @ zh)
-            ok = np.ones(vals.size, dtype=bool)
-            if act_l is not None:
-                act = act_l + a[:, hi] @ zh
-                ok &= ((act >= problem.row_lower - tol) & (act <= problem.row_upper + tol)).all(1)
-            if fixed_lb.any():
-                full_ok = np.ones(vals.size, dtype=bool)
-                for i in np.flatnonzero(fixed_lb):
-                    col = zl[:, i] if i < lo_bits else np.full(vals.size, zh[i - lo_bits])
-                    full_ok &= col == problem.lower[i]
-                ok &= full_ok
-            if ok.any():
-                masked = np.where(ok, vals, math.inf)
-                k = int(np.argmin(masked))
-                if masked[k] < best_val:
-                    best_val = float(masked[k])
-                    best_x = np.concatenate([zl[k], zh])
+            found = _best_of_block(problem, tables, h)
+            if found is not None and found[0] < best_val:
+                best_val, best_x = found
             if limit is not None and _elapsed(t0) > limit and h + 1 < blocks:
                 timed_out = True
                 break
         diag: dict[str, Any] = {
-            "enumerated": int((h + 1) << lo_bits),
-            "assignments": 1 << n,
+            "enumerated": int((h + 1) << tables.lo_bits),
+            "assignments": 1 << problem.num_variables,
         }
         if best_x is None:
             status = Status.TIME_LIMIT if timed_out else Status.INFEASIBLE
@@ -186,6 +157,70 @@ class ExactSolver:
                              status=Status.TIME_LIMIT if timed_out else Status.OPTIMAL,
                              wall_time_s=_elapsed(t0), diagnostics=diag,
                              message=f"time limit of {limit} s reached" if timed_out else "")
+
+
+@dataclass(frozen=True)
+class _EnumerationTables:
+    """What every block of the exact enumeration shares: the ``2^lo_bits`` low-bit
+    assignments ``zl`` with their objective part ``base`` and row activities ``act_l``,
+    the objective ``c``/``q`` in minimisation form, the low/high cross term and the
+    constraint matrix ``a`` (dense)."""
+
+    lo_bits: int
+    hi_bits: int
+    zl: np.ndarray
+    c: np.ndarray
+    q: np.ndarray
+    base: np.ndarray
+    cross: np.ndarray
+    a: np.ndarray
+    act_l: np.ndarray | None
+    fixed_lb: np.ndarray
+
+
+def _enumeration_tables(problem: Problem) -> _EnumerationTables:
+    """The block-independent tables of :class:`ExactSolver`'s enumeration."""
+    n = problem.num_variables
+    sign = problem.sense.sign
+    lo_bits = min(n, _EXACT_BLOCK_BITS)
+    idx = np.arange(1 << lo_bits, dtype=np.int64)
+    zl = ((idx[:, None] >> np.arange(lo_bits)) & 1).astype(np.float64)
+    c = sign * problem.objective
+    q = sign * problem.quadratic_dense()
+    lo, hi = slice(0, lo_bits), slice(lo_bits, n)
+    base = sign * problem.constant + zl @ c[lo] + np.einsum("si,ij,sj->s", zl, q[lo, lo], zl)
+    cross = q[lo, hi] + q[hi, lo].T  # (lo_bits, hi_bits)
+    a = problem.constraints.toarray()
+    act_l = zl @ a[:, lo].T if problem.num_constraints else None
+    return _EnumerationTables(lo_bits, n - lo_bits, zl, c, q, base, cross, a, act_l,
+                              problem.lower == problem.upper)
+
+
+def _best_of_block(problem: Problem, tables: _EnumerationTables, h: int
+                   ) -> tuple[float, np.ndarray] | None:
+    """The best feasible assignment (minimisation-form value, x) among those whose high
+    bits are ``h``, or None; ties go to the smallest low-bit index."""
+    t = tables
+    lo_bits, zl = t.lo_bits, t.zl
+    hi = slice(lo_bits, lo_bits + t.hi_bits)
+    tol = 1e-9
+    zh = ((h >> np.arange(t.hi_bits)) & 1).astype(np.float64)
+    vals = t.base + (t.c[hi] @ zh + zh @ t.q[hi, hi] @ zh) + zl @ (t.cross @ zh)
+    ok = np.ones(vals.size, dtype=bool)
+    if t.act_l is not None:
+        act = t.act_l + t.a[:, hi] @ zh
+        ok &= ((act >= problem.row_lower - tol) & (act <= problem.row_upper + tol)).all(1)
+    if t.fixed_lb.any():
+        full_ok = np.ones(vals.size, dtype=bool)
+        for i in np.flatnonzero(t.fixed_lb):
+            col = zl[:, i] if i < lo_bits else np.full(vals.size, zh[i - lo_bits])
+            full_ok &= col == problem.lower[i]
+        ok &= full_ok
+    if not ok.any():
+        return None
+    masked = np.where(ok, vals, math.inf)
+    k = int(np.argmin(masked))
+    return float(masked[k]), np.concatenate([zl[k], zh])
 
 
 def _bqm(qubo: Any) -> Any:
@@ -205,15 +240,32 @@ def _records(sampleset: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
     return uniq.reshape(-1, k), counts
 
 
+@dataclass(frozen=True, kw_only=True)
 class _QuboSamplerBase:
-    """Shared flow of the dwave-samplers baselines (QUBO, sample, evaluate)."""
+    """Shared flow and options of the QUBO samplers (QUBO, sample, evaluate).
+
+    Parameters
+    ----------
+    penalty : float or None
+        QUBO penalty (None: qiskit-optimization's automatic rule, see
+        :mod:`solvers.qubo`).
+    repair : bool
+        Repair infeasible samples by greedy bit flips when none is feasible.
+    max_variables : int
+        Largest QUBO accepted. [binaries]
+    time_limit : float or None
+        Default wall-clock limit. [s]
+    reference_solver : str or None
+        Solver computing the reference optimum for the quality diagnostics when
+        ``solve`` is not given ``reference_objective`` (None: no quality keys).
+    """
 
     name: ClassVar[str]
-    max_variables: int
-    penalty: float | None
-    repair: bool
-    time_limit: float | None
-    reference_solver: str | None
+    penalty: float | None = None
+    repair: bool = True
+    max_variables: int = 5000
+    time_limit: float | None = None
+    reference_solver: str | None = "milp"
 
     def supports(self, problem: Problem) -> str | None:
         """None when the problem converts to a small enough QUBO, else the reason."""
@@ -314,11 +366,6 @@ class AnnealingSolver(_QuboSamplerBase):
     name: ClassVar[str] = "annealing"
     num_reads: int = 100
     num_sweeps: int = 1000
-    penalty: float | None = None
-    repair: bool = True
-    max_variables: int = 5000
-    time_limit: float | None = None
-    reference_solver: str | None = "milp"
 
     def __post_init__(self) -> None:
         if self.num_reads < 1 or self.num_sweeps < 1:
@@ -374,11 +421,6 @@ class TabuSolver(_QuboSamplerBase):
     num_reads: int = 10
     num_restarts: int = 10
     timeout_ms: int = 2000
-    penalty: float | None = None
-    repair: bool = True
-    max_variables: int = 5000
-    time_limit: float | None = None
-    reference_solver: str | None = "milp"
 
     def __post_init__(self) -> None:
         if self.num_reads < 1 or self.num_restarts < 0 or self.timeout_ms < 1:
@@ -423,11 +465,6 @@ class GreedySolver(_QuboSamplerBase):
 
     name: ClassVar[str] = "greedy"
     num_reads: int = 100
-    penalty: float | None = None
-    repair: bool = True
-    max_variables: int = 5000
-    time_limit: float | None = None
-    reference_solver: str | None = "milp"
 
     def __post_init__(self) -> None:
         if self.num_reads < 1:
@@ -460,11 +497,6 @@ class RandomSolver(_QuboSamplerBase):
 
     name: ClassVar[str] = "random"
     shots: int = 1024
-    penalty: float | None = None
-    repair: bool = True
-    max_variables: int = 5000
-    time_limit: float | None = None
-    reference_solver: str | None = "milp"
 
     def __post_init__(self) -> None:
         if self.shots < 1:
