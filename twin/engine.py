@@ -14,7 +14,8 @@ grid results, KPIs) without writing anything; :func:`run` also writes the run fo
 into the results store (atomically) and returns a :class:`RunResult`.
 
 Public names: :func:`build`, :func:`simulate`, :func:`run`, :class:`Simulation`,
-:class:`SimulationOutput`, :class:`RunResult`, :class:`GridSolver`, :func:`timeseries_series`.
+:class:`SimulationOutput`, :class:`RunResult`, :class:`GridSolver`, :func:`timeseries_series`,
+:func:`memory_estimate`.
 """
 
 from __future__ import annotations
@@ -185,6 +186,10 @@ def build(
         profile, ...), one :class:`~twin.errors.Problem` each.
     PowerFlowError
         If the network cannot be set up for power flow.
+
+    A run whose estimated memory (:func:`memory_estimate`) exceeds what the machine
+    has available is refused with a :class:`ScenarioError` before its per-step arrays
+    are allocated.
     """
     started = time.perf_counter()
     seed = scenario.seed if seed is None else int(seed)
@@ -197,6 +202,7 @@ def build(
     )
     time_spec = scenario.time
     n_steps, step_s = time_spec.n_steps, time_spec.step_s
+    checks.raise_if(_memory_problems(scenario, model, families["network"]))
     rng = np.random.default_rng(seed)
     env = simpy.Environment()
     clock = StepClock(env, n_steps, step_s, progress=progress, cancel=cancel)
@@ -242,6 +248,35 @@ def build(
         build_time_s=time.perf_counter() - started,
         channel_counts=channel_counts,
         extras=extras,
+    )
+
+
+def _memory_problems(scenario: Scenario, model: PowerFlowModel,
+                     network: NetworkFamily) -> list[Any]:
+    """A run that would not fit in the memory available, before it allocates its
+    per-step arrays (:func:`twin.limits.check_run_memory`)."""
+    from twin.limits import check_run_memory
+
+    outputs = scenario.outputs
+    groups = tuple(outputs.groups) if outputs.timeseries else ()
+    return check_run_memory(memory_estimate(scenario, model, network), scenario.source, groups)
+
+
+def memory_estimate(scenario: Scenario, model: PowerFlowModel,
+                    network: NetworkFamily) -> Any:
+    """The :class:`twin.limits.MemoryEstimate` of a scenario's run on its model."""
+    from twin.limits import estimate_run_memory
+
+    outputs = scenario.outputs
+    n_elements = sum(network.n_rows.values())
+    recorded = n_elements if outputs.timeseries and "element" in outputs.groups \
+        else network.n_rows.get("sgen", 0)
+    return estimate_run_memory(
+        n_steps=scenario.time.n_steps, n_bus_internal=model.n_bus_internal,
+        n_bus=len(model.bus_index), n_injections=model.n_injections,
+        n_network_elements=n_elements, n_recorded_elements=recorded,
+        n_lines=len(model.line_index), n_trafos=len(model.trafo_index),
+        n_ext_grids=len(model.ext_grid_index), n_assets=len(scenario.assets),
     )
 
 

@@ -19,11 +19,16 @@ The limits, stated once:
 - a sweep expands to at most :data:`MAX_SWEEP_RUNS` runs;
 - stochastic faults and comms failures expect at most :data:`MAX_EXPECTED_FAILURES`
   failures over a run's horizon;
-- error lines at most :data:`twin.errors.MAX_MESSAGE_CHARS` characters.
+- error lines at most :data:`twin.errors.MAX_MESSAGE_CHARS` characters;
+- a run's estimated memory at most what the machine has available
+  (:func:`estimate_run_memory`, :func:`check_run_memory`, checked by
+  :func:`twin.engine.build` before the run allocates its per-step arrays).
 
 Public names: the limits above, :class:`InputRefused`, :class:`StrictNumbers`,
 :func:`read_text_file`, :func:`check_regular_file`, :func:`parse_yaml`,
-:func:`load_yaml_file`, :func:`short_repr`, :func:`check_sweep_size`.
+:func:`load_yaml_file`, :func:`short_repr`, :func:`check_sweep_size`,
+:func:`available_memory_bytes`, :class:`MemoryEstimate`, :func:`estimate_run_memory`,
+:func:`check_run_memory`, :data:`RUN_FIXED_BYTES`, :data:`ASSET_BYTES_PER_STEP`.
 """
 
 from __future__ import annotations
@@ -399,3 +404,145 @@ def load_yaml_mapping(path: str | Path, label: str, what: str) -> dict[str, Any]
         raise ScenarioError.single(label, "", f"holds a {type(data).__name__}; expected a "
                                    f"YAML mapping ({what})")
     return data
+
+
+# ---------------------------------------------------------------- memory of a run
+
+RUN_FIXED_BYTES = 256 * 1024 * 1024
+"""Working memory of a run on top of its per-step arrays: the derivation's chunk of
+branch currents and its temporaries, the timeseries writer's row group and Parquet
+encoder, the KPIs' temporaries. [bytes]"""
+ASSET_BYTES_PER_STEP = 160
+"""Per scenario asset and step: its family's channels and precomputed profiles. [bytes]"""
+
+
+def available_memory_bytes() -> int:
+    """Memory this process may still take: the least of the machine's available memory
+    (``MemAvailable``), the cgroup's limit less its usage, and the address-space limit
+    (``RLIMIT_AS``) less the address space in use. [bytes]"""
+    bounds: list[int] = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    bounds.append(int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit.isdigit():
+            used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+            bounds.append(max(0, int(limit) - used))
+    except (OSError, ValueError):
+        pass
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/status", encoding="ascii") as handle:
+                size = next((int(line.split()[1]) * 1024 for line in handle
+                             if line.startswith("VmSize:")), 0)
+            bounds.append(max(0, soft - size))
+    except (ImportError, OSError, ValueError):
+        pass
+    return min(bounds) if bounds else 2**62
+
+
+class MemoryEstimate(typing.NamedTuple):
+    """What a run will hold in memory beyond what the process holds already.
+
+    Attributes
+    ----------
+    n_steps : int
+        Steps of the run.
+    per_step : dict
+        Part -> bytes a step: ``recorder`` (voltages and injections of every power
+        flow), ``profiles`` (the network's precomputed injections), ``derived`` (grid
+        results the KPIs read), ``element`` (the network's own element channels: the
+        ``element`` output group), ``assets`` (asset channels and profiles).
+    fixed_bytes : int
+        Working memory not proportional to the steps (:data:`RUN_FIXED_BYTES`).
+    """
+
+    n_steps: int
+    per_step: dict[str, int]
+    fixed_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        """Estimated bytes of the whole run."""
+        return self.fixed_bytes + self.n_steps * sum(self.per_step.values())
+
+    def droppable_bytes(self) -> dict[str, int]:
+        """Output group -> bytes dropping it from ``outputs.groups`` saves."""
+        return {"element": self.n_steps * self.per_step["element"]}
+
+
+def estimate_run_memory(
+    *,
+    n_steps: int,
+    n_bus_internal: int,
+    n_bus: int,
+    n_injections: int,
+    n_network_elements: int,
+    n_recorded_elements: int,
+    n_lines: int,
+    n_trafos: int,
+    n_ext_grids: int,
+    n_assets: int,
+) -> MemoryEstimate:
+    """Estimate a run's memory from the grid's size, its steps and its recorded channels.
+
+    ``n_recorded_elements`` is how many of the network's ``n_network_elements`` have a
+    recorded ``p_mw`` channel (all with the ``element`` output group, only the sgens
+    without it).
+    """
+    per_step = {
+        # complex voltage, p and q per interval, plus the interval's scalars
+        "recorder": 16 * n_bus_internal + 16 * n_injections + 48,
+        "profiles": 16 * n_network_elements,
+        # vm and va; line loading, current, losses; trafo loading, losses; slack p, q;
+        # the KPIs' copies of the voltages and the injections
+        "derived": 24 * n_bus + 32 * n_lines + 24 * n_trafos + 16 * n_ext_grids
+        + 8 * n_injections + 8,
+        "element": 8 * n_recorded_elements,
+        "assets": ASSET_BYTES_PER_STEP * n_assets,
+    }
+    return MemoryEstimate(int(n_steps), per_step, RUN_FIXED_BYTES)
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+def check_run_memory(
+    estimate: MemoryEstimate, file: str, groups: tuple[str, ...], available: int | None = None
+) -> list[Problem]:
+    """Refuse a run whose estimated memory exceeds what the machine has available.
+
+    Returns one problem naming the estimate, what is available, and what to change:
+    the output groups to drop from ``outputs.groups`` when that makes the run fit, else
+    the horizon or the step.
+    """
+    free = available_memory_bytes() if available is None else int(available)
+    need = estimate.total_bytes
+    if need <= free:
+        return []
+    per_step = sum(estimate.per_step.values())
+    parts = ", ".join(f"{name} {value / 1024:.1f}" for name, value in estimate.per_step.items()
+                      if value)
+    what = (f"the run needs an estimated {_gib(need)} ({estimate.n_steps:,} steps x "
+            f"{per_step / 1024:.1f} kB a step: {parts} kB; plus {_gib(estimate.fixed_bytes)} "
+            f"working memory) but {_gib(free)} is available")
+    drops = {g: b for g, b in estimate.droppable_bytes().items() if g in groups and b}
+    saved = sum(drops.values())
+    if drops and need - saved <= free:
+        names = ", ".join(f"'{g}' (saves {_gib(b)})" for g, b in drops.items())
+        return [Problem(file, "outputs.groups", f"{what}; expected outputs.groups without "
+                        f"{names}, or a shorter time.duration")]
+    hint = (f" (dropping {', '.join(repr(g) for g in drops)} from outputs.groups saves only "
+            f"{_gib(saved)})") if drops else ""
+    fit = max(1, int((free - estimate.fixed_bytes) // max(per_step, 1)))
+    return [Problem(file, "time.duration", f"{what}; expected at most about {fit:,} steps "
+                    f"(a shorter time.duration or a longer time.step){hint}")]

@@ -122,7 +122,10 @@ _CHILD = textwrap.dedent(
     with tempfile.TemporaryDirectory() as store:
         result = engine.run(scenario, store=store)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"peak_bytes": peak, "n_steps": result.kpis["n_steps"]}))
+    sim = engine.build(scenario)  # after the peak was taken
+    estimate = engine.memory_estimate(scenario, sim.model, sim.families["network"])
+    print(json.dumps({"peak_bytes": peak, "n_steps": result.kpis["n_steps"],
+                      "estimate_per_step": sum(estimate.per_step.values())}))
     """
 )
 
@@ -144,3 +147,60 @@ def test_peak_memory_does_not_grow_with_the_horizon():
     assert (week["n_steps"], month["n_steps"]) == (672, 2688)
     growth = month["peak_bytes"] / week["peak_bytes"] - 1.0
     assert growth < 0.10, (week, month)
+    # the refusal's estimate covers what the run really grows by per step
+    per_step = (month["peak_bytes"] - week["peak_bytes"]) / (2688 - 672)
+    assert per_step <= month["estimate_per_step"], (per_step, month)
+
+
+_REFUSE = textwrap.dedent(
+    """
+    import resource, sys
+    resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, 3 * 2**30))
+    sys.argv = ["twin", "run", sys.argv[1], "-o", sys.argv[2]]
+    from twin.cli import main
+    main()
+    """
+)
+
+
+def test_a_run_that_would_not_fit_is_refused_before_it_allocates(tmp_path):
+    """~2 million one-minute steps of the MV grid (~30 GiB estimated) under a 3 GiB
+    address-space limit: exit 2 with the estimate on one line, no MemoryError or
+    traceback (the per-step arrays would not even fit the limit)."""
+    path = tmp_path / "huge.yaml"
+    path.write_text(
+        'name: huge\ntime: {start: "2016-01-01T00:00:00", duration: 1380d, step: 1min}\n'
+        f"grid: {{source: simbench, code: {MV}}}\ncontrol: {{mode: \"off\"}}\n"
+    )
+    done = subprocess.run([sys.executable, "-c", _REFUSE, str(path), str(tmp_path / "runs")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{path}: time.duration: the run needs an estimated ")
+    assert "1,987,200 steps" in lines[0]
+    assert "GiB is available" in lines[0]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_the_estimate_names_the_output_group_to_drop_when_that_is_enough():
+    from twin.limits import check_run_memory, estimate_run_memory
+
+    estimate = estimate_run_memory(
+        n_steps=35_040, n_bus_internal=100, n_bus=100, n_injections=12_000,
+        n_network_elements=12_000, n_recorded_elements=12_000, n_lines=100, n_trafos=1,
+        n_ext_grids=1, n_assets=0,
+    )
+    need = estimate.total_bytes
+    saved = estimate.droppable_bytes()["element"]
+    assert saved == 35_040 * 8 * 12_000
+    assert check_run_memory(estimate, "s.yaml", ("bus", "element"), available=need) == []
+    [problem] = check_run_memory(estimate, "s.yaml", ("bus", "element"), available=need - 1)
+    assert problem.path == "outputs.groups"
+    assert "'element' (saves 3.1 GiB)" in problem.message
+    [problem] = check_run_memory(estimate, "s.yaml", ("bus",), available=need - 1)
+    assert problem.path == "time.duration"
+    [problem] = check_run_memory(estimate, "s.yaml", ("element",), available=need - saved - 1)
+    assert problem.path == "time.duration"
+    assert "saves only 3.1 GiB" in problem.message

@@ -65,6 +65,7 @@ class NetworkFamily:
         self._net = net
         self._tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._views: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._recorded: list[str] = []
 
     def bind(self, ctx: FamilyContext) -> None:
         """Precompute every step's injections of the network's elements."""
@@ -107,6 +108,10 @@ class NetworkFamily:
                 q = q * factor
             self._tables[table] = (np.ascontiguousarray(p), np.ascontiguousarray(q))
             self._views[table] = ctx.injections.rows(table, 0, n)
+        outputs = scenario.outputs
+        keep_all = outputs.timeseries and "element" in outputs.groups
+        # without the element output group only the sgens are recorded (the PV KPIs)
+        self._recorded = [t for t in self._views if keep_all or t == "sgen"]
 
     def forecast_p_mw(self, steps: np.ndarray) -> dict[str, np.ndarray]:
         """Active power of the network's own elements at grid steps ``steps``, per
@@ -138,9 +143,10 @@ class NetworkFamily:
                 q_view[:] = q[k]
 
     def channels(self) -> list[Channel]:
-        """``p_mw`` of each network load, sgen and storage (group ``element``)."""
+        """``p_mw`` of each network load, sgen and storage (group ``element``); only of
+        the sgens when the scenario's ``outputs.groups`` leaves ``element`` out."""
         out = []
-        for table in self._views:
+        for table in self._recorded:
             entities = tuple(f"{table}/{i}" for i in self.index[table][: self.n_rows[table]])
             out.append(Channel("element", "p_mw", "MW", entities, self._views[table][0]))
         return out
@@ -152,7 +158,7 @@ class NetworkFamily:
     def kpis(self, values: list[np.ndarray], step_s: int) -> dict[str, float]:
         """Energy of the network's own PV sgens (``values`` aligned with
         :meth:`channels`). [MWh]"""
-        tables = list(self._views)
+        tables = list(self._recorded)
         if "sgen" not in tables:
             return {}
         sgen = values[tables.index("sgen")]
