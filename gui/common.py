@@ -2,7 +2,8 @@
 
 Public names: :func:`registry`, :func:`store_listing`, :func:`cached_aggregate`,
 :func:`cached_catalogue`, :func:`cached_snapshot`, :func:`cached_events`,
-:func:`cached_layout`, :func:`ensure_default_run`, :func:`show_job`,
+:func:`cached_layout`, :func:`wall_clock_calls`, :func:`solver_calls_of`,
+:func:`ensure_default_run`, :func:`show_job`,
 :func:`show_damaged`, :func:`run_label`.
 """
 
@@ -80,6 +81,27 @@ def cached_events(path: Path | None) -> pd.DataFrame:
     if path is None:
         return series.expand_event_data(series.read_events(None))
     return _events(str(path), _mtime(path))
+
+
+def wall_clock_calls(run_dir: Path) -> list[dict[str, Any]]:
+    """The per-call wall-clock rows of a run folder's ``wall_clock.json`` (``[]`` when
+    it has none or it does not parse: they are measurements, not results)."""
+    path = run_dir / "wall_clock.json"
+    try:
+        rows = json.loads(path.read_text()).get("calls", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+
+
+def solver_calls_of(meta: store.RunMeta) -> pd.DataFrame:
+    """A run's solver calls (:func:`gui.charts.solver_calls`) with the measured solve
+    wall time of each joined from ``wall_clock.json``."""
+    from gui import charts
+
+    calls = charts.solver_calls(cached_events(meta.events_path))
+    return charts.add_wall_times(calls, wall_clock_calls(meta.path)) if not calls.empty \
+        else calls
 
 
 @st.cache_data(show_spinner="Reading the network layout...", max_entries=16)

@@ -2,12 +2,15 @@
 summary table, quality against latency against cost, and the QAOA p=1 landscape.
 
 Public names: :func:`solver_calls`, :func:`call_group_column`, :func:`numeric_columns`,
-:func:`latency_breakdown`, :func:`solver_summary`, :func:`solver_tradeoff`,
-:func:`qaoa_landscape_figure`, :data:`LATENCY_PARTS`.
+:func:`add_wall_times`, :func:`is_direct`, :func:`call_quality`, :func:`solver_stats`,
+:func:`latency_breakdown`, :func:`solver_summary`, :func:`log_ticks`,
+:func:`solver_tradeoff`, :func:`qaoa_landscape_figure`, :data:`LATENCY_PARTS`,
+:data:`DIRECT_CALL`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from gui.charts.base import apply_layout
+from twin.tables import format_number
 
 
 def numeric_columns(frame: pd.DataFrame, words: Iterable[str]) -> list[str]:
@@ -61,96 +65,248 @@ def _column(calls: pd.DataFrame, *names: str) -> str | None:
     return None
 
 
+DIRECT_CALL = "direct call, no modelled latency"
+"""How the app names a call made in-process (no modelled network, no simulated time)."""
+
+_COMMS_COLUMNS = ("data.x_route", "data.route", "data.x_pattern", "data.pattern")
+
+
+def add_wall_times(calls: pd.DataFrame, wall_rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The calls with the measured ``data.solve_wall_s`` of each (from the run folder's
+    ``wall_clock.json`` ``calls``, joined on ``call_id``; NaN where it has none).
+
+    Wall times measure the machine that ran the run, not the twin: they are kept out of
+    ``events.parquet`` so that runs repeat bit for bit. [s]
+    """
+    if calls.empty or "data.call_id" not in calls:
+        return calls
+    wall = {str(r.get("call_id")): r.get("solve_wall_s") for r in wall_rows
+            if isinstance(r, dict)}
+    values = pd.to_numeric(calls["data.call_id"].astype(str).map(wall), errors="coerce")
+    return calls.assign(**{"data.solve_wall_s": values.astype(float)})
+
+
+def is_direct(calls: pd.DataFrame) -> pd.Series:
+    """Per call: made in-process (no route, no pattern of the modelled comms)."""
+    present = [c for c in _COMMS_COLUMNS if c in calls]
+    if not present:
+        return pd.Series(True, index=calls.index)
+    return calls[present].isna().all(axis=1)
+
+
+def call_quality(calls: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per call: the approximation ratio against the reference solver and what it rests
+    on. A call without a ratio whose status is ``optimal`` was proved optimal by its
+    solver (MILP): its ratio is 1 by definition (within the solver's MIP gap).
+
+    Returns ``(ratio, basis)``; ``basis`` is ``"vs <reference>"``, ``"proved optimal"``
+    or ``""`` (no quality recorded)."""
+    ratio = pd.to_numeric(calls["data.approximation_ratio"], errors="coerce") \
+        if "data.approximation_ratio" in calls else pd.Series(np.nan, index=calls.index)
+    ratio = ratio.astype(float)
+    reference = calls["data.reference_solver"].fillna("reference").astype(str) \
+        if "data.reference_solver" in calls else pd.Series("reference", index=calls.index)
+    basis = pd.Series("", index=calls.index, dtype=object)
+    basis[ratio.notna()] = "vs " + reference[ratio.notna()]
+    if "data.status" in calls:
+        proved = ratio.isna() & (calls["data.status"].astype(str) == "optimal")
+        ratio[proved] = 1.0
+        basis[proved] = "proved optimal"
+    return ratio, basis
+
+
+def _group_keys(calls: pd.DataFrame) -> list[str]:
+    keys = [call_group_column(calls)]
+    if "data.task" in calls and calls["data.task"].notna().any():
+        keys.append("data.task")
+    return keys + (["run"] if "run" in calls else [])
+
+
+def solver_stats(calls: pd.DataFrame) -> pd.DataFrame:
+    """Per way of serving a call, task (and run, when several), as numbers: ``calls``,
+    ``direct`` (every call in-process), ``latency_s`` (mean modelled latency; NaN for
+    direct calls), ``wall_s`` (mean measured solve wall time), ``cost_eur`` (mean per
+    query), ``ratio`` (mean approximation ratio, see :func:`call_quality`), ``basis``,
+    ``fell_back`` (calls served by a fallback)."""
+    if calls.empty:
+        return pd.DataFrame()
+    keys = _group_keys(calls)
+    ratio, basis = call_quality(calls)
+    frame = calls[keys].fillna("-").astype(str).assign(
+        direct=is_direct(calls).to_numpy(), ratio=ratio.to_numpy(), basis=basis.to_numpy())
+    for name, columns in (("latency_s", ("latency_s",)), ("wall_s", ("solve_wall_s",)),
+                          ("cost_eur", ("cost_eur",))):
+        column = _column(calls, *columns)
+        frame[name] = calls[column].astype(float).to_numpy() if column else np.nan
+    fell = next((c for c in ("data.x_fell_back", "data.fell_back") if c in calls), None)
+    frame["fell_back"] = calls[fell].map(lambda v: v is True or v == 1).to_numpy() \
+        if fell else False
+    grouped = frame.groupby(keys, sort=True)
+    stats = grouped.agg(calls=("direct", "size"), direct=("direct", "all"),
+                        latency_s=("latency_s", "mean"), wall_s=("wall_s", "mean"),
+                        cost_eur=("cost_eur", "mean"), ratio=("ratio", "mean"),
+                        fell_back=("fell_back", "sum"))
+    stats["basis"] = grouped["basis"].agg(
+        lambda b: " / ".join(sorted({x for x in b if x})))
+    stats.loc[stats["direct"], "latency_s"] = np.nan
+    return stats.reset_index().rename(columns={k: k.removeprefix("data.") for k in keys})
+
+
+def _seconds(value: float) -> str:
+    """``0.0132`` -> ``13.2 ms``; ``44.05`` -> ``44.1 s``."""
+    if not np.isfinite(value):
+        return "-"
+    if value == 0:
+        return "0 s"
+    if abs(value) < 1:
+        return f"{format_number(float(f'{value * 1000:.3g}'))} ms"
+    return f"{format_number(float(f'{value:.3g}'))} s"
+
+
+def solver_summary(calls: pd.DataFrame) -> pd.DataFrame:
+    """The table a planner reads: per way of serving a call, task (and run): calls,
+    mean modelled latency (or :data:`DIRECT_CALL`), mean measured solve wall time, mean
+    cost per query, mean approximation ratio and what it rests on, fallbacks."""
+    stats = solver_stats(calls)
+    if stats.empty:
+        return stats
+    keys = [c for c in stats.columns if c not in {"calls", "direct", "latency_s", "wall_s",
+                                                  "cost_eur", "ratio", "basis", "fell_back"}]
+    table = stats[keys].rename(columns={keys[0]: keys[0].removeprefix("x_")}).copy()
+    table["calls"] = stats["calls"].astype(int)
+    table["mean latency"] = [DIRECT_CALL if d else _seconds(v)
+                             for d, v in zip(stats["direct"], stats["latency_s"], strict=True)]
+    if stats["wall_s"].notna().any():
+        table["mean solve wall time (this machine)"] = stats["wall_s"].map(_seconds)
+    if stats["cost_eur"].notna().any():
+        table["mean cost per query [EUR]"] = stats["cost_eur"].map(
+            lambda v: format_number(float(f"{v:.4g}")) if np.isfinite(v) else "-")
+    table["mean approximation ratio"] = [
+        "not recorded" if not np.isfinite(r) else
+        f"{format_number(float(f'{r:.4g}'))} ({b})" if b else format_number(float(f"{r:.4g}"))
+        for r, b in zip(stats["ratio"], stats["basis"], strict=True)]
+    if stats["fell_back"].any():
+        table["fell back"] = stats["fell_back"].astype(int)
+    return table
+
+
 def latency_breakdown(calls: pd.DataFrame) -> go.Figure | None:
     """Mean latency parts (connect, serialisation, network, queue, execution, return,
-    time lost to failed attempts) per way of serving a call, stacked. [s]"""
+    time lost to failed attempts) per way of serving a call over the modelled comms,
+    stacked; None when every call is direct (no modelled latency). [s]"""
+    calls = calls[~is_direct(calls)] if not calls.empty else calls
     parts = [(part, _column(calls, f"{part}_s")) for part in LATENCY_PARTS]
     parts = [(part, column) for part, column in parts if column is not None]
-    if not parts:
+    if calls.empty or not parts:
         return None
     by = call_group_column(calls)
     groups = calls[by].fillna("-").astype(str)
+    if "data.task" in calls and calls["data.task"].nunique() > 1:
+        groups = groups + " · " + calls["data.task"].fillna("-").astype(str)
     fig = go.Figure()
     for part, column in parts:
         means = calls[column].groupby(groups).mean()
-        fig.add_trace(go.Bar(x=means.index, y=means.to_numpy(), name=part))
+        fig.add_trace(go.Bar(x=means.index, y=means.to_numpy(), name=part,
+                             hovertemplate=part + " %{y:.3g} s<extra>%{x}</extra>"))
     fig.update_layout(barmode="stack")
-    fig = apply_layout(fig, f"Mean latency per call by {by.removeprefix('data.')}", "Latency [s]")
+    fig = apply_layout(fig, f"Mean modelled latency per call by {by.removeprefix('data.x_')}"
+                       .replace("data.", ""), "Latency [s]")
     fig.update_layout(hovermode="closest")
     return fig
 
 
-def solver_summary(calls: pd.DataFrame) -> pd.DataFrame:
-    """Per way of serving a call (and run, when several): calls, mean latency, mean
-    cost per query, mean approximation ratio, fallbacks."""
-    if calls.empty:
-        return pd.DataFrame()
-    by = [call_group_column(calls)] + (["run"] if "run" in calls else [])
-    table = calls.groupby(by, dropna=False).size().rename("calls").to_frame()
-    for label, names in (("mean latency [s]", ("latency_s",)),
-                         ("mean cost per query [EUR]", ("cost_eur",)),
-                         ("mean approximation ratio", ("approximation_ratio",)),
-                         ("mean solve wall time [s]", ("solve_wall_s",))):
-        column = _column(calls, *names)
-        if column is not None:
-            table[label] = calls.groupby(by, dropna=False)[column].mean()
-    fell = next((c for c in ("data.x_fell_back", "data.fell_back") if c in calls), None)
-    if fell is not None:
-        table["fell back"] = calls.groupby(by, dropna=False)[fell].apply(
-            lambda s: sum(1 for v in s if v is True or v == 1))
-    table = table.reset_index()
-    table.columns = [str(c).removeprefix("data.") for c in table.columns]
-    return table
+def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
+    """Tick values and labels of a log time axis from ``low`` to ``high``: 1-2-5 per
+    decade over up to three decades, powers of ten beyond. [s]
+
+    Examples
+    --------
+    >>> log_ticks(0.3, 40)
+    ([0.5, 1.0, 2.0, 5.0, 10.0, 20.0], ['500 ms', '1 s', '2 s', '5 s', '10 s', '20 s'])
+    """
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    steps = (1, 2, 5) if last - first <= 3 else (1,)
+    values = [m * 10.0 ** e for e in range(first, last + 1) for m in steps]
+    values = [float(f"{v:.3g}") for v in values if low <= v <= high]
+    if len(values) < 2:
+        values = [float(f"{low:.2g}"), float(f"{high:.2g}")]
+    return values, [_seconds(v) for v in values]
 
 
 def solver_tradeoff(calls: pd.DataFrame) -> go.Figure | None:
-    """Quality against latency against cost, one point per way of serving calls (and run).
+    """Quality against time to answer against cost, one point per way of serving a call
+    and task (and run).
 
-    y is the mean approximation ratio when the run recorded one (a reference solver
-    was configured), else the mean cost per query; marker size is the cost per query.
+    x is the mean modelled latency of calls over the comms (circles) and, for direct
+    calls, which have none, the mean solve wall time measured on the machine that ran
+    the run (diamonds). y is the mean approximation ratio when any call was measured
+    against a reference solver (MILP's proved optima then count as 1, see
+    :func:`call_quality`), else the mean cost per query;
+    marker size is the cost per query. Groups with no x or y are named in a note
+    instead of vanishing.
     """
-    summary = solver_summary(calls)
-    if summary.empty:
+    stats = solver_stats(calls)
+    if stats.empty:
         return None
-    latency = "mean latency [s]"
-    if latency not in summary or not (summary[latency] > 0).any():
-        latency = "mean solve wall time [s]"  # direct calls: no modelled latency
-    if latency not in summary:
+    stats = stats.assign(x=stats["latency_s"].where(~stats["direct"], stats["wall_s"]))
+    # quality needs a measured ratio (a reference solver); proved optima alone would
+    # leave every other solver without a y
+    has_quality = stats["basis"].str.contains("vs ").any()
+    y = "ratio" if has_quality else "cost_eur"
+    if not stats[y].notna().any():
         return None
-    quality = "mean approximation ratio"
-    cost = "mean cost per query [EUR]"
-    has_quality = quality in summary and summary[quality].notna().any()
-    y = quality if has_quality else (cost if cost in summary else None)
-    if y is None:
-        return None
-    keys = [c for c in summary.columns if c not in {"calls", "fell back"}
-            and not c.startswith("mean ")]
-    way = keys[0] if keys else None
-    labels = summary[way].astype(str) if way else pd.Series([""] * len(summary))
-    hover = summary[keys].astype(str).agg(" / ".join, axis=1) if keys else labels
-    if cost in summary:  # a run without modelled comms has no cost: NaN -> smallest
-        costs = pd.to_numeric(summary[cost], errors="coerce").fillna(0.0).clip(lower=0)
-        size = (12 + 30 * costs / max(float(costs.max()), 1e-12)).tolist()
+    keys = [c for c in stats.columns if c not in {"calls", "direct", "latency_s", "wall_s",
+                                                  "cost_eur", "ratio", "basis", "fell_back",
+                                                  "x"}]
+    labels = stats[keys[0]].astype(str)
+    if "task" in stats and stats["task"].nunique() > 1:
+        labels = labels + " · " + stats["task"].astype(str)
+    shown = stats["x"].notna() & (stats["x"] > 0) & stats[y].notna()
+    costs = stats["cost_eur"].fillna(0.0).clip(lower=0)
+    size = 12 + 30 * costs / max(float(costs.max()), 1e-12) if (costs > 0).any() \
+        else pd.Series(14.0, index=stats.index)
+    fig = go.Figure()
+    for direct, symbol, what in ((False, "circle", "modelled latency"),
+                                 (True, "diamond", "direct call: solve wall time")):
+        sel = shown & (stats["direct"] == direct)
+        if not sel.any():
+            continue
+        part = stats[sel]
+        hover = [f"{lab} ({'/'.join(str(part.loc[i, k]) for k in keys[1:])})"
+                 f"<br>{what} {_seconds(part.loc[i, 'x'])}<br>"
+                 + (f"ratio {part.loc[i, 'ratio']:.4g} {part.loc[i, 'basis']}"
+                    if has_quality else "")
+                 + (f"<br>cost {part.loc[i, 'cost_eur']:.3g} EUR/query"
+                    if np.isfinite(part.loc[i, "cost_eur"]) else "")
+                 + f"<br>{part.loc[i, 'calls']} calls"
+                 for i, lab in zip(part.index, labels[sel], strict=True)]
+        fig.add_trace(go.Scatter(
+            x=part["x"], y=part[y], mode="markers+text", text=labels[sel],
+            textposition="middle right", name=what, hovertext=hover, hoverinfo="text",
+            marker={"size": size[sel].tolist(), "symbol": symbol,
+                    "line": {"width": 1, "color": "black"}}))
+    xs = stats.loc[shown, "x"]
+    if not xs.empty and xs.max() > 20 * xs.min():
+        values, text = log_ticks(float(xs.min()) / 1.5, float(xs.max()) * 1.5)
+        fig.update_xaxes(type="log", tickvals=values, ticktext=text)
     else:
-        size = 14
-    summary = summary.assign(**{latency: pd.to_numeric(summary[latency], errors="coerce"),
-                                y: pd.to_numeric(summary[y], errors="coerce")})
-    fig = go.Figure(go.Scatter(
-        x=summary[latency], y=summary[y], mode="markers+text", text=labels,
-        textposition="middle right", marker={"size": size},
-        customdata=np.column_stack([hover.to_numpy(), summary[cost].to_numpy()
-                                    if cost in summary else np.zeros(len(summary))]),
-        hovertemplate="%{customdata[0]}<br>latency %{x:.3g} s<br>" + y + " %{y:.4g}"
-        + ("<br>cost %{customdata[1]:.3g} EUR" if cost in summary else "") + "<extra></extra>"))
-    fig.update_xaxes(title=latency.replace("mean", "mean per call"),
-                     type="log" if (summary[latency] > 0).all()
-                     and summary[latency].max() > 20 * summary[latency].min() else "linear")
-    title = ("Solver quality vs latency" + (" (size: cost per query)" if cost in summary
-                                            else "") if has_quality else
-             "Cost per query vs latency (no approximation ratio recorded: the scenario "
-             "set no reference solver)")
-    fig = apply_layout(fig, title, y)
-    fig.update_layout(hovermode="closest")
+        fig.update_xaxes(ticksuffix=" s")
+    fig.update_xaxes(title="mean time to answer per call: modelled latency (circles) or "
+                     "measured solve wall time of direct calls (diamonds)")
+    missing = labels[~shown].tolist()
+    if missing:
+        fig.add_annotation(text="not placed (no latency or wall time, or no "
+                           f"{'ratio' if has_quality else 'cost'}): " + ", ".join(missing),
+                           xref="paper", yref="paper", x=0, y=-0.28, showarrow=False,
+                           xanchor="left", font={"size": 11})
+    title = ("Solver quality vs time to answer" + (" (size: cost per query)"
+                                                   if (costs > 0).any() else "")
+             if has_quality else
+             "Cost per query vs time to answer (no approximation ratio recorded: the "
+             "scenario set no reference solver)")
+    fig = apply_layout(fig, title, "mean approximation ratio" if has_quality
+                       else "mean cost per query [EUR]")
+    fig.update_layout(hovermode="closest", margin={"l": 10, "r": 10, "t": 50, "b": 90})
     return fig
 
 

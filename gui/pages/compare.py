@@ -103,7 +103,7 @@ else:
 st.subheader("Solvers: quality against latency against cost")
 calls = []
 for meta in metas:
-    part = charts.solver_calls(common.cached_events(meta.events_path))
+    part = common.solver_calls_of(meta)
     if not part.empty:
         calls.append(part.assign(run=meta.run_id))
 if not calls:
@@ -113,6 +113,6 @@ else:
     st.dataframe(charts.solver_summary(merged), hide_index=True, key="compare_solver_table")
     fig = charts.solver_tradeoff(merged)
     if fig is None:
-        st.info("The calls carry no latency and cost to compare.")
+        st.info("The calls carry no quality, latency or cost to compare.")
     else:
         st.plotly_chart(fig, key="chart_compare_solvers", width="stretch")

@@ -200,16 +200,21 @@ with tabs[5]:
         st.dataframe(table.rename(columns={"time_s": "simulated [s]"}), hide_index=True,
                      key="results_events_table")
 with tabs[6]:
-    calls = charts.solver_calls(events)
+    calls = common.solver_calls_of(meta)
     if calls.empty:
         st.info("This run made no solver calls (its controller does not optimise).")
     else:
+        if charts.is_direct(calls).all():
+            st.caption("Every call was a direct call: the controller called the solver "
+                       "in-process, without modelled comms, so there is no modelled "
+                       "latency (a call takes no simulated time). Solve wall times are "
+                       "measured on the machine that ran the run.")
         st.dataframe(charts.solver_summary(calls), hide_index=True,
                      key="results_solver_summary")
         _show(charts.latency_breakdown(calls), "chart_latency",
-              "The calls carry no latency breakdown.")
+              "No call went over the modelled comms: no latency breakdown.")
         _show(charts.solver_tradeoff(calls), "chart_solver_tradeoff",
-              "The calls carry no latency and cost to compare.")
+              "The calls carry no quality, latency or cost to compare.")
     with st.expander("QAOA p=1 energy landscape", expanded=False):
         if importlib.util.find_spec("solvers.qaoa") is None:
             st.caption("The QAOA solver is not installed (pip install -e '.[quantum]').")

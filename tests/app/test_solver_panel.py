@@ -36,7 +36,7 @@ def test_solver_panel_events_and_ev_charts_show_what_the_run_recorded(calls_app,
     assert "mean cost per query [EUR]" in summary.columns
     specs = [json.loads(c.proto.spec) for c in calls_app.get("plotly_chart")]
     titles = [s["layout"].get("title", {}).get("text", "") for s in specs]
-    latency = specs[titles.index(next(t for t in titles if t.startswith("Mean latency")))]
+    latency = specs[titles.index(next(t for t in titles if t.startswith("Mean modelled latency")))]
     assert {"queue", "execution"} <= {trace["name"] for trace in latency["data"]}
     events = specs[titles.index(next(t for t in titles if t.startswith("Events")))]
     categories = {y for trace in events["data"] for y in trace["y"]}
@@ -113,3 +113,102 @@ def test_qaoa_landscape_of_an_uploaded_problem_and_a_bad_file(calls_app, tmp_pat
     calls_app.button(key="results_qaoa_go").click().run()
     assert not calls_app.exception
     assert any("bad.lp" in e.value for e in calls_app.error)
+
+
+def _values(raw):
+    if isinstance(raw, dict):  # plotly's binary encoding of a numpy array
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(raw["bdata"]), dtype=raw["dtype"]).tolist()
+    return list(raw)
+
+
+def _tradeoff_points(spec: dict) -> dict[str, tuple[float, float]]:
+    return {label: (x, y) for trace in spec["data"]
+            for label, x, y in zip(_values(trace["text"]), _values(trace["x"]),
+                                   _values(trace["y"]), strict=True)}
+
+
+def test_solvers_tab_of_a_comms_run_places_every_solver_with_its_latency(calls_app,
+                                                                         calls_store):
+    """Regression: MILP was missing from the quality plot; latency means mixed tasks.
+    Every (way of serving, task) is a point at its own mean modelled latency."""
+
+    from gui import charts, series
+
+    calls_app.run()
+    summary = next(df.value for df in calls_app.dataframe if "calls" in df.value.columns)
+    assert "task" in summary.columns
+    assert charts.DIRECT_CALL not in set(summary["mean latency"])
+    assert all(v.endswith((" s", " ms")) for v in summary["mean latency"])
+    spec = next(json.loads(c.proto.spec) for c in calls_app.get("plotly_chart")
+                if "vs time to answer" in c.proto.spec)
+    points = _tradeoff_points(spec)
+    assert len(points) == len(summary)
+    assert any(p.startswith("milp@") for p in points)
+    assert any(p.startswith("qaoa@") for p in points)
+    run = calls_store["run"]
+    calls = charts.solver_calls(series.expand_event_data(
+        series.read_events(run.path / "events.parquet")))
+    means = calls.groupby(["data.x_used_step", "data.task"])["data.latency_s"].mean()
+    for (way, task), latency in means.items():
+        assert points[f"{way} · {task}"][0] == pytest.approx(latency)
+    # a log axis with a few labelled ticks, not a cluttered one
+    axis = spec["layout"]["xaxis"]
+    if axis.get("type") == "log":
+        assert 2 <= len(axis["tickvals"]) <= 10
+        assert all(t.endswith((" s", " ms")) for t in axis["ticktext"])
+
+
+@pytest.mark.quantum
+def test_solvers_tab_of_direct_calls_says_so_and_shows_milp(tmp_path, monkeypatch):
+    """Regression: a direct-call run showed "mean latency 0" and no MILP in the quality
+    plot. Now: the latency says it is a direct call; MILP's proved optimum is at ratio
+    1 next to QAOA's measured ratio, at each one's measured solve wall time."""
+    pytest.importorskip("solvers.qaoa")
+    import twin
+    from gui import charts
+
+    run = twin.run(twin.load_scenario(SCENARIOS / "qaoa_vs_milp_ev.yaml"), store=tmp_path)
+    monkeypatch.setenv("GRIDTWIN_STORE", str(tmp_path))
+    monkeypatch.setenv("GRIDTWIN_SCENARIOS", str(SCENARIOS))
+    monkeypatch.setenv("GRIDTWIN_AUTORUN", "0")
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.switch_page("gui/pages/results.py").run()
+    assert not app.exception
+    summary = next(df.value for df in app.dataframe if "calls" in df.value.columns)
+    assert set(summary["mean latency"]) == {charts.DIRECT_CALL}
+    assert any("direct call" in c.value for c in app.caption)
+    assert any("no latency breakdown" in i.value for i in app.info)
+    spec = next(json.loads(c.proto.spec) for c in app.get("plotly_chart")
+                if "Solver quality vs time to answer" in c.proto.spec)
+    points = _tradeoff_points(spec)
+    milp = next(v for k, v in points.items() if k.startswith("milp"))
+    qaoa = next(v for k, v in points.items() if k.startswith("qaoa"))
+    assert milp[1] == 1.0  # proved optimal
+    ratios = [c["approximation_ratio"] for c in _solver_call_rows(run.path)
+              if c["solver_used"] == "qaoa"]
+    assert qaoa[1] == pytest.approx(sum(ratios) / len(ratios))
+    wall = json.loads((run.path / "wall_clock.json").read_text())["calls"]
+    milp_wall = [w["solve_wall_s"] for w in wall if w["task"] == "dispatch"]
+    assert milp[0] == pytest.approx(sum(milp_wall) / len(milp_wall))
+
+
+def _solver_call_rows(run_dir: Path) -> list[dict]:
+    import pandas as pd
+
+    events = pd.read_parquet(run_dir / "events.parquet")
+    return [json.loads(d) for d in events.loc[events["kind"] == "solver_call", "data"]]
+
+
+def test_log_ticks_stay_few_and_inside_the_range():
+    from gui.charts import log_ticks
+
+    for low, high in ((0.003, 0.2), (0.3, 40.0), (1e-4, 500.0), (2.0, 3.0)):
+        values, labels = log_ticks(low, high)
+        assert 2 <= len(values) <= 10
+        assert values == sorted(values)
+        assert len(labels) == len(values)
+        assert all(low * 0.9 <= v <= high * 1.1 for v in values)
