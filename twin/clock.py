@@ -14,7 +14,12 @@ again at that instant, so the step is split into intervals of constant state. Wi
 change inside a step there is one interval per step: fixed-step QSTS is the special
 case, bit for bit.
 
-Public names: :class:`Phase`, :class:`StepClock`.
+Same-instant answers: a process that starts something which may finish at this very
+instant (a solver call over the comms model whose every hop takes zero time) can hold
+the phase with :meth:`StepClock.settle`: the clock goes on to the next phase only after
+every other event scheduled at the present instant has run.
+
+Public names: :class:`Phase`, :class:`StepClock`, :data:`SETTLE_PRIORITY`.
 
 Examples
 --------
@@ -71,6 +76,10 @@ class Phase(enum.IntEnum):
 
 _N_PHASES = len(Phase)
 
+SETTLE_PRIORITY = 2
+"""SimPy scheduling priority of :meth:`StepClock.settle` events: after SimPy's URGENT
+(0) and NORMAL (1), so such an event runs after everything else at its instant."""
+
 
 class StepClock:
     """Drive ``n_steps`` grid steps of ``step_s`` seconds through the phases.
@@ -113,6 +122,7 @@ class StepClock:
         self._cancel = cancel
         self._pending: list[simpy.Event | None] = [None] * _N_PHASES
         self._listeners: list[Callable[[str], None]] = []
+        self._holds: list[simpy.Event] = []
 
     @property
     def step_start_s(self) -> int:
@@ -144,6 +154,17 @@ class StepClock:
             self._pending[phase] = event
         return event
 
+    def settle(self) -> simpy.Event:
+        """An event that fires at the present instant once every other event scheduled
+        at it has run; the current phase is held until it has (the next phase waits).
+        Yield it from a process woken by the phase."""
+        event = self.env.event()
+        event._ok = True  # succeed() without its NORMAL priority: scheduled as below
+        event._value = None
+        self.env.schedule(event, SETTLE_PRIORITY)
+        self._holds.append(event)
+        return event
+
     def stop(self, reason: str) -> None:
         """End the run after the current step (e.g. a power flow failed and the scenario
         says stop)."""
@@ -164,6 +185,9 @@ class StepClock:
                     pending[phase] = None
                     event.succeed(k)
                     yield event
+                    while self._holds:  # a process waits for the instant to settle
+                        holds, self._holds = self._holds, []
+                        yield env.all_of(holds)
             self.steps_done = k + 1
             if self.stop_reason is not None:
                 break

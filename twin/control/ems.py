@@ -434,10 +434,11 @@ class EmsController:
         the families that take set points inside a step
         (:data:`twin.assets.base.PARTIAL_STEP_KINDS`: old set points up to now, new ones
         to the step end, through their ``act_from``), the recorder copies their channels
-        again and the power flow starts a new interval now. At a step's own instant
-        (the next CONTROL applies it), while the network is islanded (the island
-        balancer works per step) or with calls that take no time, nothing happens here:
-        the controller's next step applies it."""
+        again and the power flow starts a new interval now. At the instant of the
+        step's CONTROL (zero-time calls: the controller waited for the instant to
+        settle and applies it in this step), or while the network is islanded (the
+        island balancer works per step), nothing happens here: the controller's step
+        applies it."""
         clock = self._clock
         if clock is None or self._controlled_k != clock.step:
             return
@@ -607,6 +608,8 @@ class EmsController:
             if due and loop.pending is None:
                 if self.timed:
                     loop.start(env, self.replan(env, k))
+                    if loop.pending is not None:  # an answer at this very instant (calls
+                        yield clock.settle()      # whose hops take no time) applies now
                 else:
                     yield from self.replan(env, k)
             loop.control_step(env.now, k, has_schedule=self._valid_plan(k))

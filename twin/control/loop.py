@@ -15,9 +15,13 @@ that loop for it:
 - it is *applied* on arrival: inside a step the families that take set points inside
   a step (:data:`twin.assets.base.PARTIAL_STEP_KINDS`) run the old set points up to
   the arrival instant and the new ones from there, and the power flow starts a new
-  interval (:meth:`DecisionLoop.apply_pending`); an answer arriving at a step's own
-  instant, or while the network is islanded (the island balancer works per step), is
-  applied at the controller's next step (:meth:`DecisionLoop.control_step`). Request,
+  interval (:meth:`DecisionLoop.apply_pending`); an answer arriving at the instant of
+  its request (calls whose every hop takes zero time) is applied in that same step:
+  the controller holds its phase until the instant settles
+  (:meth:`twin.clock.StepClock.settle`), so zero latency is the fixed-step loop, bit
+  for bit; an answer arriving while the network is islanded (the island balancer
+  works per step) is applied at the controller's next step
+  (:meth:`DecisionLoop.control_step`). Request,
   arrival and application times and the time the schedule in force meanwhile was
   applied go into a ``control/decision_applied`` event.
 
