@@ -1,4 +1,4 @@
-r"""Exact QAOA states for diagonal costs: a numpy statevector kernel and the p=1 closed form.
+r"""Exact QAOA states for diagonal costs: the statevector kernel (compiled or numpy) and the p=1 closed form.
 
 The QAOA state with angles :math:`(\gamma_k, \beta_k)_{k=1..p}` is
 
@@ -11,14 +11,26 @@ the circuit that qiskit's ``qaoa_ansatz`` builds (cost layer
 ``PauliEvolutionGate(H_C, gamma)`` = :math:`e^{-i\gamma H_C}`, mixer ``RX(2 beta)``
 on every qubit); :math:`H_C` and the diagonal cost :math:`C(z)` differ by a
 constant, i.e. a global phase. Because :math:`C` is diagonal, its layer is an
-element-wise phase over the precomputed :math:`2^n` cost vector; the mixer is
-a product of single-qubit RX, applied four qubits at a time as one small dense
-matrix (a Kronecker power of RX) by batched matrix products. The optimisation
-loop runs in ``complex64`` (phases from ``float32``) in work buffers kept between
-evaluations; :meth:`QaoaKernel.expectation` with ``precise=True`` uses
-``complex128``. From 18 qubits on, every layer is split in two halves run on two
-threads (numpy releases the GIL; BLAS stays single-threaded in each) when two
-CPUs are usable.
+element-wise phase over the precomputed :math:`2^n` cost vector.
+
+Two implementations of the same evolution, chosen per :class:`QaoaKernel`:
+
+- **compiled** (default when numba is installed, the quantum extra):
+  :mod:`solvers.statevector_jit`: the phase by a lookup over the distinct cost
+  values when the cost is integer-valued (else a fused cos/sin), the mixer as
+  in-place RX butterflies, cache-blocked (the lowest 16 qubits block by block in
+  L2, higher qubits in strided passes of up to 8 qubits), on numba's threads;
+  bit-identical for any thread count;
+- **numpy** (fallback without numba, or ``GRIDTWIN_QAOA_KERNEL=numpy``): the
+  mixer applied four qubits at a time as one small dense matrix (a Kronecker power
+  of RX) by batched matrix products; from 18 qubits every layer is split in two
+  halves run on two threads (numpy releases the GIL; BLAS stays single-threaded
+  in each) when two CPUs are usable.
+
+The optimisation loop runs in single precision (``complex64``; phases from
+``float32`` in the numpy kernel, from a float64 table or float32 cos/sin in the
+compiled one) in work buffers kept between evaluations; :meth:`QaoaKernel.expectation`
+with ``precise=True`` uses double precision (``complex128``).
 
 For p = 1 the expectation of an Ising cost has a closed form (Ozaeta, van Dam
 and McMahon 2022), evaluated here in :math:`O(n^3)` without any statevector:
@@ -220,7 +232,7 @@ class QaoaKernel:
     0.5
     """
 
-    def __init__(self, cost: ArrayLike) -> None:
+    def __init__(self, cost: ArrayLike, *, compiled: bool | None = None) -> None:
         c = np.asarray(cost, dtype=np.float64)
         size = c.size
         n = size.bit_length() - 1
@@ -229,28 +241,70 @@ class QaoaKernel:
         self.num_qubits = n
         self.cost = c
         self._mean = float(c.mean())
-        # float32 copy centred on the mean (a global phase), for the fast phase layer
-        self._cost32 = (c - self._mean).astype(np.float32)
         self.evaluations = 0
+        # imports numba: only when a kernel is built
+        from solvers import statevector_jit
+
+        if compiled is None:
+            compiled = statevector_jit.AVAILABLE and os.environ.get(
+                "GRIDTWIN_QAOA_KERNEL", "compiled") != "numpy"
+        elif compiled and not statevector_jit.AVAILABLE:
+            raise RuntimeError("compiled=True needs numba (the quantum extra)")
+        #: True when the compiled (numba) kernel runs, False for the numpy fallback.
+        self.compiled = bool(compiled)
+        if self.compiled:
+            levels = statevector_jit.integer_levels(c)
+            self._fast = statevector_jit.CompiledEvolver(c, np.float32, self._mean, levels)
+            self._precise = statevector_jit.CompiledEvolver(c, np.float64, 0.0, levels)
+        else:
+            # float32 copy centred on the mean (a global phase), for the fast phase layer
+            self._cost32 = (c - self._mean).astype(np.float32)
         # complex64 state and mixer target, kept between evaluations (release() frees them)
         self._work: tuple[np.ndarray, ...] | None = None
 
     def state(
         self, gammas: ArrayLike, betas: ArrayLike, *, precise: bool = False
     ) -> NDArray[np.complex128]:
-        """The QAOA statevector for ``gammas``, ``betas`` (equal lengths p)."""
+        """The QAOA statevector for ``gammas``, ``betas`` (equal lengths p).
+
+        ``complex128`` with ``precise=True``, else ``complex64``.
+        """
+        if self.compiled:
+            ev = self._evolver(precise)
+            re, im = ev.evolve(*self._angles(gammas, betas))
+            out = np.empty(re.size, dtype=np.complex128 if precise else np.complex64)
+            out.real, out.imag = re, im
+            self._done(ev, precise)
+            return out
         return self._evolve(gammas, betas, precise).copy()
 
     def release(self) -> None:
         """Free the work buffers the optimisation loop keeps between evaluations."""
         self._work = None
+        if self.compiled:
+            self._fast.release()
+            self._precise.release()
 
-    def _evolve(self, gammas: ArrayLike, betas: ArrayLike, precise: bool) -> np.ndarray:
-        """The state in a work buffer (overwritten by the next fast evaluation)."""
+    @staticmethod
+    def _angles(gammas: ArrayLike, betas: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         g = np.atleast_1d(np.asarray(gammas, dtype=np.float64))
         b = np.atleast_1d(np.asarray(betas, dtype=np.float64))
         if g.shape != b.shape or g.ndim != 1:
             raise ValueError(f"gammas and betas must have the same length, got {g.shape}, {b.shape}")
+        return g, b
+
+    def _evolver(self, precise: bool) -> Any:
+        return self._precise if precise else self._fast
+
+    def _done(self, ev: Any, precise: bool) -> None:
+        """Count the evaluation; the precise state's buffers are freed (used once per solve)."""
+        self.evaluations += 1
+        if precise:
+            ev.release()
+
+    def _evolve(self, gammas: ArrayLike, betas: ArrayLike, precise: bool) -> np.ndarray:
+        """The state in a work buffer (overwritten by the next fast evaluation)."""
+        g, b = self._angles(gammas, betas)
         n = self.num_qubits
         size = 1 << n
         if precise:  # complex128, fresh buffers (used once per solve)
@@ -303,12 +357,24 @@ class QaoaKernel:
         self, gammas: ArrayLike, betas: ArrayLike, *, precise: bool = True
     ) -> NDArray[np.float64]:
         """Measurement probabilities of every basis state."""
+        if self.compiled:
+            ev = self._evolver(precise)
+            re, im = ev.evolve(*self._angles(gammas, betas))
+            prob = re.astype(np.float64) ** 2
+            prob += im.astype(np.float64) ** 2
+            self._done(ev, precise)
+            return prob / prob.sum()
         psi = self._evolve(gammas, betas, precise)
         prob = (psi.real.astype(np.float64) ** 2) + (psi.imag.astype(np.float64) ** 2)
         return prob / prob.sum()
 
     def expectation(self, gammas: ArrayLike, betas: ArrayLike, *, precise: bool = False) -> float:
         """Expected cost of the QAOA state, :math:`\\langle C \\rangle`."""
+        if self.compiled:
+            ev = self._evolver(precise)
+            value = ev.expectation(*self._angles(gammas, betas))
+            self._done(ev, precise)
+            return value
         psi = self._evolve(gammas, betas, precise)
         if precise:
             prob = psi.real**2 + psi.imag**2
