@@ -279,7 +279,7 @@ class QaoaKernel:
         return self._evolve(gammas, betas, precise).copy()
 
     def release(self) -> None:
-        """Free the work buffers the optimisation loop keeps between evaluations."""
+        """Free the work buffers kept between evaluations (both precisions)."""
         self._work = None
         if self.compiled:
             self._fast.release()
@@ -297,10 +297,8 @@ class QaoaKernel:
         return self._precise if precise else self._fast
 
     def _done(self, ev: Any, precise: bool) -> None:
-        """Count the evaluation; the precise state's buffers are freed (used once per solve)."""
+        """Count the evaluation (the state's buffers stay until :meth:`release`)."""
         self.evaluations += 1
-        if precise:
-            ev.release()
 
     def _evolve(self, gammas: ArrayLike, betas: ArrayLike, precise: bool) -> np.ndarray:
         """The state in a work buffer (overwritten by the next fast evaluation)."""
