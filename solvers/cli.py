@@ -7,7 +7,11 @@ and as plain strings otherwise (``noise=FakeTorino``). Bad input (missing or
 malformed file, unknown solver or option) exits with code 2 and one line naming
 the cause; never a traceback.
 
-Public names: :func:`main`, :func:`solve_file`, :func:`parse_options`, :func:`register`.
+The text report has a header on every table and prints numbers by
+:func:`solvers.numbers.format_number`; ``--json`` prints the raw result.
+
+Public names: :func:`main`, :func:`solve_file`, :func:`report_text`,
+:func:`parse_options`, :func:`register`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["main", "parse_options", "register", "solve_file"]
+from solvers.numbers import format_number, unit_of
+
+__all__ = ["main", "parse_options", "register", "report_text", "solve_file"]
 
 
 class CommandError(Exception):
@@ -67,21 +73,54 @@ def solve_file(
     data = result.to_dict()
     if as_json:
         return json.dumps(data, indent=2, sort_keys=False)
-    lines = [
-        f"problem: {problem.name} ({problem.num_variables} variables, "
-        f"{problem.num_constraints} constraints)",
-        f"solver: {result.solver}  status: {result.status.value}  "
-        f"objective: {result.objective}  wall time: {result.wall_time_s:.3f} s",
-    ]
+    return report_text(problem, result, data)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Aligned plain-text rows under a header (text left, numbers right)."""
+    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows, strict=True)]
+    right = [i > 0 and all(_numeric(r[i]) for r in rows) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(str(c).rjust(w) if r else str(c).ljust(w)
+                         for c, w, r in zip(cells, widths, right, strict=True)).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
+
+
+def _numeric(text: str) -> bool:
+    return text.replace(",", "").replace(".", "", 1).lstrip("-").isdigit()
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return format_number(value)
+
+
+def report_text(problem: Any, result: Any, data: dict[str, Any]) -> str:
+    """The text report of one solve: a result table, the diagnostics (with the unit each
+    name carries) and the variable values, each under its header. Numbers print by
+    :func:`solvers.numbers.format_number` (``6.72``, not ``6.720000000000001``; ``0``,
+    not ``-0``)."""
+    lines = [f"problem: {problem.name} ({format_number(problem.num_variables)} variables, "
+             f"{format_number(problem.num_constraints)} constraints)", ""]
+    lines += _table(["result", "value", "unit"], [
+        ["solver", str(result.solver), ""], ["status", result.status.value, ""],
+        ["objective", _cell(result.objective), ""],
+        ["wall time", _cell(float(f"{result.wall_time_s:.3g}")), "s"],
+    ])
     if result.message:
         lines.append(f"message: {result.message}")
     diag = {k: v for k, v in data["diagnostics"].items() if k != "qasm3"}
     if diag:
-        lines.append("diagnostics:")
-        lines += [f"  {k}: {v}" for k, v in diag.items()]
+        lines += ["", *_table(["diagnostic", "value", "unit"],
+                              [[k, _cell(v), unit_of(k)] for k, v in diag.items()])]
     if data.get("values"):
-        lines.append("values:")
-        lines += [f"  {k} = {v:g}" for k, v in data["values"].items()]
+        lines += ["", *_table(["variable", "value"],
+                              [[k, _cell(v)] for k, v in data["values"].items()])]
     return "\n".join(lines)
 
 

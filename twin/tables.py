@@ -1,8 +1,9 @@
 """How the ``twin`` command line prints numbers and tables.
 
-Numbers a person reads: integers as integers, no ``-0.0``, no round-off noise
-(``2.1e-17`` prints as ``0``), six significant digits at most, thousands separated, and
-the unit next to the KPI it belongs to (taken from the name's suffix: ``_mwh`` -> MWh).
+Numbers a person reads (:func:`solvers.numbers.format_number`, re-exported here):
+integers as integers, no ``-0.0``, no round-off noise (``2.1e-17`` prints as ``0``), six
+significant digits at most, thousands separated, and the unit next to the KPI it belongs
+to (taken from the name's suffix: ``_mwh`` -> MWh).
 Every table has a header row; simulated seconds are printed next to the clock time they
 stand for.
 
@@ -13,70 +14,24 @@ Public names: :func:`format_number`, :func:`kpi_unit`, :func:`kpi_rows`,
 from __future__ import annotations
 
 import datetime as dt
-import math
 import sys
 from typing import Any
 
 import typer
 
-NOISE = 1e-12
-"""Magnitudes below this (relative to 1) print as 0: solver and float round-off. [-]"""
-
-_UNITS = (("_percent", "%"), ("_mwh", "MWh"), ("_kwh", "kWh"), ("_mw", "MW"),
-          ("_kw", "kW"), ("_pu", "pu"), ("_frac", "-"), ("_eur", "EUR"), ("_ms", "ms"),
-          ("_s", "s"), ("_h", "h"), ("_kh", "K·h"), ("_c", "°C"), ("_j", "J"),
-          ("_steps", "steps"), ("_kg", "kg"), ("_rad", "rad"))
-
-
-def format_number(value: Any, digits: int = 6) -> str:
-    """A number as a person reads it.
-
-    Examples
-    --------
-    >>> [format_number(v) for v in (1.0, -0.0, 2.13163e-17, 0.0413151, 1234567.8, 288)]
-    ['1', '0', '0', '0.0413151', '1,234,568', '288']
-    >>> format_number(None), format_number(float("nan")), format_number(True)
-    ('-', 'n/a', 'yes')
-    """
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return "n/a"
-        if abs(value) < NOISE:
-            return "0"
-        if value == int(value) and abs(value) < 1e15:
-            return f"{int(value):,}"
-        if abs(value) >= 10 ** digits:
-            return f"{value:,.0f}"
-        if abs(value) < 1e-4:
-            return f"{value:.3g}"
-        if abs(value) >= 1000:
-            decimals = max(0, digits - len(str(int(abs(value)))))
-            text = f"{value:,.{decimals}f}"
-            return text.rstrip("0").rstrip(".") if "." in text else text
-        return f"{value:.{digits}g}"
-    return str(value)
+from solvers.numbers import format_number, unit_of
 
 
 def kpi_unit(name: str) -> str:
-    """The unit a KPI's name carries (``energy_import_mwh`` -> ``MWh``; ``""`` if none).
+    """The unit a KPI's name carries (``energy_import_mwh`` -> ``MWh``; ``""`` if none):
+    :func:`solvers.numbers.unit_of`.
 
     Examples
     --------
     >>> kpi_unit("energy_import_mwh"), kpi_unit("n_steps"), kpi_unit("comms.latency_p95_s")
     ('MWh', '', 's')
     """
-    if name.startswith("n_") or name.endswith("_count"):
-        return ""
-    for suffix, unit in _UNITS:
-        if name.endswith(suffix):
-            return unit
-    return ""
+    return unit_of(name)
 
 
 def kpi_rows(kpis: dict[str, Any]) -> list[list[str]]:

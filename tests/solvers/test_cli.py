@@ -26,8 +26,35 @@ def test_options_are_parsed(tmp_path, capsys) -> None:
     path.write_text(LP)
     assert main([str(path), "--solver", "milp", "--option", "relax=true"]) == 0
     out = capsys.readouterr().out
-    assert "relaxation: True" in out
-    assert "status: optimal" in out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
+    assert rows["relaxation"] == ["yes"]
+    assert rows["status"] == ["optimal"]
+
+
+def test_text_report_has_headers_units_and_reads_like_numbers(capsys) -> None:
+    """Regression: the report printed ``objective: 6.720000000000001`` and ``-0`` values;
+    every table now has a header, diagnostics carry their unit, numbers are formatted."""
+    import re
+    from pathlib import Path
+
+    lp = Path(__file__).resolve().parents[2] / "examples" / "problems" / "ev_slots.lp"
+    assert main([str(lp), "--solver", "milp"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    for header in (["result", "value", "unit"], ["diagnostic", "value", "unit"],
+                   ["variable", "value"]):
+        assert header in [line.split() for line in lines]
+    rows = {line.split()[0]: line.split()[1:] for line in lines if line.strip()}
+    assert rows["objective"] == ["6.72"]
+    assert rows["solve_time_s"][-1] == "s"
+    assert rows["wall"][-1] == "s"  # "wall time ... s"
+    assert not re.search(r"(?<![\w.])-0(?![.\d])", out)  # no -0
+    for number in re.findall(r"\d[\d,]*\.\d+", out):  # no float noise (6.720000000000001)
+        assert len(number.replace(",", "").replace(".", "").lstrip("0")) <= 6, number
+    assert not re.search(r"e-1\d", out)  # no 1e-17 round-off
+    values = [rows[n] for n in rows if n.startswith("ev") and n[2:3].isdigit()]
+    assert values
+    assert all(v in (["0"], ["1"]) for v in values)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from solvers.numbers import format_number, unit_of
 from twin.study.gates import CheckResult, evaluate_sweep_dir
 from twin.study.schema import SweepInputError
 from twin.study.sweepdir import SweepDir, latest_outcomes, read_sweep_dir
@@ -90,17 +91,29 @@ def sensitivity(table: SweepTable, kpi: str, path: str) -> float | None:
         value = row.get(kpi)
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             groups.setdefault(_key(row.get(path)), []).append(float(value))
-    means = [sum(v) / len(v) for v in groups.values() if v]
+    means = [math.fsum(v) / len(v) for v in groups.values() if v]
     if len(means) < 2:
         return None
-    return max(means) - min(means)
+    spread = max(means) - min(means)
+    # equal KPIs averaged in another order differ by round-off (1.99e-11): no spread
+    return 0.0 if spread <= _ROUND_OFF * max(abs(m) for m in means) else spread
+
+
+_ROUND_OFF = 1e-9
+"""A spread below this share of the KPI's magnitude is float round-off. [-]"""
 
 
 def _fmt(value: Any) -> str:
+    """A cell: numbers by :func:`solvers.numbers.format_number` (no -0, no 1e-17 noise,
+    integers as integers), parameters' integers (seeds) without separators."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return format_number(value)
     if isinstance(value, dict | list):
         return json.dumps(value, sort_keys=True)
     return str(value)
@@ -157,11 +170,11 @@ def markdown_summary(
     plotted = _plotted_kpis(table, sweep)
     if plotted and table.paths:
         lines += ["### Sensitivity (spread of the KPI's mean across each field's values)", ""]
-        lines.append("| KPI | " + " | ".join(f"`{p}`" for p in table.paths) + " |")
-        lines.append("|---" * (len(table.paths) + 1) + "|")
+        lines.append("| KPI | unit | " + " | ".join(f"`{p}`" for p in table.paths) + " |")
+        lines.append("|---" * (len(table.paths) + 2) + "|")
         for kpi in plotted:
             cells = [_fmt(sensitivity(table, kpi, p)) for p in table.paths]
-            lines.append(f"| {kpi} | " + " | ".join(cells) + " |")
+            lines.append(f"| {kpi} | {unit_of(kpi)} | " + " | ".join(cells) + " |")
         lines.append("")
     shown = plotted or list(table.kpi_names[:6])
     lines += ["### Runs", ""]
@@ -252,8 +265,9 @@ def html_report(
     if plotted and table.paths:
         sens_html = "<h2>Sensitivity</h2><p>Spread of each KPI's mean across the values of " \
             "each varied field (KPI units).</p>" + _html_table(
-                ["KPI", *table.paths],
-                [[k, *(sensitivity(table, k, p) for p in table.paths)] for k in plotted],
+                ["KPI", "unit", *table.paths],
+                [[k, unit_of(k), *(sensitivity(table, k, p) for p in table.paths)]
+                 for k in plotted],
             )
     figures = _figures(table, plotted, include_plotlyjs)
     runs_html = "<h2>Runs</h2>" + _html_table(
