@@ -596,9 +596,8 @@ class LpRoundingSolver:
                                   message=f"LP relaxation: {res.message or res.status.value}",
                                   problem=problem)
                 if backtracks < self.max_backtracks and last_fixed is not None:
-                    i, v = last_fixed
                     backtracks += 1
-                    other = v + 1.0 if res_x_prev[i] > v else v - 1.0
+                    i, other = _other_side(last_fixed, res_x_prev)
                     if problem.lower[i] <= other <= problem.upper[i]:
                         lower[i] = upper[i] = other
                         last_fixed = None
@@ -610,20 +609,35 @@ class LpRoundingSolver:
                               message="the dive ended in an infeasible LP; "
                                       "infeasibility is not proven", problem=problem)
             x = np.asarray(res.x)
-            frac = np.abs(x - np.round(x))
-            free = integral & (lower < upper)
-            done = free & (frac <= 1e-6)
-            lower[done] = upper[done] = np.round(x[done])
-            free &= ~done
-            if not free.any():
+            last_fixed = self._fix_step(problem, x, integral, lower, upper)
+            if last_fixed is None:
                 diag.update({"dive_steps": steps, "backtracks": backtracks})
                 return result_from_x(problem, self.name, x, status=Status.FEASIBLE,
                                      wall_time_s=_elapsed(t0), diagnostics=diag)
-            cand = np.flatnonzero(free)
-            k = max(1, int(self.fix_fraction * cand.size))
-            pick = cand[np.argsort(frac[cand], kind="stable")[:k]]
-            vals = np.clip(np.round(x[pick]), problem.lower[pick], problem.upper[pick])
-            lower[pick] = upper[pick] = vals
-            # remember the most fractional pick for one backtrack
-            last_fixed = (int(pick[-1]), float(vals[-1]))
             res_x_prev = x
+
+    def _fix_step(self, problem: Problem, x: np.ndarray, integral: np.ndarray,
+                  lower: np.ndarray, upper: np.ndarray) -> tuple[int, float] | None:
+        """One dive step on the bounds (in place): fix every free integer variable the LP
+        already has integral, then the ``fix_fraction`` closest to integrality. Returns
+        the most fractional pick (for one backtrack), or None when none was left free."""
+        frac = np.abs(x - np.round(x))
+        free = integral & (lower < upper)
+        done = free & (frac <= 1e-6)
+        lower[done] = upper[done] = np.round(x[done])
+        free &= ~done
+        if not free.any():
+            return None
+        cand = np.flatnonzero(free)
+        k = max(1, int(self.fix_fraction * cand.size))
+        pick = cand[np.argsort(frac[cand], kind="stable")[:k]]
+        vals = np.clip(np.round(x[pick]), problem.lower[pick], problem.upper[pick])
+        lower[pick] = upper[pick] = vals
+        return int(pick[-1]), float(vals[-1])
+
+
+def _other_side(last_fixed: tuple[int, float], x_before: np.ndarray) -> tuple[int, float]:
+    """The backtrack of a dive: the variable fixed last and the integer on the other side
+    of the LP value it was rounded from."""
+    i, v = last_fixed
+    return i, (v + 1.0 if x_before[i] > v else v - 1.0)

@@ -116,8 +116,6 @@ class HybridSolver:
         self, problem: Problem, *, time_limit: float | None = None, seed: int | None = None
     ) -> Result:
         """Sample the discrete part, complete the best candidates with HiGHS."""
-        from solvers.milp import MilpSolver
-
         t0 = time.perf_counter()
         limit = time_limit if time_limit is not None else self.time_limit
 
@@ -136,17 +134,9 @@ class HybridSolver:
         diag: dict[str, Any] = {"sampler": self.sampler}
         xbar = None
         if cont.size:
-            relax = MilpSolver(relax=True).solve(problem, time_limit=left(), seed=seed)
-            diag["relaxation_objective"] = relax.objective
-            if relax.status in (Status.INFEASIBLE, Status.UNBOUNDED):
-                diag["infeasible_proven"] = relax.status is Status.INFEASIBLE
-                return done(relax.status, f"LP relaxation: {relax.message}", diag)
-            if relax.x is None:
-                return done(Status.FAILED, f"LP relaxation: {relax.status.value} "
-                            f"{relax.message}", diag)
-            # round the relaxation up: a discrete variable the relaxation uses at all
-            # (an on/off decision with p <= pmax u) is a candidate to switch on
-            xbar = np.ceil(np.asarray(relax.x)[disc] - 1e-6)
+            xbar, failed = _rounded_relaxation(problem, disc, left(), seed, diag)
+            if failed is not None:
+                return done(*failed, diag)
         surrogate, rho = self._surrogate(problem, disc, xbar)
         diag["rho"] = rho
         sampler = get_solver(self.sampler, **dict(self.sampler_options or {}))
@@ -308,3 +298,21 @@ def _objective_parts(problem: Problem, disc: np.ndarray, x: np.ndarray) -> dict[
     return {"discrete_objective": discrete,
             "continuous_objective": problem.evaluate(x) - discrete,
             "discrete_values": {problem.names[i]: float(x[i]) for i in disc}}
+
+
+def _rounded_relaxation(problem: Problem, disc: np.ndarray, time_limit: float | None,
+                        seed: int | None, diag: dict[str, Any]
+                        ) -> tuple[np.ndarray | None, tuple[Status, str] | None]:
+    """The LP relaxation's discrete values rounded up (a discrete variable the relaxation
+    uses at all, e.g. an on/off decision with ``p <= pmax u``, is a candidate to switch
+    on), or why there is none (status, message); records the relaxation in ``diag``."""
+    from solvers.milp import MilpSolver
+
+    relax = MilpSolver(relax=True).solve(problem, time_limit=time_limit, seed=seed)
+    diag["relaxation_objective"] = relax.objective
+    if relax.status in (Status.INFEASIBLE, Status.UNBOUNDED):
+        diag["infeasible_proven"] = relax.status is Status.INFEASIBLE
+        return None, (relax.status, f"LP relaxation: {relax.message}")
+    if relax.x is None:
+        return None, (Status.FAILED, f"LP relaxation: {relax.status.value} {relax.message}")
+    return np.ceil(np.asarray(relax.x)[disc] - 1e-6), None

@@ -9,6 +9,7 @@ Public names: :func:`preflight`, :func:`known_kpis`.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 
 from twin.errors import Problem, ScenarioError
 from twin.scenario import apply_overrides, scenario_from_dict
@@ -81,40 +82,12 @@ def preflight(sweep: Sweep, *, limit: int = 12) -> frozenset[str]:
     SweepInputError
         For a run that cannot be built, or a check on a KPI no run reports.
     """
-    import twin  # heavy
-
     names: set[str] = set(known_kpis() or ())
     problems: list[Problem] = []
     with tempfile.TemporaryDirectory(prefix="twin-preflight-") as tmp:
         for run in _preflight_runs(sweep, limit):
-            scenario = scenario_from_dict(run.scenario, run.source)
-            step = scenario.time.step
-            try:
-                short = apply_overrides(scenario, {"time.duration": step})
-            except ScenarioError:
-                short = None  # the scenario needs its horizon; check it as is below
-            try:
-                if short is None:
-                    from twin.engine import build
-
-                    build(scenario, seed=run.seed)
-                    continue
-                result = twin.run(short, store=tmp, seed=run.seed)
-            except ScenarioError as exc:
-                for p in exc.problems:
-                    problems.append(
-                        Problem(sweep.file, p.path or "scenario",
-                                f"run {run.index} ({run.label()}): {p.message}")
-                    )
-                continue
-            except Exception as exc:  # reported as bad input
-                problems.append(
-                    Problem(sweep.file, "scenario",
-                            f"run {run.index} ({run.label()}) cannot run: "
-                            f"{type(exc).__name__}: {exc}")
-                )
-                continue
-            names.update(result.kpis)
+            kpis = _try_run(sweep, run, tmp, problems)
+            names.update(kpis)
     if problems:
         raise SweepInputError(problems)
     unknown = [
@@ -129,3 +102,38 @@ def preflight(sweep: Sweep, *, limit: int = 12) -> frozenset[str]:
     if unknown:
         raise SweepInputError(unknown)
     return frozenset(names)
+
+
+def _try_run(sweep: Sweep, run: PlannedRun, store: str, problems: list[Problem]
+             ) -> Iterable[str]:
+    """Run one sweep run for one step in ``store`` (or only build it when its horizon
+    cannot be shortened); return the KPI names it reports, or append why it cannot run
+    to ``problems``."""
+    import twin  # heavy
+
+    scenario = scenario_from_dict(run.scenario, run.source)
+    step = scenario.time.step
+    try:
+        short = apply_overrides(scenario, {"time.duration": step})
+    except ScenarioError:
+        short = None  # the scenario needs its horizon; check it as is below
+    try:
+        if short is None:
+            from twin.engine import build
+
+            build(scenario, seed=run.seed)
+            return ()
+        return twin.run(short, store=store, seed=run.seed).kpis
+    except ScenarioError as exc:
+        for p in exc.problems:
+            problems.append(
+                Problem(sweep.file, p.path or "scenario",
+                        f"run {run.index} ({run.label()}): {p.message}")
+            )
+    except Exception as exc:  # reported as bad input
+        problems.append(
+            Problem(sweep.file, "scenario",
+                    f"run {run.index} ({run.label()}) cannot run: "
+                    f"{type(exc).__name__}: {exc}")
+        )
+    return ()

@@ -104,26 +104,8 @@ def draw_sessions(
     for day in range(-1, n_days):
         date = midnight + dt.timedelta(days=day)
         kind = "weekend" if date.weekday() >= 5 else "weekday"
-        a_mu, a_sd, s_mu, s_sd, soc_mu, soc_sd = SITE_PROFILES[site][kind]
-        draws = rng.standard_normal((vehicles, 3))
-        early = rng.random((vehicles, 2))
-        show = rng.random(vehicles)
-        for v in range(vehicles):
-            if site == "workplace" and kind == "weekend" and show[v] > 0.2:
-                continue
-            arrival_h = float(np.clip(a_mu + a_sd * draws[v, 0], 0.0, 23.75))
-            stay_h = float(np.clip(s_mu + s_sd * draws[v, 1], 1.0, 36.0))
-            soc = float(np.clip(soc_mu + soc_sd * draws[v, 2], 0.05, 0.9))
-            arrival = day * 86400.0 + arrival_h * 3600.0 - offset_s
-            arrival = max(arrival, free_from[v] + 900.0)
-            departure = arrival + stay_h * 3600.0
-            actual = departure
-            if early[v, 0] < early_departure_prob:
-                actual = max(arrival + 900.0, departure - early[v, 1] * 7200.0)
-            free_from[v] = actual
-            if departure <= 0 or arrival >= duration_s:
-                continue
-            rows.append((v, arrival, departure, actual, soc))
+        rows += _draw_day(rng, site, kind, day, offset_s, duration_s,
+                          early_departure_prob, free_from)
     rows.sort(key=lambda r: (r[1], r[0]))
     arr = np.array(rows, dtype=float).reshape(-1, 5)
     return EvSessions(
@@ -134,6 +116,38 @@ def draw_sessions(
         arrival_soc_frac=arr[:, 4],
         capacity_kwh=np.full(len(arr), float(capacity_kwh)),
     )
+
+
+def _draw_day(
+    rng: np.random.Generator, site: str, kind: str, day: int, offset_s: float,
+    duration_s: int, early_departure_prob: float, free_from: np.ndarray,
+) -> list[tuple[int, float, float, float, float]]:
+    """One day's sessions ``(vehicle, arrival, announced and actual departure [s],
+    arrival SoC)`` inside the horizon, for day ``day`` since the start's midnight
+    (``offset_s`` after it). Draws the same numbers every day whatever is kept; ``free_from`` (when each
+    vehicle has left) is updated in place."""
+    a_mu, a_sd, s_mu, s_sd, soc_mu, soc_sd = SITE_PROFILES[site][kind]
+    draws = rng.standard_normal((free_from.size, 3))
+    early = rng.random((free_from.size, 2))
+    show = rng.random(free_from.size)
+    rows: list[tuple[int, float, float, float, float]] = []
+    for v in range(free_from.size):
+        if site == "workplace" and kind == "weekend" and show[v] > 0.2:
+            continue
+        arrival_h = float(np.clip(a_mu + a_sd * draws[v, 0], 0.0, 23.75))
+        stay_h = float(np.clip(s_mu + s_sd * draws[v, 1], 1.0, 36.0))
+        soc = float(np.clip(soc_mu + soc_sd * draws[v, 2], 0.05, 0.9))
+        arrival = day * 86400.0 + arrival_h * 3600.0 - offset_s
+        arrival = max(arrival, free_from[v] + 900.0)
+        departure = arrival + stay_h * 3600.0
+        actual = departure
+        if early[v, 0] < early_departure_prob:
+            actual = max(arrival + 900.0, departure - early[v, 1] * 7200.0)
+        free_from[v] = actual
+        if departure <= 0 or arrival >= duration_s:
+            continue
+        rows.append((v, arrival, departure, actual, soc))
+    return rows
 
 
 def _time_value(text: Any) -> float:
