@@ -17,8 +17,9 @@ comms model's own categories. What differs, by construction: the comms run has t
 ``comms.*`` KPIs (calls, latency percentiles, cost and energy per query, ...) and the
 ``call``/``attempt``/``route``/``link``/``service`` events of its calls; the direct run
 has none of these. A scenario left with no fault at all also has, in the comms run only,
-``faults_started`` and the ``reliability_*`` indices, all zero or None (the fault model exists
-with comms; without comms and faults it is not built).
+``faults_started`` and the ``reliability_*`` indices (the fault model exists with comms;
+without comms and faults it is not built): no interruption, and the energy not supplied
+is the direct run's unserved energy (island shedding), the one unserved figure.
 """
 
 from __future__ import annotations
@@ -95,7 +96,9 @@ def test_zero_latency_comms_run_equals_the_direct_run(case: str) -> None:
     if extra:  # no fault at all: the direct run has no fault model, hence no indices
         assert not faults
         assert extra <= {"faults_started"} | {n for n in k if n.startswith("reliability_")}
-        assert all(k[name] in (0.0, None) for name in extra), {n: k[n] for n in extra}
+        ens = "reliability_energy_not_supplied_mwh"
+        assert k[ens] * 1000.0 == pytest.approx(r["unserved_energy_kwh"], abs=1e-12)
+        assert all(k[name] in (0.0, None) for name in extra - {ens}), {n: k[n] for n in extra}
     moved = {name: (k[name], r[name]) for name in r if k[name] != r[name]
              and not (k[name] != k[name] and r[name] != r[name])}  # NaN == NaN here
     assert not moved, f"{case}: KPIs differ (zero-latency comms, direct): {moved}"
