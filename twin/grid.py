@@ -850,6 +850,14 @@ class PowerFlowModel:
             cached = self._supplied_cache = (self.isolated, live[self._inj_bus])
         return cached[1]
 
+    def unenergised_buses(self) -> np.ndarray:
+        """pandapower indices of the buses not energised now (cut off from every
+        slack: no external grid and no grid-forming unit reaches them; reliability
+        counts their loads as interrupted)."""
+        if not self.isolated.size and self._bus_valid.all():
+            return self.bus_index[:0]
+        return self.bus_index[~self._energised_pd()]
+
     def _energised_pd(self) -> np.ndarray:
         """Per pandapower bus (``bus_index`` order): True when energised now."""
         live = np.ones(self.n_bus_internal, dtype=bool)

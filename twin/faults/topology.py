@@ -41,13 +41,19 @@ class PandapowerTopology:
         Switches the branch in the power-flow model (e.g.
         :meth:`twin.grid.PowerFlowModel.set_branch_in_service`, which also sets the
         net's ``in_service``); default: only the net's column is set.
+    dark_buses
+        Returns the pandapower indices of the buses not energised now (e.g.
+        :meth:`twin.grid.PowerFlowModel.unenergised_buses`: the power flow's own
+        knowledge, islands formed by a grid-forming unit counting as energised);
+        default: ``pandapower.topology.unsupplied_buses`` (no external grid reached).
 
     Notes
     -----
-    A load is *supplied* when its bus is connected to an in-service external grid
-    (``pandapower.topology.unsupplied_buses``). A load that loses supply starts an
-    :class:`~twin.reliability.Interruption`; it ends when supply returns (or at
-    :meth:`close`).
+    A load is *supplied* when its bus is energised (``dark_buses``). A load that loses
+    supply starts an :class:`~twin.reliability.Interruption`; it ends when supply
+    returns (or at :meth:`close`). With the power-flow model's buses the indices count
+    exactly the loads metering counts as not served (dark), whatever made them dark:
+    a branch fault, an upstream outage without a grid former, a former lost.
     """
 
     def __init__(
@@ -59,8 +65,13 @@ class PandapowerTopology:
         on_change: Callable[[], None] | None = None,
         load_p_mw: Callable[[], np.ndarray] | None = None,
         switch: Callable[[str, int, bool], Any] | None = None,
+        dark_buses: Callable[[], np.ndarray] | None = None,
     ) -> None:
         self.switch = switch
+        self._dark_buses = dark_buses
+        self._load_bus = net.load["bus"].to_numpy(dtype=np.int64)
+        self._load_on = net.load["in_service"].to_numpy(dtype=bool)
+        self._load_index = net.load.index.to_numpy()
         self.net = net
         self.events = events
         self.customers_per_load = int(customers_per_load)
@@ -69,6 +80,7 @@ class PandapowerTopology:
         self.interruptions: list[Interruption] = []
         self._open: dict[int, tuple[float, float, str]] = {}
         self._cause = ""
+        self._switching = False
 
     @property
     def customers_served(self) -> int:
@@ -89,7 +101,13 @@ class PandapowerTopology:
         return load["p_mw"].to_numpy(float) * scaling
 
     def unsupplied_loads(self) -> set[int]:
-        """Indices of loads not connected to an external grid now."""
+        """Indices of loads not supplied now (on buses not energised)."""
+        if self._dark_buses is not None:
+            dark = np.asarray(self._dark_buses())
+            if not dark.size:
+                return set()
+            mask = np.isin(self._load_bus, dark) & self._load_on
+            return {int(i) for i in self._load_index[mask]}
         from pandapower.topology import unsupplied_buses
 
         buses = unsupplied_buses(self.net)
@@ -100,18 +118,32 @@ class PandapowerTopology:
     def set_branch_in_service(self, table: str, index: int, in_service: bool,
                               time_s: float) -> None:
         """Switch a branch and update which loads are supplied. [s]"""
-        if self.switch is not None:
-            self.switch(table, index, bool(in_service))
-        else:
-            self.net[table].loc[index, "in_service"] = bool(in_service)
         self._cause = f"{table}/{index}"
+        self._switching = True
+        try:
+            if self.switch is not None:
+                self.switch(table, index, bool(in_service))
+            else:
+                self.net[table].loc[index, "in_service"] = bool(in_service)
+        finally:
+            self._switching = False
         self.update(time_s)
         if self.on_change is not None:
             self.on_change()
 
+    def changed(self, reason: str, time_s: float) -> None:
+        """The power-flow model changed (a listener of
+        :attr:`twin.grid.PowerFlowModel.change_listeners`): the PCC opened or closed,
+        the grid formers changed, or a branch is being switched; update supply. [s]"""
+        if not self._switching:
+            self._cause = reason
+        self.update(time_s)
+
     def update(self, time_s: float) -> None:
         """Recompute supply now; open and close interruptions. [s]"""
         now_out = self.unsupplied_loads()
+        if not now_out and not self._open:
+            return  # nothing dark before or now (the usual case): nothing to do
         p = self._p_mw()
         positions = {idx: pos for pos, idx in enumerate(self.net.load.index)}
         customers = self._customers()

@@ -125,7 +125,10 @@ def build_run_faults(
     topology = PandapowerTopology(
         net, events, switch=model.set_branch_in_service,
         load_p_mw=lambda: np.asarray(injections.p_mw[load_slice], dtype=float),
+        dark_buses=model.unenergised_buses,
     )
+    if scenario.faults:  # supply follows every change of the model (formers, PCC) too
+        model.change_listeners.append(lambda reason: topology.changed(reason, float(env.now)))
     sensors = MeasurementGuard(events)
     injector = FaultInjector(
         env, tuple(scenario.faults), seed, events,
