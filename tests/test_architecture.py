@@ -238,3 +238,52 @@ def test_checker_fails_the_tree_when_a_module_breaks_a_rule(tmp_path: Path) -> N
     assert tree_violations(tmp_path) == set()
     (tmp_path / "solvers" / "bad.py").write_text("import twin.engine\n")
     assert tree_violations(tmp_path) == {"solvers/bad.py: forbidden-import twin"}
+
+
+HEAVY_LIBRARIES = ("pandapower", "lightsim2grid", "qiskit", "simpy", "pandas", "scipy")
+"""Libraries a bare ``import twin`` must not load (they cost seconds and belong to runs)."""
+
+
+@pytest.mark.parametrize(
+    ("statement", "heavy"),
+    [
+        ("import twin", HEAVY_LIBRARIES),
+        ("import twin.store", ("pandapower", "lightsim2grid", "qiskit", "simpy")),
+        ("import twin.scenario", ("pandapower", "lightsim2grid", "qiskit", "simpy")),
+        ("from twin import ScenarioError, TwinError", HEAVY_LIBRARIES),
+    ],
+)
+def test_importing_the_package_stays_light(statement: str, heavy: tuple[str, ...]) -> None:
+    """``import twin`` (and so every ``import twin.<module>``, which runs the package's
+    ``__init__`` first) loads neither the engine's libraries nor the solvers' simulators:
+    the app's pages and the CLI's quick commands stay fast. Checked in a fresh
+    interpreter; the public names still resolve on first use."""
+    import subprocess
+    import sys
+
+    probe = (
+        f"{statement}\nimport sys\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules "
+        "or any(k.startswith(m + '.') for k in sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=ROOT, check=True, timeout=120)
+    assert out.stdout.strip() == "", f"{statement!r} loaded {out.stdout.strip()}"
+
+
+def test_lazy_public_names_resolve_to_their_modules() -> None:
+    """Each public name of ``twin`` is the object its module defines."""
+    import twin
+    import twin.engine
+    import twin.scenario
+    import twin.store
+
+    assert twin.run is twin.engine.run
+    assert twin.RunResult is twin.engine.RunResult
+    assert twin.Scenario is twin.scenario.Scenario
+    assert twin.load_scenario is twin.scenario.load_scenario
+    assert twin.open_run is twin.store.open_run
+    assert twin.list_runs is twin.store.list_runs
+    assert set(twin.__all__) <= set(dir(twin))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        twin.nope  # noqa: B018

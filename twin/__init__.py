@@ -16,14 +16,34 @@ Scenario, ScenarioError, ResultsError, RunCancelledError
     The scenario model and the errors callers handle.
 open_run, list_runs
     Read the results store (also in :mod:`twin.store`).
+
+``import twin`` is light: the names above are imported from their modules on first use
+(the engine, with SimPy and pandapower, only when ``run`` or ``RunResult`` is used).
 """
 
 from __future__ import annotations
 
-from twin.engine import RunResult, run
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from twin.errors import ResultsError, RunCancelledError, ScenarioError, TwinError
-from twin.scenario import Scenario, load_scenario
-from twin.store import list_runs, open_run
+
+if TYPE_CHECKING:
+    from twin.engine import RunResult, run
+    from twin.scenario import Scenario, load_scenario
+    from twin.store import list_runs, open_run
+
+_LAZY = {
+    "RunResult": "twin.engine",
+    "run": "twin.engine",
+    "Scenario": "twin.scenario",
+    "load_scenario": "twin.scenario",
+    "list_runs": "twin.store",
+    "open_run": "twin.store",
+}
+"""Public names imported on first use, so that ``import twin`` (and so every
+``import twin.<module>``) loads neither the engine nor its libraries (SimPy, pandapower,
+pandas, SciPy)."""
 
 __all__ = [
     "ResultsError",
@@ -37,3 +57,17 @@ __all__ = [
     "open_run",
     "run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name of :data:`_LAZY` from its module on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'twin' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
