@@ -17,23 +17,28 @@ solution.
 
 Kernel mode (``--kernel``): one QAOA expectation evaluation on 4-regular MaxCut
 (``networkx.random_regular_graph(4, n, seed=n)``, cost = minus the cut) at p layers,
-side by side with QOKit's C simulator (``qokit.fur.choose_simulator("c")`` built with
-the precomputed cost diagonal ``costs=``, its fastest documented CPU set-up; run in a
-persistent worker process of the separate virtual environment ``--qokit-python``,
-default ``/work/venvs/qokit/bin/python``, because its pins clash with ours: skipped
-with a message when absent) and with qiskit-aer's statevector simulator (the
-transpiled ``qaoa_ansatz`` circuit, parameters bound, ``save_statevector``). The
-pairs run interleaved (ours, QOKit, Aer, ours, ...) with the same angles, so each
-comparison sees the same load. The floor is the state traffic of our kernel's passes
-over the memory bandwidth of a STREAM-style numpy copy measured at the start (see
-:func:`kernel_floor_s`).
+at equal precision and equal threads (numba's thread count, 2 here), side by side:
+ours = ``solvers.statevector.QaoaKernel(cost).expectation`` (the compiled kernel;
+``precise=True`` is float64, the default float32) against QOKit's C simulator
+(``qokit.fur.choose_simulator("c")`` built with the precomputed cost diagonal
+``costs=``, its fastest documented CPU set-up, float64 only, ``OMP_NUM_THREADS`` =
+ours; run in a persistent worker process of the separate virtual environment
+``--qokit-python``, default ``/work/venvs/qokit/bin/python``, because its pins clash
+with ours: skipped with a message when absent) and against qiskit-aer's statevector
+simulator (the transpiled ``qaoa_ansatz`` circuit, parameters bound,
+``save_statevector``; ``precision="double"`` against our float64 and ``"single"``
+against our float32, fusion on, ``max_parallel_threads`` = ours). The pairs run
+interleaved (ours, QOKit, ours, Aer, ...) with the same angles, so each comparison
+sees the same load. The floor is the memory traffic the evaluation must make over
+the bandwidth of a STREAM-style copy measured at the start (see
+:func:`kernel_bytes` and :func:`copy_bandwidth_bytes_per_s`).
 
 Usage::
 
     python benchmarks/bench_qaoa.py [--sizes 8 12 16 20] [--reps 1 2] [--repeats 3]
         [--statevector-sizes 8 12] [--largest 26]
     python benchmarks/bench_qaoa.py --kernel [--kernel-sizes 16 20 22 24] [--layers 6]
-        [--aer-sizes 16 20 22] [--repeats 3]
+        [--aer-sizes 16 20 22 24] [--repeats 3] [--aer-repeats 1]
 """
 
 from __future__ import annotations
@@ -179,13 +184,16 @@ for line in sys.stdin:
 class QokitWorker:
     """QOKit's C simulator in a persistent process of its own virtual environment."""
 
-    def __init__(self, python: str) -> None:
+    def __init__(self, python: str, threads: int) -> None:
         import json
+        import os
         import subprocess
 
         self._json = json
+        # its C kernels are ``#pragma omp parallel for`` loops: OpenMP's thread count
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
         self.proc = subprocess.Popen([python, "-c", _QOKIT_WORKER], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, text=True, env=env)
         self.simulators = self._read()["simulators"]
         if "c" not in self.simulators:
             raise RuntimeError(f"QOKit's C simulator is not available ({self.simulators}); "
@@ -227,38 +235,62 @@ def maxcut_cost(n: int, edges) -> np.ndarray:
     return cost
 
 
-def copy_bandwidth_bytes_per_s(mib: int = 256, repeats: int = 5) -> float:
-    """STREAM-style copy: bytes read plus written per second, best of ``repeats``."""
+def copy_bandwidth_bytes_per_s(mib: int = 256, repeats: int = 5) -> dict:
+    """STREAM-style copy of ``mib`` MiB of float64: bytes read + written per second.
+
+    Best of ``repeats``, measured twice: ``numpy.copyto`` (one thread) and a numba
+    ``prange`` copy on numba's threads (2 here, as the kernel uses); the floor uses
+    the larger, i.e. the stricter.
+    """
     a = np.ones(mib * 2**20 // 8)
     b = np.empty_like(a)
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        np.copyto(b, a)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * a.nbytes / best
+    out = {}
+    copies = [("numpy", lambda: np.copyto(b, a))]
+    try:
+        import numba
+
+        @numba.njit(parallel=True, cache=True)
+        def _copy(src, dst):
+            for i in numba.prange(src.size):
+                dst[i] = src[i]
+
+        _copy(a, b)
+        copies.append((f"numba x{numba.get_num_threads()}", lambda: _copy(a, b)))
+    except ImportError:
+        pass
+    for name, fn in copies:
+        best = np.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        out[name] = 2 * a.nbytes / best
+    return out
 
 
-def kernel_passes(n: int, layers: int) -> dict:
-    """Memory traffic of one evaluation of our kernel (``solvers.statevector``), in bytes.
+def kernel_bytes(n: int, layers: int, amp_bytes: int) -> dict:
+    """Memory traffic an evaluation must make, in bytes: the floor's numerator.
 
-    Per layer: one blocked pass doing the phase and the mixer on the lowest 16 qubits
-    (reads the complex64 state and the float32 cost, writes the state: 20 bytes an
-    amplitude), then one pass per group of 4 higher qubits (read and write: 16 bytes);
-    then the expectation reads the state and the cost once (12 bytes). The
-    one-pass bound is the least any kernel that keeps the state in memory needs:
-    one read and write of the state (and a cost read) per layer, plus the final read.
+    ``amp_bytes`` is 16 (float64 real + imaginary) or 8 (float32). The passes are
+    those of the compiled kernel's plan (``solvers.statevector_jit``), which is
+    also the fewest passes a kernel can make that keeps the state in memory and
+    works in the cache: a pass applies the phase and the mixer of the qubits whose
+    amplitudes fit one cache block together (16 qubits in the 2 MiB L2) or, for the
+    higher qubits, of up to 8 qubits through a buffer; so 1 pass a layer up to 16
+    qubits and 2 from 17 to 24. Each pass reads and writes the state, except the
+    first layer's, which only writes it (the initial state is uniform); each layer
+    reads the 1-byte cost index (MaxCut: integer levels) once; the expectation reads
+    the state and the index once. Per amplitude:
+    ``p * (passes * 2 * amp_bytes + 1) - amp_bytes + (amp_bytes + 1)``.
     """
-    from solvers.statevector import _BLOCK_QUBITS, _MIXER_GROUP
+    from solvers.statevector_jit import plan
 
-    amps = 1 << n
-    high_groups = -(-max(0, n - _BLOCK_QUBITS) // _MIXER_GROUP)
-    ours = amps * (layers * (20 + 16 * high_groups) + 12)
-    one_pass = amps * (layers * 20 + 12)
-    return {"bytes": ours, "passes": layers * (1 + high_groups) + 1, "one_pass_bytes": one_pass}
+    passes = 1 + len(plan(n, 1)[1])
+    total = (1 << n) * (layers * (passes * 2 * amp_bytes + 1) + 1)
+    return {"bytes": total, "passes_per_layer": passes}
 
 
-def aer_setup(n: int, edges, layers: int):
+def aer_setup(n: int, edges, layers: int, precision: str, threads: int):
     """Aer statevector simulator and the transpiled parametric QAOA circuit."""
     from qiskit.circuit.library import qaoa_ansatz
     from qiskit.quantum_info import SparsePauliOp
@@ -270,7 +302,10 @@ def aer_setup(n: int, edges, layers: int):
                                         num_qubits=n)
     circ = qaoa_ansatz(op, reps=layers)
     circ.save_statevector()
-    sim = AerSimulator(method="statevector")
+    # the documented fast set-up: statevector method, gate fusion on (default, from 14
+    # qubits), OpenMP threads = ours, parallel from statevector_parallel_threshold=14
+    sim = AerSimulator(method="statevector", precision=precision, fusion_enable=True,
+                       max_parallel_threads=threads)
     pm = generate_preset_pass_manager(optimization_level=1, backend=sim, seed_transpiler=0)
     return sim, pm.run(circ)
 
@@ -290,17 +325,23 @@ def aer_evaluate(sim, circ, cost: np.ndarray, gammas, betas) -> dict:
 def kernel_main(args) -> None:
     import os
 
+    import numba
+
     from solvers.statevector import QaoaKernel
 
+    threads = numba.get_num_threads()
     print(machine())
-    print(f"uptime load at start: {os.getloadavg()}")
-    bw = copy_bandwidth_bytes_per_s()
-    print(f"STREAM-style numpy copy (256 MiB, best of 5): {bw / 1e9:.2f} GB/s "
-          "(bytes read + written per second)")
+    print(f"uptime load at start: {os.getloadavg()}; threads: ours (numba) {threads}, "
+          f"Aer max_parallel_threads {threads}, QOKit OMP_NUM_THREADS {threads}")
+    bw_all = copy_bandwidth_bytes_per_s()
+    bw = max(bw_all.values())
+    print("STREAM-style copy, 256 MiB, best of 5 (bytes read + written per second): "
+          + ", ".join(f"{k} {v / 1e9:.1f} GB/s" for k, v in bw_all.items())
+          + f"; floor uses {bw / 1e9:.1f} GB/s")
     worker = None
     if Path(args.qokit_python).exists():
         try:
-            worker = QokitWorker(args.qokit_python)
+            worker = QokitWorker(args.qokit_python, threads)
         except Exception as exc:  # benchmark-only optional comparison: report and go on
             print(f"QOKit skipped: {exc}")
     else:
@@ -308,9 +349,11 @@ def kernel_main(args) -> None:
               "python -m venv /work/venvs/qokit && /work/venvs/qokit/bin/pip install qokit, "
               "then link simulator.*.so to qokit/fur/c/csim/libcsim.so)")
     rng = np.random.default_rng(0)
-    print("| n | p | ours fast s (c64) | ours precise s (c128) | QOKit c s | Aer sv s | "
-          "QOKit / ours | Aer / ours | floor s | ours / floor | |E_ours - E_QOKit| | load |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| n | p | ours f64 s | QOKit c f64 s | Aer double s | QOKit / ours (f64) | "
+          "Aer / ours (f64) | floor f64 s | ours / floor (f64) | ours f32 s | Aer single s | "
+          "Aer / ours (f32) | QOKit / ours f32 | floor f32 s | ours / floor (f32) | "
+          "max abs dE vs QOKit / Aer (f64) | load |")
+    print("|" + "---|" * 17)
     for n in args.kernel_sizes:
         layers = args.layers
         edges = list(maxcut_graph(n).edges())
@@ -318,35 +361,51 @@ def kernel_main(args) -> None:
         kernel = QaoaKernel(cost)
         if worker is not None:
             worker.load(n, edges)
-        aer = aer_setup(n, edges, layers) if n in args.aer_sizes else None
+        aer = ({prec: aer_setup(n, edges, layers, prec, threads) for prec in ("double", "single")}
+               if n in args.aer_sizes else {})
         gammas = rng.uniform(0.05, 0.5, layers)
         betas = rng.uniform(-0.6, 0.6, layers)
-        kernel.expectation(gammas, betas)  # warm-up: buffers, thread pool
+        # warm-up: buffers, compilation (cached), thread pools
+        kernel.expectation(gammas, betas)
+        kernel.expectation(gammas, betas, precise=True)
         if worker is not None:
             worker.evaluate(gammas, betas)
-        runs: dict[str, list] = {"fast": [], "precise": [], "qokit": [], "aer": []}
-        e_ours = e_qokit = math_nan = float("nan")
+        runs: dict[str, list] = {"f64": [], "f32": [], "qokit": [], "aer_double": [],
+                                 "aer_single": []}
+        e64 = kernel.expectation(gammas, betas, precise=True)
+        de = {"qokit": float("nan"), "aer": float("nan")}
         for r in range(args.repeats):
             t0 = time.perf_counter()
-            e_ours = kernel.expectation(gammas, betas)
-            runs["fast"].append(time.perf_counter() - t0)
+            kernel.expectation(gammas, betas, precise=True)
+            runs["f64"].append(time.perf_counter() - t0)
             if worker is not None:
                 q = worker.evaluate(gammas, betas)
                 runs["qokit"].append(q["wall_s"])
-                e_qokit = q["expectation"]
+                de["qokit"] = abs(q["expectation"] - e64)
             t0 = time.perf_counter()
-            kernel.expectation(gammas, betas, precise=True)
-            runs["precise"].append(time.perf_counter() - t0)
-            if aer is not None and r < args.aer_repeats:
-                runs["aer"].append(aer_evaluate(*aer, cost, gammas, betas)["wall_s"])
+            kernel.expectation(gammas, betas)
+            runs["f32"].append(time.perf_counter() - t0)
+            if aer and r < args.aer_repeats:
+                a = aer_evaluate(*aer["double"], cost, gammas, betas)
+                runs["aer_double"].append(a["wall_s"])
+                de["aer"] = abs(a["expectation"] - e64)
+                runs["aer_single"].append(aer_evaluate(*aer["single"], cost, gammas,
+                                                       betas)["wall_s"])
         kernel.release()
-        med = {k: (statistics.median(v) if v else math_nan) for k, v in runs.items()}
-        floor = kernel_passes(n, layers)["bytes"] / bw
-        print(f"| {n} | {layers} | {med['fast']:.4f} | {med['precise']:.4f} | "
-              f"{med['qokit']:.4f} | {med['aer']:.3f} | {med['qokit'] / med['fast']:.2f}x | "
-              f"{med['aer'] / med['fast']:.1f}x | {floor:.4f} | {med['fast'] / floor:.1f}x | "
-              f"{abs(e_ours - e_qokit):.1e} | {os.getloadavg()[0]:.1f} |", flush=True)
-        print(f"  runs: {({k: [round(x, 4) for x in v] for k, v in runs.items()})}", flush=True)
+        nan = float("nan")
+        med = {k: (statistics.median(v) if v else nan) for k, v in runs.items()}
+        f64 = kernel_bytes(n, layers, 16)
+        f32 = kernel_bytes(n, layers, 8)
+        fl64, fl32 = f64["bytes"] / bw, f32["bytes"] / bw
+        print(f"| {n} | {layers} | {med['f64']:.4f} | {med['qokit']:.4f} | "
+              f"{med['aer_double']:.3f} | {med['qokit'] / med['f64']:.1f}x | "
+              f"{med['aer_double'] / med['f64']:.1f}x | {fl64:.4f} | "
+              f"{med['f64'] / fl64:.2f}x | {med['f32']:.4f} | {med['aer_single']:.3f} | "
+              f"{med['aer_single'] / med['f32']:.1f}x | {med['qokit'] / med['f32']:.1f}x | "
+              f"{fl32:.4f} | {med['f32'] / fl32:.2f}x | "
+              f"{de['qokit']:.1e} / {de['aer']:.1e} | {os.getloadavg()[0]:.1f} |", flush=True)
+        print(f"  runs: {({k: [round(x, 4) for x in v] for k, v in runs.items()})}; "
+              f"passes a layer {f64['passes_per_layer']}", flush=True)
         del kernel, cost, aer
     if worker is not None:
         worker.close()
@@ -358,7 +417,7 @@ def main() -> None:
                     help="expectation-evaluation benchmark against QOKit and Aer")
     ap.add_argument("--kernel-sizes", type=int, nargs="*", default=[16, 20, 22, 24])
     ap.add_argument("--layers", type=int, default=6)
-    ap.add_argument("--aer-sizes", type=int, nargs="*", default=[16, 20, 22])
+    ap.add_argument("--aer-sizes", type=int, nargs="*", default=[16, 20, 22, 24])
     ap.add_argument("--aer-repeats", type=int, default=1)
     ap.add_argument("--qokit-python", default="/work/venvs/qokit/bin/python")
     ap.add_argument("--sizes", type=int, nargs="*", default=[8, 12, 16, 20])

@@ -28,7 +28,7 @@ file): the first use in a fresh checkout compiles each function once for each
 precision (a few seconds); later processes load the cached machine code.
 
 Public names: :data:`AVAILABLE` (numba importable), :class:`CompiledEvolver`,
-:data:`BLOCK_QUBITS`, :data:`HIGH_GROUP`, :func:`integer_levels`.
+:data:`BLOCK_QUBITS`, :data:`HIGH_GROUP`, :func:`integer_levels`, :func:`plan`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["AVAILABLE", "BLOCK_QUBITS", "HIGH_GROUP", "CompiledEvolver", "integer_levels"]
+__all__ = ["AVAILABLE", "BLOCK_QUBITS", "HIGH_GROUP", "CompiledEvolver", "integer_levels", "plan"]
 
 try:
     import numba
@@ -275,6 +275,28 @@ def _ordered_sum(parts: np.ndarray) -> tuple[float, float]:
     return num, den
 
 
+def plan(num_qubits: int, threads: int) -> tuple[int, list[tuple[int, int, int]]]:
+    """Passes of one layer: low-pass block qubits and the high passes.
+
+    Returns ``(bq, [(first qubit, qubits, run width), ...])``: the low pass applies
+    the phase and qubits ``0 .. bq-1`` block by block, each high pass up to
+    :data:`HIGH_GROUP` higher qubits. With more than one thread the block shrinks
+    (not below 10 qubits) until every thread has a block.
+    """
+    n = num_qubits
+    bq = min(n, BLOCK_QUBITS)
+    while bq > 10 and (1 << (n - bq)) < threads:
+        bq -= 1
+    highs = []
+    q0 = bq
+    while q0 < n:
+        k = min(HIGH_GROUP, n - q0)
+        width = min(1 << q0, max(1, _BUFFER_AMPLITUDES >> k))
+        highs.append((q0, k, width))
+        q0 += k
+    return bq, highs
+
+
 class CompiledEvolver:
     """QAOA evolution of one cost vector in one precision (``float64`` or ``float32``).
 
@@ -328,25 +350,22 @@ class CompiledEvolver:
         return int(numba.get_num_threads())
 
     def plan(self, threads: int) -> tuple[int, list[tuple[int, int, int]]]:
-        """Low-pass block qubits and the high passes ``(first qubit, qubits, run width)``."""
-        n = self.num_qubits
-        bq = min(n, BLOCK_QUBITS)
-        # at least one block per thread when the state allows (parallel low pass)
-        while bq > 10 and (1 << (n - bq)) < threads:
-            bq -= 1
-        highs = []
-        q0 = bq
-        while q0 < n:
-            k = min(HIGH_GROUP, n - q0)
-            width = min(1 << q0, max(1, _BUFFER_AMPLITUDES >> k))
-            highs.append((q0, k, width))
-            q0 += k
-        return bq, highs
+        """This state's :func:`plan`."""
+        return plan(self.num_qubits, threads)
 
     def evolve(self, gammas: np.ndarray, betas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The QAOA state's real and imaginary parts (work arrays, overwritten next call)."""
-        ft = self.ftype.type
         threads = self.threads()
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads)  # thread-local: no worker wakes for a small state
+        try:
+            return self._evolve(gammas, betas, threads)
+        finally:
+            numba.set_num_threads(before)
+
+    def _evolve(self, gammas: np.ndarray, betas: np.ndarray,
+                threads: int) -> tuple[np.ndarray, np.ndarray]:
+        ft = self.ftype.type
         if self.re is None:
             self.re = np.empty(self.size, dtype=self.ftype)
             self.im = np.empty(self.size, dtype=self.ftype)
