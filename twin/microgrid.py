@@ -297,6 +297,8 @@ class Microgrid:
         cap.curtailable = self._is_sgen & ~self._is_gen
         cap.go_dark = pcc.island_overload == "dark"
         model.island_carriers.append(self.carry)
+        if gen is not None:  # a black-started generator forms the island once it runs
+            gen.online_listeners.append(self._unit_online)
 
     def islanded(self, k: int) -> bool:
         """Whether step ``k`` is in an upstream outage."""
@@ -333,6 +335,12 @@ class Microgrid:
             out.append(base + np.flatnonzero(np.asarray(gen.grid_forming, bool)
                                              & np.asarray(gen.state.on, bool)))
         return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    def _unit_online(self) -> None:
+        """A black-started generator runs now: it joins the grid formers (with its
+        limits), and the power flow solves again at this instant."""
+        self._former_limits()
+        self.ctx.model.set_grid_formers(self.grid_formers())
 
     def _former_limits(self) -> None:
         """The forming units' capability this step (element convention, MW): a

@@ -4,7 +4,9 @@ times, start-up and fuel cost; grid-forming units balance an island.
 Each generator is one pandapower sgen row. Without a command a unit stays in its state
 (off unless ``initially_on``) at its minimum output; a controller commits and dispatches
 it with :meth:`GeneratorFamily.command`; the microgrid balancer uses
-:meth:`GeneratorFamily.start_for_island` and commands while islanded. Every request is applied within
+:meth:`GeneratorFamily.start_for_island` and commands while islanded. An island black
+start honours the minimum down time and the unit's ``startup_time`` (it runs, and can
+form the island, only that long after the start, inside a step if need be). Every request is applied within
 the unit's limits (:func:`generator_step`), so no schedule can break them.
 
 Public names: :class:`GeneratorState`, :func:`generator_step`, :class:`GeneratorFamily`,
@@ -138,6 +140,13 @@ class GeneratorFamily:
         self.p_max_kw = np.array([s.p_max_kw for s in specs], float)
         self.min_up_s = np.array([parse_duration_s(s.min_up) for s in specs], float)
         self.min_down_s = np.array([parse_duration_s(s.min_down) for s in specs], float)
+        self.startup_s = np.array([parse_duration_s(s.startup_time) for s in specs], float)
+        self.starting = np.zeros(len(specs), dtype=bool)
+        """Per unit: black-started for an island, not running yet (``startup_time``)."""
+        self.online_listeners: list[Any] = []
+        """``listener()`` called when black-started units come online inside a run (the
+        microgrid then makes them grid formers)."""
+        self._env: Any = None
         self.startup_cost_eur = np.array([s.startup_cost_eur for s in specs], float)
         self.fuel_cost_eur_per_kwh = np.array([s.fuel_cost_eur_per_kwh for s in specs], float)
         self.grid_forming = np.array([s.grid_forming for s in specs], bool)
@@ -241,18 +250,50 @@ class GeneratorFamily:
             self.state.steps_in_state = steps
 
     def start_for_island(self, mask: np.ndarray) -> None:
-        """Start stopped grid-forming units in ``mask`` now (black start in an island),
-        ignoring their minimum down time; their output is set at ACT like any other."""
-        start = np.asarray(mask, bool) & ~self.state.on & self.grid_forming & ~self.tripped
-        if start.any():
-            self.state.on = self.state.on | start
-            self.state.steps_in_state = np.where(start, 0, self.state.steps_in_state)
-            self.state.starts = self.state.starts + start
-            self.startup_cost_total_eur += float((start * self.startup_cost_eur).sum())
+        """Black-start stopped grid-forming units in ``mask`` for an island, those off
+        for at least their minimum down time (the others stay off). A unit with a
+        ``startup_time`` runs only that long after now (meanwhile it produces nothing
+        and cannot form the island: :meth:`_online` brings it on, inside a step if need
+        be); without one it runs at once. Started units then stay on for their minimum
+        up time. The start and its cost count now."""
+        start = (np.asarray(mask, bool) & ~self.state.on & ~self.starting & self.grid_forming
+                 & ~self.tripped & (self.state.steps_in_state >= self.min_down_steps))
+        if not start.any():
+            return
+        self.state.starts = self.state.starts + start
+        self.startup_cost_total_eur += float((start * self.startup_cost_eur).sum())
+        now = start & (self.startup_s <= 0.0)
+        if now.any():
+            self.state.on = self.state.on | now
+            self.state.steps_in_state = np.where(now, 0, self.state.steps_in_state)
+        later = start & ~now
+        if later.any() and self._env is not None:
+            self.starting = self.starting | later
+            for delay in sorted(set(self.startup_s[later].tolist())):
+                self._env.process(self._online(later & (self.startup_s == delay), delay))
+
+    def _online(self, units: np.ndarray, delay_s: float) -> ProcessGen:
+        """After ``delay_s`` the units run (at their requested output within limits from
+        that instant to the step end, through :meth:`act_from`) and the listeners are
+        told, so they can form the island."""
+        yield self._env.timeout(delay_s)
+        units = units & self.starting & ~self.tripped
+        self.starting = self.starting & ~units
+        if not units.any():
+            return
+        self.state.on = self.state.on | units
+        self.state.steps_in_state = np.where(units, 0, self.state.steps_in_state)
+        offset = self.position.offset_s()
+        if offset is not None:  # inside a step whose ACT ran: run from now
+            self._fresh = True
+            self.act_from(offset)
+        for listener in self.online_listeners:
+            listener()
 
     def run(self, env: simpy.Environment, clock: StepClock) -> ProcessGen:
         """ACT: commit and dispatch (keep state and minimum output without a command)."""
         self.position.start(env, clock)
+        self._env = env
         while True:
             k = yield clock.wait(Phase.ACT)
             self.position.acted_step = k

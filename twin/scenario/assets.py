@@ -202,6 +202,9 @@ class GeneratorAssetSpec(SpecModel):
     p_max_kw: float = Field(gt=0, le=MAX_POWER_KW, description="Highest output. [kW]")
     min_up: str = Field("1h", description="Minimum time on once started. [duration string]")
     min_down: str = Field("1h", description="Minimum time off once stopped. [duration string]")
+    startup_time: str = Field(
+        "0s", description="Time from a black start in an island until the unit runs and "
+        "can form the island (meanwhile it produces nothing). [duration string]")
     startup_cost_eur: float = Field(5.0, ge=0, le=1e6, description="Cost of a start. [EUR]")
     fuel_cost_eur_per_kwh: float = Field(
         0.30, ge=0, le=100, description="Fuel cost of energy produced. [EUR/kWh]"
@@ -211,7 +214,7 @@ class GeneratorAssetSpec(SpecModel):
     )
     initially_on: bool = Field(False, description="Running at t=0.")
 
-    _check_up = field_validator("min_up", "min_down")(check_duration)
+    _check_up = field_validator("min_up", "min_down", "startup_time")(check_duration)
 
     @field_validator("p_max_kw")
     @classmethod
