@@ -50,6 +50,23 @@ CASES = {
         GOOD.replace("duration: 1d", "duration: 1h") + "comms: {enabled: true, deadline_s: 7200}\n",
         [("comms.deadline_s", "longer than the run")],
     ),
+    "link_latency_past_the_horizon": (
+        GOOD.replace("duration: 1d", "duration: 1h") + "comms:\n  enabled: true\n  links:\n"
+        "    - {name: slow, a: gateway, b: isp, latency: {kind: lognormal, median_ms: 60000, "
+        "p99_ms: 7200000}}\n",
+        [("comms.links.0.latency", "longer than the run")],
+    ),
+    "constant_link_latency_past_the_horizon": (
+        GOOD.replace("duration: 1d", "duration: 30min") + "comms:\n  enabled: true\n  links:\n"
+        "    - {name: slow, a: gateway, b: isp, latency: {kind: constant, value_ms: 2000000}}\n",
+        [("comms.links.0.latency", "longer than the run")],
+    ),
+    "service_queue_past_the_horizon": (
+        GOOD.replace("duration: 1d", "duration: 1h") + "comms:\n  enabled: true\n  services:\n"
+        "    - {name: q, preset: cloud_quantum, node: qpu_cloud, queue: {kind: normal, mean_ms: "
+        "3000000, std_ms: 500000}}\n",
+        [("comms.services.0.queue", "longer than the run")],
+    ),
     "chain_leaving_no_schedule": (
         GOOD + "control: {mode: ems}\ncomms:\n  enabled: true\n  tasks:\n    dispatch:\n"
         "      chain: [{solver: milp, route: local}, {fallback: last_good_schedule}]\n",

@@ -28,7 +28,8 @@ that loop for it:
 With a gateway whose calls take no simulated time the request, arrival and application
 coincide: the fixed-step loop is the special case.
 
-Public names: :class:`Decision`, :class:`DecisionLoop`.
+Public names: :class:`Decision`, :class:`DecisionLoop`, :func:`decision_loop_problems`,
+:func:`latency_problems`, :func:`latency_bound_ms`.
 """
 
 from __future__ import annotations
@@ -217,7 +218,8 @@ def decision_loop_problems(scenario: Any) -> list[tuple[str, str]]:
     - a ``dispatch`` chain of ``comms.tasks`` without a ``rule_based`` fallback (when
       every solver fails before a first schedule exists, nothing would set the units);
     - a deadline (``comms.deadline_s`` or a task's) longer than the run: an answer
-      could be awaited past the horizon (zero deadlines the schema refuses already).
+      could be awaited past the horizon (zero deadlines the schema refuses already);
+    - a latency distribution that reaches past the horizon (:func:`latency_problems`).
     """
     comms = getattr(scenario, "comms", None)
     if comms is None or not comms.enabled:
@@ -238,4 +240,64 @@ def decision_loop_problems(scenario: Any) -> list[tuple[str, str]]:
             out.append((path, f"a deadline of {value:g} s is longer than the run "
                         f"({horizon_s:g} s): an answer could be awaited past the horizon; "
                         "expected at most the run's duration"))
+    out.extend(latency_problems(comms, horizon_s, _base_dir(scenario)))
+    return out
+
+
+def _base_dir(scenario: Any) -> Any:
+    from pathlib import Path
+
+    source = getattr(scenario, "source", None)
+    return Path(source).parent if source and not str(source).startswith("<") else None
+
+
+def latency_bound_ms(spec: Any, base_dir: Any = None) -> tuple[float, str]:
+    """The delay a latency distribution (a comms ``LatencySpec``) reaches in practice,
+    and how it is read: a constant its value; a normal ``mean + z99 std`` and a
+    lognormal its ``p99_ms`` (their 99th percentiles); a trace its longest sample. [ms]"""
+    from twin.comms.latency import Z_99
+
+    kind = spec.kind
+    if kind == "constant":
+        return float(spec.value_ms), "its value"
+    if kind == "normal":
+        return float(spec.mean_ms + Z_99 * spec.std_ms), "its 99th percentile"
+    if kind == "lognormal":
+        return float(spec.p99_ms), "its 99th percentile"
+    from twin.comms.spec import _latency
+
+    model = _latency(spec, base_dir)
+    return float(max(model.samples_ms)), "its longest sample"
+
+
+def latency_problems(comms: Any, horizon_s: float, base_dir: Any = None
+                     ) -> list[tuple[str, str]]:
+    """Latency distributions of the comms model that reach past the run's horizon, as
+    ``(field path, message)``: each link's ``latency`` (plus three ``jitter_ms`` scales,
+    the half-normal's 99.7th percentile), each service's explicit ``queue`` and, with
+    approval on, the operator's ``approval.delay``. A message or an answer delayed that
+    long would arrive after the run ends. Trace files that cannot be read are left to
+    the file checks."""
+    items: list[tuple[str, Any, float, str]] = []
+    for i, link in enumerate(comms.links):
+        items.append((f"comms.links.{i}.latency", link.latency, 3.0 * float(link.jitter_ms),
+                      f"link '{link.name}'"))
+    for i, service in enumerate(comms.services):
+        if service.queue is not None:
+            items.append((f"comms.services.{i}.queue", service.queue, 0.0,
+                          f"service '{service.name}'"))
+    if comms.approval.enabled:
+        items.append(("comms.approval.delay", comms.approval.delay, 0.0, "the operator"))
+    out: list[tuple[str, str]] = []
+    for path, spec, extra_ms, what in items:
+        try:
+            bound_ms, how = latency_bound_ms(spec, base_dir)
+        except (OSError, ValueError):
+            continue
+        if (bound_ms + extra_ms) / 1000.0 > horizon_s:
+            jitter = f" plus {extra_ms / 1000.0:g} s of jitter" if extra_ms else ""
+            out.append((path, f"the {spec.kind} delay of {what} reaches "
+                        f"{bound_ms / 1000.0:g} s ({how}){jitter}, longer than the run "
+                        f"({horizon_s:g} s): its messages could arrive after the horizon; "
+                        "expected a distribution well inside the run's duration"))
     return out
