@@ -150,3 +150,21 @@ def test_console_script_bad_input_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     _check_lines(proc.stderr, file, CASES["two_problems"][1])
     assert proc.stdout == ""
+
+
+def test_a_latency_trace_with_a_sample_past_the_horizon_exits_2(tmp_path: Path) -> None:
+    """A link replaying a trace whose longest delay (2 h) exceeds the 1 h run: exit 2
+    naming the link's latency field; in a 1-day run the trace is not refused."""
+    from twin.cli import app
+
+    (tmp_path / "trace.csv").write_text("latency_ms\n12\n30\n7200000\n")
+    text = GOOD.replace("duration: 1d", "duration: 1h") + (
+        "comms:\n  enabled: true\n  links:\n    - {name: slow, a: gateway, b: isp, "
+        "latency: {kind: trace, path: trace.csv}}\n")
+    file = tmp_path / "trace_past_horizon.yaml"
+    file.write_text(text)
+    result = CliRunner().invoke(app, ["validate", str(file)])
+    assert result.exit_code == 2, result.output
+    _check_lines(result.stderr, file, [("comms.links.0.latency", "longest sample")])
+    file.write_text(text.replace("duration: 1h", "duration: 1d"))
+    assert "comms.links.0.latency" not in CliRunner().invoke(app, ["validate", str(file)]).stderr

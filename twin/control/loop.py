@@ -264,9 +264,14 @@ def latency_bound_ms(spec: Any, base_dir: Any = None) -> tuple[float, str]:
         return float(spec.mean_ms + Z_99 * spec.std_ms), "its 99th percentile"
     if kind == "lognormal":
         return float(spec.p99_ms), "its 99th percentile"
-    from twin.comms.spec import _latency
+    from pathlib import Path
 
-    model = _latency(spec, base_dir)
+    from twin.comms.latency import load_trace
+
+    path = Path(spec.path)  # resolved as the comms model resolves it
+    if not path.is_absolute() and base_dir is not None and (base_dir / path).exists():
+        path = base_dir / path
+    model = load_trace(path, column=spec.column, unit=spec.unit)
     return float(max(model.samples_ms)), "its longest sample"
 
 
