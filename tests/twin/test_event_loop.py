@@ -6,7 +6,9 @@ truth, unserved energy, islands as power flows and decisions that take time.
 - the PCC bill equals the integral of the power-flow import over the intervals;
 - hand-computed cases: a 3-minute trip inside a 15-minute step; a 7-minute answer
   applied at minute 7; an answer past its deadline counted late and not applied;
-- hypothesis: random latency, deadlines, fault and outage timings on a small scenario.
+- hypothesis: random latency, deadlines, fault and outage timings on a small scenario,
+  through a test gateway and through the comms model with its own (random) link and
+  service-queue distributions.
 """
 
 from __future__ import annotations
@@ -417,3 +419,98 @@ def test_loop_properties_under_random_latency_deadlines_and_faults(
     for t in (fault_start_s, fault_start_s + fault_s, outage_start_s, outage_start_s + outage_s):
         if t < 86400:
             assert float(t) in set(iv.start_s.tolist())
+
+
+@settings(max_examples=10, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    queue_median_s=st.floats(0.5, 900.0),
+    queue_spread=st.floats(1.0, 20.0),
+    link_median_ms=st.floats(1.0, 2000.0),
+    link_spread=st.floats(1.0, 10.0),
+    deadline_s=st.floats(30.0, 3600.0),
+    rule=st.sampled_from(["drop", "apply_if_valid"]),
+    fault_start_s=st.integers(60, 20 * 3600),
+    fault_s=st.integers(1, 7200),
+    seed=st.integers(0, 2**31),
+)
+def test_loop_properties_under_the_comms_models_own_latency_distributions(
+    tiny_grid: Path, queue_median_s: float, queue_spread: float, link_median_ms: float,
+    link_spread: float, deadline_s: float, rule: str, fault_start_s: int, fault_s: int,
+    seed: int,
+) -> None:
+    """The EMS's dispatch crosses the real comms model to the cloud MILP service: the
+    fibre link's latency and the service's queue wait are lognormal distributions drawn
+    at random (median and p99), sampled by the comms model itself, against a random
+    deadline and a line fault at a random instant. Every interval balances; the PCC
+    bill is the integral of the power-flow import (1e-9 MWh); no time is uncontrolled;
+    every adopted answer is applied at its arrival instant unless the network was
+    islanded (never here), so each decision's age is its call's latency."""
+    from twin.engine import build, simulate
+    from twin.scenario import scenario_from_dict
+
+    lognormal = lambda median_ms, spread: {  # noqa: E731
+        "kind": "lognormal", "median_ms": median_ms, "p99_ms": median_ms * spread}
+    services = [
+        {"name": "edge", "preset": "edge_compute", "node": "gateway"},
+        {"name": "cloud_qpu", "preset": "cloud_quantum", "node": "qpu_cloud"},
+        {"name": "cloud_milp", "preset": "cloud_classical", "node": "hpc_cloud",
+         "queue": lognormal(queue_median_s * 1000.0, queue_spread)},
+        {"name": "cloud_sim", "preset": "simulation", "node": "sim_cloud"},
+        {"name": "coprocessor", "preset": "on_device_quantum", "node": "qpu_device"},
+    ]
+    links = [
+        {"name": "fibre", "a": "gateway", "b": "isp",
+         "latency": lognormal(link_median_ms, link_spread)},
+        {"name": "backbone_hpc", "a": "isp", "b": "hpc_cloud",
+         "latency": lognormal(15.0, 50.0 / 15.0)},
+    ]
+    scenario = scenario_from_dict({
+        "name": "tiny_comms_loop",
+        "seed": seed,
+        "time": {"start": "2016-06-01T00:00:00", "duration": "1d", "step": "15min"},
+        "grid": {"source": "file", "path": str(tiny_grid)},
+        "profiles": {"source": "constant", "library": "1-LV-rural1--0-sw"},
+        "assets": [{"kind": "battery", "name": "bat", "bus": 2, "capacity_kwh": 40,
+                    "power_kw": 15}],
+        "faults": [{"kind": "line_outage", "element": 1, "start": f"{fault_start_s}s",
+                    "duration": f"{fault_s}s"}],
+        "control": {"mode": "ems", "ems": {"horizon": "6h", "late_answers": rule}},
+        "comms": {
+            "enabled": True, "links": links, "services": services,
+            "routes": [{"name": "local", "target": "gateway"},
+                       {"name": "to_hpc", "target": "hpc_cloud"}],
+            "tasks": {"dispatch": {
+                "deadline_s": deadline_s, "timeout_s": min(deadline_s, 3600.0),
+                "chain": [{"solver": "milp", "route": "to_hpc"},
+                          {"fallback": "last_good_schedule"}, {"fallback": "rule_based"}]}},
+        },
+    })
+    sim = build(scenario)
+    out = simulate(sim)
+    iv = out.recording.intervals
+    d = out.derived_intervals
+    k = out.kpis
+    assert iv.converged.all()
+    assert np.abs(interval_balance(sim, out)).max() < 1e-6
+    flow = np.nan_to_num(d.slack_p_mw.sum(axis=1))
+    hours = iv.duration_s / 3600.0
+    assert k["pcc_import_mwh"] == pytest.approx(float((np.clip(flow, 0, None) * hours).sum()),
+                                                abs=1e-9)
+    assert k["uncontrolled_s"] == 0.0
+    calls = {e["data"]["call_id"]: e for e in out.recording.events if e["kind"] == "call"
+             and e["entity"] == "dispatch"}
+    assert calls, "the dispatch went through the comms model"
+    applied = _events(out, "decision_applied")
+    assert k["applied_answers"] == float(len(applied) + sum(
+        1 for e in calls.values() if e["data"]["latency_s"] == 0.0))
+    for e in applied:  # applied at arrival: the step split there (or its own boundary)
+        data = e["data"]
+        assert data["applied_s"] == data["arrival_s"]
+        assert data["arrival_s"] - data["request_s"] <= deadline_s or rule == "apply_if_valid"
+        if data["applied_s"] % 900.0:
+            assert data["applied_s"] in set(iv.start_s.tolist())
+    latencies = [e["data"]["latency_s"] for e in calls.values()]
+    for e in applied:  # each decision's age is the latency of its call
+        assert min(abs(e["data"]["age_s"] - t) for t in latencies) < 1e-6
+    assert float(fault_start_s) in set(iv.start_s.tolist())
