@@ -349,18 +349,9 @@ class AnnealingSolver(_QuboSamplerBase):
         Independent annealing runs.
     num_sweeps : int
         Sweeps per run.
-    penalty : float or None
-        QUBO penalty (None: qiskit-optimization's automatic rule, see
-        :mod:`solvers.qubo`).
-    repair : bool
-        Repair infeasible samples by greedy bit flips when none is feasible.
-    max_variables : int
-        Largest QUBO accepted. [binaries]
-    time_limit : float or None
-        Default wall-clock limit; reads stop between runs when it is reached. [s]
-    reference_solver : str or None
-        Solver computing the reference optimum for the quality diagnostics when
-        ``solve`` is not given ``reference_objective`` (None: no quality keys).
+    penalty, repair, max_variables, time_limit, reference_solver
+        The options every QUBO sampler shares (``_QuboSamplerBase``); reads stop
+        between runs when the time limit is reached.
     """
 
     name: ClassVar[str] = "annealing"
@@ -405,16 +396,8 @@ class TabuSolver(_QuboSamplerBase):
         Restarts per read (bounds the work, so results are reproducible).
     timeout_ms : int
         Safety cap per read; the time limit is also spread over the reads. [ms]
-    penalty : float or None
-        QUBO penalty (None: automatic).
-    repair : bool
-        Repair infeasible samples when none is feasible.
-    max_variables : int
-        Largest QUBO accepted. [binaries]
-    time_limit : float or None
-        Default wall-clock limit. [s]
-    reference_solver : str or None
-        Reference optimum for the quality diagnostics (see ``annealing``).
+    penalty, repair, max_variables, time_limit, reference_solver
+        The options every QUBO sampler shares (``_QuboSamplerBase``).
     """
 
     name: ClassVar[str] = "tabu"
@@ -460,7 +443,7 @@ class GreedySolver(_QuboSamplerBase):
     num_reads : int
         Random starts (= shots).
     penalty, repair, max_variables, time_limit, reference_solver
-        As for ``annealing``.
+        The options every QUBO sampler shares (``_QuboSamplerBase``).
     """
 
     name: ClassVar[str] = "greedy"
@@ -492,7 +475,7 @@ class RandomSolver(_QuboSamplerBase):
     shots : int
         Samples drawn.
     penalty, repair, max_variables, time_limit, reference_solver
-        As for ``annealing``.
+        The options every QUBO sampler shares (``_QuboSamplerBase``).
     """
 
     name: ClassVar[str] = "random"

@@ -134,17 +134,10 @@ def _parse_weather_file(path: Path) -> tuple[pd.DataFrame, Site]:
     import pvlib
 
     suffix = path.suffix.lower()
-    suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
             data, meta = pvlib.iotools.read_tmy3(path, map_variables=True)
-            site = Site(
-                name=str(meta.get("Name", path.stem)).strip('"'),
-                latitude_deg=float(meta["latitude"]),
-                longitude_deg=float(meta["longitude"]),
-                altitude_m=float(meta["altitude"]),
-                utc_offset_h=float(meta["TZ"]),
-            )
+            site = _site(meta, str(meta.get("Name", path.stem)).strip('"'))
         elif suffix == ".tm2":
             data, meta = pvlib.iotools.read_tmy2(path)
             # TMY2 stores temperature and wind speed in tenths (NREL TMY2 manual).
@@ -157,22 +150,10 @@ def _parse_weather_file(path: Path) -> tuple[pd.DataFrame, Site]:
                     "wind_speed": data["Wspd"] / 10.0,
                 }
             )
-            site = Site(
-                name=str(meta.get("City", path.stem)),
-                latitude_deg=float(meta["latitude"]),
-                longitude_deg=float(meta["longitude"]),
-                altitude_m=float(meta["altitude"]),
-                utc_offset_h=float(meta["TZ"]),
-            )
+            site = _site(meta, str(meta.get("City", path.stem)))
         elif suffix == ".epw":
             data, meta = pvlib.iotools.read_epw(path)
-            site = Site(
-                name=str(meta.get("city", path.stem)),
-                latitude_deg=float(meta["latitude"]),
-                longitude_deg=float(meta["longitude"]),
-                altitude_m=float(meta["altitude"]),
-                utc_offset_h=float(meta["TZ"]),
-            )
+            site = _site(meta, str(meta.get("city", path.stem)))
         else:
             raise WeatherFileError(
                 f"{path}: unknown weather file type {path.suffix!r}; expected a TMY3 "
@@ -186,6 +167,18 @@ def _parse_weather_file(path: Path) -> tuple[pd.DataFrame, Site]:
             f"({type(exc).__name__}: {exc})"
         ) from exc
     return data, site
+
+
+def _site(meta: dict, name: str) -> Site:
+    """The station of a pvlib reader's metadata (``latitude``, ``longitude``,
+    ``altitude``, ``TZ``), named ``name``."""
+    return Site(
+        name=name,
+        latitude_deg=float(meta["latitude"]),
+        longitude_deg=float(meta["longitude"]),
+        altitude_m=float(meta["altitude"]),
+        utc_offset_h=float(meta["TZ"]),
+    )
 
 
 def _checked_typical_year(path: Path, data: pd.DataFrame) -> pd.DataFrame:
