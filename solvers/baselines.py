@@ -67,6 +67,9 @@ logger = logging.getLogger(__name__)
 #: Low bits enumerated together in one block by ``exact``.
 _EXACT_BLOCK_BITS = 16
 
+#: Reads ``greedy`` runs between two looks at its deadline.
+_GREEDY_CHUNK_READS = 1024
+
 
 def _elapsed(t0: float) -> float:
     return time.perf_counter() - t0
@@ -234,10 +237,23 @@ def _records(sampleset: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(np.asarray(list(sampleset.variables), dtype=np.int64))
     raw = np.asarray(sampleset.record.sample)[:, order].astype(np.float64)
     occ = np.asarray(sampleset.record.num_occurrences, dtype=np.int64)
-    uniq, inverse = np.unique(raw, axis=0, return_inverse=True)
+    uniq, inverse = _unique_rows(raw)
     counts = np.zeros(uniq.shape[0], dtype=np.int64)
     np.add.at(counts, inverse.reshape(-1), occ)
     return uniq.reshape(-1, k), counts
+
+
+def _unique_rows(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(bits, axis=0, return_inverse=True)`` of 0/1 rows, through one integer
+    key per row (column 0 most significant, so the keys sort as the rows do) when the
+    rows fit 63 bits: a 1-D sort instead of a lexicographic one over the columns."""
+    n = bits.shape[1]
+    if not 0 < n <= 63 or not np.isin(bits, (0.0, 1.0)).all():
+        return np.unique(bits, axis=0, return_inverse=True)
+    shifts = np.arange(n - 1, -1, -1, dtype=np.int64)
+    keys = (bits.astype(np.int64) << shifts).sum(axis=1)
+    uniq_keys, inverse = np.unique(keys, return_inverse=True)
+    return ((uniq_keys[:, None] >> shifts) & 1).astype(np.float64), inverse
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -456,9 +472,29 @@ class GreedySolver(_QuboSamplerBase):
     def _sample(self, bqm: Any, seed: int | None, deadline: float | None) -> tuple[Any, bool]:
         from dwave.samplers import SteepestDescentSolver
 
-        ss = SteepestDescentSolver().sample(bqm, num_reads=self.num_reads,
-                                            seed=fold_seed(seed, 32))
-        return ss, False
+        solver = SteepestDescentSolver()
+        if deadline is None:
+            return solver.sample(bqm, num_reads=self.num_reads, seed=fold_seed(seed, 32)), False
+        return self._descend_until(solver, bqm, fold_seed(seed, 32), deadline)
+
+    def _descend_until(self, solver: Any, bqm: Any, seed: int, deadline: float
+                       ) -> tuple[Any, bool]:
+        """The same reads as one ``sample`` call (the solver's own random starts for
+        ``seed``, each descent deterministic), run in chunks and stopped between chunks
+        at ``deadline``; True when reads were left out."""
+        import dimod
+
+        starts = solver.parse_initial_states(bqm, num_reads=self.num_reads,
+                                             seed=seed).initial_states
+        states, labels = starts.record.sample, list(starts.variables)
+        parts = []
+        for first in range(0, len(states), _GREEDY_CHUNK_READS):
+            parts.append(solver.sample(
+                bqm, initial_states=(states[first : first + _GREEDY_CHUNK_READS], labels),
+                initial_states_generator="none"))
+            if time.perf_counter() > deadline and first + _GREEDY_CHUNK_READS < len(states):
+                return dimod.concatenate(parts), True
+        return dimod.concatenate(parts), False
 
 
 @register("random", requires=("dimod",), install_hint="pip install 'gridtwin[quantum]'",

@@ -147,3 +147,47 @@ def test_hybrid_refuses_a_continuous_problem() -> None:
     res = get_solver("hybrid").solve(Problem(objective=[1.0], upper=1.0))
     assert res.status is Status.UNSUPPORTED
     assert "milp" in res.message
+
+
+def _constrained_qubo(n: int, seed: int) -> Problem:
+    rng = np.random.default_rng(seed)
+    return Problem(objective=rng.normal(size=n), kinds="binary", upper=1.0,
+                   quadratic=np.triu(rng.normal(size=(n, n)), 1),
+                   constraints=[np.ones(n)], row_lower=[n // 3], row_upper=[n // 3])
+
+
+def test_greedy_honours_its_time_limit_and_keeps_its_reads_when_not_cut() -> None:
+    """``greedy`` looks at its deadline between chunks of reads: a limit it does not reach
+    gives, bit for bit, the reads of a run without one (the solver's own random starts
+    for the seed); a limit far shorter than the reads stops early with TIME_LIMIT."""
+    pytest.importorskip("dwave.samplers")
+    problem = _constrained_qubo(18, 2)
+    solver = get_solver("greedy", num_reads=5000, reference_solver=None)
+    free = solver.solve(problem, seed=11)
+    limited = solver.solve(problem, seed=11, time_limit=600.0)
+    assert limited.status is free.status is Status.FEASIBLE
+    assert limited.objective == free.objective
+    assert np.array_equal(limited.x, free.x)
+    assert limited.diagnostics["reads"] == free.diagnostics["reads"] == 5000
+    assert limited.diagnostics["expected_objective"] == free.diagnostics["expected_objective"]
+    cut = get_solver("greedy", num_reads=200_000, reference_solver=None).solve(
+        problem, seed=11, time_limit=0.05)
+    assert cut.status is Status.TIME_LIMIT
+    assert 0 < cut.diagnostics["reads"] < 200_000
+    assert problem.violation(cut.x) <= 1e-6
+
+
+def test_distinct_samples_are_numpys_unique_rows() -> None:
+    """The samplers' distinct-sample table (integer keys per 0/1 row) is exactly
+    ``np.unique(rows, axis=0, return_inverse=True)``, rows and inverse, for any width."""
+    from solvers.baselines import _unique_rows
+
+    rng = np.random.default_rng(0)
+    for n, m in [(1, 10), (5, 1000), (18, 20_000), (63, 300), (64, 100)]:
+        bits = rng.integers(0, 2, size=(m, n)).astype(np.float64)
+        bits = np.vstack([bits, bits[: m // 3]])
+        want_rows, want_inverse = np.unique(bits, axis=0, return_inverse=True)
+        rows, inverse = _unique_rows(bits)
+        assert rows.dtype == want_rows.dtype
+        assert np.array_equal(rows, want_rows)
+        assert np.array_equal(inverse.reshape(-1), want_inverse.reshape(-1))
