@@ -295,6 +295,8 @@ class Microgrid:
         cap = model.island_capability  # what islands may shed and curtail
         cap.set_ranks(self._shed_ranks(scenario))
         cap.curtailable = self._is_sgen & ~self._is_gen
+        self._curtailable = cap.curtailable.copy()
+        self._curtailed_in_force_kw = 0.0
         cap.go_dark = pcc.island_overload == "dark"
         model.island_carriers.append(self.carry)
         if gen is not None:  # a black-started generator forms the island once it runs
@@ -382,8 +384,17 @@ class Microgrid:
     def carry(self, dp_mw: np.ndarray | None, remaining_s: float) -> None:
         """After a solve with islands (:attr:`twin.grid.PowerFlowModel.island_carriers`):
         the forming units book the slack they carry until the step's end (state of
-        charge, fuel); ``None``: nothing carried any more."""
+        charge, fuel), and PV the power flow curtailed at the units' limits counts in
+        ``island_curtailed_kwh`` (booked to the step's end, corrected at the next
+        solve); ``None``: nothing carried any more."""
         slices = self._slices
+        curtailed_kw = 0.0 if dp_mw is None else float(
+            -(self._weight * dp_mw)[self._curtailable].sum()) * 1000.0
+        if remaining_s >= self.step_s:  # a step's first solve: nothing booked yet
+            self._curtailed_in_force_kw = 0.0
+        self.island_curtailed_kwh += (curtailed_kw - self._curtailed_in_force_kw) * (
+            remaining_s / 3600.0)
+        self._curtailed_in_force_kw = curtailed_kw
         bat = self.families.get("battery")
         if bat is not None:
             a = slices["storage"].start + bat.rows[0]

@@ -292,3 +292,38 @@ def test_island_black_start_honours_minimum_down_time() -> None:
     fam.start_for_island(np.array([True, True]))
     assert fam.state.on.tolist() == [False, True]
     assert fam.state.starts.tolist() == [0, 1]
+
+
+def test_branch_fault_island_curtails_pv_beyond_the_battery_charge_limit(tmp_path: Path) -> None:
+    """The two-load grid with 20 kW of PV at bus 2 and a 3 kW battery there: cut off by
+    the line 1 fault (10:05, 1 h), the island has 10 kW of surplus; the battery charges
+    at exactly its 3 kW limit and the other 7 kW of PV are curtailed: 7 kWh in
+    island_curtailed_kwh (a one-bus island has no losses), nothing unserved."""
+    import pandapower as pp
+
+    from twin.engine import build, simulate
+    from twin.scenario import scenario_from_dict
+
+    grid = _two_load_grid(tmp_path)
+    net = pp.from_json(str(grid))
+    pp.create_sgen(net, 2, p_mw=0.020, q_mvar=0.0, type="PV")
+    pp.to_json(net, str(grid))
+    scenario = scenario_from_dict({
+        "name": "branch_island_pv",
+        "time": {"start": "2016-01-11T00:00:00", "duration": "1d", "step": "15min"},
+        "grid": {"source": "file", "path": str(grid)},
+        "profiles": {"source": "constant"},
+        "assets": [{"kind": "battery", "name": "bat", "bus": 2, "capacity_kwh": 100,
+                    "power_kw": 3, "soc_initial_frac": 0.5}],
+        "faults": [{"kind": "line_outage", "element": 1, "start": "10h5min",
+                    "duration": "1h"}],
+        "control": {"mode": "rule_based"},
+    })
+    sim = build(scenario)
+    out = simulate(sim)
+    iv = out.recording.intervals
+    during = (iv.start_s >= 36300) & (iv.start_s < 39900)
+    bat = sim.model.element_slices["storage"].start
+    np.testing.assert_allclose(iv.p_mw[during, bat], 0.003, rtol=0, atol=1e-9)
+    assert out.kpis["island_curtailed_kwh"] == pytest.approx(7.0, abs=1e-6)
+    assert out.kpis["unserved_energy_kwh"] == pytest.approx(0.0, abs=1e-9)
