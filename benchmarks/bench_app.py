@@ -127,6 +127,9 @@ def main() -> None:
     zoom_s = timed(zoom)
     zoom_again = [timed(render) for _ in range(args.repeats)]
 
+    at.session_state["tab"] = "Network map"  # the Results tabs are lazy: open the map
+    render()
+
     def move_map() -> None:
         at.slider(key="results_map_time").set_value(week[0] + dt.timedelta(hours=12))
         render()

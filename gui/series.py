@@ -19,9 +19,20 @@ import duckdb
 import pandas as pd
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
+def _connect(*files: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that may only read ``files``.
+
+    DuckDB refuses read-only mode for an in-memory database, so the connection is
+    sandboxed instead: external access is off except for these files (no other file,
+    no COPY TO, no ATTACH, no extension install or load), and the configuration is locked
+    so that no query can lift it.
+    """
     con = duckdb.connect(database=":memory:")
     con.execute("SET threads TO 2")
+    allowed = ", ".join("'" + str(Path(f).resolve()).replace("'", "''") + "'" for f in files)
+    con.execute(f"SET allowed_paths = [{allowed}]")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
     return con
 
 
@@ -35,8 +46,8 @@ def catalogue(timeseries_path: Path) -> pd.DataFrame:
     sql = (f"SELECT entity, quantity, {unit} AS unit, count(*) AS n, "
            "min(time_s) AS t_min_s, max(time_s) AS t_max_s "
            "FROM read_parquet(?) GROUP BY entity, quantity ORDER BY entity, quantity")
-    with _connect() as con:
-        return con.execute(sql, [str(timeseries_path)]).df()
+    with _connect(timeseries_path) as con:
+        return con.execute(sql, [str(Path(timeseries_path).resolve())]).df()
 
 
 def _columns(path: Path) -> list[str]:
@@ -85,7 +96,7 @@ def aggregate_window(timeseries_path: Path, t_start_s: int, t_end_s: int, bucket
         sorted by entity, quantity, time.
     """
     where = "time_s >= ? AND time_s < ?"
-    params: list[object] = [str(timeseries_path), int(bucket_s), int(bucket_s),
+    params: list[object] = [str(Path(timeseries_path).resolve()), int(bucket_s), int(bucket_s),
                             int(t_start_s), int(t_end_s)]
     if quantities:
         where += f" AND quantity IN ({', '.join('?' for _ in quantities)})"
@@ -95,7 +106,7 @@ def aggregate_window(timeseries_path: Path, t_start_s: int, t_end_s: int, bucket
            f"WHERE {where} GROUP BY ALL ORDER BY entity, quantity, t_s")
     # read_parquet's path must come first among the parameters in text order
     params = [params[1], params[2], params[0], *params[3:]]
-    with _connect() as con:
+    with _connect(timeseries_path) as con:
         frame = con.execute(sql, params).df()
     for column in ("entity", "quantity"):
         frame[column] = frame[column].astype(str)
@@ -114,8 +125,9 @@ def snapshot(timeseries_path: Path, time_s: int, quantities: tuple[str, ...]) ->
     marks = ", ".join("?" for _ in quantities)
     sql = ("SELECT entity, quantity, value FROM read_parquet(?) "
            f"WHERE time_s = ? AND quantity IN ({marks})")
-    with _connect() as con:
-        frame = con.execute(sql, [str(timeseries_path), int(time_s), *quantities]).df()
+    with _connect(timeseries_path) as con:
+        frame = con.execute(sql, [str(Path(timeseries_path).resolve()), int(time_s),
+                                  *quantities]).df()
     for column in ("entity", "quantity"):
         frame[column] = frame[column].astype(str)
     return frame
@@ -126,9 +138,9 @@ def read_events(events_path: Path | None) -> pd.DataFrame:
     columns = ["time_s", "category", "kind", "entity", "message", "data"]
     if events_path is None:
         return pd.DataFrame(columns=columns)
-    with _connect() as con:
+    with _connect(events_path) as con:
         frame = con.execute("SELECT * FROM read_parquet(?) ORDER BY time_s",
-                            [str(events_path)]).df()
+                            [str(Path(events_path).resolve())]).df()
     for column in columns:
         if column not in frame:
             frame[column] = None

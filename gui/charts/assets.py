@@ -133,7 +133,9 @@ def state_of_charge(rows: pd.DataFrame, sim_start: str,
             colour = (KIND_COLOURS["Battery"], "#264653", "#e9c46a", "#1b4332")[n_other % 4]
             label, n_other = name, n_other + 1
         x = times(part["t_s"], sim_start)
-        if not (part["min"] == part["max"]).all():
+        # an EV fleet's gaps (none plugged) are NaN: no envelope across them
+        if not ((part["min"] == part["max"]) | part["min"].isna()).all() \
+                and part["min"].notna().all():
             fig.add_trace(go.Scatter(x=x, y=part["min"] * 100, mode="lines",
                                      line={"width": 0}, showlegend=False, hoverinfo="skip",
                                      legendgroup=entity))

@@ -282,7 +282,7 @@ def solver_tradeoff(calls: pd.DataFrame) -> go.Figure | None:
                  for i, lab in zip(part.index, labels[sel], strict=True)]
         fig.add_trace(go.Scatter(
             x=part["x"], y=part[y], mode="markers+text", text=labels[sel],
-            textposition="middle right", name=what, hovertext=hover, hoverinfo="text",
+            textposition="top center", name=what, hovertext=hover, hoverinfo="text",
             marker={"size": size[sel].tolist(), "symbol": symbol,
                     "line": {"width": 1, "color": "black"}}))
     xs = stats.loc[shown, "x"]
@@ -291,8 +291,11 @@ def solver_tradeoff(calls: pd.DataFrame) -> go.Figure | None:
         fig.update_xaxes(type="log", tickvals=values, ticktext=text)
     else:
         fig.update_xaxes(ticksuffix=" s")
-    fig.update_xaxes(title="mean time to answer per call: modelled latency (circles) or "
-                     "measured solve wall time of direct calls (diamonds)")
+    kinds = set(stats.loc[shown, "direct"])
+    fig.update_xaxes(title="mean time to answer per call: " + (
+        "modelled latency (circles) or measured solve wall time of direct calls (diamonds)"
+        if kinds == {True, False} else "measured solve wall time (direct calls)"
+        if kinds == {True} else "modelled latency"))
     missing = labels[~shown].tolist()
     if missing:
         fig.add_annotation(text="not placed (no latency or wall time, or no "

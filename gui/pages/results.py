@@ -2,7 +2,8 @@
 
 Charts aggregate the chosen time window into a few hundred buckets with DuckDB (mean,
 min, max), so a full-year run draws as fast as a day; results are cached per run file
-version, window and bucket.
+version, window and bucket. The tabs are lazy: only the open tab's content runs and is
+sent to the browser, and the open tab is in the address (``/results?tab=Grid``).
 """
 
 from __future__ import annotations
@@ -120,122 +121,132 @@ def _show(fig, key: str, missing: str) -> None:
         st.plotly_chart(fig, key=key, width="stretch")
 
 
-tabs = st.tabs(["Power", "Storage & EVs", "Buildings", "Grid", "Network map", "Events",
-                "Solvers"])
+TABS = ["Power", "Storage & EVs", "Buildings", "Grid", "Network map", "Events", "Solvers"]
+# lazy tabs: only the open tab's content runs and is sent (the year run's first paint
+# is the cards and the power balance, not seven tabs of figures); the open tab is in the
+# URL (?tab=...), so every tab is reachable by its own address
+tabs = st.tabs(TABS, key="tab", on_change="rerun", bind="query-params")
 events = common.cached_events(meta.events_path)
 intervals = charts.event_intervals(events)
-with tabs[0]:
-    raw = st.toggle("Show every power series as recorded (lines)", key="results_power_raw")
-    if raw:
-        _show(charts.power_lines(agg, kinds, sim_start), "chart_power_lines",
-              "This run recorded no power (p_mw) series.")
-    else:
-        _show(charts.power_balance(agg, kinds, sim_start, intervals), "chart_power_balance",
-              "This run recorded no power (p_mw) series.")
+if tabs[0].open:
+    with tabs[0]:
+        raw = st.toggle("Show every power series as recorded (lines)", key="results_power_raw")
+        if raw:
+            _show(charts.power_lines(agg, kinds, sim_start), "chart_power_lines",
+                  "This run recorded no power (p_mw) series.")
+        else:
+            _show(charts.power_balance(agg, kinds, sim_start, intervals), "chart_power_balance",
+                  "This run recorded no power (p_mw) series.")
 assets = agg[charts.family(agg) == "asset"]
-with tabs[1]:
-    soc = charts.select_series(assets, quantity_contains=("soc",))
-    _show(charts.state_of_charge(soc, sim_start, kinds), "chart_soc",
-          "This run has no battery or EV state of charge (no battery or EV assets).")
-    _show(charts.ev_charging(assets, kinds, kpis, sim_start, meta.step_s), "chart_ev",
-          "This run has no EV fleet series.")
-with tabs[2]:
-    temps = charts.select_series(assets, quantity_contains=("t_air", "comfort"))
-    zones = sorted(temps["entity"].unique()) if not temps.empty else []
-    if len(zones) > 4:
-        shown_zones = st.multiselect("Buildings", zones, default=zones[:4],
-                                     key="results_zones",
-                                     format_func=lambda e: e.partition("/")[2])
-        temps = temps[temps["entity"].isin(shown_zones)]
-    _show(charts.zone_temperatures(temps, sim_start), "chart_temperatures",
-          "This run has no building zone temperatures.")
-with tabs[3]:
-    try:
-        feeder = common.cached_layout(meta)
-    except Exception:  # an old run whose grid cannot be rebuilt: no profile
-        feeder = None
-    _show(charts.voltage_profile(agg, feeder, band), "chart_voltage_profile",
-          "This run recorded no bus voltages.")
-    statistic = st.segmented_control("Voltage per bucket", ["mean", "min", "max"],
-                                     default="mean", key="results_heatmap_stat") or "mean"
-    _show(charts.voltage_heatmap(agg, sim_start, band, statistic), "chart_voltage_heatmap",
-          "This run recorded no bus voltages.")
-    _show(charts.line_loading(agg, sim_start, limit), "chart_line_loading",
-          "This run recorded no line loadings.")
-with tabs[4]:
-    map_time = st.slider("Time shown on the map", min_value=window[0], max_value=window[1],
-                         value=window[0], step=dt.timedelta(seconds=meta.step_s),
-                         key="results_map_time", format="YYYY-MM-DD HH:mm")
-    map_s = int((map_time - start).total_seconds()) // meta.step_s * meta.step_s
-    figure, problem = common.network_map_figure(meta, map_s)
-    if figure is None:
-        st.info(problem)
-    else:
-        st.plotly_chart(figure, key="chart_network_map", width="stretch")
-        st.caption("Buses are coloured by voltage (blue low, red high, white 1.0 pu), lines "
-                   "by loading; a dark bus had no voltage at that time (not supplied: an "
-                   "outage or an island without supply). Icons mark the assets.")
+if tabs[1].open:
+    with tabs[1]:
+        soc = charts.select_series(assets, quantity_contains=("soc",))
+        _show(charts.state_of_charge(soc, sim_start, kinds), "chart_soc",
+              "This run has no battery or EV state of charge (no battery or EV assets).")
+        _show(charts.ev_charging(assets, kinds, kpis, sim_start, meta.step_s), "chart_ev",
+              "This run has no EV fleet series.")
+if tabs[2].open:
+    with tabs[2]:
+        temps = charts.select_series(assets, quantity_contains=("t_air", "comfort"))
+        zones = sorted(temps["entity"].unique()) if not temps.empty else []
+        if len(zones) > 4:
+            shown_zones = st.multiselect("Buildings", zones, default=zones[:4],
+                                         key="results_zones",
+                                         format_func=lambda e: e.partition("/")[2])
+            temps = temps[temps["entity"].isin(shown_zones)]
+        _show(charts.zone_temperatures(temps, sim_start), "chart_temperatures",
+              "This run has no building zone temperatures.")
+if tabs[3].open:
+    with tabs[3]:
+        try:
+            feeder = common.cached_layout(meta)
+        except Exception:  # an old run whose grid cannot be rebuilt: no profile
+            feeder = None
+        _show(charts.voltage_profile(agg, feeder, band), "chart_voltage_profile",
+              "This run recorded no bus voltages.")
+        statistic = st.segmented_control("Voltage per bucket", ["mean", "min", "max"],
+                                         default="mean", key="results_heatmap_stat") or "mean"
+        _show(charts.voltage_heatmap(agg, sim_start, band, statistic), "chart_voltage_heatmap",
+              "This run recorded no bus voltages.")
+        _show(charts.line_loading(agg, sim_start, limit), "chart_line_loading",
+              "This run recorded no line loadings.")
+if tabs[4].open:
+    with tabs[4]:
+        map_time = st.slider("Time shown on the map", min_value=window[0], max_value=window[1],
+                             value=window[0], step=dt.timedelta(seconds=meta.step_s),
+                             key="results_map_time", format="YYYY-MM-DD HH:mm")
+        map_s = int((map_time - start).total_seconds()) // meta.step_s * meta.step_s
+        figure, problem = common.network_map_figure(meta, map_s)
+        if figure is None:
+            st.info(problem)
+        else:
+            st.plotly_chart(figure, key="chart_network_map", width="stretch")
+            st.caption("Buses are coloured by voltage (blue low, red high, white 1.0 pu), lines "
+                       "by loading; a dark bus had no voltage at that time (not supplied: an "
+                       "outage or an island without supply). Icons mark the assets.")
 in_window = events[(events["time_s"] >= t0_s) & (events["time_s"] < t1_s)] \
     if not events.empty else events
-with tabs[5]:
-    categories = sorted(events["category"].dropna().unique()) if not events.empty else []
-    chosen = st.multiselect("Categories", categories, default=categories,
-                            key="results_event_categories")
-    shown = in_window[in_window["category"].isin(chosen)] if not in_window.empty else in_window
-    colourings = charts.event_colourings(events) if not events.empty else []
-    colour_by = st.segmented_control("Colour by", colourings or ["kind"],
-                                     default=(colourings or ["kind"])[0],
-                                     key="results_event_colour") or "kind"
-    shown_intervals = intervals[(intervals["end_s"].fillna(t1_s) >= t0_s)
-                                & (intervals["start_s"] < t1_s)] if not intervals.empty \
-        else intervals
-    _show(charts.events_timeline(shown, sim_start, colour_by, intervals=shown_intervals,
-                                 t_end_s=t1_s),
-          "chart_events",
-          "No events in this window." if not events.empty else "This run recorded no events.")
-    if not shown.empty:
-        table = shown[["time_s", "category", "kind", "entity", "message"]].head(1000)
-        table.insert(0, "time", charts.times(table["time_s"], sim_start).strftime(
-            "%Y-%m-%d %H:%M:%S"))
-        st.dataframe(table.rename(columns={"time_s": "simulated [s]"}), hide_index=True,
-                     key="results_events_table")
-with tabs[6]:
-    calls = common.solver_calls_of(meta)
-    if calls.empty:
-        st.info("This run made no solver calls (its controller does not optimise).")
-    else:
-        if charts.is_direct(calls).all():
-            st.caption("Every call was a direct call: the controller called the solver "
-                       "in-process, without modelled comms, so there is no modelled "
-                       "latency (a call takes no simulated time). Solve wall times are "
-                       "measured on the machine that ran the run.")
-        st.dataframe(charts.solver_summary(calls), hide_index=True,
-                     key="results_solver_summary")
-        _show(charts.latency_breakdown(calls), "chart_latency",
-              "No call went over the modelled comms: no latency breakdown.")
-        _show(charts.solver_tradeoff(calls), "chart_solver_tradeoff",
-              "The calls carry no quality, latency or cost to compare.")
-    with st.expander("QAOA p=1 energy landscape", expanded=False):
-        if importlib.util.find_spec("solvers.qaoa") is None:
-            st.caption("The QAOA solver is not installed (pip install -e '.[quantum]').")
+if tabs[5].open:
+    with tabs[5]:
+        categories = sorted(events["category"].dropna().unique()) if not events.empty else []
+        chosen = st.multiselect("Categories", categories, default=categories,
+                                key="results_event_categories")
+        shown = in_window[in_window["category"].isin(chosen)] if not in_window.empty else in_window
+        colourings = charts.event_colourings(events) if not events.empty else []
+        colour_by = st.segmented_control("Colour by", colourings or ["kind"],
+                                         default=(colourings or ["kind"])[0],
+                                         key="results_event_colour") or "kind"
+        shown_intervals = intervals[(intervals["end_s"].fillna(t1_s) >= t0_s)
+                                    & (intervals["start_s"] < t1_s)] if not intervals.empty \
+            else intervals
+        _show(charts.events_timeline(shown, sim_start, colour_by, intervals=shown_intervals,
+                                     t_end_s=t1_s),
+              "chart_events",
+              "No events in this window." if not events.empty else "This run recorded no events.")
+        if not shown.empty:
+            table = shown[["time_s", "category", "kind", "entity", "message"]].head(1000)
+            table.insert(0, "time", charts.times(table["time_s"], sim_start).strftime(
+                "%Y-%m-%d %H:%M:%S"))
+            st.dataframe(table.rename(columns={"time_s": "simulated [s]"}), hide_index=True,
+                         key="results_events_table")
+if tabs[6].open:
+    with tabs[6]:
+        calls = common.solver_calls_of(meta)
+        if calls.empty:
+            st.info("This run made no solver calls (its controller does not optimise).")
         else:
-            stored = sorted((meta.path / "problems").glob("*.lp")) \
-                if (meta.path / "problems").is_dir() else []
-            st.caption("The expected objective of the p=1 QAOA state over (gamma, beta), "
-                       "exact (statevector), for a problem this run stored under "
-                       "`problems/` or an LP file you upload (at most 20 binaries).")
-            problem_file = None
-            if stored:
-                chosen_problem = st.selectbox("Stored problem", [p.name for p in stored],
-                                              key="results_qaoa_problem")
-                problem_file = meta.path / "problems" / chosen_problem
-            lp_upload = st.file_uploader(
-                f"or upload a problem (.lp, at most {settings.MAX_UPLOAD_BYTES // 1024} KiB)",
-                type=["lp"], key="results_qaoa_upload", max_upload_size=1)
-            if st.button("Compute the landscape", key="results_qaoa_go"):
-                landscape, problem_msg = common.landscape_from(problem_file, lp_upload)
-                if landscape is None:
-                    st.error(problem_msg)
-                else:
-                    st.plotly_chart(landscape, key="chart_qaoa_landscape", width="stretch")
-                    st.caption(problem_msg)
+            if charts.is_direct(calls).all():
+                st.caption("Every call was a direct call: the controller called the solver "
+                           "in-process, without modelled comms, so there is no modelled "
+                           "latency (a call takes no simulated time). Solve wall times are "
+                           "measured on the machine that ran the run.")
+            st.dataframe(charts.solver_summary(calls), hide_index=True,
+                         key="results_solver_summary")
+            _show(charts.latency_breakdown(calls), "chart_latency",
+                  "No call went over the modelled comms: no latency breakdown.")
+            _show(charts.solver_tradeoff(calls), "chart_solver_tradeoff",
+                  "The calls carry no quality, latency or cost to compare.")
+        with st.expander("QAOA p=1 energy landscape", expanded=False):
+            if importlib.util.find_spec("solvers.qaoa") is None:
+                st.caption("The QAOA solver is not installed (pip install -e '.[quantum]').")
+            else:
+                stored = sorted((meta.path / "problems").glob("*.lp")) \
+                    if (meta.path / "problems").is_dir() else []
+                st.caption("The expected objective of the p=1 QAOA state over (gamma, beta), "
+                           "exact (statevector), for a problem this run stored under "
+                           "`problems/` or an LP file you upload (at most 20 binaries).")
+                problem_file = None
+                if stored:
+                    chosen_problem = st.selectbox("Stored problem", [p.name for p in stored],
+                                                  key="results_qaoa_problem")
+                    problem_file = meta.path / "problems" / chosen_problem
+                lp_upload = st.file_uploader(
+                    f"or upload a problem (.lp, at most {settings.MAX_UPLOAD_BYTES // 1024} KiB)",
+                    type=["lp"], key="results_qaoa_upload", max_upload_size=1)
+                if st.button("Compute the landscape", key="results_qaoa_go"):
+                    landscape, problem_msg = common.landscape_from(problem_file, lp_upload)
+                    if landscape is None:
+                        st.error(problem_msg)
+                    else:
+                        st.plotly_chart(landscape, key="chart_qaoa_landscape", width="stretch")
+                        st.caption(problem_msg)

@@ -69,6 +69,18 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     return {"store": store, "scenarios": scenarios, "sweeps": tmp_path / "sweeps"}
 
 
+def _open_tab(at, label: str):
+    at.session_state["tab"] = label
+    return at.run()
+
+
+@pytest.fixture
+def open_tab():
+    """``open_tab(at, label)``: open a tab of the Results page (its tabs are lazy: only
+    the open one renders) and rerun; returns the AppTest."""
+    return _open_tab
+
+
 @pytest.fixture
 def app(app_env: dict[str, Path]):
     """An AppTest of app.py on its Results page (``/results``), not yet run."""

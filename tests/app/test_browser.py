@@ -223,13 +223,18 @@ def test_results_by_url_draws_every_tab(page, served, browser_store):
     assert {"Grid import", "Network loads", "Battery charging"} <= {
         t["name"] for t in balance}
     shoot(page, "results_power")
-    for tab, title in (("Storage & EVs", "Battery state of charge"),
+    for tab, title in (("Storage & EVs", "state of charge"),
                        ("Grid", "Bus voltage"), ("Grid", "Voltage profile"),
                        ("Grid", "Line and transformer loading"),
                        ("Network map", "Network at")):
         page.get_by_role("tab", name=tab).click()
         wait_chart(page, title)
         shoot(page, f"results_{tab.split()[0].lower()}")
+    assert_clean(page)
+    # lazy tabs: the open tab is in the address, so a tab is reachable by its URL
+    open_page(page, served, "/results?tab=Grid")
+    wait_chart(page, "Bus voltage")
+    assert not plotly_traces(page, "Power balance")  # only the open tab was drawn
     assert_clean(page)
 
 
@@ -250,6 +255,16 @@ def test_results_events_after_switching_runs(page, served, browser_store):
     assert any(t["type"] == "bar" for t in events)  # outages as bars
     assert_clean(page)
     shoot(page, "results_events_storm")
+    page.get_by_role("tab", name="Storage & EVs").click()
+    soc = wait_chart(page, "state of charge")
+    assert any("EV fleet" in t["name"] for t in soc)
+    ev = wait_chart(page, "EV charging")
+    assert any("energy requested" in t["name"] for t in ev)
+    shoot(page, "results_storage_storm")
+    page.get_by_role("tab", name="Solvers").click()
+    wait_chart(page, "vs time to answer")
+    assert_clean(page)
+    shoot(page, "results_solvers_storm")
 
 
 def test_compare_warns_on_mismatched_runs(page, served, browser_store):
@@ -260,7 +275,7 @@ def test_compare_warns_on_mismatched_runs(page, served, browser_store):
     assert "starts" in warning
     assert "covers" in warning
     page.get_by_test_id("stDataFrame").first.wait_for(timeout=30_000)
-    wait_chart(page, "Cost per query vs latency")  # calls next to a run without calls
+    wait_chart(page, "Cost per query vs time to answer")  # calls next to a run without
     overlay = wait_chart(page, "")
     assert overlay
     page.get_by_text("Align by time since each run's start").first.click()

@@ -113,3 +113,30 @@ def test_qaoa_landscape_is_the_exact_p1_expectation(tmp_path):
     assert heat.z[0][2] == pytest.approx((0 + 1 - 2 - 1) / 4)
     # the same content is computed once (cached by content)
     assert qaoa_landscape((tmp_path / "p.lp").read_bytes(), n_gamma=4, n_beta=3) is landscape
+
+
+def test_the_apps_duckdb_reads_only_the_run_file(tmp_path, reference_store):
+    """The query connection may read the file it was opened for and nothing else: no
+    other file, no writing (COPY TO, ATTACH), no extensions, no lifting the settings."""
+    import shutil
+
+    import duckdb
+
+    run = Path(reference_store["runs"][0].path)
+    path = tmp_path / "timeseries.parquet"
+    shutil.copy(run / "timeseries.parquet", path)
+    before = path.read_bytes()
+    con = series._connect(path)
+    n = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()[0]
+    assert n == len(pd.read_parquet(path))
+    for sql in (f"SELECT count(*) FROM read_parquet('{run / 'events.parquet'}')",
+                f"COPY (SELECT 1 AS a) TO '{tmp_path / 'out.csv'}'",
+                f"COPY (SELECT 1 AS a) TO '{path}' (FORMAT parquet)",
+                f"ATTACH '{tmp_path / 'x.db'}'",
+                "SET enable_external_access = true",
+                "LOAD httpfs"):
+        with pytest.raises(duckdb.Error):
+            con.execute(sql)
+    con.close()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["timeseries.parquet"]

@@ -15,7 +15,7 @@ def _kpis(store, run_id):
 
 
 def test_results_page_shows_kpis_of_the_default_run_and_charts(app, app_env,
-                                                               reference_store):
+                                                               reference_store, open_tab):
     app.run()
     assert not app.exception
     default_run = reference_store["runs"][0]
@@ -27,13 +27,24 @@ def test_results_page_shows_kpis_of_the_default_run_and_charts(app, app_env,
     assert cards == {label: value for label, value, _ in headline_cards(kpis, 8)}
     assert cards["Energy import"] == f"{kpis['energy_import_mwh'] * 1000:.3g} kWh"
     charts = app.get("plotly_chart")
-    assert len(charts) >= 4  # power balance, SoC, voltage heat map, line loading, map
+    assert len(charts) == 1  # lazy tabs: the open tab (Power) only
     power = json.loads(charts[0].proto.spec)
     names = {trace["name"] for trace in power["data"]}
     assert {"Grid import", "Grid export", "Network loads", "PV", "Battery charging",
             "Battery discharging", "Net import (export < 0)"} <= names
     stacks = {trace.get("stackgroup") for trace in power["data"]}
     assert {"sources", "sinks"} <= stacks
+    for tab, titles in (("Storage & EVs", ["Battery state of charge"]),
+                        ("Grid", ["Voltage profile", "Bus voltage", "Line and transformer"]),
+                        ("Network map", ["Network at"])):
+        open_tab(app, tab)
+        assert not app.exception
+        shown = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+        for title in titles:
+            spec = next(s for s in shown if s["layout"]["title"]["text"].startswith(title))
+            assert spec["data"], title
+        assert not any(s["layout"]["title"]["text"].startswith("Power balance")
+                       for s in shown)
 
 
 def test_zooming_the_window_aggregates_fewer_points_per_bucket(app, reference_store):
@@ -48,8 +59,9 @@ def test_zooming_the_window_aggregates_fewer_points_per_bucket(app, reference_st
     assert count_zoom < count
 
 
-def test_network_map_follows_the_time_slider(app):
+def test_network_map_follows_the_time_slider(app, open_tab):
     app.run()
+    open_tab(app, "Network map")
     slider = app.slider(key="results_map_time")
     first = slider.value
     slider.set_value(first + (app.slider(key="results_window").value[1] - first) / 2).run()
@@ -104,7 +116,7 @@ def test_landing_page_explains_and_shows_the_default_runs_headline(home, referen
 
 
 def test_events_tab_is_not_empty_after_switching_runs(app, reference_store, calls_store,
-                                                       app_env):
+                                                       app_env, open_tab):
     """Regression: the category filter kept the previous run's (empty) selection."""
     import shutil
 
@@ -112,6 +124,7 @@ def test_events_tab_is_not_empty_after_switching_runs(app, reference_store, call
     shutil.copytree(calls_run.path, app_env["store"] / calls_run.run_id)
     app.run()
     app.selectbox(key="results_run").set_value(reference_store["runs"][0].run_id).run()
+    open_tab(app, "Events")
     assert app.multiselect(key="results_event_categories").value == []
     app.selectbox(key="results_run").set_value(calls_run.run_id).run()
     assert not app.exception
@@ -161,7 +174,7 @@ def _ys(trace: dict) -> list[float]:
 
 
 def test_storage_tab_charts_battery_and_ev_state_of_charge_and_energy(app, calls_store,
-                                                                     app_env):
+                                                                     app_env, open_tab):
     """A run with a battery and an EV fleet: both states of charge are drawn (in %, the
     fleet's over its plugged vehicles), and the energy requested and delivered per fleet
     end where the run's own channels and its unmet-energy KPI say."""
@@ -173,6 +186,7 @@ def test_storage_tab_charts_battery_and_ev_state_of_charge_and_energy(app, calls
     shutil.copytree(run.path, app_env["store"] / run.run_id)
     app.run()
     app.selectbox(key="results_run").set_value(run.run_id).run()
+    open_tab(app, "Storage & EVs")
     assert not app.exception
     soc = _spec(app, "Battery and EV state of charge")
     lines = {t["name"]: _ys(t) for t in soc["data"] if t.get("mode") == "lines"

@@ -23,9 +23,29 @@ def calls_app(calls_store, monkeypatch):
     return at
 
 
+def _specs(at) -> dict[str, dict]:
+    out = {}
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        out[spec["layout"].get("title", {}).get("text", "")] = spec
+    return out
+
+
+def _titled(specs: dict[str, dict], start: str) -> dict:
+    return next(spec for title, spec in specs.items() if title.startswith(start))
+
+
 def test_solver_panel_events_and_ev_charts_show_what_the_run_recorded(calls_app,
-                                                                      calls_store):
+                                                                      calls_store,
+                                                                      open_tab):
     calls_app.run()
+    assert not calls_app.exception
+    power = _titled(_specs(calls_app), "Power balance")
+    names = {trace["name"] for trace in power["data"]}
+    assert {"Generator", "Battery discharging", "PV", "EV"} <= names
+    assert {"outage period", "island period"} <= names  # shaded periods, explained
+
+    open_tab(calls_app, "Solvers")
     assert not calls_app.exception
     kpis = calls_store["run"].kpis
     summary = next(df.value for df in calls_app.dataframe if "calls" in df.value.columns)
@@ -34,26 +54,25 @@ def test_solver_panel_events_and_ev_charts_show_what_the_run_recorded(calls_app,
     assert any(w.startswith("qaoa@") for w in ways)
     assert any(w.startswith("milp@") for w in ways)
     assert "mean cost per query [EUR]" in summary.columns
-    specs = [json.loads(c.proto.spec) for c in calls_app.get("plotly_chart")]
-    titles = [s["layout"].get("title", {}).get("text", "") for s in specs]
-    latency = specs[titles.index(next(t for t in titles if t.startswith("Mean modelled latency")))]
+    latency = _titled(_specs(calls_app), "Mean modelled latency")
     assert {"queue", "execution"} <= {trace["name"] for trace in latency["data"]}
-    events = specs[titles.index(next(t for t in titles if t.startswith("Events")))]
+
+    open_tab(calls_app, "Events")
+    events = _titled(_specs(calls_app), "Events")
     categories = {y for trace in events["data"] for y in trace["y"]}
     assert {"call", "fault", "grid"} <= categories
-    ev = specs[titles.index("EV charging")]
+
+    open_tab(calls_app, "Storage & EVs")
+    ev = _specs(calls_app)["EV charging"]
     ev_names = {trace["name"] for trace in ev["data"]}
     assert any(n.endswith("charging power [kW]") for n in ev_names)
     assert any(n.endswith("energy delivered to batteries [kWh]") for n in ev_names)
     assert any(n.endswith("energy requested [kWh]") for n in ev_names)
-    power = specs[titles.index("Power balance")]
-    names = {trace["name"] for trace in power["data"]}
-    assert {"Generator", "Battery discharging", "PV", "EV"} <= names
-    assert {"outage period", "island period"} <= names  # shaded periods, explained
 
 
-def test_events_can_be_coloured_by_route(calls_app):
+def test_events_can_be_coloured_by_route(calls_app, open_tab):
     calls_app.run()
+    open_tab(calls_app, "Events")
     control = calls_app.segmented_control(key="results_event_colour")
     assert {"outcome", "route"} <= set(control.options)
     control.set_value("route").run()
@@ -66,7 +85,7 @@ def test_events_can_be_coloured_by_route(calls_app):
 
 @pytest.mark.slow
 def test_buildings_show_zone_temperatures_with_comfort_limits_and_hvac_power(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, open_tab):
     import twin
     from twin.scenario import apply_overrides
 
@@ -79,8 +98,9 @@ def test_buildings_show_zone_temperatures_with_comfort_limits_and_hvac_power(
     app = AppTest.from_file(str(APP), default_timeout=120)
     app.switch_page("gui/pages/results.py").run()
     assert not app.exception
-    specs = {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
-             for c in app.get("plotly_chart")}
+    power = _specs(app)["Power balance"]
+    open_tab(app, "Buildings")
+    specs = _specs(app)
     zones = specs["Zone temperatures against each zone's comfort band"]["data"]
     buildings = [a.name for a in scenario.assets if a.kind == "building"]
     shown = app.multiselect(key="results_zones").value
@@ -89,10 +109,10 @@ def test_buildings_show_zone_temperatures_with_comfort_limits_and_hvac_power(
     for entity in shown:  # each zone against its own band, not one fixed band
         name = entity.partition("/")[2]
         assert {f"{name}: air temperature", f"{name}: comfort band"} <= names
-    assert "Buildings" in {t.get("name") for t in specs["Power balance"]["data"]}
+    assert "Buildings" in {t.get("name") for t in power["data"]}
 
 
-def test_qaoa_landscape_of_an_uploaded_problem_and_a_bad_file(calls_app, tmp_path):
+def test_qaoa_landscape_of_an_uploaded_problem_and_a_bad_file(calls_app, tmp_path, open_tab):
     pytest.importorskip("solvers.qaoa")
     from solvers import Problem
     from solvers.lpfile import write_lp
@@ -100,6 +120,7 @@ def test_qaoa_landscape_of_an_uploaded_problem_and_a_bad_file(calls_app, tmp_pat
     write_lp(Problem(objective=[1.0, -2.0, 0.5], kinds="binary", upper=1.0),
              tmp_path / "p.lp")
     calls_app.run()
+    open_tab(calls_app, "Solvers")
     calls_app.file_uploader(key="results_qaoa_upload").set_value(
         ("p.lp", (tmp_path / "p.lp").read_bytes(), "text/plain")).run()
     calls_app.button(key="results_qaoa_go").click().run()
@@ -132,13 +153,15 @@ def _tradeoff_points(spec: dict) -> dict[str, tuple[float, float]]:
 
 
 def test_solvers_tab_of_a_comms_run_places_every_solver_with_its_latency(calls_app,
-                                                                         calls_store):
+                                                                         calls_store,
+                                                                         open_tab):
     """Regression: MILP was missing from the quality plot; latency means mixed tasks.
     Every (way of serving, task) is a point at its own mean modelled latency."""
 
     from gui import charts, series
 
     calls_app.run()
+    open_tab(calls_app, "Solvers")
     summary = next(df.value for df in calls_app.dataframe if "calls" in df.value.columns)
     assert "task" in summary.columns
     assert charts.DIRECT_CALL not in set(summary["mean latency"])
@@ -163,7 +186,8 @@ def test_solvers_tab_of_a_comms_run_places_every_solver_with_its_latency(calls_a
 
 
 @pytest.mark.quantum
-def test_solvers_tab_of_direct_calls_says_so_and_shows_milp(tmp_path, monkeypatch):
+def test_solvers_tab_of_direct_calls_says_so_and_shows_milp(tmp_path, monkeypatch,
+                                                           open_tab):
     """Regression: a direct-call run showed "mean latency 0" and no MILP in the quality
     plot. Now: the latency says it is a direct call; MILP's proved optimum is at ratio
     1 next to QAOA's measured ratio, at each one's measured solve wall time."""
@@ -177,6 +201,7 @@ def test_solvers_tab_of_direct_calls_says_so_and_shows_milp(tmp_path, monkeypatc
     monkeypatch.setenv("GRIDTWIN_AUTORUN", "0")
     app = AppTest.from_file(str(APP), default_timeout=120)
     app.switch_page("gui/pages/results.py").run()
+    open_tab(app, "Solvers")
     assert not app.exception
     summary = next(df.value for df in app.dataframe if "calls" in df.value.columns)
     assert set(summary["mean latency"]) == {charts.DIRECT_CALL}
