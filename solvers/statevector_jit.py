@@ -18,8 +18,11 @@ vectorises without complex shuffles):
   the :math:`2^k` amplitudes the group mixes into a per-thread buffer, applies the
   group's butterflies there and writes them back. Up to 24 qubits a layer is
   therefore two passes over the state;
-- **threads**: ``numba.prange`` over a fixed split of the blocks (or buffer
-  chunks) between ``numba.get_num_threads()`` threads. No floating-point reduction
+- **threads**: from 18 qubits, ``numba.prange`` over a fixed split of the blocks
+  (or buffer chunks) between ``numba.get_num_threads()`` threads; below, serial
+  drivers of the same block functions (a parallel region's start-up cost a
+  small state more than its work: on the loaded machine an 8-qubit solve at
+  reps 2 took 1.5 s with parallel regions, 0.2 s without). No floating-point reduction
   crosses a block: the expectation sums each block, then adds the block sums in
   order, so results are bit-identical for any thread count.
 
@@ -148,121 +151,189 @@ if AVAILABLE:
         else:
             _mix_rows(re, im, off, 1 << bq, 1, bq, c, s)
 
-    @njit(cache=True, nogil=True, parallel=True)
-    def low_pass_lookup(re: Any, im: Any, index: Any, tre: Any, tim: Any, c: Any, s: Any,
-                        bq: int, init: Any, threads: int) -> None:
-        """Phase by lookup (``tre + i tim`` of ``index``) then RX on qubits 0..bq-1.
+    @njit(cache=True, nogil=True)
+    def _low_lookup_block(re: Any, im: Any, index: Any, tre: Any, tim: Any, c: Any, s: Any,
+                          bq: int, init: Any, blk: int) -> None:
+        """Block ``blk`` of the low pass: phase by lookup, then RX on qubits 0..bq-1.
 
         With ``init`` nonzero the state is not read: every amplitude starts as
         ``init`` (the uniform superposition).
         """
         size = 1 << bq
-        blocks = re.size >> bq
-        for t in prange(threads):
-            for blk in range(blocks * t // threads, blocks * (t + 1) // threads):
-                off = blk * size
-                r, i, ix = re[off:off + size], im[off:off + size], index[off:off + size]
-                if init != 0:
-                    for x in range(size):
-                        r[x] = init * tre[ix[x]]
-                        i[x] = init * tim[ix[x]]
-                else:
-                    for x in range(size):
-                        pr, pi = tre[ix[x]], tim[ix[x]]
-                        ar, ai = r[x], i[x]
-                        r[x] = ar * pr - ai * pi
-                        i[x] = ar * pi + ai * pr
-                _mix_block(re, im, off, bq, c, s)
+        off = blk * size
+        r, i, ix = re[off:off + size], im[off:off + size], index[off:off + size]
+        if init != 0:
+            for x in range(size):
+                r[x] = init * tre[ix[x]]
+                i[x] = init * tim[ix[x]]
+        else:
+            for x in range(size):
+                pr, pi = tre[ix[x]], tim[ix[x]]
+                ar, ai = r[x], i[x]
+                r[x] = ar * pr - ai * pi
+                i[x] = ar * pi + ai * pr
+        _mix_block(re, im, off, bq, c, s)
 
-    @njit(cache=True, nogil=True, parallel=True)
-    def low_pass_cost(re: Any, im: Any, cost: Any, neg_gamma: Any, c: Any, s: Any,
-                      bq: int, init: Any, threads: int) -> None:
-        """Phase ``exp(i neg_gamma cost)`` (cos/sin per amplitude) then RX on 0..bq-1."""
+    @njit(cache=True, nogil=True)
+    def _low_cost_block(re: Any, im: Any, cost: Any, neg_gamma: Any, c: Any, s: Any,
+                        bq: int, init: Any, blk: int) -> None:
+        """Block ``blk`` of the low pass: phase ``exp(i neg_gamma cost)``, then RX."""
         size = 1 << bq
-        blocks = re.size >> bq
-        for t in prange(threads):
-            for blk in range(blocks * t // threads, blocks * (t + 1) // threads):
-                off = blk * size
-                r, i, cs = re[off:off + size], im[off:off + size], cost[off:off + size]
-                if init != 0:
-                    for x in range(size):
-                        a = neg_gamma * cs[x]
-                        r[x] = init * np.cos(a)
-                        i[x] = init * np.sin(a)
-                else:
-                    for x in range(size):
-                        a = neg_gamma * cs[x]
-                        pr, pi = np.cos(a), np.sin(a)
-                        ar, ai = r[x], i[x]
-                        r[x] = ar * pr - ai * pi
-                        i[x] = ar * pi + ai * pr
-                _mix_block(re, im, off, bq, c, s)
+        off = blk * size
+        r, i, cs = re[off:off + size], im[off:off + size], cost[off:off + size]
+        if init != 0:
+            for x in range(size):
+                a = neg_gamma * cs[x]
+                r[x] = init * np.cos(a)
+                i[x] = init * np.sin(a)
+        else:
+            for x in range(size):
+                a = neg_gamma * cs[x]
+                pr, pi = np.cos(a), np.sin(a)
+                ar, ai = r[x], i[x]
+                r[x] = ar * pr - ai * pi
+                i[x] = ar * pi + ai * pr
+        _mix_block(re, im, off, bq, c, s)
 
-    @njit(cache=True, nogil=True, parallel=True)
-    def high_pass(re: Any, im: Any, q0: int, k: int, width: int, c: Any, s: Any,
-                  bre: Any, bim: Any, threads: int) -> None:
-        """RX on qubits q0 .. q0+k-1, through per-thread buffers ``bre``/``bim``.
+    @njit(cache=True, nogil=True)
+    def _high_item(re: Any, im: Any, q0: int, k: int, width: int, c: Any, s: Any,
+                   br: Any, bi: Any, item: int) -> None:
+        """Work item of a high pass: (bits above the group, a run of ``width`` low indices).
 
-        Work item = (bits above the group, a run of ``width`` low indices): its 2^k
-        rows (stride 2^q0) are copied into the thread's buffer, mixed, copied back.
+        Its 2^k rows (stride 2^q0) are copied into the buffer, mixed, copied back.
         """
         rows = 1 << k
         stride = 1 << q0
         runs = stride // width
-        items = (re.size >> (q0 + k)) * runs
-        for t in prange(threads):
-            br, bi = bre[t], bim[t]
-            for item in range(items * t // threads, items * (t + 1) // threads):
-                base = (item // runs) << (q0 + k) | (item % runs) * width
-                for r in range(rows):
-                    src = base + r * stride
-                    br[r * width:(r + 1) * width] = re[src:src + width]
-                    bi[r * width:(r + 1) * width] = im[src:src + width]
-                _mix_rows(br, bi, 0, rows, width, k, c, s)
-                for r in range(rows):
-                    src = base + r * stride
-                    re[src:src + width] = br[r * width:(r + 1) * width]
-                    im[src:src + width] = bi[r * width:(r + 1) * width]
+        base = (item // runs) << (q0 + k) | (item % runs) * width
+        for r in range(rows):
+            src = base + r * stride
+            br[r * width:(r + 1) * width] = re[src:src + width]
+            bi[r * width:(r + 1) * width] = im[src:src + width]
+        _mix_rows(br, bi, 0, rows, width, k, c, s)
+        for r in range(rows):
+            src = base + r * stride
+            re[src:src + width] = br[r * width:(r + 1) * width]
+            im[src:src + width] = bi[r * width:(r + 1) * width]
+
+    @njit(cache=True, nogil=True)
+    def _sums_lookup_block(re: Any, im: Any, index: Any, values: Any, bq: int,
+                           blk: int, out: Any) -> None:
+        """out[blk] = (sum of values[index] |psi|^2, sum of |psi|^2) over block blk."""
+        size = 1 << bq
+        off = blk * size
+        r, i, ix = re[off:off + size], im[off:off + size], index[off:off + size]
+        num = 0.0
+        den = 0.0
+        for x in range(size):
+            p = np.float64(r[x]) * r[x] + np.float64(i[x]) * i[x]
+            num += values[ix[x]] * p
+            den += p
+        out[blk, 0] = num
+        out[blk, 1] = den
+
+    @njit(cache=True, nogil=True)
+    def _sums_cost_block(re: Any, im: Any, cost: Any, bq: int, blk: int, out: Any) -> None:
+        """out[blk] = (sum of cost |psi|^2, sum of |psi|^2) over block blk."""
+        size = 1 << bq
+        off = blk * size
+        r, i, cs = re[off:off + size], im[off:off + size], cost[off:off + size]
+        num = 0.0
+        den = 0.0
+        for x in range(size):
+            p = np.float64(r[x]) * r[x] + np.float64(i[x]) * i[x]
+            num += np.float64(cs[x]) * p
+            den += p
+        out[blk, 0] = num
+        out[blk, 1] = den
+
+    # Drivers: ``*_threads`` split the blocks (items) in ``threads`` fixed contiguous
+    # ranges over numba.prange; the serial ones loop in the calling thread (a small
+    # state, or one thread: no parallel region, no worker wake-ups).
 
     @njit(cache=True, nogil=True, parallel=True)
-    def block_sums_lookup(re: Any, im: Any, index: Any, values: Any, bq: int,
-                          threads: int) -> Any:
+    def low_pass_lookup_threads(re: Any, im: Any, index: Any, tre: Any, tim: Any, c: Any,
+                                s: Any, bq: int, init: Any, threads: int) -> None:
+        """Low pass (lookup phase) over every block, on ``threads`` threads."""
+        blocks = re.size >> bq
+        for t in prange(threads):
+            for blk in range(blocks * t // threads, blocks * (t + 1) // threads):
+                _low_lookup_block(re, im, index, tre, tim, c, s, bq, init, blk)
+
+    @njit(cache=True, nogil=True)
+    def low_pass_lookup(re: Any, im: Any, index: Any, tre: Any, tim: Any, c: Any, s: Any,
+                        bq: int, init: Any) -> None:
+        """Low pass (lookup phase) over every block, in this thread."""
+        for blk in range(re.size >> bq):
+            _low_lookup_block(re, im, index, tre, tim, c, s, bq, init, blk)
+
+    @njit(cache=True, nogil=True, parallel=True)
+    def low_pass_cost_threads(re: Any, im: Any, cost: Any, neg_gamma: Any, c: Any, s: Any,
+                              bq: int, init: Any, threads: int) -> None:
+        """Low pass (cos/sin phase) over every block, on ``threads`` threads."""
+        blocks = re.size >> bq
+        for t in prange(threads):
+            for blk in range(blocks * t // threads, blocks * (t + 1) // threads):
+                _low_cost_block(re, im, cost, neg_gamma, c, s, bq, init, blk)
+
+    @njit(cache=True, nogil=True)
+    def low_pass_cost(re: Any, im: Any, cost: Any, neg_gamma: Any, c: Any, s: Any,
+                      bq: int, init: Any) -> None:
+        """Low pass (cos/sin phase) over every block, in this thread."""
+        for blk in range(re.size >> bq):
+            _low_cost_block(re, im, cost, neg_gamma, c, s, bq, init, blk)
+
+    @njit(cache=True, nogil=True, parallel=True)
+    def high_pass_threads(re: Any, im: Any, q0: int, k: int, width: int, c: Any, s: Any,
+                          bre: Any, bim: Any, threads: int) -> None:
+        """High pass on qubits q0 .. q0+k-1, thread t using buffers ``bre[t]``, ``bim[t]``."""
+        items = (re.size >> (q0 + k)) * ((1 << q0) // width)
+        for t in prange(threads):
+            for item in range(items * t // threads, items * (t + 1) // threads):
+                _high_item(re, im, q0, k, width, c, s, bre[t], bim[t], item)
+
+    @njit(cache=True, nogil=True)
+    def high_pass(re: Any, im: Any, q0: int, k: int, width: int, c: Any, s: Any,
+                  br: Any, bi: Any) -> None:
+        """High pass on qubits q0 .. q0+k-1 in this thread, through buffers ``br``, ``bi``."""
+        for item in range((re.size >> (q0 + k)) * ((1 << q0) // width)):
+            _high_item(re, im, q0, k, width, c, s, br, bi, item)
+
+    @njit(cache=True, nogil=True, parallel=True)
+    def block_sums_lookup_threads(re: Any, im: Any, index: Any, values: Any, bq: int,
+                                  threads: int) -> Any:
         """Per block: (sum of values[index] |psi|^2, sum of |psi|^2), in float64."""
-        size = 1 << bq
         blocks = re.size >> bq
         out = np.zeros((blocks, 2))
         for t in prange(threads):
             for blk in range(blocks * t // threads, blocks * (t + 1) // threads):
-                num = 0.0
-                den = 0.0
-                off = blk * size
-                r, i, ix = re[off:off + size], im[off:off + size], index[off:off + size]
-                for x in range(size):
-                    p = np.float64(r[x]) * r[x] + np.float64(i[x]) * i[x]
-                    num += values[ix[x]] * p
-                    den += p
-                out[blk, 0] = num
-                out[blk, 1] = den
+                _sums_lookup_block(re, im, index, values, bq, blk, out)
+        return out
+
+    @njit(cache=True, nogil=True)
+    def block_sums_lookup(re: Any, im: Any, index: Any, values: Any, bq: int) -> Any:
+        """Per block: (sum of values[index] |psi|^2, sum of |psi|^2), this thread."""
+        out = np.zeros((re.size >> bq, 2))
+        for blk in range(re.size >> bq):
+            _sums_lookup_block(re, im, index, values, bq, blk, out)
         return out
 
     @njit(cache=True, nogil=True, parallel=True)
-    def block_sums_cost(re: Any, im: Any, cost: Any, bq: int, threads: int) -> Any:
+    def block_sums_cost_threads(re: Any, im: Any, cost: Any, bq: int, threads: int) -> Any:
         """Per block: (sum of cost |psi|^2, sum of |psi|^2), in float64."""
-        size = 1 << bq
         blocks = re.size >> bq
         out = np.zeros((blocks, 2))
         for t in prange(threads):
             for blk in range(blocks * t // threads, blocks * (t + 1) // threads):
-                num = 0.0
-                den = 0.0
-                off = blk * size
-                r, i, cs = re[off:off + size], im[off:off + size], cost[off:off + size]
-                for x in range(size):
-                    p = np.float64(r[x]) * r[x] + np.float64(i[x]) * i[x]
-                    num += np.float64(cs[x]) * p
-                    den += p
-                out[blk, 0] = num
-                out[blk, 1] = den
+                _sums_cost_block(re, im, cost, bq, blk, out)
+        return out
+
+    @njit(cache=True, nogil=True)
+    def block_sums_cost(re: Any, im: Any, cost: Any, bq: int) -> Any:
+        """Per block: (sum of cost |psi|^2, sum of |psi|^2), this thread."""
+        out = np.zeros((re.size >> bq, 2))
+        for blk in range(re.size >> bq):
+            _sums_cost_block(re, im, cost, bq, blk, out)
         return out
 
 
@@ -355,17 +426,8 @@ class CompiledEvolver:
 
     def evolve(self, gammas: np.ndarray, betas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The QAOA state's real and imaginary parts (work arrays, overwritten next call)."""
-        threads = self.threads()
-        before = numba.get_num_threads()
-        numba.set_num_threads(threads)  # thread-local: no worker wakes for a small state
-        try:
-            return self._evolve(gammas, betas, threads)
-        finally:
-            numba.set_num_threads(before)
-
-    def _evolve(self, gammas: np.ndarray, betas: np.ndarray,
-                threads: int) -> tuple[np.ndarray, np.ndarray]:
         ft = self.ftype.type
+        threads = self.threads()
         if self.re is None:
             self.re = np.empty(self.size, dtype=self.ftype)
             self.im = np.empty(self.size, dtype=self.ftype)
@@ -384,13 +446,23 @@ class CompiledEvolver:
             start = init if layer == 0 else ft(0.0)
             if self.index is not None:
                 angle = -float(gamma) * self.values
-                low_pass_lookup(re, im, self.index, np.cos(angle).astype(self.ftype),
-                                np.sin(angle).astype(self.ftype), c, s, bq, start, threads)
+                tre = np.cos(angle).astype(self.ftype)
+                tim = np.sin(angle).astype(self.ftype)
+                if threads > 1:
+                    low_pass_lookup_threads(re, im, self.index, tre, tim, c, s, bq, start,
+                                            threads)
+                else:
+                    low_pass_lookup(re, im, self.index, tre, tim, c, s, bq, start)
+            elif threads > 1:
+                low_pass_cost_threads(re, im, self.cost, ft(-gamma), c, s, bq, start, threads)
             else:
-                low_pass_cost(re, im, self.cost, ft(-gamma), c, s, bq, start, threads)
+                low_pass_cost(re, im, self.cost, ft(-gamma), c, s, bq, start)
             for q0, k, width in highs:
-                high_pass(re, im, q0, k, width, c, s, self._buffers[0], self._buffers[1],
-                          threads)
+                bre, bim = self._buffers  # type: ignore[misc]
+                if threads > 1:
+                    high_pass_threads(re, im, q0, k, width, c, s, bre, bim, threads)
+                else:
+                    high_pass(re, im, q0, k, width, c, s, bre[0], bim[0])
         return re, im
 
     def expectation(self, gammas: np.ndarray, betas: np.ndarray) -> float:
@@ -399,8 +471,11 @@ class CompiledEvolver:
         threads = self.threads()
         bq = min(self.num_qubits, BLOCK_QUBITS)
         if self.index is not None:
-            parts = block_sums_lookup(re, im, self.index, self.values, bq, threads)
+            parts = (block_sums_lookup_threads(re, im, self.index, self.values, bq, threads)
+                     if threads > 1 else block_sums_lookup(re, im, self.index, self.values, bq))
+        elif threads > 1:
+            parts = block_sums_cost_threads(re, im, self.cost, bq, threads)
         else:
-            parts = block_sums_cost(re, im, self.cost, bq, threads)
+            parts = block_sums_cost(re, im, self.cost, bq)
         num, den = _ordered_sum(parts)
         return self.centre + num / den
