@@ -100,6 +100,10 @@ injection (generation positive)."""
 DERIVE_CHUNK_BYTES = 4 * 1024 * 1024
 """Complex branch currents :meth:`PowerFlowModel.derive` holds at once (its other
 temporaries are a small multiple of them). [bytes]"""
+ADMITTANCE_CACHE_SIZE = 64
+"""Sets of switched-off branches whose admittance matrices are kept
+(:meth:`PowerFlowModel.set_branch_in_service`). [-]"""
+
 MIN_PLAUSIBLE_VM_PU = 0.3
 """Lowest bus voltage of a solution the twin accepts as an operating point. [pu]
 Newton-Raphson can also converge to the lower (unstable) branch of the PV curve past
@@ -200,6 +204,7 @@ class PowerFlowModel:
         self._n_solves = 0
         self._segments: list[tuple[int, Any, Any, Any]] = []
         self._branch_out: set[int] = set()
+        self._admittance_cache: dict[frozenset[int], tuple[Any, ...]] = {}
         self.isolated = np.zeros(0, dtype=np.int64)
         """Internal buses cut off from every slack bus by branch outages."""
         self._live_mask: tuple[np.ndarray, np.ndarray] | None = None
@@ -551,7 +556,7 @@ class PowerFlowModel:
         """
         pos, mapping, valid = self._branch_position(table, index)
         frame = self.net[table]
-        frame.loc[index, "in_service"] = bool(in_service)
+        frame.at[index, "in_service"] = bool(in_service)  # .at: a scalar write, not .loc's
         if not valid[pos]:
             logger.warning("%s %s is not in the power-flow model; nothing to switch", table, index)
             return self.bus_index[~self._energised_pd()]
@@ -597,10 +602,22 @@ class PowerFlowModel:
 
     def _rebuild_admittances(self) -> np.ndarray:
         """Rebuild Ybus/Yf/Yt with every branch in ``_branch_out`` switched off
-        (pandapower's ``makeYbus``); return the internal branch array used."""
+        (pandapower's ``makeYbus``); return the internal branch array used.
+
+        The matrices of each set of switched-off branches are built once and kept (at
+        most :data:`ADMITTANCE_CACHE_SIZE` sets, the oldest dropped): a branch that
+        fails and is repaired again and again switches between a few states, and the
+        same state gives the same matrices bit for bit. They are never modified in
+        place (the derivation keeps them per segment too)."""
         from pandapower.pypower.idx_brch import BR_STATUS
         from pandapower.pypower.makeYbus import makeYbus
 
+        key = frozenset(self._branch_out)
+        cache = self._admittance_cache
+        hit = cache.get(key)
+        if hit is not None:
+            self.ybus, self.yf, self.yt, branch = hit
+            return branch
         branch = self._base_branch.copy()
         if self._branch_out:
             branch[sorted(self._branch_out), BR_STATUS] = 0
@@ -609,6 +626,9 @@ class PowerFlowModel:
         self.ybus.sum_duplicates()
         self.yf = sp.csr_matrix(yf)
         self.yt = sp.csr_matrix(yt)
+        if len(cache) >= ADMITTANCE_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = (self.ybus, self.yf, self.yt, branch)
         return branch
 
     def _label_islands(self, branch: np.ndarray) -> None:
