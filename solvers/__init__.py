@@ -7,8 +7,9 @@ One solver-neutral :class:`Problem` goes to any registered solver:
   noise model (:mod:`solvers.qaoa`);
 - ``hybrid``: a QUBO sampler proposes the binaries, HiGHS solves the rest
   (:mod:`solvers.hybrid`);
-- ``exact``, ``annealing``, ``tabu``, ``greedy``, ``random``, ``lp-rounding``:
-  classical baselines (:mod:`solvers.baselines`).
+- ``exact``, ``lp-rounding``: classical baselines (:mod:`solvers.baselines`);
+- ``annealing``, ``tabu``, ``greedy``, ``random``: the QUBO samplers
+  (:mod:`solvers.qubo_samplers`).
 
 Sampling solvers report the same quality figures (:mod:`solvers.metrics`: one
 approximation ratio convention, best-of-shots ratio, probabilities of an optimal
@@ -96,4 +97,4 @@ __all__ = [
 
 # Built-in backends register themselves on import (their heavy dependencies are
 # imported lazily, on first solve).
-from solvers import baselines, hybrid, milp, qaoa  # noqa: F401  isort: skip
+from solvers import baselines, hybrid, milp, qaoa, qubo_samplers  # noqa: F401  isort: skip

@@ -180,7 +180,7 @@ def test_greedy_honours_its_time_limit_and_keeps_its_reads_when_not_cut() -> Non
 def test_distinct_samples_are_numpys_unique_rows() -> None:
     """The samplers' distinct-sample table (integer keys per 0/1 row) is exactly
     ``np.unique(rows, axis=0, return_inverse=True)``, rows and inverse, for any width."""
-    from solvers.baselines import _unique_rows
+    from solvers.qubo_samplers import _unique_rows
 
     rng = np.random.default_rng(0)
     for n, m in [(1, 10), (5, 1000), (18, 20_000), (63, 300), (64, 100)]:
