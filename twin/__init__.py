@@ -17,6 +17,12 @@ Scenario, ScenarioError, ResultsError, RunCancelledError
 open_run, list_runs
     Read the results store (also in :mod:`twin.store`).
 
+Where things live: ``scenario/`` (schema, loading, overrides), ``checks`` (semantic
+checks), ``engine`` (build and run), ``grid`` (power flow), ``assets/``, ``control/``,
+``comms/``, ``faults/``, ``weather/``, ``metrics``, ``store/`` (results store, catalogue),
+``study/`` (sweeps, gates, reports), ``cli``; the README's "Layout" says more. The twin
+imports :mod:`solvers`, never the app.
+
 ``import twin`` is light: the names above are imported from their modules on first use
 (the engine, with SimPy and pandapower, only when ``run`` or ``RunResult`` is used).
 """
