@@ -4,9 +4,10 @@
 :class:`Simulation`: the network (with one element row per scenario asset), the
 power-flow model, one SimPy process per asset family, the controller process and the
 grid process, all stepping through :class:`~twin.clock.StepClock`'s phases. The grid
-process (:class:`GridSolver`) solves at each step's SOLVE and again at every change of
-the network inside a step (faults, trips, the PCC opening and closing), so energies and
-costs integrate over intervals of constant state (:class:`twin.recorder.Intervals`). One seeded
+process (:class:`twin.gridsolver.GridSolver`, re-exported here) solves at each step's
+SOLVE and again at every change of the network inside a step (faults, trips, the PCC
+opening and closing, set points applied on arrival), so energies and costs integrate
+over intervals of constant state (:class:`twin.recorder.Intervals`). One seeded
 ``numpy.random.Generator`` is created here and passed down explicitly.
 
 :func:`simulate` runs it and returns a :class:`SimulationOutput` (recording, derived
@@ -32,10 +33,10 @@ import numpy as np
 import simpy
 
 from twin import checks
-from twin.assets.base import FamilyContext, InjectionBuffer, ProcessGen
+from twin.assets.base import FamilyContext, InjectionBuffer
 from twin.assets.network import NetworkFamily
 from twin.assets.registry import FAMILIES
-from twin.clock import Phase, StepClock
+from twin.clock import StepClock
 from twin.control import ControlContext, build_controller
 from twin.control.gateway import DirectGateway
 from twin.errors import PowerFlowError, RunCancelledError, ScenarioError
@@ -46,6 +47,7 @@ from twin.grid import (
     build_network,
     profile_library,
 )
+from twin.gridsolver import grid_process
 from twin.layout import run_files as run_layout_files
 from twin.metrics import grid_kpis, merge_kpis
 from twin.recorder import Recorder, Recording, Series, events_table, write_timeseries
@@ -200,55 +202,61 @@ def build(
         max_iteration=scenario.grid.max_iteration,
         tolerance_mva=scenario.grid.tolerance_mva,
     )
-    time_spec = scenario.time
-    n_steps, step_s = time_spec.n_steps, time_spec.step_s
     checks.raise_if(_memory_problems(scenario, model, families["network"]))
-    rng = np.random.default_rng(seed)
     env = simpy.Environment()
-    clock = StepClock(env, n_steps, step_s, progress=progress, cancel=cancel)
+    clock = StepClock(env, scenario.time.n_steps, scenario.time.step_s, progress=progress,
+                      cancel=cancel)
+    ctx = _family_context(scenario, model, library, seed)
+    channel_counts = _start_families(env, clock, families, ctx)
+    controller, extras = _start_control_and_grid(env, clock, ctx, families, seed)
+    return Simulation(
+        scenario=scenario, seed=seed, net=net, model=model, env=env, clock=clock,
+        recorder=ctx.recorder, injections=ctx.injections, families=families,
+        controller=controller, rng=ctx.rng, build_time_s=time.perf_counter() - started,
+        channel_counts=channel_counts, extras=extras,
+    )
+
+
+def _family_context(scenario: Scenario, model: PowerFlowModel, library: Any,
+                    seed: int) -> FamilyContext:
+    """The run's one seeded generator, the injection buffer and the recorder, in the
+    context every family is bound with."""
+    n_steps, step_s = scenario.time.n_steps, scenario.time.step_s
     injections = InjectionBuffer(model)
-    recorder = Recorder(n_steps, step_s, model, injections)
-    ctx = FamilyContext(
+    return FamilyContext(
         scenario=scenario,
         n_steps=n_steps,
         step_s=step_s,
         profile_offset_rows=checks.profile_offset_rows(scenario),
-        rng=rng,
+        rng=np.random.default_rng(seed),
         injections=injections,
         library=library,
         model=model,
-        recorder=recorder,
+        recorder=Recorder(n_steps, step_s, model, injections),
     )
-    channel_counts = _start_families(env, clock, families, ctx)
+
+
+def _start_control_and_grid(env: simpy.Environment, clock: StepClock, ctx: FamilyContext,
+                            families: dict[str, Any], seed: int) -> tuple[Any, RunFaults | None]:
+    """Build the comms model and faults, the controller and the grid process and start
+    them in this order (after the families): the controller (when control is on), the
+    grid process, then the comms and fault processes. Returns the controller (None when
+    control is off) and the comms/faults extras (None without either)."""
+    scenario = ctx.scenario
     extras = build_run_faults(
-        scenario, env=env, seed=seed, recorder=recorder, net=net, model=model,
-        injections=injections, families=families,
+        scenario, env=env, seed=seed, recorder=ctx.recorder, net=ctx.model.net, model=ctx.model,
+        injections=ctx.injections, families=families,
     )
     controller = build_controller(_control_context(ctx, families, extras, seed))
     if controller is not None:
         env.process(controller.run(env, clock))
-    env.process(_grid_process(env, clock, model, injections, recorder, scenario))
+    env.process(grid_process(env, clock, ctx.model, ctx.injections, ctx.recorder, scenario))
     if extras is not None:
         if extras.gateway is not None and not hasattr(controller, "gateway"):
             logger.warning("comms.enabled but the controller (mode %s) makes no solver calls",
                            scenario.control.mode)
         extras.start()  # comms and fault processes start after the controller and grid
-    return Simulation(
-        scenario=scenario,
-        seed=seed,
-        net=net,
-        model=model,
-        env=env,
-        clock=clock,
-        recorder=recorder,
-        injections=injections,
-        families=families,
-        controller=controller,
-        rng=rng,
-        build_time_s=time.perf_counter() - started,
-        channel_counts=channel_counts,
-        extras=extras,
-    )
+    return controller, extras
 
 
 def _memory_problems(scenario: Scenario, model: PowerFlowModel,
@@ -350,137 +358,6 @@ def _control_context(
     )
 
 
-def _grid_process(
-    env: simpy.Environment,
-    clock: StepClock,
-    model: PowerFlowModel,
-    injections: InjectionBuffer,
-    recorder: Recorder,
-    scenario: Scenario,
-) -> ProcessGen:
-    """The grid process: a :class:`GridSolver` solving at SOLVE and at every change;
-    the upstream outages of ``pcc.outages`` open and close the PCC at their times."""
-    from twin.simtime import parse_duration_s
-
-    for outage in scenario.pcc.outages:
-        begin = parse_duration_s(outage.start)
-        env.process(_pcc_outage(env, model, begin, parse_duration_s(outage.duration)))
-    return GridSolver(env, clock, model, injections, recorder, scenario).process()
-
-
-def _pcc_outage(env: simpy.Environment, model: PowerFlowModel, start_s: int,
-                duration_s: int) -> ProcessGen:
-    """An upstream outage: the PCC opens at ``start_s`` (the network islands) and closes
-    (resynchronises) ``duration_s`` later. [s]"""
-    yield env.timeout(max(start_s, 0))
-    model.set_pcc_open(True)
-    yield env.timeout(duration_s)
-    model.set_pcc_open(False)
-
-
-class GridSolver:
-    """Solves the power flow at every instant the network's state changes.
-
-    At SOLVE of each step (the profile boundary) it solves the gathered injections and
-    records the step. Every change inside the step that reaches it (through
-    :meth:`twin.clock.StepClock.notify_change` or the model's change listeners:
-    branch faults, trips, the PCC opening or closing, setpoints applied on arrival)
-    solves again at that instant and records one more interval (see
-    :class:`twin.recorder.Intervals`). Several changes at one instant make one solve.
-    Elements on buses cut off from every source are recorded at zero and their load
-    as unserved.
-    """
-
-    def __init__(self, env: simpy.Environment, clock: StepClock, model: PowerFlowModel,
-                 injections: InjectionBuffer, recorder: Recorder, scenario: Scenario) -> None:
-        self.env = env
-        self.clock = clock
-        self.model = model
-        self.injections = injections
-        self.recorder = recorder
-        self.stop_on_failure = scenario.grid.on_nonconvergence == "stop"
-        self.solved_step = -1
-        self._pending_at: float | None = None
-        self._carrying = False
-        self._load = np.zeros(model.n_injections, dtype=bool)
-        self._load[model.element_slices["load"]] = True
-        self._load_weight = np.where(self._load, -np.asarray(model.injection_weight, float), 0.0)
-        clock.add_change_listener(self.changed)
-        model.change_listeners.append(self.changed)
-
-    def process(self) -> ProcessGen:
-        """Each step at SOLVE: solve and record the step."""
-        clock = self.clock
-        while True:
-            k = yield clock.wait(Phase.SOLVE)
-            self._solve(k, step_start=True)
-
-    def changed(self, reason: str) -> None:
-        """The network's state changed now: solve again at this instant (once for all
-        changes at it) if the current step's power flow already ran; a change before
-        that, or at the next step's boundary, is taken by that step's own solve."""
-        now = float(self.env.now)
-        k = self.clock.step
-        if self.solved_step != k or now >= (k + 1) * self.clock.step_s:
-            return
-        if self._pending_at == now:
-            return
-        self._pending_at = now
-        self.env.timeout(0).callbacks.append(self._resolve)
-
-    def _resolve(self, _event: simpy.Event) -> None:
-        self._pending_at = None
-        k = self.clock.step
-        if self.solved_step == k and self.env.now < (k + 1) * self.clock.step_s:
-            self._solve(k, step_start=False)
-
-    def _solve(self, k: int, *, step_start: bool) -> None:
-        model, injections, recorder = self.model, self.injections, self.recorder
-        p, q = injections.p_mw, injections.q_mvar
-        t0 = time.perf_counter()
-        outcome = model.solve(p, q)
-        recorder.solve_time_s += time.perf_counter() - t0
-        supplied = model.element_supplied()
-        unserved = 0.0
-        if not supplied.all():  # dark buses: nothing flows, their load is not served
-            dark = ~supplied
-            unserved = float((self._load_weight[dark] * p[dark]).sum())
-            p = np.where(dark, 0.0, p)
-            q = np.where(dark, 0.0, q)
-        if model.island_dp_mw is not None:  # islands: the forming units carry the slack
-            p = p + model.island_dp_mw  # on their own element; shed load is unserved
-            q = q + model.island_dq_mvar
-            unserved += model.island_shed_mw
-        if model.island_carriers and (model.island_dp_mw is not None or self._carrying):
-            remaining_s = (k + 1) * self.clock.step_s - float(self.env.now)
-            for carry in model.island_carriers:  # state of charge, fuel until step end
-                carry(model.island_dp_mw, remaining_s)
-            self._carrying = model.island_dp_mw is not None
-        state = {"unserved_mw": unserved, "pcc_open": model.pcc_open,
-                 "island_p_mw": model.island_p_mw if outcome.converged else 0.0}
-        if step_start:
-            recorder.record_step(k, outcome.converged, outcome.iterations, p, q, **state)
-        else:
-            recorder.record_interval(k, float(self.env.now), outcome.converged,
-                                     outcome.iterations, p, q, **state)
-        self.solved_step = k
-        if not outcome.converged:
-            stop = self.stop_on_failure
-            where = f"at step {k}" if step_start else f"at t={self.env.now:g} s (step {k})"
-            recorder.event(
-                self.env.now,
-                "grid",
-                "powerflow_not_converged",
-                "grid/total",
-                f"Power flow did not converge {where} after {outcome.iterations} "
-                f"iterations; the step has no grid results"
-                + ("; the run stops here." if stop else "; the run goes on."),
-                {"step": k, "iterations": outcome.iterations, "backend": model.backend},
-            )
-            if stop:
-                self.clock.stop(f"power flow did not converge at step {k} (t={self.env.now} s)")
-
-
 # ---------------------------------------------------------------------------- simulate
 
 
@@ -506,33 +383,7 @@ def simulate(sim: Simulation) -> SimulationOutput:
         derived_iv.slack_q_mvar[iv.pcc_open] = 0.0
     derived = derived_iv if iv.fixed_step else _rows(derived_iv, iv.first)
     derive_s = time.perf_counter() - t1
-    outputs = sim.scenario.outputs
-    microgrid = getattr(sim.controller, "microgrid", None)
-    if microgrid is not None:  # PCC billing from the same power flows as the grid KPIs
-        microgrid.meter_intervals(iv.step, iv.duration_s, derived_iv.slack_p_mw, iv.pcc_open,
-                                  iv.island_p_mw, iv.unserved_mw)
-    kpis = grid_kpis(
-        recording,
-        derived_iv,
-        injection_weight=sim.model.injection_weight,
-        element_slices=sim.model.element_slices,
-        voltage_band_pu=outputs.voltage_band_pu,
-        loading_limit_percent=outputs.loading_limit_percent,
-    )
-    parts = []
-    position = 0
-    for family in sim.families.values():
-        n = sim.channel_counts[id(family)]
-        values = [s.values for s in recording.channels[position : position + n]]
-        position += n
-        if hasattr(family, "kpis"):
-            parts.append(family.kpis(values, recording.step_s))
-    if sim.controller is not None and hasattr(sim.controller, "kpis"):
-        parts.append(sim.controller.kpis())  # PCC cost, islanding, solver calls (EMS)
-    kpis = merge_kpis(kpis, parts)
-    if sim.extras is not None:
-        kpis = {**kpis, **sim.extras.kpis(float(recording.n_steps * recording.step_s))}
-    kpis = _one_unserved_figure(kpis)
+    kpis = _one_unserved_figure(_kpis(sim, recording, derived_iv))
     return SimulationOutput(
         recording=recording,
         derived=derived,
@@ -548,6 +399,34 @@ def simulate(sim: Simulation) -> SimulationOutput:
         },
         derived_intervals=derived_iv,
     )
+
+
+def _kpis(sim: Simulation, recording: Recording, derived_iv: DerivedResults) -> dict[str, Any]:
+    """The run's KPIs: PCC billing metered over the intervals, then the grid KPIs, every
+    family's, the controller's and the comms/faults' ones, in that order."""
+    iv, outputs = recording.intervals, sim.scenario.outputs
+    microgrid = getattr(sim.controller, "microgrid", None)
+    if microgrid is not None:  # PCC billing from the same power flows as the grid KPIs
+        microgrid.meter_intervals(iv.step, iv.duration_s, derived_iv.slack_p_mw, iv.pcc_open,
+                                  iv.island_p_mw, iv.unserved_mw)
+    kpis = grid_kpis(recording, derived_iv, injection_weight=sim.model.injection_weight,
+                     element_slices=sim.model.element_slices,
+                     voltage_band_pu=outputs.voltage_band_pu,
+                     loading_limit_percent=outputs.loading_limit_percent)
+    parts = []
+    position = 0
+    for family in sim.families.values():
+        n = sim.channel_counts[id(family)]
+        values = [s.values for s in recording.channels[position : position + n]]
+        position += n
+        if hasattr(family, "kpis"):
+            parts.append(family.kpis(values, recording.step_s))
+    if sim.controller is not None and hasattr(sim.controller, "kpis"):
+        parts.append(sim.controller.kpis())  # PCC cost, islanding, solver calls (EMS)
+    kpis = merge_kpis(kpis, parts)
+    if sim.extras is not None:
+        kpis = {**kpis, **sim.extras.kpis(float(recording.n_steps * recording.step_s))}
+    return kpis
 
 
 def _rows(derived: DerivedResults, rows: np.ndarray) -> DerivedResults:
@@ -666,7 +545,6 @@ def run(
     out = simulate(sim)
     digest = scenario_hash(scenario)
     run_id = run_id_for(scenario.name, digest, seed)
-    resolved = scenario.model_copy(update={"seed": seed})
     recording = out.recording
     blocks = timeseries_series(sim, out) if scenario.outputs.timeseries else []
 
@@ -675,26 +553,8 @@ def run(
 
     events = events_table(recording.events)
     wall = time.perf_counter() - t0
-    import json
-
-    manifest = {
-        "run_id": run_id,
-        "scenario_name": scenario.name,
-        "scenario_file": scenario.source,
-        "scenario": json.loads(canonical_json(resolved, include_seed=True)),
-        "scenario_hash": digest,
-        "seed": seed,
-        **provenance(),
-        "started_at": started_at.isoformat(),
-        "wall_time_s": wall,
-        "n_steps": recording.n_steps,
-        "n_steps_planned": scenario.time.n_steps,
-        "step_s": recording.step_s,
-        "sim_start": scenario.time.start.isoformat(),
-        "stop_reason": out.stop_reason,
-        "backend": scenario.grid.backend,
-        "timings_s": out.timings,
-    }
+    manifest = _manifest(sim, out, run_id=run_id, digest=digest, seed=seed,
+                         started_at=started_at, wall_s=wall)
     extra_files = getattr(sim.controller, "extra_files", None)  # e.g. problems/*.lp
     files = {**(extra_files() if extra_files is not None else {}),
              **run_layout_files(sim.net, scenario)}  # layout.json: the app's network map
@@ -704,3 +564,30 @@ def run(
     return RunResult(
         run_id=run_id, path=path, kpis=out.kpis, stop_reason=out.stop_reason, wall_time_s=wall
     )
+
+
+def _manifest(sim: Simulation, out: SimulationOutput, *, run_id: str, digest: str, seed: int,
+              started_at: dt.datetime, wall_s: float) -> dict[str, Any]:
+    """``manifest.json`` of a run (columns in ``docs/contracts.md``)."""
+    import json
+
+    scenario, recording = sim.scenario, out.recording
+    resolved = scenario.model_copy(update={"seed": seed})
+    return {
+        "run_id": run_id,
+        "scenario_name": scenario.name,
+        "scenario_file": scenario.source,
+        "scenario": json.loads(canonical_json(resolved, include_seed=True)),
+        "scenario_hash": digest,
+        "seed": seed,
+        **provenance(),
+        "started_at": started_at.isoformat(),
+        "wall_time_s": wall_s,
+        "n_steps": recording.n_steps,
+        "n_steps_planned": scenario.time.n_steps,
+        "step_s": recording.step_s,
+        "sim_start": scenario.time.start.isoformat(),
+        "stop_reason": out.stop_reason,
+        "backend": scenario.grid.backend,
+        "timings_s": out.timings,
+    }
