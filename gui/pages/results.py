@@ -69,11 +69,14 @@ for first in range(0, len(cards), 4):
                                                  strict=False):
         column.metric(label, value, help=help_text, border=True)
 if len(kpis) > len(cards):
-    with st.expander(f"All {len(kpis)} KPIs"):
-        st.dataframe(pd.DataFrame({"KPI": [charts.kpi_label(k) for k in kpis],
-                                   "name": list(kpis),
-                                   "value": [charts.format_kpi(v) for v in kpis.values()]}),
-                     hide_index=True, key="results_kpi_table")
+    # lazy: the table (and the data grid's script in the browser) only when opened
+    all_kpis = st.expander(f"All {len(kpis)} KPIs", key="results_all_kpis",
+                           on_change="rerun")
+    if all_kpis.open:
+        all_kpis.dataframe(
+            pd.DataFrame({"KPI": [charts.kpi_label(k) for k in kpis], "name": list(kpis),
+                          "value": [charts.format_kpi(v) for v in kpis.values()]}),
+            hide_index=True, key="results_kpi_table")
 
 if meta.timeseries_path is None:
     st.stop()

@@ -342,6 +342,45 @@ def test_new_user_sees_the_default_run_in_a_real_browser(browser, tmp_path):
         server.close()
 
 
+def test_value_page_shows_what_qaoa_did_for_a_quantum_run(browser, tmp_path):
+    """The quantum value page by URL on a real run with routed QAOA decisions: the plain
+    statements and one table per decision kind, no exception."""
+    pytest.importorskip("solvers.qaoa")
+    import twin
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    store = tmp_path / "runs"
+    run = twin.run(twin.load_scenario(ROOT / "scenarios" / "quantum_microgrid_day.yaml"),
+                   store=store)
+    server = serve(store, tmp_path / "streamlit.log", autorun=False)
+    served_app = next(server)
+    tab = browser.new_page(viewport=VIEWPORT)
+    try:
+        open_page(tab, served_app, "/value")
+        tab.get_by_text("In plain words").first.wait_for(timeout=120_000)
+        assert "no routed decisions" not in tab.inner_text("body")  # the only run: QAOA
+        kinds = {c["decision"] for c in _routed_calls(run.path)}
+        for kind in kinds:  # one section per routed decision kind
+            tab.get_by_role("heading", name=kind.replace("_", " ")).first.wait_for(
+                timeout=30_000)
+        tab.get_by_test_id("stDataFrame").nth(len(kinds) - 1).wait_for(timeout=60_000)
+        assert_clean(tab)
+        shoot(tab, "value")
+    finally:
+        tab.close()
+        server.close()
+
+
+def _routed_calls(run_dir: Path) -> list[dict[str, Any]]:
+    import json
+
+    import pandas as pd
+
+    events = pd.read_parquet(run_dir / "events.parquet")
+    rows = [json.loads(d) for d in events["data"].astype(str) if d.startswith("{")]
+    return [r for r in rows if isinstance(r.get("decision"), str)]
+
+
 def test_run_folders_carry_the_layout_the_map_is_drawn_from(browser_store):
     """The map's source: every run folder has layout.json with each asset at its bus."""
     run = browser_store["runs"]["default"]

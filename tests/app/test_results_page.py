@@ -34,6 +34,11 @@ def test_results_page_shows_kpis_of_the_default_run_and_charts(app, app_env,
             "Battery discharging", "Net import (export < 0)"} <= names
     stacks = {trace.get("stackgroup") for trace in power["data"]}
     assert {"sources", "sinks"} <= stacks
+    assert not app.dataframe  # the table of all KPIs is drawn only when opened
+    app.session_state["results_all_kpis"] = True
+    app.run()
+    table = app.dataframe[0].value
+    assert list(table["name"]) == list(kpis)
     for tab, titles in (("Storage & EVs", ["Battery state of charge"]),
                         ("Grid", ["Voltage profile", "Bus voltage", "Line and transformer"]),
                         ("Network map", ["Network at"])):
