@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,6 +54,129 @@ def _nan_or(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """The recorded rows KPIs integrate over: the steps (fixed-step, ``weight_h`` None)
+    or the intervals (``weight_h`` their durations). [h]"""
+
+    ok: np.ndarray
+    lasting: np.ndarray
+    weight_h: np.ndarray | None
+    step_h: float
+    first: np.ndarray | None
+    unserved_mw: np.ndarray
+    p_mw: np.ndarray
+
+    @classmethod
+    def of(cls, recording: Recording) -> _Rows:
+        step_h = recording.step_s / 3600.0
+        iv = recording.intervals
+        if iv is None or iv.fixed_step:  # fixed-step: one interval per step
+            ok = recording.converged if iv is None else iv.converged
+            return cls(ok, ok, None, step_h, None,
+                       np.zeros(0) if iv is None else iv.unserved_mw,
+                       recording.p_mw if iv is None else iv.p_mw)
+        return cls(iv.converged, iv.converged & (iv.duration_s > 0), iv.duration_s / 3600.0,
+                   step_h, iv.first, iv.unserved_mw, iv.p_mw)
+
+    @property
+    def usable(self) -> np.ndarray:
+        """Rows whose state counts for extremes: converged (and lasting, with intervals)."""
+        return self.ok if self.weight_h is None else self.lasting
+
+    def integral(self, values: np.ndarray) -> float:
+        """Energy of a power series over the recorded rows. [MWh]"""
+        if self.weight_h is None:
+            return float(np.nansum(values) * self.step_h)
+        w = self.weight_h if values.ndim == 1 else self.weight_h[:, None]
+        return float(np.nansum(values * w))
+
+    def steps_with(self, mask: np.ndarray) -> np.ndarray:
+        """Rows -> steps: a step counts when any of its intervals does."""
+        if self.weight_h is None:
+            return mask
+        return np.logical_or.reduceat(mask, self.first, axis=0)
+
+
+def _peak(a: np.ndarray) -> float | None:
+    return _nan_or(float(np.nanmax(a))) if a.size and np.isfinite(a).any() else None
+
+
+def _low(a: np.ndarray) -> float | None:
+    return _nan_or(float(np.nanmin(a))) if a.size and np.isfinite(a).any() else None
+
+
+def _energy_kpis(rows: _Rows, derived: DerivedResults, injection_weight: np.ndarray,
+                 element_slices: dict[str, slice]) -> dict[str, float]:
+    """Import, export, losses, load, unserved load and generation. [MWh]"""
+    ok, step_h = rows.ok, rows.step_h
+    slack = derived.slack_p_mw.sum(axis=1)
+    flows = injection_weight * rows.p_mw  # injection, generation positive
+
+    def total(table: str, sign: float) -> float:
+        sl = element_slices[table]
+        if rows.weight_h is None:
+            return float(sign * np.nansum(flows[:, sl]) * step_h)
+        return float(sign * np.nansum(flows[:, sl] * rows.weight_h[:, None]))
+
+    if rows.weight_h is None:
+        energy_import = float(np.nansum(np.clip(slack[ok], 0, None)) * step_h)
+        energy_export = float(-np.nansum(np.clip(slack[ok], None, 0)) * step_h)
+        losses = float(np.nansum(derived.losses_p_mw[ok]) * step_h)
+    else:
+        energy_import = rows.integral(np.where(ok, np.clip(slack, 0, None), 0.0))
+        energy_export = -rows.integral(np.where(ok, np.clip(slack, None, 0), 0.0))
+        losses = rows.integral(np.where(ok, derived.losses_p_mw, 0.0))
+    return {
+        "energy_import_mwh": energy_import,
+        "energy_export_mwh": energy_export,
+        "losses_mwh": losses,
+        "load_energy_mwh": total("load", -1.0),
+        "load_unserved_mwh": rows.integral(rows.unserved_mw) if rows.unserved_mw.size else 0.0,
+        "generation_energy_mwh": total("sgen", 1.0),
+    }
+
+
+def _voltage_kpis(rows: _Rows, derived: DerivedResults,
+                  voltage_band_pu: tuple[float, float]) -> dict[str, float | None]:
+    """Lowest and highest bus voltage, bus-steps outside the band."""
+    rows_ok = rows.usable
+    vm = derived.vm_pu[rows_ok]
+    low, high = voltage_band_pu
+    if rows.weight_h is None:
+        with np.errstate(invalid="ignore"):
+            outside = int(np.count_nonzero((vm < low - 1e-12) | (vm > high + 1e-12)))
+    else:
+        with np.errstate(invalid="ignore"):
+            bad = (derived.vm_pu < low - 1e-12) | (derived.vm_pu > high + 1e-12)
+        outside = int(np.count_nonzero(rows.steps_with(bad & rows_ok[:, None])))
+    return {"min_bus_voltage_pu": _low(vm), "max_bus_voltage_pu": _peak(vm),
+            "voltage_violation_bus_steps": outside}
+
+
+def _loading_kpis(rows: _Rows, derived: DerivedResults,
+                  loading_limit_percent: float) -> dict[str, float | None]:
+    """Highest line and trafo loading, steps with an overloaded branch."""
+    rows_ok = rows.usable
+
+    def overloaded_steps(table: np.ndarray) -> int:
+        if table.shape[1] == 0:
+            return 0
+        if rows.weight_h is None:
+            a = table[rows_ok]
+            return int(np.count_nonzero((a > loading_limit_percent).any(axis=1)))
+        with np.errstate(invalid="ignore"):
+            over = (table > loading_limit_percent).any(axis=1) & rows_ok
+        return int(np.count_nonzero(rows.steps_with(over)))
+
+    return {
+        "max_line_loading_percent": _peak(derived.line_loading_percent[rows_ok]),
+        "line_overload_steps": overloaded_steps(derived.line_loading_percent),
+        "max_trafo_loading_percent": _peak(derived.trafo_loading_percent[rows_ok]),
+        "trafo_overload_steps": overloaded_steps(derived.trafo_loading_percent),
+    }
+
+
 def grid_kpis(
     recording: Recording,
     derived: DerivedResults,
@@ -62,99 +186,19 @@ def grid_kpis(
     voltage_band_pu: tuple[float, float],
     loading_limit_percent: float,
 ) -> dict[str, float | None]:
-    """Grid KPIs of a run (see :data:`KPI_DESCRIPTIONS`).
+    """Grid KPIs of a run (see :data:`KPI_DESCRIPTIONS`): energies integrated over the
+    recorded rows (:func:`_energy_kpis`), voltage (:func:`_voltage_kpis`) and loading
+    (:func:`_loading_kpis`) extremes and violations, zeros for the family KPIs a run
+    without those families reports.
 
     ``derived`` holds the results of every interval of ``recording.intervals`` (of
     every step when the recording has no intervals).
     """
-    step_h = recording.step_s / 3600.0
-    iv = recording.intervals
-    if iv is None or iv.fixed_step:  # fixed-step: one interval per step
-        ok = recording.converged if iv is None else iv.converged
-        weight_h = None
-        lasting = ok
-        unserved_mw = np.zeros(0) if iv is None else iv.unserved_mw
-        p_mw = recording.p_mw if iv is None else iv.p_mw
-    else:
-        ok = iv.converged
-        weight_h = iv.duration_s / 3600.0
-        lasting = ok & (iv.duration_s > 0)
-        unserved_mw = iv.unserved_mw
-        p_mw = iv.p_mw
-
-    def integral(values: np.ndarray) -> float:
-        """Energy of a power series over the recorded rows. [MWh]"""
-        if weight_h is None:
-            return float(np.nansum(values) * step_h)
-        w = weight_h if values.ndim == 1 else weight_h[:, None]
-        return float(np.nansum(values * w))
-
-    def steps_with(mask: np.ndarray) -> np.ndarray:
-        """Rows -> steps: a step counts when any of its intervals does."""
-        if weight_h is None:
-            return mask
-        return np.logical_or.reduceat(mask, iv.first, axis=0)
-
-    slack = derived.slack_p_mw.sum(axis=1)
-    flows = injection_weight * p_mw  # injection, generation positive
-
-    def total(table: str, sign: float) -> float:
-        sl = element_slices[table]
-        if weight_h is None:
-            return float(sign * np.nansum(flows[:, sl]) * step_h)
-        return float(sign * np.nansum(flows[:, sl] * weight_h[:, None]))
-
-    rows_ok = ok if weight_h is None else lasting
-    vm = derived.vm_pu[rows_ok]
-    low, high = voltage_band_pu
-    if weight_h is None:
-        with np.errstate(invalid="ignore"):
-            outside = int(np.count_nonzero((vm < low - 1e-12) | (vm > high + 1e-12)))
-    else:
-        with np.errstate(invalid="ignore"):
-            bad = (derived.vm_pu < low - 1e-12) | (derived.vm_pu > high + 1e-12)
-        outside = int(np.count_nonzero(steps_with(bad & rows_ok[:, None])))
-    line = derived.line_loading_percent[rows_ok]
-    trafo = derived.trafo_loading_percent[rows_ok]
-
-    def peak(a: np.ndarray) -> float | None:
-        return _nan_or(float(np.nanmax(a))) if a.size and np.isfinite(a).any() else None
-
-    def low_of(a: np.ndarray) -> float | None:
-        return _nan_or(float(np.nanmin(a))) if a.size and np.isfinite(a).any() else None
-
-    def overloaded_steps(table: np.ndarray) -> int:
-        if table.shape[1] == 0:
-            return 0
-        if weight_h is None:
-            a = table[rows_ok]
-            return int(np.count_nonzero((a > loading_limit_percent).any(axis=1)))
-        with np.errstate(invalid="ignore"):
-            over = (table > loading_limit_percent).any(axis=1) & rows_ok
-        return int(np.count_nonzero(steps_with(over)))
-
-    if weight_h is None:
-        energy_import = float(np.nansum(np.clip(slack[ok], 0, None)) * step_h)
-        energy_export = float(-np.nansum(np.clip(slack[ok], None, 0)) * step_h)
-        losses = float(np.nansum(derived.losses_p_mw[ok]) * step_h)
-    else:
-        energy_import = integral(np.where(ok, np.clip(slack, 0, None), 0.0))
-        energy_export = -integral(np.where(ok, np.clip(slack, None, 0), 0.0))
-        losses = integral(np.where(ok, derived.losses_p_mw, 0.0))
+    rows = _Rows.of(recording)
     return {
-        "energy_import_mwh": energy_import,
-        "energy_export_mwh": energy_export,
-        "losses_mwh": losses,
-        "load_energy_mwh": total("load", -1.0),
-        "load_unserved_mwh": integral(unserved_mw) if unserved_mw.size else 0.0,
-        "generation_energy_mwh": total("sgen", 1.0),
-        "min_bus_voltage_pu": low_of(vm),
-        "max_bus_voltage_pu": peak(vm),
-        "voltage_violation_bus_steps": outside,
-        "max_line_loading_percent": peak(line),
-        "line_overload_steps": overloaded_steps(derived.line_loading_percent),
-        "max_trafo_loading_percent": peak(trafo),
-        "trafo_overload_steps": overloaded_steps(derived.trafo_loading_percent),
+        **_energy_kpis(rows, derived, injection_weight, element_slices),
+        **_voltage_kpis(rows, derived, voltage_band_pu),
+        **_loading_kpis(rows, derived, loading_limit_percent),
         "pv_energy_mwh": 0.0,
         "pv_available_mwh": 0.0,
         "pv_curtailed_mwh": 0.0,
