@@ -90,6 +90,9 @@ def test_commands_the_microgrid_reads_are_what_the_units_apply() -> None:
     fams = sim.families
     bat, gen, ev = fams["battery"], fams["generator"], fams["ev_fleet"]
     checked = {"battery": 0, "generator": 0, "ev": 0}
+    inj, sl = sim.injections, sim.model.element_slices
+    bat_rows = slice(sl["storage"].start + bat.rows[0], sl["storage"].start + bat.rows[1])
+    gen_rows = slice(sl["sgen"].start + gen.rows[0], sl["sgen"].start + gen.rows[1])
 
     def probe(env, clock):
         while True:
@@ -103,11 +106,14 @@ def test_commands_the_microgrid_reads_are_what_the_units_apply() -> None:
                                       ev.charger_kw, ev.efficiency, ev.v2g, ev.step_s)
             fleet_expected = ev.expected_p_kw().copy()
             yield clock.wait(Phase.AFTER)
-            np.testing.assert_array_equal(bat.p_mw, bat_expected)
+            # what each unit applied at ACT: its rows of the injection buffer (its power
+            # channel adds the island slack it carries as a grid former on top)
+            np.testing.assert_array_equal(inj.p_mw[bat_rows], bat_expected)
             checked["battery"] += int(np.any(bat_expected != 0))
             on = gen.state.on
             np.testing.assert_array_equal(
-                gen.p_mw, np.where(on, np.clip(request, gen.p_min_kw, gen.p_max_kw), 0.0) / 1000.0)
+                inj.p_mw[gen_rows],
+                np.where(on, np.clip(request, gen.p_min_kw, gen.p_max_kw), 0.0) / 1000.0)
             checked["generator"] += int(on.any())
             np.testing.assert_array_equal(ev.state.p_kw, ev_expected)
             np.testing.assert_allclose(ev.fleet_p_mw * 1000.0, fleet_expected, rtol=1e-12)
