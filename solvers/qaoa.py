@@ -328,6 +328,10 @@ class QaoaSolver:
         A qiskit-ibm-runtime fake backend (``"FakeTorino"``, ``"torino"``, ...).
     noise_maxiter : int
         Noisy evaluations refining the angles when ``noise`` is set.
+    two_qubit_error_scale : float
+        Factor on the device's calibrated two-qubit gate errors when ``noise`` is set
+        (:func:`solvers.noise.compact_noise_model`; 1: as calibrated). The circuit's
+        use-weighted mean two-qubit error is reported as ``two_qubit_error_mean``. [-]
     max_qubits : int
         Largest QUBO accepted; above it the result is UNSUPPORTED. [qubits]
     penalty : float, optional
@@ -358,6 +362,7 @@ class QaoaSolver:
     simulator_method: str = "automatic"
     noise: str | None = None
     noise_maxiter: int = 30
+    two_qubit_error_scale: float = 1.0
     max_qubits: int = 24
     penalty: float | None = None
     repair: bool = True
@@ -384,6 +389,10 @@ class QaoaSolver:
             )
         if int(self.shots) < 1 or int(self.maxiter) < 0 or int(self.noise_maxiter) < 0:
             raise ValueError("shots must be >= 1, maxiter and noise_maxiter >= 0")
+        scale = self.two_qubit_error_scale
+        if isinstance(scale, bool) or not isinstance(scale, int | float) \
+                or not math.isfinite(scale) or scale < 0:
+            raise ValueError(f"two_qubit_error_scale must be a finite number >= 0, got {scale!r}")
         if self.angles is not None:
             arr = np.asarray(self.angles, dtype=np.float64).reshape(-1)
             if arr.size != 2 * self.reps or not np.isfinite(arr).all():
@@ -600,7 +609,8 @@ class QaoaSolver:
         circ.measure_all()
         setup = NoisySetup.build(self.noise, circ,  # type: ignore[arg-type]
                                  optimization_level=int(self.optimization_level),
-                                 simulator_method=self.simulator_method, seed=seed)
+                                 simulator_method=self.simulator_method, seed=seed,
+                                 two_qubit_error_scale=float(self.two_qubit_error_scale))
         x_norm, extra, timed_out = self._noisy_refine(setup, cost, x_norm, scale, seed,
                                                       counters, deadline)
         gammas, betas = x_norm[:p] / scale, x_norm[p:]
@@ -616,6 +626,8 @@ class QaoaSolver:
         best_z = _best_sample(qubo, z, counts)
         best_share = float(counts[np.flatnonzero((z == best_z).all(axis=1))].sum() / shots)
         ideal = QaoaKernel(cost)
+        extra["two_qubit_error_scale"] = setup.two_qubit_error_scale
+        extra["two_qubit_error_mean"] = setup.two_qubit_error_mean
         extra["ideal_expected_objective"] = float(
             qubo.sign * ideal.expectation(gammas, betas, precise=True))
         return _FinalRun(

@@ -80,6 +80,7 @@ SOLVER_OPTION_RANGES: dict[str, tuple[float, float]] = {
     "reps": (1, 50),
     "maxiter": (0, 10_000),
     "noise_maxiter": (0, 10_000),
+    "two_qubit_error_scale": (0.0, 100.0),
     "shots": (1, 10_000_000),
     "max_qubits": (1, 32),
     "optimization_level": (0, 3),

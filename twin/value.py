@@ -1,17 +1,23 @@
-"""The quantum value report of a run: ``twin value RUN [--baseline RUN]``.
+r"""The quantum value report of a run: ``twin value RUN [--baseline RUN]``.
 
 It answers the planner's question for one run (whose EMS routed binary decisions to a
 solver, ``control.ems.decisions``) against a baseline run of the same scenario and seed
 solved classically (the decisions by ``milp``):
 
-- per decision type: how many sub-problems, their size distribution (qubits, slack
-  binaries included, and binaries), the recombined decisions' gap to the full ``milp``
-  optimum;
+- the size distribution of the sub-problems the routed solver got (qubits, slack
+  binaries included; count per size and decision type) and of the parts below
+  ``min_qubits`` that the fallback decided;
+- per decision type: how many sub-problems, their size distribution (qubits and
+  binaries), the recombined decisions' gap to the full ``milp`` optimum;
 - per solver on the same sub-problems (events ``solver_compare``): mean result ratio
   (the project's convention, :func:`solvers.metrics.approximation_ratio`: 1 optimal),
-  mean expected-objective ratio, probability of sampling an optimum, feasible-sample
-  share, TTS99 (modelled QPU time for QAOA; this machine's wall clock for every solver,
-  from ``wall_clock.json``), modelled QPU time and cost, statuses;
+  mean objective gap to ``milp`` (:math:`(f - f^*) / \max(1, |f^*|)`), mean
+  expected-objective ratio and normalised expected ratio
+  (:func:`twin.control.formulations.router.normalised_ratio`: 1 optimal, 0 uniform
+  random guessing), probability of sampling an optimum and the uniform random
+  baseline's at equal shots, feasible-sample share, TTS99 in shots, in modelled QPU time
+  (QAOA) and in this machine's wall clock (every solver, from ``wall_clock.json``),
+  modelled QPU time and cost, statuses;
 - the routed calls: who answered (fallback answers counted under the solver that
   produced them), deadline misses, solver errors;
 - system KPI deltas against the baseline (cost, unmet EV energy, comfort violations,
@@ -109,50 +115,104 @@ def value_report(run: str | Path, baseline: str | Path | None = None) -> dict[st
                               manifest.get("scenario_name"), "routed_solver": called_solver,
                               "decisions": {}, "system": {}, "statements": []}
     for kind, group in compare.groupby("decision"):
-        first = group.drop_duplicates("call_id")
-        entry: dict[str, Any] = {
-            "subproblems": int(first.shape[0]),
-            "qubits": _dist(first["qubits"]),
-            "binaries": _dist(first["n_binary"]),
-            "solvers": {},
-        }
-        if not decomposition.empty:
-            dec = decomposition[decomposition["decision"] == kind]
-            entry["gap_to_full_milp"] = _dist(dec["gap"]) if "gap" in dec else None
-            entry["recombined_infeasible"] = int((~dec["feasible"].astype(bool)).sum())
-        called = group[group["solver"] == "called"]
-        entry["answered_by"] = {str(k): int(v) for k, v in
-                                called["solver_name"].value_counts().sort_index().items()}
-        for label, rows in group.groupby("solver"):
-            name = f"{called_solver} (routed)" if label == "called" else str(label)
-            tts_wall = []
-            if not timing.empty and label != "called":
-                t = timing[(timing["solver"] == label) & (timing["decision"] == kind)]
-                tts_wall = [float(x) if x is not None else math.inf for x in t["tts99_wall_s"]]
-            statuses = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
-            entry["solvers"][name] = {
-                "n": int(rows.shape[0]),
-                "statuses": statuses,
-                "result_ratio_mean": _mean(rows, "ratio"),
-                "expected_ratio_mean": _mean(rows, "expected_ratio"),
-                "p_optimal_mean": _mean(rows, "p_optimal"),
-                "feasible_share_mean": _mean(rows, "feasible_share"),
-                "tts99_qpu_s_median": _median_finite(
-                    [float(x) for x in rows["tts99_qpu_s"]] if "tts99_qpu_s" in rows else []),
-                "tts99_wall_s_median": _median_finite(tts_wall),
-                "qpu_billed_time_s_total": float(pd.to_numeric(
-                    rows.get("qpu_billed_time_s", pd.Series(dtype=float)),
-                    errors="coerce").fillna(0).sum()),
-                "qpu_cost_total": float(pd.to_numeric(
-                    rows.get("qpu_cost", pd.Series(dtype=float)), errors="coerce").fillna(0).sum()),
-            }
-        report["decisions"][str(kind)] = entry
+        report["decisions"][str(kind)] = _decision_entry(
+            str(kind), group, decomposition, timing, called_solver)
+    report["sizes"] = _size_distribution(compare, _rows(events, "decision_small_part"))
+    report["calls"] = _calls_summary(events, list(report["decisions"]), kpis)
+    if baseline is not None:
+        base_kpis, _e, _w, base_manifest = _read_run(Path(baseline))
+        report["baseline"] = base_manifest.get("run_id")
+        report["system"] = _system_deltas(kpis, base_kpis)
+    report["break_even"] = break_even(report)
+    report["statements"] = _statements(report)
+    return report
+
+
+def _decision_entry(kind: str, group: pd.DataFrame, decomposition: pd.DataFrame,
+                    timing: pd.DataFrame, called_solver: str) -> dict[str, Any]:
+    """One decision type: sub-problem sizes, recombination gap, who answered, and every
+    solver's figures on its sub-problems."""
+    first = group.drop_duplicates("call_id")
+    entry: dict[str, Any] = {
+        "subproblems": int(first.shape[0]),
+        "qubits": _dist(first["qubits"]),
+        "binaries": _dist(first["n_binary"]),
+        "solvers": {},
+    }
+    if not decomposition.empty:
+        dec = decomposition[decomposition["decision"] == kind]
+        entry["gap_to_full_milp"] = _dist(dec["gap"]) if "gap" in dec else None
+        entry["recombined_infeasible"] = int((~dec["feasible"].astype(bool)).sum())
+    called = group[group["solver"] == "called"]
+    entry["answered_by"] = {str(k): int(v) for k, v in
+                            called["solver_name"].value_counts().sort_index().items()}
+    for label, rows in group.groupby("solver"):
+        name = f"{called_solver} (routed)" if label == "called" else str(label)
+        entry["solvers"][name] = _solver_entry(rows, str(label), kind, timing)
+    return entry
+
+
+def _solver_entry(rows: pd.DataFrame, label: str, kind: str,
+                  timing: pd.DataFrame) -> dict[str, Any]:
+    """One solver's figures over the sub-problems of one decision type."""
+    tts_wall = []
+    if not timing.empty and label != "called":
+        t = timing[(timing["solver"] == label) & (timing["decision"] == kind)]
+        tts_wall = [float(x) if x is not None else math.inf for x in t["tts99_wall_s"]]
+    statuses = {str(k): int(v) for k, v in rows["status"].value_counts().items()}
+    objective = pd.to_numeric(rows.get("objective", pd.Series(dtype=float)), errors="coerce")
+    reference = pd.to_numeric(rows.get("reference_objective", pd.Series(dtype=float)),
+                              errors="coerce")
+    gap = ((objective - reference) / np.maximum(1.0, reference.abs())).dropna()
+    return {
+        "n": int(rows.shape[0]),
+        "statuses": statuses,
+        "result_ratio_mean": _mean(rows, "ratio"),
+        "gap_to_milp_mean": float(gap.mean()) if not gap.empty else None,
+        "expected_ratio_mean": _mean(rows, "expected_ratio"),
+        "normalised_expected_ratio_mean": _mean(rows, "normalised_expected_ratio"),
+        "p_optimal_mean": _mean(rows, "p_optimal"),
+        "feasible_share_mean": _mean(rows, "feasible_share"),
+        "random_best_ratio_mean": _mean(rows, "random_best_ratio"),
+        "random_p_optimal_mean": _mean(rows, "random_p_optimal"),
+        "tts99_shots_median": _median_finite(
+            [float(x) for x in pd.to_numeric(rows["tts99_shots"], errors="coerce")
+             .fillna(math.inf)] if "tts99_shots" in rows else []),
+        "tts99_qpu_s_median": _median_finite(
+            [float(x) for x in rows["tts99_qpu_s"]] if "tts99_qpu_s" in rows else []),
+        "tts99_wall_s_median": _median_finite(tts_wall),
+        "qpu_billed_time_s_total": float(pd.to_numeric(
+            rows.get("qpu_billed_time_s", pd.Series(dtype=float)),
+            errors="coerce").fillna(0).sum()),
+        "qpu_cost_total": float(pd.to_numeric(
+            rows.get("qpu_cost", pd.Series(dtype=float)), errors="coerce").fillna(0).sum()),
+    }
+
+
+def _size_distribution(compare: pd.DataFrame, small: pd.DataFrame) -> dict[str, Any]:
+    """Qubits of every sub-problem the routed solver got (count per size, per decision
+    type), and the parts below ``min_qubits`` that the fallback decided instead."""
+    first = compare.drop_duplicates("call_id")
+    counts = {str(int(q)): int(n) for q, n in first["qubits"].value_counts().sort_index()
+              .items()}
+    types = sorted(str(k) for k in first["decision"].unique())
+    out: dict[str, Any] = {"routed_qubits": counts, "routed_types": types,
+                           "routed": _dist(first["qubits"]), "below_min": {}}
+    if not small.empty:
+        out["below_min"] = {str(int(q)): int(n) for q, n in
+                            small["qubits"].value_counts().sort_index().items()}
+    return out
+
+
+def _calls_summary(events: pd.DataFrame, kinds: list[str], kpis: dict[str, Any]
+                   ) -> dict[str, Any]:
+    """The routed calls: who answered, fallbacks, deadline misses, solver errors."""
     from twin.control.calls import calls_table
 
     calls = calls_table(events)
-    routed = calls[calls["task"].isin(list(report["decisions"]))]
+    routed = calls[calls["task"].isin(kinds)]
     deadline = routed.get("x_deadline_met")
-    report["calls"] = {
+    return {
         "n": int(routed.shape[0]),
         "answered_by": {str(k): int(v) for k, v in
                         routed["solver_used"].fillna("none").value_counts().items()},
@@ -160,17 +220,16 @@ def value_report(run: str | Path, baseline: str | Path | None = None) -> dict[st
         "deadline_misses": int((deadline == False).sum()) if deadline is not None else 0,  # noqa: E712
         "solver_errors": kpis.get("solver_errors"),
     }
-    if baseline is not None:
-        base_kpis, _e, _w, base_manifest = _read_run(Path(baseline))
-        report["baseline"] = base_manifest.get("run_id")
-        for key, label in SYSTEM_KPIS:
-            a, b = kpis.get(key), base_kpis.get(key)
-            if isinstance(a, int | float) and isinstance(b, int | float):
-                report["system"][key] = {"label": label, "run": a, "baseline": b,
-                                         "delta": float(a) - float(b)}
-    report["break_even"] = break_even(report)
-    report["statements"] = _statements(report)
-    return report
+
+
+def _system_deltas(kpis: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """:data:`SYSTEM_KPIS` of the run against the baseline's."""
+    out: dict[str, Any] = {}
+    for key, label in SYSTEM_KPIS:
+        a, b = kpis.get(key), base.get(key)
+        if isinstance(a, int | float) and isinstance(b, int | float):
+            out[key] = {"label": label, "run": a, "baseline": b, "delta": float(a) - float(b)}
+    return out
 
 
 def break_even(report: dict[str, Any]) -> dict[str, Any]:
@@ -266,6 +325,15 @@ def render_markdown(report: dict[str, Any]) -> str:
              f"Run `{report['run']}`" + (f", baseline `{report['baseline']}`"
                                           if report.get("baseline") else ", no baseline") + ".",
              ""]
+    sizes = report.get("sizes")
+    if sizes:
+        lines += ["## Sub-problem sizes", "",
+                  f"The routed solver got {sizes['routed']['n']} sub-problems of "
+                  f"{_fmt(sizes['routed']['min'])} to {_fmt(sizes['routed']['max'])} qubits "
+                  f"from {len(sizes['routed_types'])} decision types "
+                  f"({', '.join(sizes['routed_types'])}); count per size (qubits: count) "
+                  f"{sizes['routed_qubits']}; below min_qubits, decided by the fallback "
+                  f"and not compared: {sizes['below_min'] or 'none'}.", ""]
     for kind, entry in report["decisions"].items():
         q, b = entry["qubits"], entry["binaries"]
         lines += [f"## {kind}", "",
@@ -278,14 +346,20 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines += [f"Recombined decisions: gap to the full milp optimum median "
                       f"{_fmt(gap['median'])}, max {_fmt(gap['max'])}; infeasible "
                       f"{entry.get('recombined_infeasible', 0)}.", ""]
-        lines += ["| solver | n | result ratio | expected ratio | P(opt) | feasible share | "
+        lines += ["| solver | n | result ratio | gap to milp | expected ratio | "
+                  "normalised expected ratio | P(opt) | random P(opt) at equal shots | "
+                  "feasible share | TTS99 [shots] | "
                   "TTS99 QPU [s] | TTS99 wall [s] | QPU time [s] | QPU cost | statuses |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for name, s in entry["solvers"].items():
             lines.append(
                 f"| {name} | {s['n']} | {_fmt(s['result_ratio_mean'])} | "
-                f"{_fmt(s['expected_ratio_mean'])} | {_fmt(s['p_optimal_mean'])} | "
-                f"{_fmt(s['feasible_share_mean'])} | {_fmt(s['tts99_qpu_s_median'])} | "
+                f"{_fmt(s.get('gap_to_milp_mean'))} | "
+                f"{_fmt(s['expected_ratio_mean'])} | "
+                f"{_fmt(s.get('normalised_expected_ratio_mean'))} | "
+                f"{_fmt(s['p_optimal_mean'])} | {_fmt(s.get('random_p_optimal_mean'))} | "
+                f"{_fmt(s['feasible_share_mean'])} | {_fmt(s.get('tts99_shots_median'))} | "
+                f"{_fmt(s['tts99_qpu_s_median'])} | "
                 f"{_fmt(s['tts99_wall_s_median'])} | {_fmt(s['qpu_billed_time_s_total'])} | "
                 f"{_fmt(s['qpu_cost_total'])} | {s['statuses']} |")
         lines.append("")

@@ -452,3 +452,42 @@ def test_non_finite_penalty_and_no_binaries_are_unsupported() -> None:
     res = get_solver("qaoa").solve(continuous)
     assert res.status is Status.UNSUPPORTED
     assert "no binary or integer variables" in res.message
+
+
+def test_compact_noise_model_of_every_qubit_is_the_full_device_model() -> None:
+    """Built through qiskit-aer's public device-model functions on the compact target:
+    on all of a device's qubits it equals NoiseModel.from_backend exactly."""
+    pytest.importorskip("qiskit_ibm_runtime")
+    from qiskit_aer.noise import NoiseModel
+
+    from solvers.noise import compact_noise_model, fake_backend
+
+    fake = fake_backend("manila")
+    assert compact_noise_model("manila", range(fake.num_qubits)) == NoiseModel.from_backend(fake)
+    assert compact_noise_model("manila", range(fake.num_qubits), 2.0) != \
+        NoiseModel.from_backend(fake)
+
+
+def test_two_qubit_error_scale_moves_the_noisy_expectation() -> None:
+    """The noise scale multiplies the two-qubit errors the circuit sees (reported as
+    two_qubit_error_mean), and a 30x scale makes the noisy expected objective worse than
+    the calibrated device's, which is worse than relaxation-only (scale 0)."""
+    pytest.importorskip("qiskit_ibm_runtime")
+    problem = fi.ev_charging(1, 3, soft=True, seed=0)
+    out = {}
+    for scale in (0.0, 1.0, 30.0):
+        res = get_solver("qaoa", noise="manila", noise_maxiter=0, shots=4000,
+                         two_qubit_error_scale=scale).solve(problem, seed=5)
+        d = res.diagnostics
+        assert d["two_qubit_error_scale"] == scale
+        out[scale] = (d["expected_objective"], d["two_qubit_error_mean"])
+    assert out[0.0][1] == 0.0
+    assert out[30.0][1] == pytest.approx(30.0 * out[1.0][1])
+    sign = to_qubo(problem).sign
+    e = {k: sign * v[0] for k, v in out.items()}
+    assert e[0.0] < e[30.0]
+    assert e[1.0] < e[30.0]
+    from solvers.registry import SolverOptionError
+
+    with pytest.raises(SolverOptionError, match="two_qubit_error_scale"):
+        get_solver("qaoa", noise="manila", two_qubit_error_scale=-1.0)

@@ -52,3 +52,34 @@ def test_solver_seeds_follow_the_run_seed_with_and_without_comms():
     comms = load_scenario(scenarios / "patterns_qpu_outage_evening_peak.yaml")
     assert comms.comms.enabled
     assert build(comms, seed=comms.seed + 5).controller.gateway.seed == comms.seed + 5
+
+
+@pytest.mark.parametrize("solver", ["annealing", "qaoa"])
+def test_gateway_solves_the_reference_once_and_passes_it_on(solver, monkeypatch):
+    """A sampling solver called with reference=True gets the known milp optimum as
+    reference_objective: milp solves the problem once per call, not once in the gateway
+    and again inside the solver, and both report the same optimum."""
+    import simpy
+
+    from solvers import Problem, get_solver
+    from twin.control.gateway import DirectGateway
+
+    milp_cls = type(get_solver("milp"))
+    calls = []
+    original = milp_cls.solve
+
+    def counting(self, problem, **kwargs):
+        calls.append(problem)
+        return original(self, problem, **kwargs)
+
+    monkeypatch.setattr(milp_cls, "solve", counting)
+    problem = Problem(objective=[1.0, -2.0, 0.5], kinds="binary", upper=1.0,
+                      constraints=[[1.0, 1.0, 1.0]], row_lower=[1.0], row_upper=[2.0])
+    env = simpy.Environment()
+    gw = DirectGateway(seed=3)
+    proc = env.process(gw.call(env, "decision", problem, solver=solver, reference=True))
+    env.run()
+    record = proc.value
+    assert len(calls) == 1
+    assert record.reference_objective == pytest.approx(-2.0)
+    assert record.result.diagnostics["reference_objective"] == pytest.approx(-2.0)

@@ -226,3 +226,89 @@ def test_subproblem_above_the_qubit_limit_without_decomposition_is_unsupported()
     result = get_solver("qaoa", max_qubits=8).solve(problem, seed=1)
     assert result.status.value == "unsupported"
     assert "max_qubits=8" in result.message
+
+
+@pytest.mark.parametrize("decision", sorted(BUILDERS))
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_minimum_part_size_merges_small_parts_within_the_budget(decision: str,
+                                                                seed: int) -> None:
+    """With a minimum part size every part stays within the budget, and a part below the
+    minimum is handed out only when joining it to the next pending part would break the
+    budget (or there is none to join); the recombined decision stays feasible."""
+    from twin.control.formulations.base import PartQueue, merged
+
+    build, _t, n_max = BUILDERS[decision]
+    formulation = build(seed, 6, n_max)
+    milp = get_solver("milp")
+    budget, floor = 10, 6
+    queue = PartQueue(formulation, formulation.decompose(budget), budget, min_qubits=floor)
+    decided = formulation.empty_decision()
+    while (item := queue.next(decided)) is not None:
+        spec, sub, problem, qubits = item
+        assert qubits <= budget or (spec.t1 - spec.t0 == 1 and len(spec.assets) == 1)
+        if 0 < qubits < floor and queue.pending:
+            union = merged(spec, queue.pending[0])
+            assert union is None or formulation.part(union, decided).qubits() > budget
+        x = milp.solve(problem).x if problem.num_variables else np.zeros(0)
+        if x is None:
+            x = np.zeros(problem.num_variables)
+        decided = formulation.merge(decided, spec, sub.interpret(x))
+
+
+def test_windows_are_balanced() -> None:
+    """12 slots at a 5-slot window are 4 + 4 + 4, not 5 + 5 + 2."""
+    formulation = _battery(0, 12, 1)
+    specs = formulation.plan_parts(5, 1)
+    assert [(s.t0, s.t1) for s in specs] == [(0, 4), (4, 8), (8, 12)]
+    assert [s.last_window for s in specs] == [False, False, True]
+
+
+def test_peeling_keeps_parts_long() -> None:
+    """A window above the budget keeps its longest leading window that fits and hands the
+    rest on: no part is cut to halves that leave the budget half unused."""
+    formulation = _battery(1, 12, 1)
+    milp = get_solver("milp")
+    _, parts = solve_decomposed(formulation, lambda p: (milp.solve(p).x, "milp"),
+                                max_qubits=16, min_qubits=12)
+    assert all(p.qubits <= 16 for p in parts)
+    # every part but the last could not take one more slot within the budget
+    for p in parts[:-1]:
+        longer = formulation.part(
+            type(p.spec)(p.spec.t0, p.spec.t1 + 1, p.spec.assets, p.spec.t1 + 1 >= 12),
+            formulation.empty_decision())
+        assert p.spec.t1 == 12 or longer.qubits() > 16 or p.qubits >= 12
+
+
+def test_normalised_expected_ratio_by_hand() -> None:
+    """min -2 x0 - x1 + 3 x0 x1 s.t. x0 + x1 = 1, penalty 4: the QUBO adds
+    4 (x0 + x1 - 1)^2, so its values are 00: 4, 10: -2, 01: -1, 11: 4; uniform guessing
+    averages E0 = 1.25 and the optimum is -2. A sampler whose mean is 0.5 (positive:
+    the project ratio gives it 0) covers (1.25 - 0.5) / (1.25 + 2) = 0.2308 of the way."""
+    import scipy.sparse as sp
+
+    from solvers import Problem
+    from solvers.metrics import approximation_ratio
+    from twin.control.formulations.router import normalised_ratio, uniform_mean
+
+    problem = Problem(objective=np.array([-2.0, -1.0]), kinds="binary", lower=0.0, upper=1.0,
+                      quadratic=sp.coo_array(([3.0], ([0], [1])), shape=(2, 2)),
+                      names=["x0", "x1"], constraints=sp.coo_array(np.array([[1.0, 1.0]])),
+                      row_lower=np.array([1.0]), row_upper=np.array([1.0]))
+    qubo = to_qubo(problem, 4.0)
+    values = sorted(float(qubo.evaluate(np.array(z, float))[0])
+                    for z in itertools.product((0, 1), repeat=qubo.num_variables))
+    assert values == pytest.approx([-2.0, -1.0, 4.0, 4.0])
+    assert uniform_mean(problem, 4.0) == pytest.approx(1.25)
+    assert approximation_ratio(0.5, -2.0) == 0.0
+    assert normalised_ratio(0.5, -2.0, 1.25) == pytest.approx(0.75 / 3.25)
+    assert normalised_ratio(-2.0, -2.0, 1.25) == 1.0
+    assert normalised_ratio(1.25, -2.0, 1.25) == 0.0
+    assert normalised_ratio(3.0, -2.0, 1.25) == pytest.approx(-1.75 / 3.25)  # worse than guessing
+    # offset-free: shifting every value by a constant leaves it unchanged
+    assert normalised_ratio(10.5, 8.0, 11.25) == pytest.approx(0.75 / 3.25)
+    # maximisation mirrors it; guessing at the optimum: 1 only at the optimum
+    assert normalised_ratio(-0.5, 2.0, -1.25, maximize=True) == pytest.approx(0.75 / 3.25)
+    assert normalised_ratio(1.0, 1.0, 1.0) == 1.0
+    assert normalised_ratio(2.0, 1.0, 1.0) == 0.0
+    assert normalised_ratio(None, 1.0, 1.0) is None

@@ -17,7 +17,7 @@ What is compared, per scenario (``tests/data/golden/<case>/``):
 - ``kpis.json``: every KPI exactly, without the wall-clock ones (``*solve_time*``).
 
 Short horizons are used where a full run would make the suite slow or the files large
-(``simbench_year`` runs its first week).
+(``simbench_year`` runs its first week, ``quantum_microgrid_day`` its first plan).
 """
 
 from __future__ import annotations
@@ -37,8 +37,18 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 GOLDEN = ROOT / "tests" / "data" / "golden"
 
+QUANTUM_SHORT: dict[str, object] = {
+    "time.duration": "30min",
+    "control.ems.horizon": "3h",
+    "control.ems.decisions.compare.qaoa_noisy.options.shots": 16,
+}
+"""quantum_microgrid_day's first plan over a 3 h look-ahead, noisy QAOA at 16 shots: the
+whole day runs for minutes (noisy QAOA on every sub-problem); tests/twin/
+test_quantum_scenario.py runs it in full (slow)."""
+
 OVERRIDES: dict[str, dict[str, object]] = {
     "simbench_year": {"time.duration": "7d"},
+    "quantum_microgrid_day": QUANTUM_SHORT,
 }
 """Scenario stem -> overrides that keep the case short."""
 

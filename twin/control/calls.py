@@ -389,11 +389,14 @@ class SolverPool:
         options: Mapping[str, Any] | None,
         seed: int,
         time_limit_s: float | None,
+        reference_objective: float | None = None,
     ) -> tuple[Result, float]:
         """Solve with one solver, returning the result and the measured wall time. [s]
 
         A solver that refuses the problem (``supports``) gives an ``UNSUPPORTED``
         result; one that raises gives a ``FAILED`` result (and a warning in the log).
+        ``reference_objective`` (an optimum already known) is passed on to a solver
+        whose ``solve`` takes it, so it does not solve the reference again.
         """
         from solvers import Result, Status
 
@@ -404,6 +407,9 @@ class SolverPool:
             reason = backend.supports(problem)
             if reason is not None:
                 result = Result(Status.UNSUPPORTED, solver, message=str(reason), problem=problem)
+            elif reference_objective is not None and _takes_reference(backend):
+                result = backend.solve(problem, time_limit=time_limit_s, seed=seed,
+                                       reference_objective=reference_objective)
             else:
                 result = backend.solve(problem, time_limit=time_limit_s, seed=seed)
         except Exception as exc:  # a solver that raises must not end the run
@@ -422,3 +428,10 @@ class SolverPool:
             result, wall = self.solve(problem, self.reference_solver, None, seed, None)
             self._reference_cache = {key: (result.objective if result.has_solution else None, wall)}
         return self._reference_cache[key]
+
+
+def _takes_reference(backend: Solver) -> bool:
+    """Whether ``backend.solve`` accepts ``reference_objective`` (the sampling solvers)."""
+    import inspect
+
+    return "reference_objective" in inspect.signature(backend.solve).parameters

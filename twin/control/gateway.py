@@ -83,7 +83,13 @@ class DirectGateway:
         call_id, number = self.log.next_id(task)
         seed = stream_seed(self.seed, number)
         start_s = float(env.now)
-        result, wall = self.pool.solve(problem, solver, options, seed, time_limit_s)
+        ref_obj: float | None = None
+        ref_wall = 0.0
+        known = reference and solver != self.reference_solver
+        if known:  # solved first, so a sampling solver need not solve it again
+            ref_obj, ref_wall = self.pool.reference(problem, seed)
+        result, wall = self.pool.solve(problem, solver, options, seed, time_limit_s,
+                                       reference_objective=ref_obj)
         used: str | None = solver
         fallback_used: str | None = None
         reason: str | None = None
@@ -99,9 +105,7 @@ class DirectGateway:
                 extra["solve_cpu_s"] = first_cpu + self.pool.last_cpu_s
                 fallback_used = fallback
                 used = fallback if result.has_solution else None
-        ref_obj: float | None = None
-        ref_wall = 0.0
-        if reference:
+        if reference and not known:
             if used == self.reference_solver and result.has_solution and result.status.value == "optimal":
                 ref_obj, ref_wall = result.objective, 0.0
             else:

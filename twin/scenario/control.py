@@ -77,6 +77,12 @@ class DecisionsSpec(SpecModel):
                                        description="Solver time limit per call. [s]")
     max_qubits: int = Field(24, ge=1, le=32, description="Qubit budget of one sub-problem "
                             "(its QUBO, slack binaries included). [-]")
+    min_qubits: int = Field(
+        0, ge=0, le=32, description="Smallest sub-problem the solver gets (its QUBO, "
+        "slacks included): smaller parts are merged with the next one while the union fits "
+        "max_qubits; a part still below it is decided by the fallback solver, counted under "
+        "it (KPI decision_parts_below_min) and not compared. 0: no minimum. [-]"
+    )
     decompose: bool = Field(
         True, description="Split a decision into time windows and asset clusters that fit "
         "max_qubits; off: each decision is one problem (a solver refuses what does not fit)."
@@ -104,6 +110,13 @@ class DecisionsSpec(SpecModel):
     )
     random_shots: int = Field(512, ge=1, le=1_000_000,
                               description="Shots of the uniform random baseline. [-]")
+
+    @model_validator(mode="after")
+    def _min_within_max(self) -> DecisionsSpec:
+        if self.min_qubits > self.max_qubits:
+            raise ValueError(f"min_qubits ({self.min_qubits}) must not exceed max_qubits "
+                             f"({self.max_qubits})")
+        return self
 
 
 class EmsSpec(SpecModel):

@@ -15,7 +15,7 @@ decisions carry state across the window boundary: generator on-times, running lo
 stored energy), so the recombined decision is feasible for the full problem.
 
 Public names: :class:`BinaryModel`, :class:`Formulation`, :class:`PartSpec`,
-:class:`PartQueue`, :data:`DECISION_TYPES`.
+:class:`PartQueue`, :func:`merged`, :data:`DECISION_TYPES`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ import scipy.sparse as sp
 if TYPE_CHECKING:
     from solvers import Problem
 
-__all__ = ["DECISION_TYPES", "BinaryModel", "Formulation", "PartQueue", "PartSpec"]
+__all__ = ["DECISION_TYPES", "BinaryModel", "Formulation", "PartQueue", "PartSpec",
+           "merged"]
 
 DECISION_TYPES: tuple[str, ...] = (
     "unit_commitment", "ev_chargers", "deferrable_loads", "battery_mode",
@@ -168,17 +169,20 @@ class Formulation(ABC):
         return int(to_qubo(problem, penalty).num_variables)
 
     def plan_parts(self, window: int, cluster: int) -> list[PartSpec]:
-        """Windows of ``window`` slots (in time order) times clusters of ``cluster``
-        assets: the order parts are solved in."""
+        """Windows of at most ``window`` slots (in time order) times clusters of at most
+        ``cluster`` assets: the order parts are solved in.
+
+        The windows (and clusters) are balanced: as few as ``window`` allows, of equal
+        length to within one slot (12 slots at ``window`` 5 are 4 + 4 + 4, not
+        5 + 5 + 2), so no part is left much smaller than the others.
+        """
         window = max(1, int(window))
         cluster = max(1, int(cluster))
-        assets = list(range(self.n_assets))
         specs = []
-        for t0 in range(0, self.n_slots, window):
-            t1 = min(self.n_slots, t0 + window)
-            for a0 in range(0, max(1, len(assets)), cluster):
-                specs.append(PartSpec(t0, t1, tuple(assets[a0:a0 + cluster]),
-                                      t1 >= self.n_slots))
+        for t0, t1 in _balanced(self.n_slots, window):
+            for a0, a1 in _balanced(max(1, self.n_assets), cluster):
+                assets = tuple(range(a0, min(a1, self.n_assets)))
+                specs.append(PartSpec(t0, t1, assets, t1 >= self.n_slots))
         return specs
 
     def decompose(self, max_qubits: int, penalty: float | None = None,
@@ -211,10 +215,14 @@ class Formulation(ABC):
 
 
 class PartQueue:
-    """The parts of a decomposition in solving order, each split again (time halves,
-    then asset halves) when, built with what is decided so far, its QUBO is above
-    ``max_qubits``; a part of one slot and one asset that is still too big is returned
-    as it is (the solver refuses it, naming the size).
+    """The parts of a decomposition in solving order. A part whose QUBO, built with what
+    is decided so far, is above ``max_qubits`` keeps its longest leading window that fits
+    and hands the remaining slots on to the next window (else it is split in asset
+    halves); a part of one slot and one asset that is still too big is returned
+    as it is (the solver refuses it, naming the size). A part whose QUBO is below
+    ``min_qubits`` is merged with the next one (:func:`merged`) while the union fits
+    ``max_qubits``; one still below it (the whole decision is that small, or no
+    neighbour fits) is returned as it is and the caller decides where it goes.
 
     Parameters
     ----------
@@ -227,34 +235,96 @@ class PartQueue:
     penalty : float, optional
         QUBO penalty (None: automatic).
     split : bool
-        False: never split (decomposition off).
+        False: never split or merge (decomposition off).
+    min_qubits : int
+        Smallest QUBO a part should have; smaller parts are merged with their
+        successor while the union fits. [qubits]
     """
 
     def __init__(self, formulation: Formulation, specs: list[PartSpec], max_qubits: int,
-                 penalty: float | None = None, split: bool = True) -> None:
+                 penalty: float | None = None, split: bool = True,
+                 min_qubits: int = 0) -> None:
         self.formulation = formulation
         self.pending = list(specs)
         self.max_qubits = int(max_qubits)
+        self.min_qubits = int(min_qubits)
         self.penalty = penalty
         self.split = split
         self.count = 0
+
+    def _build(self, spec: PartSpec, decided: Any) -> tuple[Formulation, Problem, int]:
+        sub = self.formulation.part(spec, decided)
+        problem = sub.to_problem()
+        return sub, problem, sub.qubits(self.penalty) if problem.num_variables else 0
+
+    def _peel(self, spec: PartSpec, decided: Any
+              ) -> tuple[PartSpec, tuple[Formulation, Problem, int]] | None:
+        """The longest leading window of ``spec`` that fits ``max_qubits``, its remaining
+        slots put in front of the queue (joined to the next window of the same assets);
+        None when not even its first slot fits."""
+        n_slots = self.formulation.n_slots
+        for length in range(spec.t1 - spec.t0 - 1, 0, -1):
+            cut = spec.t0 + length
+            head = PartSpec(spec.t0, cut, spec.assets, cut >= n_slots)
+            built = self._build(head, decided)
+            if built[2] <= self.max_qubits:
+                tail = PartSpec(cut, spec.t1, spec.assets, spec.last_window)
+                joined = merged(tail, self.pending[0]) if self.pending else None
+                if joined is not None:
+                    self.pending[0] = joined
+                else:
+                    self.pending.insert(0, tail)
+                return head, built
+        return None
 
     def next(self, decided: Any) -> tuple[PartSpec, Formulation, Problem, int] | None:
         """The next part given ``decided``: (spec, sub-formulation, problem, qubits)."""
         f = self.formulation
         while self.pending:
             spec = self.pending.pop(0)
-            sub = f.part(spec, decided)
-            problem = sub.to_problem()
-            qubits = sub.qubits(self.penalty) if problem.num_variables else 0
+            sub, problem, qubits = self._build(spec, decided)
             if self.split and qubits > self.max_qubits:
-                halves = _halves(spec, f.n_slots)
-                if halves:
-                    self.pending[:0] = halves
-                    continue
+                head = self._peel(spec, decided)
+                if head is not None:
+                    spec, (sub, problem, qubits) = head
+                else:
+                    halves = _halves(spec, f.n_slots)
+                    if halves:
+                        self.pending[:0] = halves
+                        continue
+            while self.split and 0 < qubits < self.min_qubits and self.pending:
+                union = merged(spec, self.pending[0])
+                if union is None:
+                    break
+                bigger = self._build(union, decided)
+                if bigger[2] > self.max_qubits:
+                    break
+                self.pending.pop(0)
+                spec, (sub, problem, qubits) = union, bigger
             self.count += 1
             return spec, sub, problem, qubits
         return None
+
+
+def _balanced(n: int, most: int) -> list[tuple[int, int]]:
+    """``[0, n)`` cut into ``ceil(n / most)`` consecutive ranges of near-equal length."""
+    if n <= 0:
+        return [(0, 0)]
+    count = -(-n // max(1, most))
+    edges = [round(i * n / count) for i in range(count + 1)]
+    return [(edges[i], edges[i + 1]) for i in range(count)]
+
+
+def merged(first: PartSpec, second: PartSpec) -> PartSpec | None:
+    """One part covering two neighbours: consecutive windows of the same assets, or two
+    clusters of the same window; None when they are neither."""
+    if first.assets == second.assets and first.t1 == second.t0:
+        return PartSpec(first.t0, second.t1, first.assets, second.last_window)
+    if (first.t0, first.t1) == (second.t0, second.t1) and not set(first.assets) & set(
+            second.assets):
+        return PartSpec(first.t0, first.t1, tuple(sorted(first.assets + second.assets)),
+                        first.last_window)
+    return None
 
 
 def _halves(spec: PartSpec, n_slots: int) -> list[PartSpec]:

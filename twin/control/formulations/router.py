@@ -13,12 +13,22 @@ the decided binaries are fixed in the dispatch problem. When the fixed dispatch 
 solution (a decision the continuous part cannot follow), that decision type's fixings
 are dropped for this plan and counted (``decisions_overridden``).
 
+The expected figure of a sampler (:func:`normalised_ratio`): the sub-problems' optima
+are mostly negative (savings against doing nothing) while a sampler's mean penalised
+objective is often positive, so :func:`solvers.metrics.approximation_ratio` of the
+expected objective is 0 on most of them. Each ``solver_compare`` row therefore also
+carries ``normalised_expected_ratio`` = :math:`(E_0 - E) / (E_0 - f^*)`: the share of
+the way from uniform random guessing (:math:`E_0`, the mean penalised objective of
+uniformly random QUBO bits, i.e. QAOA at zero angles) to the optimum :math:`f^*` that
+the solver's expected objective :math:`E` covers. 1 is optimal, 0 no better than
+guessing, negative worse; it does not depend on the sign or offset of the objective.
+
 Counting: a call is counted under the solver that produced the answer used
 (``solver_used``); fallback answers never count as QAOA's. A solver that raised is
 counted in ``solver_errors`` (its Result is FAILED with the exception's name).
 
 Public names: :class:`DecisionRouter`, :func:`solve_decomposed`, :func:`quality`,
-:func:`apply_decision`, :data:`ROW_KEYS`.
+:func:`normalised_ratio`, :func:`uniform_mean`, :func:`apply_decision`, :data:`ROW_KEYS`.
 """
 
 from __future__ import annotations
@@ -40,7 +50,8 @@ if TYPE_CHECKING:
     from solvers import Problem, Result
     from twin.control.problems import DispatchInputs
 
-__all__ = ["ROW_KEYS", "DecisionRouter", "apply_decision", "quality", "solve_decomposed"]
+__all__ = ["ROW_KEYS", "DecisionRouter", "apply_decision", "normalised_ratio", "quality",
+           "solve_decomposed", "uniform_mean"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +63,49 @@ ROW_KEYS: tuple[str, ...] = (
     "random_method", "shots", "penalty", "inequality_penalty", "depth", "two_qubit_gates",
     "noise", "device", "expected_objective_source", "ideal_expected_objective",
     "qpu_jobs", "qpu_loop_time_s", "qpu_overhead_s", "qpu_billed_time_s", "qpu_cost",
-    "modelled_qpu_time_s", "optimizer_iterations", "qubits",
+    "modelled_qpu_time_s", "optimizer_iterations", "qubits", "two_qubit_error_scale",
+    "two_qubit_error_mean",
 )
 """Diagnostics keys copied into a ``solver_compare`` event (solvers.metrics' quality keys,
 the QPU model's): all simulated or counted, none measured on this machine (``tts99_s``
 and the reference's wall time go to ``wall_clock.json``)."""
+
+
+def uniform_mean(problem: Problem, penalty: float | None = None) -> float:
+    r"""Mean penalised objective of uniformly random QUBO bits (slacks included), in the
+    problem's sense: the QUBO's Ising offset, :math:`c_0 + \sum_i l_i / 2 +
+    \sum_{i<j} Q_{ij} / 4`. [objective unit]"""
+    from solvers.qubo import to_qubo
+
+    qubo = to_qubo(problem, penalty)
+    return float(qubo.sign * qubo.to_ising()[2])
+
+
+def normalised_ratio(value: float | None, optimum: float | None,
+                     uniform: float | None, maximize: bool = False) -> float | None:
+    r""":math:`(E_0 - E) / (E_0 - f^*)` (module notes): 1 at the optimum, 0 at random
+    guessing's mean ``uniform``, negative below it; at most 1. None when an input is
+    missing. When guessing already averages the optimum (:math:`E_0 \le f^*`) it is 1
+    for a value at the optimum, else 0.
+
+    Examples
+    --------
+    >>> normalised_ratio(0.5, -2.0, 1.25)  # a positive mean against a savings optimum
+    0.23076923076923078
+    >>> normalised_ratio(-2.0, -2.0, 1.25), normalised_ratio(1.25, -2.0, 1.25)
+    (1.0, 0.0)
+    """
+    if value is None or optimum is None or uniform is None:
+        return None
+    e, f, e0 = float(value), float(optimum), float(uniform)
+    if not (math.isfinite(e) and math.isfinite(f) and math.isfinite(e0)):
+        return None
+    if maximize:
+        e, f, e0 = -e, -f, -e0
+    tol = 1e-9 * max(1.0, abs(f))
+    if e0 - f <= tol:
+        return 1.0 if e <= f + tol else 0.0
+    return float(min(1.0, (e0 - e) / (e0 - f)))
 
 
 def quality(objective: float | None, optimum: float | None) -> float:
@@ -88,6 +137,7 @@ def solve_decomposed(
     penalty: float | None = None,
     decompose: bool = True,
     max_window: int | None = None,
+    min_qubits: int = 0,
 ) -> tuple[Any, list[PartOutcome]]:
     """Solve a formulation part by part (no SimPy): the decision and the parts.
 
@@ -98,7 +148,8 @@ def solve_decomposed(
     """
     specs = (formulation.decompose(max_qubits, penalty, max_window) if decompose
              else [PartSpec(0, formulation.n_slots, tuple(range(formulation.n_assets)), True)])
-    queue = PartQueue(formulation, specs, max_qubits, penalty, split=decompose)
+    queue = PartQueue(formulation, specs, max_qubits, penalty, split=decompose,
+                      min_qubits=min_qubits)
     decided = formulation.empty_decision()
     parts = []
     while (item := queue.next(decided)) is not None:
@@ -134,6 +185,7 @@ class _Counters:
     infeasible_recombined: int = 0
     gaps: list[float] = field(default_factory=list)
     qubits: list[int] = field(default_factory=list)
+    small_parts: int = 0
 
 
 class DecisionRouter:
@@ -161,6 +213,8 @@ class DecisionRouter:
         self.timing_rows: list[dict[str, Any]] = []
         self._compared: dict[str, int] = {}
         self._n = 0
+        self._uniform: float | None = None
+        self._maximize = False
 
     # ---------------------------------------------------------------- building
     def formulations(self, inp: DispatchInputs) -> list[tuple[Formulation, np.ndarray]]:
@@ -231,18 +285,24 @@ class DecisionRouter:
             specs = formulation.decompose(spec.max_qubits, penalty, spec.window_slots)
         else:
             specs = [PartSpec(0, formulation.n_slots, tuple(range(formulation.n_assets)), True)]
-        queue = PartQueue(formulation, specs, spec.max_qubits, penalty, split=spec.decompose)
+        queue = PartQueue(formulation, specs, spec.max_qubits, penalty, split=spec.decompose,
+                          min_qubits=spec.min_qubits)
         decided = formulation.empty_decision()
         while (item := queue.next(decided)) is not None:
             part_spec, sub, sub_problem, qubits = item
             if sub_problem.num_variables == 0:
                 decided = formulation.merge(decided, part_spec, sub.interpret(np.zeros(0)))
                 continue
-            self.counters.qubits.append(qubits)
+            small = qubits < spec.min_qubits and spec.fallback is not None
+            if small:  # too small to be the solver's workload: the fallback decides it
+                self.counters.small_parts += 1
+            else:
+                self.counters.qubits.append(qubits)
             record = yield from self.gateway.call(
-                env, kind, sub_problem, solver=spec.solver, options=spec.options,
-                reference=spec.reference, time_limit_s=spec.time_limit_s,
-                fallback=spec.fallback,
+                env, kind, sub_problem, solver=spec.fallback if small else spec.solver,
+                options=None if small else spec.options,
+                reference=spec.reference and not small, time_limit_s=spec.time_limit_s,
+                fallback=None if small else spec.fallback,
             )
             used = record.solver_used or record.fallback or "none"
             self.counters.calls[used] = self.counters.calls.get(used, 0) + 1
@@ -250,7 +310,15 @@ class DecisionRouter:
                 x = np.asarray(record.result.x, float)
             else:
                 x = _safe_x(sub, sub_problem)
-            self._compare(env, record, sub_problem, qubits, kind)
+            if small:
+                self.recorder.event(
+                    env.now, "control", "decision_small_part", f"decision/{kind}",
+                    f"{record.call_id}: {qubits} qubits, below min_qubits "
+                    f"{spec.min_qubits}: decided by {spec.fallback}, not compared",
+                    {"call_id": record.call_id, "decision": kind, "qubits": qubits,
+                     "n_binary": sub_problem.num_variables, "solver": used})
+            else:
+                self._compare(env, record, sub_problem, qubits, kind)
             decided = formulation.merge(decided, part_spec, sub.interpret(x))
         specs = [None] * queue.count
         decided = _finish(formulation, decided)
@@ -265,6 +333,7 @@ class DecisionRouter:
 
         from solvers import Result, Status
         from solvers.metrics import tts99
+        from solvers.problem import Sense
 
         spec = self.spec
         ref = record.reference_objective
@@ -272,6 +341,8 @@ class DecisionRouter:
             result = self._solver("milp", {}).solve(problem, seed=0)
             ref = result.objective if result.has_solution else None
         self._n += 1
+        self._uniform = uniform_mean(problem, spec.penalty)
+        self._maximize = problem.sense is Sense.MAXIMIZE
         rows = [self._row("called", record.solver_used or "none", record.result, ref,
                           fallback=record.fallback)]
         for label, entry in spec.compare.items():
@@ -334,6 +405,11 @@ class DecisionRouter:
             value = diag.get(key)
             if value is not None and not isinstance(value, dict | list | tuple):
                 row[key] = value
+        expected = row.get("expected_objective")
+        if expected is not None:
+            row["uniform_expected_objective"] = self._uniform
+            row["normalised_expected_ratio"] = normalised_ratio(
+                float(expected), ref, self._uniform, maximize=self._maximize)
         return row
 
     def _record_recombined(self, env: simpy.Environment, k: int, formulation: Formulation,
@@ -373,6 +449,8 @@ class DecisionRouter:
             "decision_gap_mean": float(np.mean(c.gaps)) if c.gaps else None,
             "decision_gap_max": float(np.max(c.gaps)) if c.gaps else None,
             "decision_qubits_max": float(max(c.qubits)) if c.qubits else None,
+            "decision_qubits_min": float(min(c.qubits)) if c.qubits else None,
+            "decision_parts_below_min": float(c.small_parts),
             "decision_compare_errors": float(c.errors),
         }
         for name, n in sorted(c.calls.items()):
