@@ -28,7 +28,7 @@ solved classically (the decisions by ``milp``):
 Written as ``value.md`` and ``value.json`` into the run folder.
 
 Public names: :func:`value_report`, :func:`render_markdown`, :func:`write_report`,
-:func:`break_even`, :data:`SYSTEM_KPIS`.
+:func:`break_even`, :func:`two_qubit_break_even`, :data:`SYSTEM_KPIS`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["SYSTEM_KPIS", "break_even", "render_markdown", "value_report", "write_report"]
+__all__ = ["SYSTEM_KPIS", "break_even", "render_markdown", "two_qubit_break_even",
+           "value_report", "write_report"]
 
 SYSTEM_KPIS: tuple[tuple[str, str], ...] = (
     ("energy_cost_eur", "cost [EUR]"),
@@ -124,6 +125,7 @@ def value_report(run: str | Path, baseline: str | Path | None = None) -> dict[st
         report["baseline"] = base_manifest.get("run_id")
         report["system"] = _system_deltas(kpis, base_kpis)
     report["break_even"] = break_even(report)
+    report["break_even"]["two_qubit_error"] = two_qubit_break_even(compare)
     report["statements"] = _statements(report)
     return report
 
@@ -232,6 +234,57 @@ def _system_deltas(kpis: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]
     return out
 
 
+def _crossing(x: np.ndarray, y: np.ndarray, level: float) -> tuple[float | None, str]:
+    """First ``x`` where the piecewise-linear ``y(x)`` (``x`` ascending) falls to
+    ``level``; None with the reason when it does not within the measured range."""
+    if y[0] <= level:
+        return None, f"already at or below it at the lowest error measured ({x[0]:.3g})"
+    for i in range(1, x.size):
+        if y[i] <= level:
+            t = (y[i - 1] - level) / (y[i - 1] - y[i])
+            return float(x[i - 1] + t * (x[i] - x[i - 1])), "interpolated"
+    return None, f"still above it at the highest error measured ({x[-1]:.3g})"
+
+
+def two_qubit_break_even(compare: pd.DataFrame) -> dict[str, Any] | None:
+    """The two-qubit error rate at which noisy QAOA falls to random guessing and to each
+    classical heuristic, from comparison solvers that ran QAOA under device noise at
+    several ``two_qubit_error_scale`` values on the same sub-problems.
+
+    Per noisy label: the mean over sub-problems of ``two_qubit_error_mean`` (x) and of
+    ``normalised_expected_ratio`` (y); the break-even rates are where y, linearly
+    interpolated between the measured points, falls to 0 (uniform random guessing at
+    equal shots) and to the heuristic's mean normalised expected ratio (annealing, tabu,
+    greedy when present). None with fewer than two noisy labels.
+    """
+    if "two_qubit_error_mean" not in compare or "normalised_expected_ratio" not in compare:
+        return None
+    noisy = compare[compare["two_qubit_error_mean"].notna()
+                    & compare["normalised_expected_ratio"].notna()]
+    points = noisy.groupby("solver")[["two_qubit_error_mean", "normalised_expected_ratio"]] \
+        .mean().sort_values("two_qubit_error_mean")
+    if points.shape[0] < 2:
+        return None
+    x = points["two_qubit_error_mean"].to_numpy(float)
+    y = points["normalised_expected_ratio"].to_numpy(float)
+    out: dict[str, Any] = {
+        "points": [{"solver": str(k), "two_qubit_error_mean": float(r.two_qubit_error_mean),
+                    "normalised_expected_ratio": float(r.normalised_expected_ratio)}
+                   for k, r in points.iterrows()],
+        "vs": {},
+    }
+    levels = {"random guessing": 0.0}
+    for label in ("annealing", "tabu", "greedy"):
+        rows = compare[compare["solver"] == label]
+        value = _mean(rows, "normalised_expected_ratio")
+        if value is not None:
+            levels[label] = value
+    for label, level in levels.items():
+        rate, how = _crossing(x, y, level)
+        out["vs"][label] = {"level": level, "two_qubit_error": rate, "how": how}
+    return out
+
+
 def break_even(report: dict[str, Any]) -> dict[str, Any]:
     """Break-even figures of the routed QAOA against ``milp`` on this run, and how.
 
@@ -241,10 +294,11 @@ def break_even(report: dict[str, Any]) -> dict[str, Any]:
     - QPU latency: QAOA matches ``milp`` on latency when its modelled QPU time per call
       is at most ``milp``'s wall time per call; the ratio of the two is given (the QPU
       time model's constants are solvers.qpu's, overridable with ``qpu_costs``);
-    - two-qubit error rate: the noisy runs' result ratio against the ideal ones on the
-      same sub-problems; a break-even error rate needs those ratios at several noise
-      scales, which ``scenarios/sweeps/quantum_noise_service.yaml`` varies (device
-      models), so a single run reports the gap only.
+    - two-qubit error rate: when the run compares QAOA under device noise at several
+      ``two_qubit_error_scale`` values (``benchmarks/bench_quantum_breakeven.py``), the
+      rate at which its normalised expected ratio falls to random guessing and to each
+      classical heuristic (:func:`two_qubit_break_even`); otherwise only the noisy runs'
+      result ratio against the ideal ones on the same sub-problems.
     """
     out: dict[str, Any] = {}
     cost = report.get("system", {}).get("energy_cost_eur")
@@ -384,7 +438,14 @@ def render_markdown(report: dict[str, Any]) -> str:
               f"{_fmt(be.get('qpu_latency_factor_needed'))} x its modelled time",
               f"- ideal QAOA ratio {_fmt(be['ideal_ratio_mean'])}, noisy "
               f"{_fmt(be['noisy_ratio_mean'])}",
-              "", "How: " + " ".join(be["method"].split()), "", "## In plain words", ""]
+              ]
+    error = be.get("two_qubit_error")
+    if error:
+        for label, v in error["vs"].items():
+            lines.append(f"- two-qubit error rate at which noisy QAOA's normalised expected "
+                         f"ratio falls to {label} ({_fmt(v['level'])}): "
+                         f"{_fmt(v['two_qubit_error'])} ({v['how']})")
+    lines += ["", "How: " + " ".join(be["method"].split()), "", "## In plain words", ""]
     lines += [f"- {s}" for s in report["statements"]] or ["- (nothing to state)"]
     return "\n".join(lines) + "\n"
 

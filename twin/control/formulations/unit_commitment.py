@@ -35,6 +35,7 @@ Public names: :class:`UnitCommitment`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -47,6 +48,10 @@ if TYPE_CHECKING:
     from twin.control.problems import DispatchInputs
 
 __all__ = ["UnitCommitment"]
+
+_Term = Callable[[int, int], tuple[int | None, float]]
+"""``term(t, g)``: u[t, g] as (free variable index, 0) or (None, known value; NaN when
+undecided outside the part)."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,8 @@ class UnitCommitment(Formulation):
         return out
 
     def to_problem(self) -> Problem:
-        """Commitment of ``gens`` over ``[t0, t1)`` (module notes)."""
+        """Commitment of ``gens`` over ``[t0, t1)`` (module notes): run and start-up
+        costs, coverage rows, minimum up/down rows."""
         forced = self._forced()
         m = BinaryModel(f"{self.decision}[{self.t0}:{self.t1}]")
         index: dict[tuple[int, int], int] = {}
@@ -175,6 +181,14 @@ class UnitCommitment(Formulation):
                 return None, float(forced[t, g])
             return None, math.nan  # outside this part and undecided
 
+        self._startup_terms(m, term)
+        self._coverage_rows(m, term)
+        self._min_up_down_rows(m, term)
+        return m.build()
+
+    def _startup_terms(self, m: BinaryModel, term: _Term) -> None:
+        """Start-up costs :math:`S_g u_t (1 - u_{t-1})`, and the run cost of units forced
+        on in this part (constants)."""
         for t in range(self.t0, self.t1):
             for g in self.gens:
                 cur, cur_c = term(t, g)
@@ -194,7 +208,9 @@ class UnitCommitment(Formulation):
                 else:  # s u_t - s u_t u_{t-1}
                     m.linear[cur] += s
                     m.add_quad(cur, prev, -s)
-        # coverage
+
+    def _coverage_rows(self, m: BinaryModel, term: _Term) -> None:
+        r""":math:`\sum_g a_g u_{tg} \ge r_t` per slot (module notes)."""
         look = int(self.min_down.max()) if self.t1 < self.n_slots else 1
         for t in range(self.t0, self.t1):
             need = float(self.required_units[t])
@@ -215,10 +231,12 @@ class UnitCommitment(Formulation):
             # minimum down time cannot help): the shortfall beyond it is shed, not infeasible
             need = min(need, sum(coefs.values()))
             m.add_row(coefs, need, math.inf, f"cover_{t}")
-        # minimum up / down inside the part
+
+    def _min_up_down_rows(self, m: BinaryModel, term: _Term) -> None:
+        """Minimum up and down times of this part's generators, including rows that
+        start before the part but reach into it (a start or stop decided by an earlier
+        part still binds slots here)."""
         for g in self.gens:
-            # rows that start before the part but reach into it (a start or stop decided
-            # by an earlier part still binds slots here)
             lag = int(max(self.min_up[g], self.min_down[g]))
             for t in range(max(0, self.t0 - lag), self.t1):
                 for k in range(1, int(self.min_up[g])):
@@ -227,15 +245,14 @@ class UnitCommitment(Formulation):
                 for k in range(1, int(self.min_down[g])):
                     self._row(m, term, [(t - 1, g, 1.0), (t, g, -1.0), (t + k, g, 1.0)],
                               1.0, f"down_{t}_{g}_{k}")
-        return m.build()
 
-    def _row(self, m: BinaryModel, term: object, parts: list[tuple[int, int, float]],
+    def _row(self, m: BinaryModel, term: _Term, parts: list[tuple[int, int, float]],
              upper: float, name: str) -> None:
         coefs: dict[int, float] = {}
         for t, g, c in parts:
             if t >= self.n_slots:
                 return  # beyond the horizon: nothing to hold
-            var, const = term(t, g)  # type: ignore[operator]
+            var, const = term(t, g)
             if var is None:
                 if math.isnan(const):  # undecided, outside the part: a later part holds it
                     return
