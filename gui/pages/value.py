@@ -51,6 +51,15 @@ st.subheader("In plain words")
 for line in report["statements"] or ["(nothing to state)"]:
     st.markdown(f"- {line}")
 
+sizes = report.get("sizes")
+if sizes:
+    st.subheader("Sub-problem sizes")
+    st.caption(f"The routed solver got {sizes['routed']['n']} sub-problems from "
+               f"{', '.join(sizes['routed_types'])}; below min_qubits (decided by the "
+               f"fallback): {sizes['below_min'] or 'none'}")
+    st.bar_chart(pd.Series(sizes["routed_qubits"], name="sub-problems"),
+                 x_label="qubits", y_label="sub-problems")
+
 for kind, entry in report["decisions"].items():
     st.subheader(kind.replace("_", " "))
     q = entry["qubits"]
