@@ -20,8 +20,8 @@ solved classically (the decisions by ``milp``):
   modelled QPU time and cost, statuses;
 - the routed calls: who answered (fallback answers counted under the solver that
   produced them), deadline misses, solver errors;
-- system KPI deltas against the baseline (cost, unmet EV energy, comfort violations,
-  unserved energy, voltage and loading violations);
+- system KPI deltas against the baseline (cost, PCC import, unmet EV energy, comfort
+  violations, unserved energy, voltage and loading violations);
 - plain statements where quantum adds nothing, and break-even figures (see
   :func:`break_even`).
 
@@ -46,6 +46,7 @@ __all__ = ["SYSTEM_KPIS", "break_even", "render_markdown", "two_qubit_break_even
 
 SYSTEM_KPIS: tuple[tuple[str, str], ...] = (
     ("energy_cost_eur", "cost [EUR]"),
+    ("pcc_import_mwh", "PCC import [MWh]"),
     ("ev_unmet_at_departure_mwh", "unmet EV energy [MWh]"),
     ("building_comfort_violation_kh", "comfort violations [Kh]"),
     ("unserved_energy_kwh", "unserved energy [kWh]"),
@@ -253,9 +254,11 @@ def two_qubit_break_even(compare: pd.DataFrame) -> dict[str, Any] | None:
 
     Per noisy label: the mean over sub-problems of ``two_qubit_error_mean`` (x) and of
     ``normalised_expected_ratio`` (y); the break-even rates are where y, linearly
-    interpolated between the measured points, falls to 0 (uniform random guessing at
-    equal shots) and to the heuristic's mean normalised expected ratio (annealing, tabu,
-    greedy when present). None with fewer than two noisy labels.
+    interpolated between the measured points, falls to 0 (uniform random guessing, its
+    exact mean) and to the mean normalised expected ratio each other sampler measured:
+    the ``random`` solver (uniform QUBO bits at its shots: 0 plus shot noise) and the
+    heuristics (annealing, tabu, greedy when present). None with fewer than two noisy
+    labels.
     """
     if "two_qubit_error_mean" not in compare or "normalised_expected_ratio" not in compare:
         return None
@@ -274,7 +277,7 @@ def two_qubit_break_even(compare: pd.DataFrame) -> dict[str, Any] | None:
         "vs": {},
     }
     levels = {"random guessing": 0.0}
-    for label in ("annealing", "tabu", "greedy"):
+    for label in ("random", "annealing", "tabu", "greedy"):  # measured at their shots
         rows = compare[compare["solver"] == label]
         value = _mean(rows, "normalised_expected_ratio")
         if value is not None:
