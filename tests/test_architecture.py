@@ -303,7 +303,6 @@ pieces have names of their own, or listed in :data:`KNOWN_LONG_FUNCTIONS`."""
 
 KNOWN_LONG_MODULES: set[str] = {
     "solvers/problem.py",
-    "twin/control/ems.py",
     "twin/grid.py",
     "twin/recorder.py",
 }

@@ -198,7 +198,7 @@ def test_ems_comfort_guard_is_the_buildings_thermostat() -> None:
         while True:
             k = yield clock.wait(Phase.CONTROL)
             zero = np.zeros(bld.fleet.n)
-            guard = ems._comfort_guard(bld, k, zero, zero)
+            guard = ems.comfort.guard(bld, k, zero, zero)
             own = thermostat_setpoints(bld.fleet, bld.state, ThermostatState.off(bld.fleet.n),
                                        bld.occupied_table[k], bld.weather.temp_air_c[k],
                                        bld.weather.ghi_w_per_m2[k], bld.step_s, params)

@@ -18,8 +18,9 @@ Families apply every setpoint within their own limits, so a bad schedule can nev
 break physics. When no solver answers, the last good plan is kept (shifted), and
 without one the families' rule-based defaults run; both are recorded as events.
 
-The buildings' comfort guard between plans calls the buildings' own ideal-thermostat
-decision (:func:`twin.assets.building.thermostat.ideal_hvac_kw`).
+The buildings' comfort guard between plans (:class:`twin.control.comfort.ComfortGuard`)
+calls the buildings' own ideal-thermostat decision
+(:func:`twin.assets.building.thermostat.ideal_hvac_kw`).
 
 Imports: numpy, the asset families' public interfaces (:mod:`twin.assets.base`),
 :mod:`twin.control` (gateway, problems, plan inputs), :mod:`twin.microgrid`, solvers
@@ -39,9 +40,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from twin.assets.base import PARTIAL_STEP_KINDS
-from twin.assets.building.thermostat import ideal_hvac_kw
 from twin.clock import Phase
 from twin.control.calls import SolverGateway
+from twin.control.comfort import ComfortGuard
 from twin.control.gateway import DirectGateway
 from twin.control.loop import DecisionLoop
 from twin.control.plan_inputs import (
@@ -161,7 +162,8 @@ class EmsController:
         spec = ctx.scenario.control.ems
         self.spec = spec
         self.step_s = int(ctx.step_s)
-        self._guard_cache: tuple[tuple[Any, ...], dict[str, Any]] | None = None
+        self.comfort = ComfortGuard(self.step_s)
+        """The buildings' comfort guard between plans."""
         plan_s = parse_duration_s(spec.plan_step)
         if plan_s % self.step_s:
             plan_s = max(self.step_s, (plan_s // self.step_s) * self.step_s)
@@ -509,7 +511,7 @@ class EmsController:
             if self.plan_run_idx.size:
                 starts = np.zeros(bld.loads.n, bool)
                 starts[self.plan_run_idx] = plan.run_start[:, slot]
-            heat, cool = self._comfort_guard(bld, k, plan.heat_kw[slot], plan.cool_kw[slot])
+            heat, cool = self.comfort.guard(bld, k, plan.heat_kw[slot], plan.cool_kw[slot])
             bld.command(heat, cool, starts)
         gen = fams.get("generator")
         if gen is not None:
@@ -525,68 +527,6 @@ class EmsController:
             share = snap.power_mw / snap.power_mw.sum()
             p_mw = (planned_kw + deviation * share) / 1000.0
             bat.command(p_mw.clip(-snap.p_discharge_max_mw, snap.p_charge_max_mw))
-
-    def _comfort_guard(self, bld: Any, k: int, heat: np.ndarray, cool: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray]:
-        """Fast step for the zones: never less HVAC than keeps the band this step.
-
-        The ideal thermostat (:func:`twin.assets.building.thermostat.ideal_hvac_kw`, the
-        function the buildings' own thermostat calls) with a small margin (0.05 K) gives
-        the least heating or cooling that ends the step inside the band; the plan's
-        power is raised to it when the plan (hourly, on forecasts) would let the zone
-        drift out. The terms that do not depend on the zone state (band, weather and
-        gains term, COP/EER) are computed once for the whole occupancy table
-        (:meth:`_guard_tables`), element by element as the per-step thermostat computes
-        them.
-        """
-        t = self._guard_tables(bld)
-        kk = k % t["n"]
-        state = bld.state
-        free = (t["a00"] * state.t_air_c + t["a01"] * state.t_mass_c) + t["free_d"][kk]
-        guard_heat, guard_cool = ideal_hvac_kw(
-            free, t["gain"], t["lower"][kk], t["upper"][kk], t["cop"][kk], t["eer"][kk],
-            t["can_heat"], t["can_cool"], t["p_max"],
-        )
-        heat = np.where(guard_cool > 0, 0.0, np.maximum(heat, guard_heat))
-        cool = np.where(guard_heat > 0, 0.0, np.maximum(cool, guard_cool))
-        return heat, cool
-
-    def _guard_tables(self, bld: Any) -> dict[str, Any]:
-        """The comfort guard's state-independent terms for every row of the occupancy
-        table (built on first use, again if the family's fleet, weather or table is
-        replaced)."""
-        fleet = bld.fleet
-        key = (fleet, bld.occupied_table, bld.weather)
-        cached = self._guard_cache
-        if cached is not None and all(a is b for a, b in zip(cached[0], key, strict=True)):
-            return cached[1]
-        margin_k = 0.05
-        occ = np.asarray(bld.occupied_table, dtype=bool)  # (K, N)
-        n_rows = occ.shape[0]
-        model = fleet.model(self.step_s)
-        t_out = np.broadcast_to(
-            np.asarray(bld.weather.temp_air_c[:n_rows], dtype=float)[:, None], occ.shape)
-        ghi = np.broadcast_to(
-            np.asarray(bld.weather.ghi_w_per_m2[:n_rows], dtype=float)[:, None], occ.shape)
-        d = np.stack([t_out, ghi, fleet.internal_gains_kw(occ)], axis=2)  # (K, N, 3)
-        lower, upper = fleet.comfort_bounds(occ)
-        cop, eer = fleet.cop_eer(np.ascontiguousarray(t_out))
-        tables = {
-            "n": n_rows,
-            "a00": np.ascontiguousarray(model.a[:, 0, 0]),
-            "a01": np.ascontiguousarray(model.a[:, 0, 1]),
-            "free_d": (model.e[:, 0, :][None, :, :] * d).sum(axis=2),
-            "gain": model.b[:, 0],
-            "lower": lower + margin_k,
-            "upper": upper - margin_k,
-            "can_heat": fleet.can_heat,
-            "can_cool": fleet.can_cool,
-            "cop": cop,
-            "eer": eer,
-            "p_max": fleet.p_el_max_kw,
-        }
-        self._guard_cache = (key, tables)
-        return tables
 
     def _valid_plan(self, k: int) -> bool:
         """Whether a schedule covers step ``k``."""
