@@ -253,6 +253,7 @@ class QaoaKernel:
         #: True when the compiled (numba) kernel runs, False for the numpy fallback.
         self.compiled = bool(compiled)
         if self.compiled:
+            statevector_jit.warm_up()  # compile outside any solve's time limit (once)
             levels = statevector_jit.integer_levels(c)
             self._fast = statevector_jit.CompiledEvolver(c, np.float32, self._mean, levels)
             self._precise = statevector_jit.CompiledEvolver(c, np.float64, 0.0, levels)

@@ -43,7 +43,8 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["AVAILABLE", "BLOCK_QUBITS", "HIGH_GROUP", "CompiledEvolver", "integer_levels", "plan"]
+__all__ = ["AVAILABLE", "BLOCK_QUBITS", "HIGH_GROUP", "CompiledEvolver", "integer_levels", "plan",
+           "warm_up"]
 
 try:
     import numba
@@ -479,3 +480,41 @@ class CompiledEvolver:
             parts = block_sums_cost(re, im, self.cost, bq)
         num, den = _ordered_sum(parts)
         return self.centre + num / den
+
+
+class _Threaded(CompiledEvolver):
+    """An evolver that takes the multi-thread passes at any size (for :func:`warm_up`)."""
+
+    THREAD_MIN_QUBITS = 0
+
+    def threads(self) -> int:
+        return 2
+
+
+_WARM = False
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every specialisation the kernel uses.
+
+    numba compiles a function on its first call with new argument types; with
+    ``cache=True`` later processes load the machine code from disk. Without this, the
+    first solve on a fresh checkout (empty cache) compiles inside its time limit: the
+    first 18-qubit call compiled the multi-thread passes there and a 1 s limit took
+    15 s. Runs once per process, on a 17-qubit state (one low pass and one high pass),
+    in both precisions, with the lookup phase (``uint8`` and ``uint16`` indices) and
+    the cos/sin phase, serial and multi-thread: a few milliseconds from the cache,
+    tens of seconds once per machine when the cache is empty.
+    """
+    global _WARM
+    if _WARM or not AVAILABLE:
+        return
+    n = BLOCK_QUBITS + 1
+    ramp = np.arange(1 << n, dtype=np.float64)
+    costs = (ramp % 5, ramp % 300, np.sin(ramp))  # uint8 levels, uint16 levels, real
+    g, b = np.array([0.3]), np.array([0.2])
+    for cls in (CompiledEvolver, _Threaded):
+        for ftype in (np.float32, np.float64):
+            for cost in costs:
+                cls(cost, ftype, float(cost.mean())).expectation(g, b)
+    _WARM = True
