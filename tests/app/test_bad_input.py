@@ -109,6 +109,7 @@ def test_corrupted_manifest_of_the_only_run_leaves_a_clear_message(app, app_env,
 
 
 @pytest.mark.parametrize(("version", "words"), [(99, "format_version 99 is newer"),
+                                                (0, "format_version is 0; this GridTwin"),
                                                 (None, "written before format versions")])
 def test_a_run_of_another_format_version_is_named_not_crashed_on(app, app_env,
                                                                  reference_store, version,
