@@ -9,9 +9,10 @@ never sees NaN coefficients, mismatched shapes or crossed bounds.
 Sub-domains live next to it: building problems from blocks of arrays in
 :mod:`solvers.builder` (:class:`~solvers.builder.ProblemBuilder`), the outcome of a
 solve in :mod:`solvers.result` (:class:`~solvers.result.Result`), converters as free
-functions in :mod:`solvers.lpfile` and :mod:`solvers.qubo`. The module is about 650
-lines because :class:`Problem`'s validation, evaluation and feasibility checks are
-one cohesive type.
+functions in :mod:`solvers.lpfile` and :mod:`solvers.qubo`.
+
+Why about 650 lines: :class:`Problem`'s validation, evaluation and feasibility checks
+are one cohesive type over the same arrays; split, each piece would re-read them.
 
 Public names: :class:`Problem`, :class:`Status`, :class:`Sense`, :class:`VarKind`,
 :class:`ProblemError`, :data:`FEASIBILITY_TOL`.

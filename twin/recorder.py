@@ -18,6 +18,10 @@ events into ``events.parquet`` (columns in ``docs/contracts.md``). The run write
 ``timeseries.parquet`` with :func:`write_timeseries`, which streams the same table one
 Parquet row group at a time from the wide arrays instead of building it whole.
 
+Why about 610 lines: the recorder's preallocated arrays and the tables written from
+them share one series layout (names, codes, row order); keeping both sides here keeps
+that layout in one place.
+
 Public names: :class:`Recorder`, :class:`Recording`, :class:`Intervals`, :class:`Series`,
 :func:`timeseries_table`, :func:`write_timeseries`, :func:`events_table`,
 :data:`TIMESERIES_ROW_GROUP_ROWS`, :data:`EVENT_COLUMNS`,

@@ -185,45 +185,72 @@ def ev_charging(agg: pd.DataFrame, kinds: dict[str, str], kpis: dict[str, Any],
     recorded = False
     for i, entity in enumerate(sorted(fleets)):
         colour = ("#8e44ad", "#c39bd3", "#5b2c6f")[i % 3]
-        name = entity.partition("/")[2]
         part = agg[(agg["entity"] == entity)]
-        power = _fleet_series(part, "p_mw")
-        if not power.empty:
-            x = times(power.index, sim_start)
-            fig.add_trace(go.Scatter(x=x, y=power.to_numpy() * 1000, mode="lines",
-                                     name=f"{name}: charging power [kW]",
-                                     line={"color": colour, "width": 2},
-                                     hovertemplate="%{y:,.1f} kW"), row=1, col=1)
-        requested = _fleet_series(part, "requested_kwh", "max")
-        charged = _fleet_series(part, "charged_kwh", "max")
-        if not requested.empty and not charged.empty:
-            recorded = True
-            fig.add_trace(go.Scatter(x=times(requested.index, sim_start),
-                                     y=requested.to_numpy(), mode="lines",
-                                     name=f"{name}: energy requested [kWh]",
-                                     line={"color": "#c1121f", "dash": "dash",
-                                           "shape": "hv"},
-                                     hovertemplate="requested %{y:,.1f} kWh"), row=2, col=1)
-            fig.add_trace(go.Scatter(x=times(charged.index, sim_start),
-                                     y=charged.to_numpy(), mode="lines",
-                                     name=f"{name}: energy delivered to batteries [kWh]",
-                                     line={"color": colour, "width": 2},
-                                     hovertemplate="delivered %{y:,.1f} kWh"), row=2, col=1)
-        elif not power.empty:
-            widths = np.diff(np.append(power.index.to_numpy(dtype=float),
-                                       power.index[-1] + (power.index[-1] - power.index[-2]
-                                                          if len(power) > 1 else step_s)))
-            energy = np.cumsum(power.clip(lower=0).to_numpy() * 1000 * widths / 3600.0)
+        fleet_recorded, energy = _add_fleet_traces(fig, part, entity.partition("/")[2],
+                                                   colour, sim_start, step_s)
+        recorded = recorded or fleet_recorded
+        if energy is not None:
             total = energy if total is None else total + energy
-            fig.add_trace(go.Scatter(x=times(power.index, sim_start), y=energy,
-                                     mode="lines", name=f"{name}: energy delivered [kWh]",
-                                     line={"color": colour, "width": 2}), row=2, col=1)
-        plugged = _fleet_series(part, "plugged_count")
-        if not plugged.empty:
-            fig.add_trace(go.Scatter(x=times(plugged.index, sim_start), y=plugged.to_numpy(),
-                                     mode="lines", name=f"{name}: plugged in [vehicles]",
-                                     line={"color": "grey", "dash": "dot", "shape": "hv"}),
-                          row=1, col=1, secondary_y=True)
+    _add_energy_notes(fig, kpis, recorded, total)
+    fig.update_yaxes(title_text="kW", row=1, col=1)
+    fig.update_yaxes(title_text="vehicles", row=1, col=1, secondary_y=True)
+    fig.update_yaxes(title_text="kWh", row=2, col=1)
+    fig.update_layout(title="EV charging", height=560, hovermode="x unified",
+                      margin={"l": 10, "r": 10, "t": 60, "b": 10},
+                      legend={"orientation": "h", "y": -0.08, "yanchor": "top"})
+    return fig
+
+
+def _add_fleet_traces(fig: go.Figure, part: pd.DataFrame, name: str, colour: str,
+                      sim_start: str, step_s: int) -> tuple[bool, np.ndarray | None]:
+    """One fleet's traces of :func:`ev_charging`: charging power and plugged vehicles
+    (top), energy requested and delivered (bottom). Returns whether the run recorded
+    the running energies and, when it did not, the integral of the charging power
+    [kWh] (else None)."""
+    recorded = False
+    energy = None
+    power = _fleet_series(part, "p_mw")
+    if not power.empty:
+        x = times(power.index, sim_start)
+        fig.add_trace(go.Scatter(x=x, y=power.to_numpy() * 1000, mode="lines",
+                                 name=f"{name}: charging power [kW]",
+                                 line={"color": colour, "width": 2},
+                                 hovertemplate="%{y:,.1f} kW"), row=1, col=1)
+    requested = _fleet_series(part, "requested_kwh", "max")
+    charged = _fleet_series(part, "charged_kwh", "max")
+    if not requested.empty and not charged.empty:
+        recorded = True
+        fig.add_trace(go.Scatter(x=times(requested.index, sim_start),
+                                 y=requested.to_numpy(), mode="lines",
+                                 name=f"{name}: energy requested [kWh]",
+                                 line={"color": "#c1121f", "dash": "dash", "shape": "hv"},
+                                 hovertemplate="requested %{y:,.1f} kWh"), row=2, col=1)
+        fig.add_trace(go.Scatter(x=times(charged.index, sim_start),
+                                 y=charged.to_numpy(), mode="lines",
+                                 name=f"{name}: energy delivered to batteries [kWh]",
+                                 line={"color": colour, "width": 2},
+                                 hovertemplate="delivered %{y:,.1f} kWh"), row=2, col=1)
+    elif not power.empty:
+        widths = np.diff(np.append(power.index.to_numpy(dtype=float),
+                                   power.index[-1] + (power.index[-1] - power.index[-2]
+                                                      if len(power) > 1 else step_s)))
+        energy = np.cumsum(power.clip(lower=0).to_numpy() * 1000 * widths / 3600.0)
+        fig.add_trace(go.Scatter(x=times(power.index, sim_start), y=energy,
+                                 mode="lines", name=f"{name}: energy delivered [kWh]",
+                                 line={"color": colour, "width": 2}), row=2, col=1)
+    plugged = _fleet_series(part, "plugged_count")
+    if not plugged.empty:
+        fig.add_trace(go.Scatter(x=times(plugged.index, sim_start), y=plugged.to_numpy(),
+                                 mode="lines", name=f"{name}: plugged in [vehicles]",
+                                 line={"color": "grey", "dash": "dot", "shape": "hv"}),
+                      row=1, col=1, secondary_y=True)
+    return recorded, energy
+
+
+def _add_energy_notes(fig: go.Figure, kpis: dict[str, Any], recorded: bool,
+                      total: np.ndarray | None) -> None:
+    """The run's request as a line (older runs without the running energies) or the
+    unmet energy at departure as a note (runs that recorded them)."""
     delivered = kpis.get("ev_energy_delivered_mwh")
     unmet = kpis.get("ev_unmet_at_departure_mwh")
     if not recorded and isinstance(delivered, int | float) \
@@ -238,10 +265,3 @@ def ev_charging(agg: pd.DataFrame, kinds: dict[str, str], kpis: dict[str, Any],
                            f"{float(unmet) * 1000:,.1f} kWh",
                            xref="x2 domain", yref="y3 domain", x=0.01, y=0.98,
                            showarrow=False, xanchor="left", yanchor="top")
-    fig.update_yaxes(title_text="kW", row=1, col=1)
-    fig.update_yaxes(title_text="vehicles", row=1, col=1, secondary_y=True)
-    fig.update_yaxes(title_text="kWh", row=2, col=1)
-    fig.update_layout(title="EV charging", height=560, hovermode="x unified",
-                      margin={"l": 10, "r": 10, "t": 60, "b": 10},
-                      legend={"orientation": "h", "y": -0.08, "yanchor": "top"})
-    return fig
