@@ -252,3 +252,12 @@ def network_map_figure(meta: store.RunMeta, time_s: int, title: str | None = Non
     when = pd.Timestamp(meta.sim_start) + pd.Timedelta(seconds=int(time_s))
     return network_map(layout, values, band, limit,
                        title or f"Network at {when:%Y-%m-%d %H:%M}"), ""
+
+
+def readable_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Every cell of ``table`` as a person reads it (:func:`twin.tables.format_number`:
+    no raw floats or round-off noise, integers as integers, ``-`` for a missing value);
+    text stays text."""
+    from twin.tables import format_number
+
+    return table.map(lambda v: v if isinstance(v, str) else format_number(v))

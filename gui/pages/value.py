@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from gui import common
+from gui.common import readable_table as readable
 
 st.title("Quantum value")
 listing = common.store_listing()
@@ -67,15 +68,15 @@ for kind, entry in report["decisions"].items():
                f"(median {q['median']:.0f}); answered by {entry['answered_by']}")
     table = pd.DataFrame(entry["solvers"]).T
     table = table.drop(columns=["statuses"], errors="ignore")
-    st.dataframe(table, key=f"value_table_{kind}")
+    st.dataframe(readable(table), key=f"value_table_{kind}")
 
 st.subheader("Routed calls")
 st.json(report["calls"], expanded=False)
 if report["system"]:
     st.subheader("System KPIs against the baseline")
-    st.dataframe(pd.DataFrame(report["system"]).T, key="value_system")
+    st.dataframe(readable(pd.DataFrame(report["system"]).T), key="value_system")
 st.subheader("Break-even")
 be = dict(report["break_even"])
 method = be.pop("method", "")
-st.dataframe(pd.Series(be, name="value").astype(str), key="value_break_even")
+st.dataframe(readable(pd.Series(be, name="value").to_frame()), key="value_break_even")
 st.caption(" ".join(method.split()))
